@@ -1,0 +1,103 @@
+"""The model interface every model implements."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+
+class Model:
+    """ŷ = f(θ, Z) on a design Z made from the raw inputs X.
+
+    A model is first *bound* to data (:meth:`bind`), which learns its feature scaling and fixes
+    the number of parameters; then:
+
+    - ``design(X) -> Z``: features in the coordinates descent runs in, shape (n, k);
+    - ``forward(θ, Z) -> ŷ``: predictions, shape (n,);
+    - ``vjp(θ, Z, g) -> ∂L/∂θ``: the chain rule, with g = ∂L/∂ŷ of shape (n,);
+    - ``unpack(θ) -> dict``: named views of θ (``{"m": …, "b": …}``, per-layer weights);
+    - ``init_params(rng) -> θ₀``: random initial parameters.
+    """
+
+    #: linear in θ: ŷ = Z·w (+ b), so least squares has a closed form
+    is_linear: bool = False
+    n_params: int = 0
+    n_features: int = 0
+    feature_names: list[str]
+
+    # -- life cycle -----------------------------------------------------------------------
+    def bind(self, X: Array, feature_names: list[str] | None = None) -> Model:
+        """Return a copy of this model fitted to the inputs X of shape (n, d)."""
+        bound = copy.copy(self)
+        bound.n_features = int(X.shape[1])
+        bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
+        bound._bind(X)
+        return bound
+
+    def _bind(self, X: Array) -> None:
+        raise NotImplementedError
+
+    @property
+    def is_bound(self) -> bool:
+        return self.n_params > 0
+
+    def _check_bound(self) -> None:
+        if not self.is_bound:
+            raise RuntimeError(f"{self.spec()} is not bound to data yet: call model.bind(X)")
+
+    def check_inputs(self, X: Array) -> None:
+        """Raise a clear error when X has the wrong number of columns."""
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            got = X.shape[1] if X.ndim == 2 else "a 1-D array"
+            raise ValueError(
+                f"X has {got} feature column(s) but the model was fitted on {self.n_features} "
+                f"({', '.join(self.feature_names)}): pass the same columns in the same order"
+            )
+
+    # -- the mathematics ------------------------------------------------------------------
+    def design(self, X: Array) -> Array:
+        raise NotImplementedError
+
+    def forward(self, theta: Array, Z: Array) -> Array:
+        raise NotImplementedError
+
+    def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
+        raise NotImplementedError
+
+    def predict(self, theta: Array, X: Array) -> Array:
+        """ŷ for raw inputs X of shape (n, d): ``forward(θ, design(X))``."""
+        self._check_bound()
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 1 and self.n_features == 1:
+            X = X.reshape(-1, 1)
+        self.check_inputs(X)
+        return self.forward(np.asarray(theta, dtype=np.float64), self.design(X))
+
+    def init_params(self, rng: np.random.Generator) -> Array:
+        raise NotImplementedError
+
+    def unpack(self, theta: Array) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def param_names(self) -> list[str]:
+        """One label per entry of θ, for tables and plot axes."""
+        names: list[str] = []
+        for key, value in self.unpack(np.zeros(self.n_params)).items():
+            size = int(np.size(value))
+            if size == 1:
+                names.append(key)
+            else:
+                names.extend(f"{key}[{i}]" for i in np.ndindex(np.shape(value)))
+        return [n.replace("(", "").replace(",)", "").replace(")", "") for n in names]
+
+    def spec(self) -> str:
+        """The string that :func:`descend.models.get_model` turns back into this model."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec()!r})"
