@@ -8,12 +8,13 @@
 
 from __future__ import annotations
 
-from . import curvature, datasets, losses, optim, schedules
+from . import curvature, datasets, losses, optim, precondition, schedules
 from .curvature import Advice, advise
 from .history import History
 from .losses import MAE, MSE, Huber, LogLoss
 from .models import Linear, Model, Polynomial, get_model
 from .objective import DataObjective, Objective, objective
+from .precondition import Conditioning, conditioning
 from .reference import Reference, check_grad, least_squares
 from .train import DescendWarning, FitResult, fit, minimize
 
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Advice",
+    "Conditioning",
     "DataObjective",
     "DescendWarning",
     "FitResult",
@@ -36,6 +38,7 @@ __all__ = [
     "Reference",
     "advise",
     "check_grad",
+    "conditioning",
     "curvature",
     "datasets",
     "fit",
@@ -45,5 +48,6 @@ __all__ = [
     "minimize",
     "objective",
     "optim",
+    "precondition",
     "schedules",
 ]

@@ -69,6 +69,9 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tol", type=float, default=1e-9,
                    help="stop when the relative loss change stays below this (default 1e-9)")
     p.add_argument("--seed", type=int, default=0, help="seed for θ₀ and shuffling (default 0)")
+    p.add_argument("--preconditioner", choices=["none", "diagonal", "qr"],
+                   help="descend in whitened coordinates (default: chosen by --lr auto when "
+                   "the Hessian's κ > 100, else none)")
     p.add_argument("--no-scale", action="store_true",
                    help="descend on the raw columns (no standardisation): slow or divergent")
 
@@ -126,6 +129,7 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "max_steps": args.max_iter,
         "tol": args.tol,
         "seed": args.seed,
+        "preconditioner": getattr(args, "preconditioner", None),
         **({"schedule": args.schedule} if args.schedule else {}),
     }
 
