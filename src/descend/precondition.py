@@ -568,7 +568,7 @@ class Conditioning:
             f"model {self.model}\n"
             f"  κ₂ of the raw design (as stated)      {self.kappa_raw:.3g}\n"
             f"  κ₂ of the scaled design descent sees  {self.kappa_scaled:.3g}\n"
-            f"  κ(H) plain / Jacobi / QR               {self.kappa_hessian:.3g} / "
+            f"  κ(H) plain / Jacobi / QR              {self.kappa_hessian:.3g} / "
             f"{self.kappa_diagonal:.3g} / {self.kappa_qr:.3g}\n"
             f"  learning_rate='auto' picks            {self.auto} ({self.reason})"
         )
