@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from . import curvature, datasets, losses, optim, precondition, schedules
+from . import certify, curvature, datasets, losses, optim, precondition, schedules
 from .curvature import Advice, advise
 from .history import History
 from .losses import MAE, MSE, Huber, LogLoss
@@ -37,6 +37,7 @@ __all__ = [
     "Polynomial",
     "Reference",
     "advise",
+    "certify",
     "check_grad",
     "conditioning",
     "curvature",
