@@ -29,8 +29,9 @@ def test_noiseless_polynomial_reaches_the_closed_form(rng):
     x = rng.uniform(-2, 3, 50)
     c = np.array([1.0, -2.0, 0.5, 0.25])
     y = np.polynomial.polynomial.polyval(x, c)
-    res = ds.fit(x, y, model=ds.Polynomial(3), learning_rate="auto", tol=0, gtol=1e-12,
-                 max_steps=100_000)
+    res = ds.fit(
+        x, y, model=ds.Polynomial(3), learning_rate="auto", tol=0, gtol=1e-12, max_steps=100_000
+    )
     np.testing.assert_allclose(np.r_[res.intercept, res.coef], c, rtol=1e-6, atol=1e-9)
 
 
