@@ -134,6 +134,11 @@ def backtracking(
     -----
     Trial points where f is not finite (overflow) are rejected like any other failing step.
 
+    The test compares *values* of f, so it stops resolving progress once the decrease
+    t·‖g‖² falls below the rounding error of f (about ε·|f|): near a minimum θ is located only
+    to roughly √ε relative accuracy (≈ 1e-8 … 1e-6 in practice). Expect tiny accepted steps or
+    t = 0.0 there; a loop should then stop (gradient-norm or loss-change tolerance).
+
     Examples
     --------
     >>> f = lambda th: float(th @ th)              # f(θ) = ‖θ‖², ∇f = 2θ
