@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from . import certify, curvature, datasets, losses, optim, precondition, schedules
+from .compare import Comparison, compare
 from .curvature import Advice, advise
 from .history import History
 from .losses import MAE, MSE, Huber, LogLoss
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Advice",
+    "Comparison",
     "Conditioning",
     "DataObjective",
     "DescendWarning",
@@ -39,6 +41,7 @@ __all__ = [
     "advise",
     "certify",
     "check_grad",
+    "compare",
     "conditioning",
     "curvature",
     "datasets",
