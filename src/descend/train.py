@@ -372,7 +372,7 @@ def minimize(
                     if calm >= patience:
                         stop_reason = "converged"
                         message = (
-                            f"converged: relative loss change ≤ tol = {tol:g} for {patience} "
+                            f"relative loss change ≤ tol = {tol:g} for {patience} "
                             f"steps in a row (at step {k})"
                         )
                         break
@@ -386,7 +386,7 @@ def minimize(
                 t, _ = backtracking(objective, theta, g, u, loss=loss, lr0=2.0 * lr_ls)
                 if t == 0.0:
                     stop_reason = "converged"
-                    message = "converged: the line search found no decrease along −g"
+                    message = "the line search found no decrease along the update direction"
                     break
                 lr_ls = t
                 u = t * u
@@ -420,7 +420,7 @@ def minimize(
                     if calm >= patience:
                         stop_reason = "converged"
                         message = (
-                            f"converged: full loss changed by ≤ tol = {tol:g} (relative) for "
+                            f"full loss changed by ≤ tol = {tol:g} (relative) for "
                             f"{patience} epochs in a row"
                         )
                         epoch_losses.append(full)

@@ -55,22 +55,46 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     """Model, loss, optimizer and stopping options shared by fit-like commands."""
-    p.add_argument("--model", help="linear | linear-nointercept | poly:D | mlp:8,8 (default "
-                   "linear, or the dataset's stated model)")
+    p.add_argument(
+        "--model",
+        help="linear | linear-nointercept | poly:D | mlp:8,8 (default "
+        "linear, or the dataset's stated model)",
+    )
     p.add_argument("--loss", default="mse", help="mse (default) | mae | huber[:delta] | logloss")
     p.add_argument("--optimizer", default="gd", help="gd (default); see 'descend optimizers'")
-    p.add_argument("--lr", type=parse_lr, default=0.01, metavar="LR",
-                   help="learning rate: a number (default 0.01), 'auto' or 'armijo'")
+    p.add_argument(
+        "--lr",
+        type=parse_lr,
+        default=0.01,
+        metavar="LR",
+        help="learning rate: a number (default 0.01), 'auto' or 'armijo'",
+    )
     p.add_argument("--schedule", help="learning-rate schedule, e.g. cosine, step, exponential")
-    p.add_argument("--batch-size", type=int, metavar="K",
-                   help="rows per step: omit for full batch, 1 for stochastic")
-    p.add_argument("--max-iter", type=int, default=10_000, metavar="N",
-                   help="maximum number of steps (default 10000)")
-    p.add_argument("--tol", type=float, default=1e-9,
-                   help="stop when the relative loss change stays below this (default 1e-9)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="K",
+        help="rows per step: omit for full batch, 1 for stochastic",
+    )
+    p.add_argument(
+        "--max-iter",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="maximum number of steps (default 10000)",
+    )
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=1e-9,
+        help="stop when the relative loss change stays below this (default 1e-9)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for θ₀ and shuffling (default 0)")
-    p.add_argument("--no-scale", action="store_true",
-                   help="descend on the raw columns (no standardisation): slow or divergent")
+    p.add_argument(
+        "--no-scale",
+        action="store_true",
+        help="descend on the raw columns (no standardisation): slow or divergent",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -142,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(args.max_iter) if not args.quiet else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
-        res = fit(X, y, model=model, feature_names=names, callback=progress, **training_kwargs(args))
+        res = fit(
+            X, y, model=model, feature_names=names, callback=progress, **training_kwargs(args)
+        )
     if progress is not None:
         progress.close()
     if args.json:

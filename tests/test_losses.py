@@ -1,0 +1,70 @@
+"""Losses: values from their definitions, gradients against central differences."""
+
+import numpy as np
+import pytest
+
+from descend.losses import MAE, MSE, Huber, LogLoss, get_loss
+
+LOSSES = [MSE(), MAE(), Huber(0.7), LogLoss()]
+
+
+def central(f, x, h=1e-6):
+    g = np.empty_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=lambda loss: loss.name)
+def test_gradient_matches_central_differences(loss, rng):
+    """∂L/∂ŷ equals central differences of L at random points (away from kinks)."""
+    y = rng.integers(0, 2, 12).astype(float) if loss.name == "logloss" else rng.normal(size=12)
+    yhat = rng.normal(size=12)
+    value, grad = loss.value_and_grad(y, yhat)
+    assert value == pytest.approx(loss.value(y, yhat))
+    np.testing.assert_allclose(
+        grad, central(lambda p: loss.value(y, p), yhat), rtol=1e-6, atol=1e-9
+    )
+
+
+def test_mse_is_the_lesson_formula(rng):
+    """MSE = (1/n)Σ(y−ŷ)² with no hidden ½; its gradient is −(2/n)(y−ŷ)."""
+    y, yhat = np.array([1.0, 2.0, 4.0]), np.array([0.0, 2.0, 1.0])
+    assert MSE().value(y, yhat) == pytest.approx((1 + 0 + 9) / 3)
+    np.testing.assert_allclose(MSE().grad(y, yhat), [-2 / 3, 0.0, -2.0])
+
+
+def test_huber_is_quadratic_inside_and_linear_outside():
+    """Huber(δ=1): ½r² for |r| ≤ 1, |r| − ½ beyond."""
+    y, yhat = np.array([0.5, 3.0]), np.zeros(2)
+    assert Huber(1.0).value(y, yhat) == pytest.approx((0.125 + 2.5) / 2)
+
+
+def test_mae_and_logloss_literal_values():
+    """MAE and log loss against values worked by hand."""
+    assert MAE().value(np.array([1.0, -1.0]), np.array([0.0, 1.0])) == pytest.approx(1.5)
+    # log(1+e^0) − 0 = log 2 for z = 0
+    assert LogLoss().value(np.array([1.0]), np.array([0.0])) == pytest.approx(np.log(2))
+    # very large logits do not overflow
+    v, g = LogLoss().value_and_grad(np.array([0.0, 1.0]), np.array([800.0, -800.0]))
+    assert np.isfinite(v) and v == pytest.approx(800.0) and np.all(np.isfinite(g))
+
+
+def test_losses_are_zero_at_a_perfect_fit(rng):
+    """L(y, y) = 0 for the regression losses."""
+    y = rng.normal(size=7)
+    for loss in (MSE(), MAE(), Huber(0.3)):
+        assert loss.value(y, y) == 0.0
+
+
+def test_get_loss_by_name_and_errors():
+    """Names (with a Huber threshold) resolve; unknown names list the choices."""
+    assert isinstance(get_loss("mse"), MSE)
+    assert get_loss("huber:2.5").delta == 2.5
+    assert isinstance(get_loss("cross-entropy"), LogLoss)
+    with pytest.raises(ValueError, match="choose one of"):
+        get_loss("l3")
+    with pytest.raises(ValueError, match="positive"):
+        get_loss("huber:-1")

@@ -1,0 +1,96 @@
+"""Linear and polynomial models: chain rule, Hessian, original units."""
+
+import numpy as np
+import pytest
+
+import descend as ds
+from descend.losses import MAE, MSE, Huber
+from descend.models import Linear, Polynomial, get_model
+from descend.objective import DataObjective
+
+MODELS = [Linear(), Linear(intercept=False), Linear(scale=False), Polynomial(3)]
+
+
+def make_objective(model, loss, rng):
+    X = rng.normal(2.0, 1.5, (40, 1 if isinstance(model, Polynomial) else 3))
+    y = rng.normal(size=40)
+    bound = model.bind(X)
+    return DataObjective(bound, loss, bound.design(X), y)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: f"{m.spec()}-{m.scale}")
+@pytest.mark.parametrize("loss", [MSE(), MAE(), Huber(0.5)], ids=lambda loss: loss.name)
+def test_gradient_matches_central_differences(model, loss, rng):
+    """Analytic ∂L/∂θ (loss gradient, then chain rule) = central differences at random θ."""
+    obj = make_objective(model, loss, rng)
+    theta = rng.normal(size=obj.n_params)
+    assert ds.check_grad(obj, theta) < 1e-6
+
+
+def test_exact_hessian_matches_finite_differences(rng):
+    """(2/n)·AᵀA equals finite differences of the gradient for Linear + MSE."""
+    from descend.curvature import hessian_fd
+
+    obj = make_objective(Linear(), MSE(), rng)
+    theta = rng.normal(size=obj.n_params)
+    np.testing.assert_allclose(obj.hessian(theta), hessian_fd(obj, theta), rtol=1e-6, atol=1e-8)
+    v = rng.normal(size=obj.n_params)
+    np.testing.assert_allclose(obj.hvp(theta, v), obj.hessian(theta) @ v, rtol=1e-12)
+
+
+def test_mse_gradient_is_the_corrected_lesson_formula(rng):
+    """Unscaled y = m·x + b: ∂L/∂m = −(2/n)Σx(y−ŷ), ∂L/∂b = −(2/n)Σ(y−ŷ)."""
+    x = rng.uniform(0, 5, 25)
+    y = 2 * x + 1 + rng.normal(size=25)
+    model = Linear(scale=False).bind(x.reshape(-1, 1))
+    obj = DataObjective(model, "mse", model.design(x.reshape(-1, 1)), y)
+    m, b = 0.3, -0.2
+    r = y - (m * x + b)
+    _, g = obj.value_and_grad(np.array([m, b]))
+    np.testing.assert_allclose(g, [-2 / 25 * np.sum(x * r), -2 / 25 * np.sum(r)], rtol=1e-12)
+
+
+def test_original_units_reproduce_predictions(rng):
+    """intercept + coef·x equals the model's predictions for Linear and Polynomial."""
+    X = rng.uniform(100, 200, (30, 2))
+    lin = Linear().bind(X)
+    theta = rng.normal(size=3)
+    b, coef = lin.to_original(theta)
+    np.testing.assert_allclose(lin.predict(theta, X), b + X @ coef, rtol=1e-10)
+    x = rng.uniform(-3, 9, (30, 1))
+    poly = Polynomial(3).bind(x)
+    theta = rng.normal(size=4)
+    b, coef = poly.to_original(theta)
+    expected = b + sum(coef[k] * x[:, 0] ** (k + 1) for k in range(3))
+    np.testing.assert_allclose(poly.predict(theta, x), expected, rtol=1e-9)
+
+
+def test_unpack_names_the_lessons_m_and_b():
+    """One feature: {'m', 'b'}; several: w1…wd and b."""
+    one = Linear().bind(np.ones((3, 1)) * [[1], [2], [3]])
+    assert one.unpack(np.array([2.0, 1.0])) == {"m": 2.0, "b": 1.0}
+    many = Linear().bind(np.arange(12.0).reshape(4, 3))
+    assert list(many.unpack(np.zeros(4))) == ["w1", "w2", "w3", "b"]
+
+
+def test_get_model_specs_and_errors():
+    """Spec strings round-trip; bad ones explain the format."""
+    for spec in ["linear", "linear-nointercept", "poly:3", "poly:4:chebyshev"]:
+        assert get_model(spec).spec() == spec
+    with pytest.raises(ValueError, match="poly:3"):
+        get_model("poly:three")
+    with pytest.raises(ValueError, match="unknown model"):
+        get_model("tree")
+
+
+def test_polynomial_needs_one_column(rng):
+    """A polynomial of two columns is refused with the fix."""
+    with pytest.raises(ValueError, match="one input column"):
+        Polynomial(2).bind(rng.normal(size=(5, 2)))
+
+
+def test_predict_checks_the_feature_count(rng):
+    """Wrong number of columns at predict time names both counts."""
+    model = Linear().bind(rng.normal(size=(5, 3)))
+    with pytest.raises(ValueError, match="2 feature column.*3"):
+        model.predict(np.zeros(4), rng.normal(size=(5, 2)))
