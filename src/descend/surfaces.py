@@ -239,9 +239,13 @@ class Himmelblau(Surface):
         self.maxima = [_newton(self, (-0.270845, -0.923039))]
         self.saddles = [
             _newton(self, s)
-            for s in [(0.086678, 2.884255), (-3.073025, -0.081353), (3.385154, 0.073852),
-                      (-0.127961, -1.953715)]
-        ]  # fmt: skip
+            for s in [
+                (0.086678, 2.884255),
+                (-3.073025, -0.081353),
+                (3.385154, 0.073852),
+                (-0.127961, -1.953715),
+            ]
+        ]
         self.bounds = [(-5.0, 5.0), (-5.0, 5.0)]
         self.suggested_start = np.array([0.0, 0.0])
 
@@ -359,8 +363,14 @@ class SixHumpCamel(Surface):
         super().__init__()
         self.n_params = 2
         self.name = "six_hump_camel"
-        approx = [(0.0898, -0.7126), (-0.0898, 0.7126), (-1.7036, 0.7961), (1.7036, -0.7961),
-                  (1.6071, 0.5687), (-1.6071, -0.5687)]  # fmt: skip
+        approx = [
+            (0.0898, -0.7126),
+            (-0.0898, 0.7126),
+            (-1.7036, 0.7961),
+            (1.7036, -0.7961),
+            (1.6071, 0.5687),
+            (-1.6071, -0.5687),
+        ]
         self.minima = [_newton(self, m) for m in approx]
         self.bounds = [(-3.0, 3.0), (-2.0, 2.0)]
         self.suggested_start = np.array([-1.5, -1.0])
