@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from descend import surfaces
+from descend.cli import main
 from descend.curvature import classify
 from descend.landscape import (
     find_critical_point,
     goe_positive_definite_fraction,
-    landscape_main,
     multistart,
     saddle_study,
     tiny_network_objective,
@@ -114,8 +114,10 @@ def test_goe_fraction_matches_known_values_and_beats_coin_flips():
 def test_landscape_cli(capsys, tmp_path):
     """`descend landscape goe|multistart` print tables and write JSON."""
     out = tmp_path / "goe.json"
-    assert landscape_main(["goe", "--sizes", "1,2", "--samples", "2000", "--json", str(out)]) == 0
+    assert (
+        main(["landscape", "goe", "--sizes", "1,2", "--samples", "2000", "--json", str(out)]) == 0
+    )
     assert "coin flips" in capsys.readouterr().out
     assert len(json.loads(out.read_text())["rows"]) == 2
-    assert landscape_main(["multistart", "--surface", "himmelblau", "--starts", "4"]) == 0
+    assert main(["landscape", "multistart", "--surface", "himmelblau", "--starts", "4"]) == 0
     assert "himmelblau" in capsys.readouterr().out

@@ -8,12 +8,23 @@
 
 from __future__ import annotations
 
-from . import certify, curvature, datasets, losses, optim, precondition, schedules
+from . import (
+    certify,
+    curvature,
+    datasets,
+    landscape,
+    losses,
+    optim,
+    precondition,
+    schedules,
+    surfaces,
+)
 from .compare import Comparison, compare
-from .curvature import Advice, advise
+from .curvature import Advice, CriticalPoint, advise, classify
 from .history import History
+from .landscape import goe_positive_definite_fraction, multistart, saddle_study
 from .losses import MAE, MSE, Huber, LogLoss
-from .models import Linear, Model, Polynomial, get_model
+from .models import MLP, Linear, Model, Polynomial, get_model
 from .objective import DataObjective, Objective, objective
 from .precondition import Conditioning, conditioning
 from .reference import Reference, check_grad, least_squares
@@ -23,35 +34,43 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Advice",
-    "Comparison",
-    "Conditioning",
-    "DataObjective",
-    "DescendWarning",
-    "FitResult",
-    "History",
-    "Huber",
-    "Linear",
-    "LogLoss",
-    "MAE",
-    "MSE",
-    "Model",
-    "Objective",
-    "Polynomial",
-    "Reference",
     "advise",
     "certify",
     "check_grad",
+    "classify",
     "compare",
+    "Comparison",
     "conditioning",
+    "Conditioning",
+    "CriticalPoint",
     "curvature",
+    "DataObjective",
     "datasets",
+    "DescendWarning",
     "fit",
+    "FitResult",
     "get_model",
+    "goe_positive_definite_fraction",
+    "History",
+    "Huber",
+    "landscape",
     "least_squares",
+    "Linear",
+    "LogLoss",
     "losses",
+    "MAE",
     "minimize",
+    "MLP",
+    "Model",
+    "MSE",
+    "multistart",
     "objective",
+    "Objective",
     "optim",
+    "Polynomial",
     "precondition",
+    "Reference",
+    "saddle_study",
     "schedules",
+    "surfaces",
 ]

@@ -591,7 +591,11 @@ def fit(
     advice = plan.advice
     refine = options.pop("refine", "auto")
 
-    notes: list[str] = [plan.note()]
+    # Say what ran and why whenever a choice was made (auto, or an explicit preconditioner).
+    chose = preconditioner is not None or (
+        isinstance(learning_rate, str) and learning_rate.lower() == "auto"
+    )
+    notes: list[str] = [plan.note()] if chose and bound.is_linear else []
     if isinstance(learning_rate, str) and learning_rate.lower() == "auto":
         assert advice is not None
         learning_rate, auto_hyper = auto_learning_rate(advice, opt_name, float(np.std(ya)))

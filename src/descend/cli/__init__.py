@@ -14,7 +14,15 @@ from collections.abc import Sequence
 
 from ..data import DataError
 
-COMMANDS = ["fit", "compare", "optimizers", "datasets", "certify", "sweep-degree"]
+COMMANDS = [
+    "fit",
+    "compare",
+    "optimizers",
+    "datasets",
+    "certify",
+    "sweep-degree",
+    "landscape",
+]
 
 DESCRIPTION = """\
 descend fits models by minimising a loss with gradient descent, and shows its work.
