@@ -24,7 +24,6 @@ from numpy.typing import NDArray
 from . import optim as _optim
 from .curvature import Advice, advise
 from .history import History, Recorder
-from .objective import DataObjective
 from .reference import Reference, least_squares
 
 Array = NDArray[np.float64]
@@ -508,6 +507,7 @@ def fit(
     reference: bool = True,
     warn: bool = True,
     feature_names: list[str] | None = None,
+    fast: bool = True,
     **options: Any,
 ) -> FitResult:
     """Fit a model to data by gradient descent.
@@ -531,6 +531,14 @@ def fit(
         Compute the closed-form least-squares answer alongside (least squares only).
     warn : bool
         Warn before training when the learning rate is at or above the stability limit.
+    feature_names : list of str, optional
+        Column names (default: the DataFrame's, or x1, x2, …).
+    fast : bool
+        Use the fast paths (default): for linear and polynomial models one blocked pass over
+        X gives validation, scaling, curvature advice and (least squares) every full-batch
+        step in O(p²) and the reference; X is not copied when it is already a float64 array.
+        ``fast=False`` runs the plain path (a scaled copy Z of X, QR reference) — the same
+        iterates to rounding. A Dask array X runs :func:`descend.distributed.fit_dask`.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
         ``record_params``, optimizer hyperparameters such as ``beta``).
@@ -541,16 +549,25 @@ def fit(
         ``.params``, ``.intercept``/``.coef`` in original units, ``.history``,
         ``.stop_reason``, ``.reference``, ``.advice``.
     """
-    from .data import as_arrays, check_design
-    from .models import get_model
+    if type(X).__module__.startswith("dask"):
+        from .distributed import fit_dask
 
-    Xa, ya, names = as_arrays(X, y, feature_names=feature_names)
-    if ya is None:
-        raise ValueError("fit() needs targets y")
-    bound = get_model(model).bind(Xa, feature_names=names)
-    check_design(Xa, bound.n_params, names)
-    obj = DataObjective(bound, loss, bound.design(Xa), ya)
+        return fit_dask(
+            X, y, model=model, loss=loss, optimizer=optimizer, learning_rate=learning_rate,
+            batch_size=batch_size, max_steps=max_steps, tol=tol, seed=seed, theta0=theta0,
+            reference=reference, warn=warn, feature_names=feature_names, **options,
+        )  # fmt: skip
+    from .fastfit import build_objective
 
+    obj = build_objective(
+        X, y, model, loss, feature_names=feature_names, fast=fast,
+        column_major=batch_size is None,
+    )  # fmt: skip
+    bound = obj.model
+    ya = obj.y
+
+    if getattr(obj, "quad", None) is not None:
+        least_squares(obj)  # fast path: cheap, and refines L* before descent when needed
     rng = np.random.default_rng(seed)
     if theta0 is None:
         theta_start = bound.init_params(rng)
