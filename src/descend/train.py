@@ -306,7 +306,13 @@ def minimize(
         from .data import batches
 
         assert n_samples is not None and batch_size is not None
-        batch_iter = batches(n_samples, batch_size, np.random.default_rng(seed))
+        own = getattr(objective, "batches", None)  # e.g. Dask: batches that sample chunks
+        batch_rng = np.random.default_rng(seed)
+        batch_iter = (
+            own(batch_size, batch_rng)
+            if callable(own)
+            else batches(n_samples, batch_size, batch_rng)
+        )
         steps_per_epoch = math.ceil(n_samples / batch_size)
 
     if record_params == "auto":
