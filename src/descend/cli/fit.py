@@ -144,6 +144,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_arguments(p)
     add_training_arguments(p)
     p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
+    p.add_argument(
+        "--dask",
+        action="store_true",
+        help="read DATA lazily with Dask (.npy chunk folder, Parquet, Zarr) and fit "
+        "it by chunked passes: for data larger than memory",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --dask: a dask.distributed scheduler address (default: local)",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=run)
 
@@ -199,14 +210,25 @@ def run(args: argparse.Namespace) -> int:
     from ..train import DescendWarning, fit
     from .progress import Progress
 
-    X, y, names, default_model, label = load_data(args)
+    extra: dict[str, Any] = {}
+    if args.dask:
+        from ..distributed import load
+
+        if not args.csv:
+            raise ValueError("--dask needs a data path (.npy folder, Parquet or Zarr)")
+        X, y, names = load(args.csv, y=args.y)
+        default_model, label = None, f"{args.csv} (dask, {X.numblocks[0]} chunks)"
+        extra = {"scheduler": args.scheduler, "progress": not args.quiet}
+    else:
+        if args.scheduler:
+            raise ValueError("--scheduler needs --dask")
+        X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
     progress = Progress(args.max_iter) if not args.quiet else None
+    kwargs = {**training_kwargs(args), **extra}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
-        res = fit(
-            X, y, model=model, feature_names=names, callback=progress, **training_kwargs(args)
-        )
+        res = fit(X, y, model=model, feature_names=names, callback=progress, **kwargs)
     if progress is not None:
         progress.close()
     if args.json:
