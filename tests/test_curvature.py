@@ -30,8 +30,9 @@ def test_rates_just_below_and_above_the_limit(rng):
     obj = ds.objective(X, y, model=ds.Linear(scale=False))
     limit = ds.advise(obj).stability_limit
     ok = ds.fit(X, y, model=ds.Linear(scale=False), learning_rate=0.99 * limit, max_steps=20_000)
-    bad = ds.fit(X, y, model=ds.Linear(scale=False), learning_rate=1.01 * limit,
-                 max_steps=20_000, warn=False)
+    bad = ds.fit(
+        X, y, model=ds.Linear(scale=False), learning_rate=1.01 * limit, max_steps=20_000, warn=False
+    )
     assert ok.stop_reason == "converged"
     assert bad.stop_reason == "diverged"
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from . import curvature, datasets, losses, optim, schedules
+from .compare import Comparison, compare
 from .curvature import Advice, advise
 from .history import History
 from .losses import MAE, MSE, Huber, LogLoss
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Advice",
+    "Comparison",
     "DataObjective",
     "DescendWarning",
     "FitResult",
@@ -36,6 +38,7 @@ __all__ = [
     "Reference",
     "advise",
     "check_grad",
+    "compare",
     "curvature",
     "datasets",
     "fit",

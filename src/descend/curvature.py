@@ -43,7 +43,7 @@ def hessian_fd(objective: Any, theta: Array, h: float | None = None) -> Array:
 
 def eigenvalues(H: Array) -> Array:
     """Eigenvalues of a symmetric matrix in ascending order, shape (p,)."""
-    return np.linalg.eigvalsh(0.5 * (H + H.T))
+    return np.asarray(np.linalg.eigvalsh(0.5 * (H + H.T)), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def advice_from_eigenvalues(lam: Array, exact: bool, source: str = "hessian") ->
     lam_min = float(np.min(lam))
     if not lam_max > 0:
         raise ValueError("the Hessian has no positive eigenvalue: the loss is flat here")
-    tiny = lam_max * np.finfo(np.float64).eps * lam.shape[0]
+    tiny = lam_max * float(np.finfo(np.float64).eps) * lam.shape[0]
     kappa = lam_max / lam_min if lam_min > tiny else math.inf
     best = 2.0 / (max(lam_min, 0.0) + lam_max) if math.isfinite(kappa) else 1.0 / lam_max
     return Advice(lam_max, max(lam_min, 0.0), kappa, 2.0 / lam_max, best, exact, source)
@@ -136,7 +136,7 @@ def power_lam_max(objective: Any, theta: Array, iters: int = 50, seed: int = 0) 
     """λ_max(∇²f(θ)) by power iteration on Hessian-vector products."""
     rng = np.random.default_rng(seed)
     v = rng.standard_normal(np.asarray(theta).shape[0])
-    v /= np.linalg.norm(v)
+    v = v / float(np.linalg.norm(v))
     lam = 0.0
     for _ in range(iters):
         w = objective.hvp(theta, v)

@@ -9,6 +9,7 @@ original units before they are shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
@@ -101,12 +102,13 @@ class PolynomialBasis:
     def transform(self, x: Array) -> Array:
         """Columns φ_k(t), k = 1..d, shape (n, d)."""
         t = self.t(np.asarray(x, dtype=np.float64).reshape(-1))
+        V: Array
         if self.kind == "monomial":
             V = np.vander(t, self.degree + 1, increasing=True)
         elif self.kind == "legendre":
-            V = _leg.legvander(t, self.degree)
+            V = np.asarray(_leg.legvander(t, self.degree), dtype=np.float64)
         else:
-            V = _cheb.chebvander(t, self.degree)
+            V = np.asarray(_cheb.chebvander(t, self.degree), dtype=np.float64)
         return np.ascontiguousarray(V[:, 1:])
 
     def to_monomial(self, a: Array) -> Array:
@@ -116,7 +118,7 @@ class PolynomialBasis:
         substitution t = α·x + β.
         """
         a = np.asarray(a, dtype=np.float64)
-        cls = {
+        cls: Any = {
             "monomial": np.polynomial.Polynomial,
             "legendre": np.polynomial.Legendre,
             "chebyshev": np.polynomial.Chebyshev,

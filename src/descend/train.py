@@ -245,7 +245,9 @@ def minimize(
     advice : Advice, optional
         Curvature advice used to explain a divergence (computed when cheap if not given).
     rise_patience : int
-        Diverged when the full-batch loss rose this many steps in a row above its start.
+        Diverged when the full-batch loss rose this many steps in a row while above its start
+        (plain GD) or above 100× its start (momentum and adaptive rules, whose loss may rise
+        for a while before it falls). A non-finite loss is always divergence.
     **hyper
         Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
 
@@ -313,6 +315,9 @@ def minimize(
     if record_params == "auto":
         record_params = theta.shape[0] <= 100
     rec = Recorder(bool(record_params), theta)
+    # Plain GD below the stability limit never raises a smooth convex loss, so a rising run
+    # is diverging; momentum and adaptive rules may rise for a while before they settle.
+    rise_floor = 1.0 if opt.name in ("gd", "sgd") else 100.0
     state = opt.init(theta)
 
     stop_reason = "max_steps"
@@ -344,7 +349,7 @@ def minimize(
             if full_batch and finite and loss < best_loss:
                 best_theta, best_loss = theta.copy(), loss
             # divergence guard: non-finite, or rising persistently above the start
-            if full_batch and finite and loss > prev_loss and loss > loss0:
+            if full_batch and finite and loss > prev_loss and loss > rise_floor * loss0:
                 rising += 1
             else:
                 rising = 0
@@ -372,7 +377,7 @@ def minimize(
                     if calm >= patience:
                         stop_reason = "converged"
                         message = (
-                            f"converged: relative loss change ≤ tol = {tol:g} for {patience} "
+                            f"relative loss change ≤ tol = {tol:g} for {patience} "
                             f"steps in a row (at step {k})"
                         )
                         break
@@ -386,7 +391,7 @@ def minimize(
                 t, _ = backtracking(objective, theta, g, u, loss=loss, lr0=2.0 * lr_ls)
                 if t == 0.0:
                     stop_reason = "converged"
-                    message = "converged: the line search found no decrease along −g"
+                    message = "the line search found no decrease along the update direction"
                     break
                 lr_ls = t
                 u = t * u
@@ -420,7 +425,7 @@ def minimize(
                     if calm >= patience:
                         stop_reason = "converged"
                         message = (
-                            f"converged: full loss changed by ≤ tol = {tol:g} (relative) for "
+                            f"full loss changed by ≤ tol = {tol:g} (relative) for "
                             f"{patience} epochs in a row"
                         )
                         epoch_losses.append(full)
@@ -470,26 +475,36 @@ def _describe_lr(lr: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # fit: data in, model out
 # ---------------------------------------------------------------------------------------------
-def auto_learning_rate(advice: Advice, optimizer: str) -> tuple[float, dict[str, float]]:
+def auto_learning_rate(
+    advice: Advice, optimizer: str, target_scale: float = 1.0
+) -> tuple[float, dict[str, float]]:
     """The curvature's best settings for an update rule.
 
-    gd: lr = 2/(λ_min + λ_max). momentum/nesterov (heavy ball, Polyak): lr = 4/(√λ_max +
-    √λ_min)², β = ((√κ − 1)/(√κ + 1))². Adaptive rules (adam, rmsprop, adagrad) keep their
-    default rate, since their step is not lr·g.
+    gd: lr = 2/(λ_min + λ_max). momentum (heavy ball, Polyak): lr = 4/(√λ_max + √λ_min)²,
+    β = ((√κ − 1)/(√κ + 1))². nesterov: lr = 1/λ_max, β = (√κ − 1)/(√κ + 1). Adaptive rules
+    (adam, rmsprop, adagrad) move each coordinate by about lr per step, whatever the
+    curvature: they get :data:`ADAPTIVE_LR` × ``target_scale`` (the std of y for data).
     """
     name = optimizer.lower()
     if name in ("gd", "sgd"):
         return advice.best_lr, {}
-    if name in ("momentum", "nesterov") and math.isfinite(advice.kappa):
+    if name == "momentum" and math.isfinite(advice.kappa):
         sl, ss = math.sqrt(advice.lam_max), math.sqrt(advice.lam_min)
         beta = ((sl - ss) / (sl + ss)) ** 2
         return 4.0 / (sl + ss) ** 2, {"beta": min(beta, 0.99)}
+    if name == "nesterov" and math.isfinite(advice.kappa):
+        sk = math.sqrt(advice.kappa)
+        return 1.0 / advice.lam_max, {"beta": min((sk - 1.0) / (sk + 1.0), 0.99)}
     if name in ("momentum", "nesterov"):
         return advice.best_lr, {}
-    defaults = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2}
-    if name in defaults:
-        return defaults[name], {}
+    if name in ADAPTIVE_LR:
+        return ADAPTIVE_LR[name] * max(target_scale, 1e-12), {}
     return advice.best_lr, {}
+
+
+#: rates for the adaptive rules, per unit of the targets' standard deviation: their step is
+#: about lr per coordinate, and a standardised model's weights are of the order of std(y)
+ADAPTIVE_LR = {"adam": 0.01, "adamw": 0.01, "rmsprop": 0.01, "adagrad": 0.1}
 
 
 def fit(
@@ -547,7 +562,7 @@ def fit(
     Xa, ya, names = as_arrays(X, y, feature_names=feature_names)
     if ya is None:
         raise ValueError("fit() needs targets y")
-    bound = get_model(model).bind(Xa, feature_names=names)
+    bound = get_model(model).bind(Xa, feature_names=names, y=ya)
     check_design(Xa, bound.n_params, names)
     obj = DataObjective(bound, loss, bound.design(Xa), ya)
 
@@ -567,7 +582,7 @@ def fit(
     notes: list[str] = []
     if isinstance(learning_rate, str) and learning_rate.lower() == "auto":
         assert advice is not None
-        learning_rate, auto_hyper = auto_learning_rate(advice, opt_name)
+        learning_rate, auto_hyper = auto_learning_rate(advice, opt_name, float(np.std(ya)))
         for key, value in auto_hyper.items():
             options.setdefault(key, value)
         notes.append(f"learning_rate='auto' chose {learning_rate:.4g} ({advice.describe()})")

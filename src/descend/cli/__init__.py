@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..data import DataError
 
-COMMANDS = ["fit", "datasets", "sweep-lr", "animate"]
+COMMANDS = ["fit", "compare", "optimizers", "datasets", "sweep-lr", "animate"]
 
 DESCRIPTION = """\
 descend fits models by minimising a loss with gradient descent, and shows its work.

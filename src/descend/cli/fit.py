@@ -58,22 +58,76 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     """Model, loss, optimizer and stopping options shared by fit-like commands."""
-    p.add_argument("--model", help="linear | linear-nointercept | poly:D | mlp:8,8 (default "
-                   "linear, or the dataset's stated model)")
+    p.add_argument(
+        "--model",
+        help="linear | linear-nointercept | poly:D | mlp:8,8 (default "
+        "linear, or the dataset's stated model)",
+    )
     p.add_argument("--loss", default="mse", help="mse (default) | mae | huber[:delta] | logloss")
     p.add_argument("--optimizer", default="gd", help="gd (default); see 'descend optimizers'")
-    p.add_argument("--lr", type=parse_lr, default=0.01, metavar="LR",
-                   help="learning rate: a number (default 0.01), 'auto' or 'armijo'")
+    p.add_argument(
+        "--lr",
+        type=parse_lr,
+        default=0.01,
+        metavar="LR",
+        help="learning rate: a number (default 0.01), 'auto' or 'armijo'",
+    )
     p.add_argument("--schedule", help="learning-rate schedule, e.g. cosine, step, exponential")
-    p.add_argument("--batch-size", type=int, metavar="K",
-                   help="rows per step: omit for full batch, 1 for stochastic")
-    p.add_argument("--max-iter", type=int, default=10_000, metavar="N",
-                   help="maximum number of steps (default 10000)")
-    p.add_argument("--tol", type=float, default=1e-9,
-                   help="stop when the relative loss change stays below this (default 1e-9)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="K",
+        help="rows per step: omit for full batch, 1 for stochastic",
+    )
+    p.add_argument(
+        "--max-iter",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="maximum number of steps (default 10000)",
+    )
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=1e-9,
+        help="stop when the relative loss change stays below this (default 1e-9)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for θ₀ and shuffling (default 0)")
-    p.add_argument("--no-scale", action="store_true",
-                   help="descend on the raw columns (no standardisation): slow or divergent")
+    p.add_argument(
+        "--no-scale",
+        action="store_true",
+        help="descend on the raw columns (no standardisation): slow or divergent",
+    )
+    g = p.add_argument_group("optimizer settings (see 'descend optimizers' for defaults)")
+    for flag, key, text in HYPER_FLAGS:
+        g.add_argument(flag, type=float, dest=f"hyper_{key}", metavar="X", help=text)
+
+
+#: CLI flag → optimizer hyperparameter (``--momentum`` means β for momentum/nesterov and
+#: the momentum term for rmsprop)
+HYPER_FLAGS = [
+    ("--momentum", "momentum", "momentum coefficient β (momentum, nesterov, rmsprop)"),
+    ("--beta1", "b1", "Adam's β₁ (default 0.9)"),
+    ("--beta2", "b2", "Adam's β₂ (default 0.999)"),
+    ("--eps", "eps", "ε added to the denominator (adagrad, rmsprop, adam)"),
+    ("--decay", "decay", "RMSprop's averaging constant ρ (default 0.99)"),
+    ("--weight-decay", "weight_decay", "AdamW's decoupled weight decay λ"),
+    ("--clip-norm", "clip_norm", "clip the gradient to this Euclidean norm"),
+    ("--clip-value", "clip_value", "clip each gradient entry to ±this value"),
+]
+
+
+def optimizer_hyperparams(args: argparse.Namespace) -> dict[str, float]:
+    """The hyperparameters given on the command line, named as the update rule names them."""
+    out: dict[str, float] = {}
+    for _, key, _ in HYPER_FLAGS:
+        value = getattr(args, f"hyper_{key}", None)
+        if value is None:
+            continue
+        if key == "momentum" and args.optimizer.lower() in ("momentum", "nesterov"):
+            key = "beta"
+        out[key] = value
+    return out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -131,6 +185,7 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "tol": args.tol,
         "seed": args.seed,
         **({"schedule": args.schedule} if args.schedule else {}),
+        **optimizer_hyperparams(args),
     }
 
 
@@ -146,7 +201,9 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(args.max_iter) if not args.quiet else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
-        res = fit(X, y, model=model, feature_names=names, callback=progress, **training_kwargs(args))
+        res = fit(
+            X, y, model=model, feature_names=names, callback=progress, **training_kwargs(args)
+        )
     if progress is not None:
         progress.close()
     if args.json:

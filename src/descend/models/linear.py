@@ -92,10 +92,22 @@ class Linear(Model):
             out[k] = g.sum()
         return out
 
+    def _bind_target(self, y: Array) -> None:
+        # With centred features the optimal b is the mean of y; starting b there (plus noise)
+        # keeps every update rule's first steps about the slope, not about the data's level.
+        self.start_offset = float(np.mean(y)) if (self.intercept and self.scale) else 0.0
+
     def init_params(self, rng: np.random.Generator) -> Array:
-        """θ₀ with independent standard-normal entries, θ₀ ~ N(0, I)."""
+        """Random θ₀: every entry ~ N(0, 1), plus ȳ on the intercept of a scaled model.
+
+        θ₀ = ε + ȳ·e_b with ε ~ N(0, I), where ȳ is the mean of the y the model was bound
+        with (0 when unscaled, without an intercept, or bound without y).
+        """
         self._check_bound()
-        return rng.standard_normal(self.n_params)
+        theta = rng.standard_normal(self.n_params)
+        if self.intercept:
+            theta[self.n_weights] += getattr(self, "start_offset", 0.0)
+        return theta
 
     def unpack(self, theta: Array) -> dict[str, Any]:
         """``{"m": …, "b": …}`` for one feature, ``{"w1": …, …, "b": …}`` for several."""
