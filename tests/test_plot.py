@@ -83,7 +83,6 @@ def test_plot_fit_many_inputs_is_predicted_vs_actual(three):
     """With several inputs the figure shows ŷ against y."""
     X, y, res = three
     fig = plot.plot_fit(res, X, y)
-    render(fig)
     pts = by_gid(fig.axes[0], "fit").get_offsets()
     np.testing.assert_allclose(pts, np.column_stack([y, res.predict(X)]))
 
@@ -107,7 +106,6 @@ def test_plot_loss_with_the_optimum_as_a_line_and_linear_scale(norris):
     d, res = norris
     near = ds.fit(d.X, d.y, theta0=res.reference.params + 1e-3, max_steps=5)
     fig = plot.plot_loss(near, excess=False)
-    render(fig)
     ax = fig.axes[0]
     assert ax.get_yscale() == "linear"
     np.testing.assert_allclose(by_gid(ax, "loss").get_ydata(), near.history.loss)
@@ -145,7 +143,6 @@ def test_plot_contour_any_two_of_three_parameters(three):
     """Coordinates i, j choose the slice; the path shows those coordinates of θ."""
     _, _, res = three
     fig = plot.plot_contour(res, i=2, j=0, n=20)
-    render(fig)
     ax = fig.axes[0]
     np.testing.assert_array_equal(by_gid(ax, "path").get_xydata(), res.history.params[:, [2, 0]])
     assert "b" in ax.get_xlabel() and "w1" in ax.get_ylabel()
@@ -219,3 +216,15 @@ def test_save_figures_and_cli_plot(norris, tmp_path, capsys):
         path = tmp_path / "figs" / name
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"wrote {path}" in out
+
+
+def test_plot_runs_takes_a_comparison(norris):
+    """A descend.compare() result plots as it is: its labels, its optimum, one path per rule."""
+    d, _ = norris
+    comp = ds.compare(ds.objective(d.X, d.y), ["gd", "adam"], max_steps=50)
+    fig = plot.plot_runs(comp)
+    left, right = fig.axes
+    for k, r in enumerate(comp.results):
+        np.testing.assert_array_equal(by_gid(left, f"path-{k}").get_xydata(), r.history.params)
+        assert by_gid(right, f"loss-{k}").get_label() == comp.rows[k].label
+    assert "m" in left.get_xlabel()  # parameter names from the objective's model

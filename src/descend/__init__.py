@@ -8,14 +8,16 @@
 
 from __future__ import annotations
 
-from . import curvature, datasets, losses, optim, schedules
+from . import curvature, datasets, losses, optim, schedules, sweep
 from .compare import Comparison, compare
 from .curvature import Advice, advise
 from .history import History
+from .landscape import landscape_grid
 from .losses import MAE, MSE, Huber, LogLoss
 from .models import Linear, Model, Polynomial, get_model
 from .objective import DataObjective, Objective, objective
 from .reference import Reference, check_grad, least_squares
+from .sweep import LRSweep, lr_sweep
 from .train import DescendWarning, FitResult, fit, minimize
 
 __version__ = "0.1.0"
@@ -28,6 +30,7 @@ __all__ = [
     "FitResult",
     "History",
     "Huber",
+    "LRSweep",
     "Linear",
     "LogLoss",
     "MAE",
@@ -43,10 +46,13 @@ __all__ = [
     "datasets",
     "fit",
     "get_model",
+    "landscape_grid",
     "least_squares",
     "losses",
+    "lr_sweep",
     "minimize",
     "objective",
     "optim",
     "schedules",
+    "sweep",
 ]

@@ -82,7 +82,7 @@ def _set_yscale(ax: Axes, values: Array) -> None:
 
 def _param_names(res: FitResult) -> list[str]:
     p = int(np.asarray(res.params).shape[0])
-    model = res.model
+    model = res.model if res.model is not None else getattr(res.objective, "model", None)
     if model is not None and hasattr(model, "param_names"):
         try:
             names = list(model.param_names())
@@ -95,7 +95,8 @@ def _param_names(res: FitResult) -> list[str]:
 
 def _axis_label(res: FitResult, k: int) -> str:
     name = _param_names(res)[k]
-    scaled = res.model is not None and getattr(res.model, "scale", False)
+    model = res.model if res.model is not None else getattr(res.objective, "model", None)
+    scaled = model is not None and getattr(model, "scale", False)
     base = name if name == f"θ{k}" else f"{name}  (θ{k})"
     return f"{base}, scaled features" if scaled else base
 
@@ -603,7 +604,7 @@ def plot_lr_sweep(sweep: LRSweep) -> Figure:
 
 
 def plot_runs(
-    results: Sequence[FitResult],
+    results: Sequence[FitResult] | Any,
     labels: Sequence[str] | None = None,
     i: int = 0,
     j: int = 1,
@@ -615,11 +616,13 @@ def plot_runs(
 
     Parameters
     ----------
-    results : sequence of FitResult
+    results : sequence of FitResult, or Comparison
         Runs on the same objective (e.g. different optimizers or learning rates); the contours
-        are those of the first run's objective, sliced through its final θ.
+        are those of the first run's objective, sliced through its final θ. A
+        :func:`descend.compare` result may be passed as it is.
     labels : sequence of str, optional
-        Legend labels (default: each run's optimizer and learning rate).
+        Legend labels (default: the comparison's labels, or each run's optimizer and learning
+        rate).
     i, j : int
         The parameters on the contour's axes.
 
@@ -627,9 +630,16 @@ def plot_runs(
     -------
     matplotlib.figure.Figure
         Left: contours with one path per run (``gid="path-0"``, ``"path-1"``, …). Right: the
-        loss curves (excess over the optimum when every run has a reference), log scale when
-        they span decades.
+        loss curves (``"loss-0"``, …; the excess over the optimum when it is known, from the
+        runs' references or the comparison), log scale when they span decades.
     """
+    rows = getattr(results, "rows", None)
+    optimum: float | None = None
+    if hasattr(results, "results"):  # a descend.compare() Comparison
+        if labels is None and rows is not None:
+            labels = [row.label for row in rows]
+        optimum = getattr(results, "reference_loss", None)
+        results = results.results
     runs = list(results)
     if not runs:
         raise ValueError("plot_runs needs at least one result")
@@ -656,18 +666,20 @@ def plot_runs(
         )
     left.set_title("paths on the loss surface")
     left.legend(loc="best", fontsize="small")
-    excess = all(r.reference is not None for r in runs)
-    every: list[Array] = []
-    for k, (r, label) in enumerate(zip(runs, labels, strict=True)):
-        vals = np.asarray(r.history.loss, dtype=np.float64)
-        if excess:
-            assert r.reference is not None
-            vals = vals - r.reference.loss
-        every.append(vals)
+    if optimum is None and all(r.reference is not None for r in runs):
+        optimum = min(float(r.reference.loss) for r in runs if r.reference is not None)
+    excess = optimum is not None
+    curves = [
+        np.asarray(r.history.loss, dtype=np.float64) - (optimum if optimum is not None else 0.0)
+        for r in runs
+    ]
+    log = bool(curves) and _spans_decades(np.concatenate(curves))
+    for k, (r, vals, label) in enumerate(zip(runs, curves, labels, strict=True)):
+        shown = np.where(vals > 0, vals, np.nan) if log else vals
         right.plot(
-            r.history.step, vals, color=f"C{(k + 3) % 10}", lw=1.5, label=label, gid=f"loss-{k}"
+            r.history.step, shown, color=f"C{(k + 3) % 10}", lw=1.5, label=label, gid=f"loss-{k}"
         )
-    if every and _spans_decades(np.concatenate(every)):
+    if log:
         right.set_yscale("log")
     right.set_xlabel("step k")
     right.set_ylabel("excess loss L(θ_k) − L(θ*)" if excess else "loss L(θ_k)")

@@ -6,7 +6,13 @@ import argparse
 import math
 
 from .figures import needs_matplotlib
-from .fit import add_data_arguments, add_training_arguments, build_model, load_data
+from .fit import (
+    add_data_arguments,
+    add_training_arguments,
+    build_model,
+    load_data,
+    optimizer_hyperparams,
+)
 
 EPILOG = """\
 examples:
@@ -72,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         optimizer=args.optimizer,
         tol=args.tol,
         batch_size=args.batch_size,
+        **optimizer_hyperparams(args),
     )
     limit = sweep.advice.stability_limit if sweep.advice is not None else math.nan
     print(
