@@ -115,7 +115,7 @@ def _box(points: Array, margin: float) -> tuple[tuple[float, float], tuple[float
     span = hi - lo
     scale = np.maximum(np.abs(lo), np.abs(hi))
     floor = np.where(scale > 0, 0.1 * scale, 1.0)
-    span = np.maximum(span, np.maximum(floor, 0.25 * span.max()))
+    span = np.maximum(span, np.maximum(floor, 0.6 * span.max()))
     centre = 0.5 * (lo + hi)
     half = 0.5 * span * (1.0 + 2.0 * margin)
     return (
@@ -393,7 +393,7 @@ def draw_contour(
     Z = landscape_grid(res.objective, res.params, i, j, xs, ys)
     cs = ax.contour(xs, ys, Z, levels=_contour_levels(Z, levels), cmap="viridis", linewidths=0.8)
     if colorbar:
-        ax.figure.colorbar(cs, ax=ax, label="loss", format="%.3g")
+        ax.figure.colorbar(cs, ax=ax, label="loss", format="%.3g", shrink=0.75)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel(_axis_label(res, i))
@@ -460,7 +460,10 @@ def plot_contour(
     path = _require_path(res, "plot_contour")
     fig = _figure((6.4, 5.2))
     ax = fig.add_subplot()
-    draw_contour(ax, res, i, j, n=n, margin=margin, levels=levels)
+    xs, ys, _ = draw_contour(ax, res, i, j, n=n, margin=margin, levels=levels)
+    if ax.get_aspect() == 1.0:  # equal units: fit the figure's height to the box
+        ratio = float((xs[-1] - xs[0]) / (ys[-1] - ys[0]))
+        fig.set_size_inches(6.4, float(np.clip(4.8 / ratio + 1.4, 3.6, 7.0)))
     draw_path(ax, path, i, j)
     ref_pt = _reference_point(res, i, j)
     if ref_pt is not None:
