@@ -8,14 +8,31 @@
 
 from __future__ import annotations
 
-from . import curvature, datasets, losses, optim, schedules, sweep
+from . import (
+    certify,
+    curvature,
+    datasets,
+    landscape,
+    losses,
+    optim,
+    precondition,
+    schedules,
+    surfaces,
+    sweep,
+)
 from .compare import Comparison, compare
-from .curvature import Advice, advise
+from .curvature import Advice, CriticalPoint, advise, classify
 from .history import History
-from .landscape import landscape_grid
+from .landscape import (
+    goe_positive_definite_fraction,
+    landscape_grid,
+    multistart,
+    saddle_study,
+)
 from .losses import MAE, MSE, Huber, LogLoss
-from .models import Linear, Model, Polynomial, get_model
+from .models import MLP, Linear, Model, Polynomial, get_model
 from .objective import DataObjective, Objective, objective
+from .precondition import Conditioning, conditioning
 from .reference import Reference, check_grad, least_squares
 from .sweep import LRSweep, lr_sweep
 from .train import DescendWarning, FitResult, fit, minimize
@@ -24,35 +41,47 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Advice",
+    "advise",
+    "certify",
+    "check_grad",
+    "classify",
+    "compare",
     "Comparison",
+    "conditioning",
+    "Conditioning",
+    "CriticalPoint",
+    "curvature",
     "DataObjective",
+    "datasets",
     "DescendWarning",
+    "fit",
     "FitResult",
+    "get_model",
+    "goe_positive_definite_fraction",
     "History",
     "Huber",
-    "LRSweep",
-    "Linear",
-    "LogLoss",
-    "MAE",
-    "MSE",
-    "Model",
-    "Objective",
-    "Polynomial",
-    "Reference",
-    "advise",
-    "check_grad",
-    "compare",
-    "curvature",
-    "datasets",
-    "fit",
-    "get_model",
+    "landscape",
     "landscape_grid",
     "least_squares",
+    "Linear",
+    "LogLoss",
     "losses",
     "lr_sweep",
+    "LRSweep",
+    "MAE",
     "minimize",
+    "MLP",
+    "Model",
+    "MSE",
+    "multistart",
     "objective",
+    "Objective",
     "optim",
+    "Polynomial",
+    "precondition",
+    "Reference",
+    "saddle_study",
     "schedules",
+    "surfaces",
     "sweep",
 ]

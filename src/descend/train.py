@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import optim as _optim
+from . import precondition as _precondition
 from .curvature import Advice, advise
 from .history import History, Recorder
 from .objective import DataObjective
@@ -523,6 +524,7 @@ def fit(
     reference: bool = True,
     warn: bool = True,
     feature_names: list[str] | None = None,
+    preconditioner: str | None = None,
     **options: Any,
 ) -> FitResult:
     """Fit a model to data by gradient descent.
@@ -546,6 +548,13 @@ def fit(
         Compute the closed-form least-squares answer alongside (least squares only).
     warn : bool
         Warn before training when the learning rate is at or above the stability limit.
+    preconditioner : {"none", "diagonal", "qr"} or None
+        Descend in whitened coordinates θ = T·φ (:mod:`descend.precondition`); ``res.params``
+        stays in the model's coordinates. None: chosen automatically when
+        ``learning_rate="auto"`` (κ(H) > 100 → Jacobi if that suffices, else QR), otherwise
+        "none". A preconditioned least-squares fit is then refined on its correctly rounded
+        residual (``refine=False`` in ``options`` turns that off, ``refine=True`` forces it).
+        What ran and why: ``res.settings["preconditioner"]`` and a note in ``res.warnings``.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
         ``record_params``, optimizer hyperparameters such as ``beta``).
@@ -578,8 +587,15 @@ def fit(
         advice = advise(obj)
     elif isinstance(learning_rate, str) and learning_rate.lower() == "auto":
         advice = advise(obj, theta_start)
+    plan = _precondition.plan(obj, preconditioner, learning_rate, advice)
+    advice = plan.advice
+    refine = options.pop("refine", "auto")
 
-    notes: list[str] = []
+    # Say what ran and why whenever a choice was made (auto, or an explicit preconditioner).
+    chose = preconditioner is not None or (
+        isinstance(learning_rate, str) and learning_rate.lower() == "auto"
+    )
+    notes: list[str] = [plan.note()] if chose and bound.is_linear else []
     if isinstance(learning_rate, str) and learning_rate.lower() == "auto":
         assert advice is not None
         learning_rate, auto_hyper = auto_learning_rate(advice, opt_name, float(np.std(ya)))
@@ -596,18 +612,21 @@ def fit(
         warnings.warn(text, DescendWarning, stacklevel=2)
         notes.append(text)
 
-    res = minimize(
-        obj,
-        theta_start,
-        optimizer,
-        learning_rate,
-        batch_size=batch_size,
-        max_steps=max_steps,
-        tol=tol,
-        seed=seed,
-        advice=advice,
-        **options,
-    )
+    def run(objective: Any, start: Array, **extra: Any) -> FitResult:
+        return minimize(
+            objective,
+            start,
+            optimizer,
+            learning_rate,
+            batch_size=batch_size,
+            max_steps=max_steps,
+            tol=tol,
+            seed=seed,
+            advice=advice,
+            **{**options, **extra},
+        )
+
+    res = plan.run(run, theta_start, refine, full_batch=batch_size is None)
     res.model = bound
     res.advice = advice
     res.warnings.extend(notes)

@@ -14,7 +14,17 @@ from collections.abc import Sequence
 
 from ..data import DataError
 
-COMMANDS = ["fit", "compare", "optimizers", "datasets", "sweep-lr", "animate"]
+COMMANDS = [
+    "fit",
+    "compare",
+    "optimizers",
+    "datasets",
+    "certify",
+    "sweep-degree",
+    "landscape",
+    "sweep-lr",
+    "animate",
+]
 
 DESCRIPTION = """\
 descend fits models by minimising a loss with gradient descent, and shows its work.

@@ -94,6 +94,12 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed for θ₀ and shuffling (default 0)")
     p.add_argument(
+        "--preconditioner",
+        choices=["none", "diagonal", "qr"],
+        help="descend in whitened coordinates (default: chosen by --lr auto when "
+        "the Hessian's κ > 100, else none)",
+    )
+    p.add_argument(
         "--no-scale",
         action="store_true",
         help="descend on the raw columns (no standardisation): slow or divergent",
@@ -184,6 +190,7 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "max_steps": args.max_iter,
         "tol": args.tol,
         "seed": args.seed,
+        "preconditioner": getattr(args, "preconditioner", None),
         **({"schedule": args.schedule} if args.schedule else {}),
         **optimizer_hyperparams(args),
     }

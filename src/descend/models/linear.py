@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -120,19 +121,25 @@ class Linear(Model):
         return out
 
     # -- original units -------------------------------------------------------------------
-    def _from_feature_coef(self, a0: float, a: Array) -> tuple[float, Array]:
-        """Intercept and coefficients of the user's columns from those of Φ (identity)."""
-        return a0, a
+    def _from_feature_coef(self, a0: Fraction, a: list[Fraction]) -> list[Fraction]:
+        """[intercept, coef…] of the user's columns from those of Φ, exactly (identity here)."""
+        return [a0, *a]
 
     def to_original(self, theta: Array) -> tuple[float, Array]:
-        """(intercept, coef) in the data's units: y ≈ intercept + coef·x."""
+        """(intercept, coef) in the data's units: y ≈ intercept + coef·x.
+
+        The whole map (undo the scaling z = (Φ − μ)/s, then Φ's change of basis) runs in exact
+        rational arithmetic on the float64 θ, μ, s (and domain), and each result is rounded
+        once: the conversion adds no error beyond that final rounding.
+        """
         self._check_bound()
         assert self.scaler is not None
         theta = np.asarray(theta, dtype=np.float64)
         k = self.n_weights
         b = float(theta[k]) if self.intercept else 0.0
-        a0, a = self.scaler.unscale(theta[:k], b)
-        return self._from_feature_coef(a0, a)
+        a0, a = self.scaler.unscale_exact(theta[:k], b)
+        c = self._from_feature_coef(a0, a)
+        return float(c[0]), np.array([float(v) for v in c[1:]], dtype=np.float64)
 
     def spec(self) -> str:
         return "linear" if self.intercept else "linear-nointercept"
@@ -173,9 +180,8 @@ class Polynomial(Linear):
     def _raw_features(self, X: Array) -> Array:
         return self.basis.transform(X[:, 0])
 
-    def _from_feature_coef(self, a0: float, a: Array) -> tuple[float, Array]:
-        c = self.basis.to_monomial(np.concatenate([[a0], a]))
-        return float(c[0]), c[1:]
+    def _from_feature_coef(self, a0: Fraction, a: list[Fraction]) -> list[Fraction]:
+        return self.basis.to_monomial_exact([a0, *a])
 
     def unpack(self, theta: Array) -> dict[str, Any]:
         theta = np.asarray(theta, dtype=np.float64)
