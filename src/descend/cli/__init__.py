@@ -22,6 +22,8 @@ COMMANDS = [
     "certify",
     "sweep-degree",
     "landscape",
+    "sweep-lr",
+    "animate",
 ]
 
 DESCRIPTION = """\

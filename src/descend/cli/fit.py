@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from .figures import add_figure_arguments, write_figures
+
 EPILOG = """\
 examples:
   descend fit                                   # the embedded default (NIST Norris), lr 0.01
@@ -13,6 +15,7 @@ examples:
   descend fit data.csv --x area --y price --model poly:3 --lr auto --json run.json
   descend fit --lr 1.5                         # too large: see the divergence explained
   descend fit data.csv --batch-size 32          # mini-batch descent (1 = stochastic)
+  descend fit --plot figures --report run.html  # PNG figures and a self-contained HTML report
 
 The loss is the mean over rows: mse = (1/n)·Σ(y − ŷ)². Features are standardised before
 descent (--no-scale to see why that matters); parameters are printed in the data's units,
@@ -156,6 +159,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --dask: a dask.distributed scheduler address (default: local)",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_figure_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -233,11 +237,14 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
     if args.json:
         save_result(res, args.json)
+    figures = write_figures(args, res, X, y, label)
     if not args.quiet:
         print(f"data: {label}, {len(y)} rows")
         print(res.summary())
         if args.json:
             print(f"wrote {args.json}")
+        for path in figures:
+            print(f"wrote {path}")
     if res.stop_reason == "diverged":
         print(f"descend: {res.message}", file=sys.stderr)
         return 3
