@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -348,7 +347,7 @@ def fit_dask(
         same one-pass statistics.
     """
     from .models import Linear, get_model
-    from .train import DescendWarning, auto_learning_rate, minimize
+    from .train import choose_learning_rate, minimize
 
     m = get_model(model)
     if not isinstance(m, Linear) or type(m) is not Linear:
@@ -380,17 +379,9 @@ def fit_dask(
         rng = np.random.default_rng(seed)
         th0 = bound.init_params(rng) if theta0 is None else np.asarray(theta0, dtype=float)
         opt_name = optimizer if isinstance(optimizer, str) else optimizer.name
-        notes: list[str] = []
-        if isinstance(learning_rate, str) and learning_rate.lower() == "auto":
-            learning_rate, hyper = auto_learning_rate(advice, opt_name)
-            for key, value in hyper.items():
-                options.setdefault(key, value)
-            notes.append(f"learning_rate='auto' chose {learning_rate:.4g} ({advice.describe()})")
-        elif warn and isinstance(learning_rate, int | float) and opt_name in ("gd", "sgd"):
-            text = advice.check(float(learning_rate))
-            if text:
-                warnings.warn(text, DescendWarning, stacklevel=2)
-                notes.append(text)
+        learning_rate, notes = choose_learning_rate(
+            learning_rate, advice, opt_name, math.sqrt(mom.syy / mom.n), options, warn, 4
+        )
         res = minimize(
             obj, th0, optimizer, learning_rate, batch_size=batch_size, max_steps=max_steps,
             tol=tol, seed=seed, advice=advice, **options,

@@ -508,6 +508,40 @@ def auto_learning_rate(
     return advice.best_lr, {}
 
 
+def choose_learning_rate(
+    learning_rate: Any,
+    advice: Advice | None,
+    optimizer: str,
+    target_scale: float,
+    options: dict[str, Any],
+    warn: bool,
+    stacklevel: int = 2,
+) -> tuple[Any, list[str]]:
+    """Resolve ``learning_rate="auto"`` and warn about a rate above the stability limit.
+
+    Returns the rate to use and the notes for the result; "auto" may also set optimizer
+    hyperparameters (β for momentum) in ``options`` when the caller has not.
+    """
+    notes: list[str] = []
+    if isinstance(learning_rate, str) and learning_rate.lower() == "auto":
+        if advice is None:
+            raise ValueError("learning_rate='auto' needs curvature advice for this objective")
+        learning_rate, auto_hyper = auto_learning_rate(advice, optimizer, target_scale)
+        for key, value in auto_hyper.items():
+            options.setdefault(key, value)
+        notes.append(f"learning_rate='auto' chose {learning_rate:.4g} ({advice.describe()})")
+    elif (
+        warn
+        and advice is not None
+        and isinstance(learning_rate, int | float)
+        and optimizer in ("gd", "sgd")
+        and (text := advice.check(float(learning_rate)))
+    ):
+        warnings.warn(text, DescendWarning, stacklevel=stacklevel + 1)
+        notes.append(text)
+    return learning_rate, notes
+
+
 #: rates for the adaptive rules, per unit of the targets' standard deviation: their step is
 #: about lr per coordinate, and a standardised model's weights are of the order of std(y)
 ADAPTIVE_LR = {"adam": 0.01, "adamw": 0.01, "rmsprop": 0.01, "adagrad": 0.1}
@@ -623,21 +657,10 @@ def fit(
         isinstance(learning_rate, str) and learning_rate.lower() == "auto"
     )
     notes: list[str] = [plan.note()] if chose and bound.is_linear else []
-    if isinstance(learning_rate, str) and learning_rate.lower() == "auto":
-        assert advice is not None
-        learning_rate, auto_hyper = auto_learning_rate(advice, opt_name, float(np.std(ya)))
-        for key, value in auto_hyper.items():
-            options.setdefault(key, value)
-        notes.append(f"learning_rate='auto' chose {learning_rate:.4g} ({advice.describe()})")
-    elif (
-        warn
-        and advice is not None
-        and isinstance(learning_rate, int | float)
-        and opt_name in ("gd", "sgd")
-        and (text := advice.check(float(learning_rate)))
-    ):
-        warnings.warn(text, DescendWarning, stacklevel=2)
-        notes.append(text)
+    learning_rate, rate_notes = choose_learning_rate(
+        learning_rate, advice, opt_name, float(np.std(ya)), options, warn, stacklevel=3
+    )
+    notes.extend(rate_notes)
 
     def run(objective: Any, start: Array, **extra: Any) -> FitResult:
         return minimize(
