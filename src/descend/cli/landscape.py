@@ -43,13 +43,13 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--sizes",
         type=_int_list,
-        default=[2, 4, 8, 16],
-        help="hidden-layer widths, one network each (default 2,4,8,16)",
+        default=[2, 4, 8, 16, 32],
+        help="hidden-layer widths, one network each (default 2,4,8,16,32)",
     )
-    s.add_argument("--points", type=int, default=16, help="starting points per size")
+    s.add_argument("--points", type=int, default=6, help="descent runs per size (default 6)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--samples", type=int, default=100, help="rows of the regression task")
-    s.add_argument("--gtol", type=float, default=1e-3, help="accept points with ‖∇L‖ ≤ this")
+    s.add_argument("--samples", type=int, default=200, help="rows of the regression task")
+    s.add_argument("--gtol", type=float, default=1e-8, help="a point is critical when ‖∇L‖ ≤ this")
     s.add_argument("--json", metavar="FILE", help="also write the raw data as JSON")
     m = sub.add_parser("multistart", help="descent from many starts: which minima it finds")
     m.add_argument("--surface", default="himmelblau", help="a surface name (default himmelblau)")
@@ -77,6 +77,8 @@ def run_landscape(args: argparse.Namespace) -> int:
             args.sizes, n_points=args.points, seed=args.seed, n_samples=args.samples, gtol=args.gtol
         )
         print(study.table())
+        print()
+        print(study.binned())
         data = study.to_dict()
     elif what == "multistart":
         from .. import surfaces
