@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 from . import curvature, datasets, losses, optim, schedules
+from .checkpoint import Checkpoint, load_checkpoint, resume
 from .curvature import Advice, advise
+from .data import DataError, DataWarning
 from .history import History
 from .losses import MAE, MSE, Huber, LogLoss
 from .models import Linear, Model, Polynomial, get_model
@@ -21,6 +23,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Advice",
+    "Checkpoint",
+    "DataError",
+    "DataWarning",
     "DataObjective",
     "DescendWarning",
     "FitResult",
@@ -41,9 +46,11 @@ __all__ = [
     "fit",
     "get_model",
     "least_squares",
+    "load_checkpoint",
     "losses",
     "minimize",
     "objective",
     "optim",
+    "resume",
     "schedules",
 ]

@@ -152,11 +152,12 @@ def objective(X: Any, y: Any, model: Any = "linear", loss: Loss | str = "mse") -
     DataObjective
         With ``.model`` bound to X (feature scaling learned from X) and ``.Z`` the design.
     """
-    from .data import as_arrays
+    from .data import as_arrays, check_fit_data
     from .models import get_model
 
     Xa, ya, names = as_arrays(X, y)
     if ya is None:
         raise ValueError("objective() needs targets y")
+    check_fit_data(Xa, ya, names, min_samples=1)
     bound = get_model(model).bind(Xa, feature_names=names)
     return DataObjective(bound, loss, bound.design(Xa), ya)
