@@ -277,6 +277,7 @@ def attach(
     """Turn ``options["checkpoint"]`` (a path) into a :class:`Checkpointer` carrying what
     :func:`resume` needs; pops ``checkpoint_data`` (where the data lives). No-op without one."""
     source = options.pop("checkpoint_data", None)
+    notes = list(options.pop("checkpoint_notes", None) or notes)
     path = options.get("checkpoint")
     if path is None or isinstance(path, Checkpointer):
         return
@@ -464,6 +465,7 @@ def resume(
         feature_names=ck.data.get("feature_names") or None,
         checkpoint=fname if checkpoint == "same" else checkpoint,
         checkpoint_data=ck.data.get("source"),
+        checkpoint_notes=ck.notes,
         callback=callback,
         resume_from=ck.state,
         **kwargs,

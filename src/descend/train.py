@@ -65,6 +65,9 @@ class FitResult:
         Curvature-based learning-rate advice (λ_max, κ, stability limit).
     settings : dict
         The options the run used (optimizer, learning rate, batch size, …).
+    versions : dict
+        Versions of descend, NumPy and Python that produced a result loaded from JSON (empty
+        for a run made in this process).
     """
 
     params: Array
@@ -81,6 +84,7 @@ class FitResult:
     objective: Any = field(default=None, repr=False)
     opt_state: Any = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
 
     # -- original units -------------------------------------------------------------------
     def _linear_model(self) -> Any:
@@ -680,7 +684,9 @@ def fit(
         warnings.warn(text, DescendWarning, stacklevel=2)
         notes.append(text)
 
-    if options.get("checkpoint") is not None or "checkpoint_data" in options:
+    if options.get("checkpoint") is not None or {"checkpoint_data", "checkpoint_notes"} & set(
+        options
+    ):
         from .checkpoint import attach
 
         attach(options, X=Xa, y=ya, model=bound, loss=obj.loss, optimizer=optimizer,

@@ -55,22 +55,46 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     """Model, loss, optimizer and stopping options shared by fit-like commands."""
-    p.add_argument("--model", help="linear | linear-nointercept | poly:D | mlp:8,8 (default "
-                   "linear, or the dataset's stated model)")
+    p.add_argument(
+        "--model",
+        help="linear | linear-nointercept | poly:D | mlp:8,8 (default "
+        "linear, or the dataset's stated model)",
+    )
     p.add_argument("--loss", default="mse", help="mse (default) | mae | huber[:delta] | logloss")
     p.add_argument("--optimizer", default="gd", help="gd (default); see 'descend optimizers'")
-    p.add_argument("--lr", type=parse_lr, default=0.01, metavar="LR",
-                   help="learning rate: a number (default 0.01), 'auto' or 'armijo'")
+    p.add_argument(
+        "--lr",
+        type=parse_lr,
+        default=0.01,
+        metavar="LR",
+        help="learning rate: a number (default 0.01), 'auto' or 'armijo'",
+    )
     p.add_argument("--schedule", help="learning-rate schedule, e.g. cosine, step, exponential")
-    p.add_argument("--batch-size", type=int, metavar="K",
-                   help="rows per step: omit for full batch, 1 for stochastic")
-    p.add_argument("--max-iter", type=int, default=10_000, metavar="N",
-                   help="maximum number of steps (default 10000)")
-    p.add_argument("--tol", type=float, default=1e-9,
-                   help="stop when the relative loss change stays below this (default 1e-9)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="K",
+        help="rows per step: omit for full batch, 1 for stochastic",
+    )
+    p.add_argument(
+        "--max-iter",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="maximum number of steps (default 10000)",
+    )
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=1e-9,
+        help="stop when the relative loss change stays below this (default 1e-9)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for θ₀ and shuffling (default 0)")
-    p.add_argument("--no-scale", action="store_true",
-                   help="descend on the raw columns (no standardisation): slow or divergent")
+    p.add_argument(
+        "--no-scale",
+        action="store_true",
+        help="descend on the raw columns (no standardisation): slow or divergent",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,8 +108,81 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_arguments(p)
     add_training_arguments(p)
     p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
+    add_checkpoint_arguments(p)
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=run)
+
+
+def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:
+    """--checkpoint PATH and how often to write it."""
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="save the run's state here (every 1000 steps by default, at max-iter, and on "
+        "Ctrl-C/SIGTERM); continue with 'descend resume PATH'",
+    )
+    p.add_argument(
+        "--checkpoint-every", type=int, metavar="N", help="save the checkpoint every N steps"
+    )
+    p.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        metavar="S",
+        help="save the checkpoint when S seconds have passed since the last save",
+    )
+
+
+def checkpoint_kwargs(args: argparse.Namespace, source: dict[str, Any] | None) -> dict[str, Any]:
+    """fit() keywords for --checkpoint (with the data's source, so resume can reload it)."""
+    if not args.checkpoint:
+        if args.checkpoint_every is not None or args.checkpoint_seconds is not None:
+            raise ValueError("--checkpoint-every/--checkpoint-seconds need --checkpoint PATH")
+        return {}
+    return {
+        "checkpoint": args.checkpoint,
+        "checkpoint_every": args.checkpoint_every,
+        "checkpoint_seconds": args.checkpoint_seconds,
+        "checkpoint_data": source,
+    }
+
+
+def data_source(args: argparse.Namespace) -> dict[str, Any]:
+    """Where the data came from, as a checkpoint records it."""
+    if args.csv:
+        import os
+
+        xs = [c.strip() for item in (args.x or []) for c in item.split(",") if c.strip()]
+        return {"csv": os.path.abspath(args.csv), "x": xs or None, "y": args.y}
+    from .. import datasets
+
+    return {"dataset": args.dataset or datasets.DEFAULT}
+
+
+def finish(res: Any, args: argparse.Namespace, label: str, n_rows: int) -> int:
+    """Write --json, print the summary, and choose the exit status (shared with resume)."""
+    from ..serialize import save_result
+
+    json_path = args.json
+    if res.stop_reason == "interrupted" and args.checkpoint and not json_path:
+        json_path = f"{args.checkpoint}.json"  # the partial result is never lost
+    if json_path:
+        save_result(res, json_path)
+    if not args.quiet:
+        print(f"data: {label}, {n_rows} rows")
+        print(res.summary())
+        if json_path:
+            print(f"wrote {json_path}")
+    if res.stop_reason == "diverged":
+        print(f"descend: {res.message}", file=sys.stderr)
+        return 3
+    if res.stop_reason == "interrupted" and args.checkpoint:
+        print(
+            f"descend: interrupted; state saved to {args.checkpoint}, result to {json_path}. "
+            f"Continue with: descend resume {args.checkpoint}",
+            file=sys.stderr,
+        )
+        return 143 if "SIGTERM" in res.message else 130
+    return 0
 
 
 def load_data(args: argparse.Namespace) -> tuple[Any, Any, list[str], str | None, str]:
@@ -133,26 +230,24 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import warnings
 
-    from ..serialize import save_result
     from ..train import DescendWarning, fit
     from .progress import Progress
 
     X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
+    extra = checkpoint_kwargs(args, data_source(args))
     progress = Progress(args.max_iter) if not args.quiet else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
-        res = fit(X, y, model=model, feature_names=names, callback=progress, **training_kwargs(args))
+        res = fit(
+            X,
+            y,
+            model=model,
+            feature_names=names,
+            callback=progress,
+            **training_kwargs(args),
+            **extra,
+        )
     if progress is not None:
         progress.close()
-    if args.json:
-        save_result(res, args.json)
-    if not args.quiet:
-        print(f"data: {label}, {len(y)} rows")
-        print(res.summary())
-        if args.json:
-            print(f"wrote {args.json}")
-    if res.stop_reason == "diverged":
-        print(f"descend: {res.message}", file=sys.stderr)
-        return 3
-    return 0
+    return finish(res, args, label, len(y))
