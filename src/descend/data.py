@@ -688,7 +688,7 @@ def check_design(X: Any, n_params: int, feature_names: Sequence[str] | None = No
         for j in np.flatnonzero(constant):
             name = names[j] if j < len(names) else f"x{j + 1}"
             warnings.warn(
-                f"feature {name!r} is constant (every row is {arr[0, j]!r}): it carries no "
+                f"feature {name!r} is constant (every row is {float(arr[0, j])!r}): it carries no "
                 "information, only the intercept can fit it, and its coefficient is not "
                 "identifiable. Drop the column.",
                 DataWarning,
