@@ -8,14 +8,27 @@
 
 from __future__ import annotations
 
-from . import curvature, datasets, losses, optim, schedules
+from . import (
+    certify,
+    curvature,
+    datasets,
+    landscape,
+    losses,
+    optim,
+    precondition,
+    schedules,
+    surfaces,
+)
 from .checkpoint import Checkpoint, load_checkpoint, resume
-from .curvature import Advice, advise
+from .compare import Comparison, compare
+from .curvature import Advice, CriticalPoint, advise, classify
 from .data import DataError, DataWarning
 from .history import History
+from .landscape import goe_positive_definite_fraction, multistart, saddle_study
 from .losses import MAE, MSE, Huber, LogLoss
-from .models import Linear, Model, Polynomial, get_model
+from .models import MLP, Linear, Model, Polynomial, get_model
 from .objective import DataObjective, Objective, objective
+from .precondition import Conditioning, conditioning
 from .reference import Reference, check_grad, least_squares
 from .train import DescendWarning, FitResult, fit, minimize
 
@@ -23,34 +36,48 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Advice",
+    "advise",
+    "certify",
+    "check_grad",
     "Checkpoint",
+    "classify",
+    "compare",
+    "Comparison",
+    "conditioning",
+    "Conditioning",
+    "CriticalPoint",
+    "curvature",
     "DataError",
-    "DataWarning",
     "DataObjective",
+    "DataWarning",
+    "datasets",
     "DescendWarning",
+    "fit",
     "FitResult",
+    "get_model",
+    "goe_positive_definite_fraction",
     "History",
     "Huber",
-    "Linear",
-    "LogLoss",
-    "MAE",
-    "MSE",
-    "Model",
-    "Objective",
-    "Polynomial",
-    "Reference",
-    "advise",
-    "check_grad",
-    "curvature",
-    "datasets",
-    "fit",
-    "get_model",
+    "landscape",
     "least_squares",
+    "Linear",
     "load_checkpoint",
+    "LogLoss",
     "losses",
+    "MAE",
     "minimize",
+    "MLP",
+    "Model",
+    "MSE",
+    "multistart",
     "objective",
+    "Objective",
     "optim",
+    "Polynomial",
+    "precondition",
+    "Reference",
     "resume",
+    "saddle_study",
     "schedules",
+    "surfaces",
 ]

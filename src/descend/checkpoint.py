@@ -273,6 +273,9 @@ def attach(
     tol: float,
     seed: int | None,
     notes: list[str],
+    preconditioner: str | None = None,
+    preconditioner_reason: str | None = None,
+    refine: Any = "auto",
 ) -> None:
     """Turn ``options["checkpoint"]`` (a path) into a :class:`Checkpointer` carrying what
     :func:`resume` needs; pops ``checkpoint_data`` (where the data lives). No-op without one."""
@@ -302,6 +305,9 @@ def attach(
         "max_steps": int(max_steps),
         "tol": float(tol),
         "seed": seed,
+        "preconditioner": preconditioner,
+        "preconditioner_reason": preconditioner_reason,
+        "refine": refine,
         "options": {k: v for k, v in saved.items() if k not in unsaved},
         "unsaved_options": unsaved,
     }
@@ -449,7 +455,9 @@ def resume(
     model = get_model(cfg["model"])
     if cfg.get("model_scale") is not None and hasattr(model, "scale"):
         model.scale = bool(cfg["model_scale"])
+    pre = cfg.get("preconditioner")  # the one actually used (a float rate never auto-picks)
     kwargs = {**cfg["options"], **options}
+    kwargs.setdefault("refine", cfg.get("refine", "auto"))
     res = fit(
         Xa,
         ya,
@@ -461,6 +469,7 @@ def resume(
         max_steps=int(cfg["max_steps"] if max_steps is None else max_steps),
         tol=float(cfg["tol"]),
         seed=cfg["seed"],
+        preconditioner=None if pre in (None, "none") else pre,
         warn=False,
         feature_names=ck.data.get("feature_names") or None,
         checkpoint=fname if checkpoint == "same" else checkpoint,
@@ -470,5 +479,9 @@ def resume(
         resume_from=ck.state,
         **kwargs,
     )
-    res.warnings[:] = list(ck.notes)
+    # the run's own notes (refinement) first, then the original fit's (as fit orders them)
+    own = [w for w in res.warnings if w not in ck.notes and not w.startswith("preconditioner:")]
+    res.warnings[:] = own + list(ck.notes)
+    if cfg.get("preconditioner_reason") is not None:
+        res.settings["preconditioner_reason"] = cfg["preconditioner_reason"]
     return res

@@ -49,17 +49,8 @@ def solve_qr(A: Array, y: Array) -> Array:
             "the design is rank deficient (a feature column is a combination of others): "
             "the least-squares solution is not unique; drop the redundant column"
         )
-    qty = Q.T @ y
-    return np.asarray(np.linalg.solve(R, qty) if R.shape[0] <= 1 else _back(R, qty))
-
-
-def _back(R: Array, b: Array) -> Array:
-    """Back substitution for upper-triangular R."""
-    p = R.shape[0]
-    x = np.zeros(p)
-    for i in range(p - 1, -1, -1):
-        x[i] = (b[i] - R[i, i + 1 :] @ x[i + 1 :]) / R[i, i]
-    return x
+    # R is upper triangular, so LU without row swaps is back substitution.
+    return np.asarray(np.linalg.solve(R, Q.T @ y), dtype=np.float64)
 
 
 def least_squares(objective: Any) -> Reference | None:

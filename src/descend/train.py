@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import optim as _optim
+from . import precondition as _precondition
 from .curvature import Advice, advise
 from .history import History, Recorder
 from .loop import BatchSampler, LoopState
@@ -254,7 +255,9 @@ def minimize(
     advice : Advice, optional
         Curvature advice used to explain a divergence (computed when cheap if not given).
     rise_patience : int
-        Diverged when the full-batch loss rose this many steps in a row above its start.
+        Diverged when the full-batch loss rose this many steps in a row while above its start
+        (plain GD) or above 100× its start (momentum and adaptive rules, whose loss may rise
+        for a while before it falls). A non-finite loss is always divergence.
     checkpoint : str, os.PathLike or Checkpointer, optional
         Save the loop's state to this file every ``checkpoint_every`` steps and/or
         ``checkpoint_seconds`` seconds (default: every 1000 steps), when the run stops at
@@ -371,6 +374,9 @@ def minimize(
     lr_ls = start.lr_ls  # warm start of the line search
     last_lr = start.last_lr
     elapsed0 = start.elapsed
+    # Plain GD below the stability limit never raises a smooth convex loss, so a rising run
+    # is diverging; momentum and adaptive rules may rise for a while before they settle.
+    rise_floor = 1.0 if opt.name in ("gd", "sgd") else 100.0
 
     stop_reason = "max_steps"
     message = f"stopped after max_steps = {max_steps} updates without meeting tol = {tol:g}"
@@ -433,7 +439,7 @@ def minimize(
             if full_batch and finite and loss < best_loss:
                 best_theta, best_loss = theta.copy(), loss
             # divergence guard: non-finite, or rising persistently above the start
-            if full_batch and finite and loss > prev_loss and loss > loss0:
+            if full_batch and finite and loss > prev_loss and loss > rise_floor * loss0:
                 rising += 1
             else:
                 rising = 0
@@ -461,7 +467,7 @@ def minimize(
                     if calm >= patience:
                         stop_reason = "converged"
                         message = (
-                            f"converged: relative loss change ≤ tol = {tol:g} for {patience} "
+                            f"relative loss change ≤ tol = {tol:g} for {patience} "
                             f"steps in a row (at step {k})"
                         )
                         break
@@ -475,7 +481,7 @@ def minimize(
                 t, _ = backtracking(objective, theta, g, u, loss=loss, lr0=2.0 * lr_ls)
                 if t == 0.0:
                     stop_reason = "converged"
-                    message = "converged: the line search found no decrease along −g"
+                    message = "the line search found no decrease along the update direction"
                     break
                 lr_ls = t
                 u = t * u
@@ -510,7 +516,7 @@ def minimize(
                     if calm >= patience:
                         stop_reason = "converged"
                         message = (
-                            f"converged: full loss changed by ≤ tol = {tol:g} (relative) for "
+                            f"full loss changed by ≤ tol = {tol:g} (relative) for "
                             f"{patience} epochs in a row"
                         )
                         epoch_losses.append(full)
@@ -569,26 +575,36 @@ def _describe_lr(lr: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # fit: data in, model out
 # ---------------------------------------------------------------------------------------------
-def auto_learning_rate(advice: Advice, optimizer: str) -> tuple[float, dict[str, float]]:
+def auto_learning_rate(
+    advice: Advice, optimizer: str, target_scale: float = 1.0
+) -> tuple[float, dict[str, float]]:
     """The curvature's best settings for an update rule.
 
-    gd: lr = 2/(λ_min + λ_max). momentum/nesterov (heavy ball, Polyak): lr = 4/(√λ_max +
-    √λ_min)², β = ((√κ − 1)/(√κ + 1))². Adaptive rules (adam, rmsprop, adagrad) keep their
-    default rate, since their step is not lr·g.
+    gd: lr = 2/(λ_min + λ_max). momentum (heavy ball, Polyak): lr = 4/(√λ_max + √λ_min)²,
+    β = ((√κ − 1)/(√κ + 1))². nesterov: lr = 1/λ_max, β = (√κ − 1)/(√κ + 1). Adaptive rules
+    (adam, rmsprop, adagrad) move each coordinate by about lr per step, whatever the
+    curvature: they get :data:`ADAPTIVE_LR` × ``target_scale`` (the std of y for data).
     """
     name = optimizer.lower()
     if name in ("gd", "sgd"):
         return advice.best_lr, {}
-    if name in ("momentum", "nesterov") and math.isfinite(advice.kappa):
+    if name == "momentum" and math.isfinite(advice.kappa):
         sl, ss = math.sqrt(advice.lam_max), math.sqrt(advice.lam_min)
         beta = ((sl - ss) / (sl + ss)) ** 2
         return 4.0 / (sl + ss) ** 2, {"beta": min(beta, 0.99)}
+    if name == "nesterov" and math.isfinite(advice.kappa):
+        sk = math.sqrt(advice.kappa)
+        return 1.0 / advice.lam_max, {"beta": min((sk - 1.0) / (sk + 1.0), 0.99)}
     if name in ("momentum", "nesterov"):
         return advice.best_lr, {}
-    defaults = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2}
-    if name in defaults:
-        return defaults[name], {}
+    if name in ADAPTIVE_LR:
+        return ADAPTIVE_LR[name] * max(target_scale, 1e-12), {}
     return advice.best_lr, {}
+
+
+#: rates for the adaptive rules, per unit of the targets' standard deviation: their step is
+#: about lr per coordinate, and a standardised model's weights are of the order of std(y)
+ADAPTIVE_LR = {"adam": 0.01, "adamw": 0.01, "rmsprop": 0.01, "adagrad": 0.1}
 
 
 def fit(
@@ -607,6 +623,7 @@ def fit(
     reference: bool = True,
     warn: bool = True,
     feature_names: list[str] | None = None,
+    preconditioner: str | None = None,
     **options: Any,
 ) -> FitResult:
     """Fit a model to data by gradient descent.
@@ -630,6 +647,13 @@ def fit(
         Compute the closed-form least-squares answer alongside (least squares only).
     warn : bool
         Warn before training when the learning rate is at or above the stability limit.
+    preconditioner : {"none", "diagonal", "qr"} or None
+        Descend in whitened coordinates θ = T·φ (:mod:`descend.precondition`); ``res.params``
+        stays in the model's coordinates. None: chosen automatically when
+        ``learning_rate="auto"`` (κ(H) > 100 → Jacobi if that suffices, else QR), otherwise
+        "none". A preconditioned least-squares fit is then refined on its correctly rounded
+        residual (``refine=False`` in ``options`` turns that off, ``refine=True`` forces it).
+        What ran and why: ``res.settings["preconditioner"]`` and a note in ``res.warnings``.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
         ``record_params``, ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
@@ -650,7 +674,7 @@ def fit(
     if ya is None:
         raise ValueError("fit() needs targets y")
     check_fit_data(Xa, ya, names)
-    bound = get_model(model).bind(Xa, feature_names=names)
+    bound = get_model(model).bind(Xa, feature_names=names, y=ya)
     check_design(Xa, bound.n_params, names)
     obj = DataObjective(bound, loss, bound.design(Xa), ya)
 
@@ -666,11 +690,18 @@ def fit(
         advice = advise(obj)
     elif isinstance(learning_rate, str) and learning_rate.lower() == "auto":
         advice = advise(obj, theta_start)
+    plan = _precondition.plan(obj, preconditioner, learning_rate, advice)
+    advice = plan.advice
+    refine = options.pop("refine", "auto")
 
-    notes: list[str] = []
+    # Say what ran and why whenever a choice was made (auto, or an explicit preconditioner).
+    chose = preconditioner is not None or (
+        isinstance(learning_rate, str) and learning_rate.lower() == "auto"
+    )
+    notes: list[str] = [plan.note()] if chose and bound.is_linear else []
     if isinstance(learning_rate, str) and learning_rate.lower() == "auto":
         assert advice is not None
-        learning_rate, auto_hyper = auto_learning_rate(advice, opt_name)
+        learning_rate, auto_hyper = auto_learning_rate(advice, opt_name, float(np.std(ya)))
         for key, value in auto_hyper.items():
             options.setdefault(key, value)
         notes.append(f"learning_rate='auto' chose {learning_rate:.4g} ({advice.describe()})")
@@ -691,19 +722,31 @@ def fit(
 
         attach(options, X=Xa, y=ya, model=bound, loss=obj.loss, optimizer=optimizer,
                learning_rate=learning_rate, batch_size=batch_size, max_steps=max_steps, tol=tol,
-               seed=seed, notes=notes)  # fmt: skip
-    res = minimize(
-        obj,
-        theta_start,
-        optimizer,
-        learning_rate,
-        batch_size=batch_size,
-        max_steps=max_steps,
-        tol=tol,
-        seed=seed,
-        advice=advice,
-        **options,
-    )
+               seed=seed, notes=notes, preconditioner=plan.kind,
+               preconditioner_reason=plan.reason, refine=refine)  # fmt: skip
+    calls = 0
+
+    def run(objective: Any, start: Array, **extra: Any) -> FitResult:
+        nonlocal calls
+        calls += 1
+        opts = {**options, **extra}
+        if calls > 1:  # iterative refinement's sub-runs are never checkpointed or resumed
+            opts.pop("checkpoint", None)
+            opts.pop("resume_from", None)
+        return minimize(
+            objective,
+            start,
+            optimizer,
+            learning_rate,
+            batch_size=batch_size,
+            max_steps=max_steps,
+            tol=tol,
+            seed=seed,
+            advice=advice,
+            **opts,
+        )
+
+    res = plan.run(run, theta_start, refine, full_batch=batch_size is None)
     res.model = bound
     res.advice = advice
     res.warnings.extend(notes)

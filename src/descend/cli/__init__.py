@@ -14,7 +14,16 @@ from collections.abc import Sequence
 
 from ..data import DataError
 
-COMMANDS = ["fit", "resume", "datasets"]
+COMMANDS = [
+    "fit",
+    "resume",
+    "compare",
+    "optimizers",
+    "datasets",
+    "certify",
+    "sweep-degree",
+    "landscape",
+]
 
 DESCRIPTION = """\
 descend fits models by minimising a loss with gradient descent, and shows its work.

@@ -91,10 +91,46 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed for θ₀ and shuffling (default 0)")
     p.add_argument(
+        "--preconditioner",
+        choices=["none", "diagonal", "qr"],
+        help="descend in whitened coordinates (default: chosen by --lr auto when "
+        "the Hessian's κ > 100, else none)",
+    )
+    p.add_argument(
         "--no-scale",
         action="store_true",
         help="descend on the raw columns (no standardisation): slow or divergent",
     )
+    g = p.add_argument_group("optimizer settings (see 'descend optimizers' for defaults)")
+    for flag, key, text in HYPER_FLAGS:
+        g.add_argument(flag, type=float, dest=f"hyper_{key}", metavar="X", help=text)
+
+
+#: CLI flag → optimizer hyperparameter (``--momentum`` means β for momentum/nesterov and
+#: the momentum term for rmsprop)
+HYPER_FLAGS = [
+    ("--momentum", "momentum", "momentum coefficient β (momentum, nesterov, rmsprop)"),
+    ("--beta1", "b1", "Adam's β₁ (default 0.9)"),
+    ("--beta2", "b2", "Adam's β₂ (default 0.999)"),
+    ("--eps", "eps", "ε added to the denominator (adagrad, rmsprop, adam)"),
+    ("--decay", "decay", "RMSprop's averaging constant ρ (default 0.99)"),
+    ("--weight-decay", "weight_decay", "AdamW's decoupled weight decay λ"),
+    ("--clip-norm", "clip_norm", "clip the gradient to this Euclidean norm"),
+    ("--clip-value", "clip_value", "clip each gradient entry to ±this value"),
+]
+
+
+def optimizer_hyperparams(args: argparse.Namespace) -> dict[str, float]:
+    """The hyperparameters given on the command line, named as the update rule names them."""
+    out: dict[str, float] = {}
+    for _, key, _ in HYPER_FLAGS:
+        value = getattr(args, f"hyper_{key}", None)
+        if value is None:
+            continue
+        if key == "momentum" and args.optimizer.lower() in ("momentum", "nesterov"):
+            key = "beta"
+        out[key] = value
+    return out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -223,7 +259,9 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "max_steps": args.max_iter,
         "tol": args.tol,
         "seed": args.seed,
+        "preconditioner": getattr(args, "preconditioner", None),
         **({"schedule": args.schedule} if args.schedule else {}),
+        **optimizer_hyperparams(args),
     }
 
 
