@@ -116,7 +116,7 @@ def test_bad_checkpoint_files_are_explained(tmp_path):
     with pytest.raises(ValueError, match="not a descend checkpoint"):
         ds.load_checkpoint(bad)
     with pytest.raises(ValueError, match="checkpoint_every"):
-        ds.fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0], checkpoint=tmp_path / "x", checkpoint_every=0)
+        ds.fit([[0.0], [1.0], [2.0]], [0, 1, 2.0], checkpoint=tmp_path / "x", checkpoint_every=0)
 
 
 def test_sampler_matches_batches_and_restores(rng):
@@ -213,4 +213,5 @@ def test_cli_signal_writes_checkpoint_and_partial_result(tmp_path, rng, sig, cod
     full = ds.fit(X, y, feature_names=["a", "b"], **kw)
     assert got["n_steps"] == full.n_steps
     np.testing.assert_array_equal(np.asarray(got["params"]), full.params)
-    np.testing.assert_array_equal(np.asarray(got["history"]["loss"], dtype=float), full.history.loss)
+    got_loss = np.asarray(got["history"]["loss"], dtype=float)
+    np.testing.assert_array_equal(got_loss, full.history.loss)

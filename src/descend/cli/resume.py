@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from .progress import Progress
 
     ck = load_checkpoint(args.path)
-    if ck.data is None:
+    if ck.data is None or ck.config is None:
         raise ValueError(f"{args.path!r} was written by ds.minimize; resume it from Python")
     source: Any = ck.data.get("source")
     if args.csv:
