@@ -18,18 +18,25 @@ from . import (
     precondition,
     schedules,
     surfaces,
+    sweep,
 )
 from .checkpoint import Checkpoint, load_checkpoint, resume
 from .compare import Comparison, compare
 from .curvature import Advice, CriticalPoint, advise, classify
 from .data import DataError, DataWarning
 from .history import History
-from .landscape import goe_positive_definite_fraction, multistart, saddle_study
+from .landscape import (
+    goe_positive_definite_fraction,
+    landscape_grid,
+    multistart,
+    saddle_study,
+)
 from .losses import MAE, MSE, Huber, LogLoss
 from .models import MLP, Linear, Model, Polynomial, get_model
 from .objective import DataObjective, Objective, objective
 from .precondition import Conditioning, conditioning
 from .reference import Reference, check_grad, least_squares
+from .sweep import LRSweep, lr_sweep
 from .train import DescendWarning, FitResult, fit, minimize
 
 __version__ = "0.1.0"
@@ -59,11 +66,14 @@ __all__ = [
     "History",
     "Huber",
     "landscape",
+    "landscape_grid",
     "least_squares",
     "Linear",
     "load_checkpoint",
     "LogLoss",
     "losses",
+    "lr_sweep",
+    "LRSweep",
     "MAE",
     "minimize",
     "MLP",
@@ -80,4 +90,5 @@ __all__ = [
     "saddle_study",
     "schedules",
     "surfaces",
+    "sweep",
 ]

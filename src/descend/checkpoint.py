@@ -263,7 +263,7 @@ def attach(
     options: dict[str, Any],
     *,
     X: NDArray[Any],
-    y: NDArray[Any],
+    y: NDArray[Any] | None,
     model: Any,
     loss: Any,
     optimizer: Any,
@@ -279,6 +279,7 @@ def attach(
 ) -> None:
     """Turn ``options["checkpoint"]`` (a path) into a :class:`Checkpointer` carrying what
     :func:`resume` needs; pops ``checkpoint_data`` (where the data lives). No-op without one."""
+    assert y is not None
     source = options.pop("checkpoint_data", None)
     notes = list(options.pop("checkpoint_notes", None) or notes)
     path = options.get("checkpoint")

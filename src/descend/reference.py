@@ -26,7 +26,9 @@ class Reference:
     intercept, coef : float, ndarray
         θ* in the data's original units (None for models without that form).
     method : str
-        How it was computed ("qr": Householder QR of the scaled design).
+        How it was computed: "qr" (Householder QR of the scaled design), "stats" (Cholesky of
+        the one-pass Gram matrix, when κ ≤ 1e8), "stats+exact" (the same, with L* from one
+        exact pass because 1 − R² is tiny) or "tsqr" (blocked QR, when κ > 1e8).
     """
 
     params: Array
@@ -61,6 +63,9 @@ def least_squares(objective: Any) -> Reference | None:
     """
     if not getattr(objective, "is_linear_least_squares", False):
         return None
+    fast = getattr(objective, "reference", None)
+    if callable(fast):  # FastDataObjective: from its one-pass statistics (or blocked QR)
+        return fast()
     model = objective.model
     A = model.augmented(objective.Z)
     try:

@@ -23,6 +23,8 @@ COMMANDS = [
     "certify",
     "sweep-degree",
     "landscape",
+    "sweep-lr",
+    "animate",
 ]
 
 DESCRIPTION = """\

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from .figures import add_figure_arguments, write_figures
 
 EPILOG = """\
 examples:
@@ -13,6 +16,7 @@ examples:
   descend fit data.csv --x area --y price --model poly:3 --lr auto --json run.json
   descend fit --lr 1.5                         # too large: see the divergence explained
   descend fit data.csv --batch-size 32          # mini-batch descent (1 = stochastic)
+  descend fit --plot figures --report run.html  # PNG figures and a self-contained HTML report
 
 The loss is the mean over rows: mse = (1/n)·Σ(y − ŷ)². Features are standardised before
 descent (--no-scale to see why that matters); parameters are printed in the data's units,
@@ -144,8 +148,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_arguments(p)
     add_training_arguments(p)
     p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
+    p.add_argument(
+        "--dask",
+        action="store_true",
+        help="read DATA lazily with Dask (.npy chunk folder, Parquet, Zarr) and fit "
+        "it by chunked passes: for data larger than memory",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --dask: a dask.distributed scheduler address (default: local)",
+    )
     add_checkpoint_arguments(p)
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_figure_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -194,8 +210,15 @@ def data_source(args: argparse.Namespace) -> dict[str, Any]:
     return {"dataset": args.dataset or datasets.DEFAULT}
 
 
-def finish(res: Any, args: argparse.Namespace, label: str, n_rows: int) -> int:
-    """Write --json, print the summary, and choose the exit status (shared with resume)."""
+def finish(
+    res: Any,
+    args: argparse.Namespace,
+    label: str,
+    n_rows: int,
+    figures: Callable[[], list[str]] | None = None,
+) -> int:
+    """Write --json (and figures), print the summary, choose the exit status (shared with
+    resume)."""
     from ..serialize import save_result
 
     json_path = args.json
@@ -203,11 +226,14 @@ def finish(res: Any, args: argparse.Namespace, label: str, n_rows: int) -> int:
         json_path = f"{args.checkpoint}.json"  # the partial result is never lost
     if json_path:
         save_result(res, json_path)
+    written = figures() if figures is not None else []
     if not args.quiet:
         print(f"data: {label}, {n_rows} rows")
         print(res.summary())
         if json_path:
             print(f"wrote {json_path}")
+        for path in written:
+            print(f"wrote {path}")
     if res.stop_reason == "diverged":
         print(f"descend: {res.message}", file=sys.stderr)
         return 3
@@ -271,10 +297,23 @@ def run(args: argparse.Namespace) -> int:
     from ..train import DescendWarning, fit
     from .progress import Progress
 
-    X, y, names, default_model, label = load_data(args)
+    extra: dict[str, Any] = {}
+    if args.dask:
+        from ..distributed import load
+
+        if not args.csv:
+            raise ValueError("--dask needs a data path (.npy folder, Parquet or Zarr)")
+        X, y, names = load(args.csv, y=args.y)
+        default_model, label = None, f"{args.csv} (dask, {X.numblocks[0]} chunks)"
+        extra = {"scheduler": args.scheduler, "progress": not args.quiet}
+    else:
+        if args.scheduler:
+            raise ValueError("--scheduler needs --dask")
+        X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
-    extra = checkpoint_kwargs(args, data_source(args))
+    source = None if args.dask else data_source(args)
     progress = Progress(args.max_iter) if not args.quiet else None
+    kwargs = {**training_kwargs(args), **extra}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
         res = fit(
@@ -283,9 +322,9 @@ def run(args: argparse.Namespace) -> int:
             model=model,
             feature_names=names,
             callback=progress,
-            **training_kwargs(args),
-            **extra,
+            **kwargs,
+            **checkpoint_kwargs(args, source),
         )
     if progress is not None:
         progress.close()
-    return finish(res, args, label, len(y))
+    return finish(res, args, label, len(y), lambda: write_figures(args, res, X, y, label))

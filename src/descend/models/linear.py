@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from fractions import Fraction
 from typing import Any
 
@@ -57,6 +58,38 @@ class Linear(Model):
         self.scaler = (
             Standardizer.fit(Phi, center=self.intercept) if self.scale else Standardizer.identity(k)
         )
+        self.n_params = k + int(self.intercept)
+
+    def bind_features(self, X: Array, feature_names: list[str] | None = None) -> Linear:
+        """A copy bound to X's feature map only; finish with :meth:`set_scaling`.
+
+        The fast path of :func:`descend.objective.make_objective` uses this pair instead of
+        :meth:`bind` so that the scaling comes from the one-pass statistics
+        (:func:`descend.stats.moments`) rather than from extra passes (and a temporary copy)
+        over X.
+        """
+        bound = copy.copy(self)
+        bound.n_features = int(X.shape[1])
+        bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
+        bound._bind_features(X)
+        return bound
+
+    def raw_features(self, X: Array) -> Array:
+        """Φ(X), the unscaled features (X itself, not a copy, for :class:`Linear`)."""
+        return self._raw_features(X)
+
+    def set_scaling(self, mean: Array, std: Array, rms: Array) -> None:
+        """Finish binding with column statistics of Φ(X): z = (φ − mean)/std, or φ/rms
+        without an intercept, or no scaling when ``scale=False`` (zero spreads become 1)."""
+        k = int(np.shape(mean)[0])
+        if not self.scale:
+            self.scaler = Standardizer.identity(k)
+        elif self.intercept:
+            s = np.asarray(std, dtype=np.float64)
+            self.scaler = Standardizer(np.asarray(mean, dtype=np.float64), np.where(s > 0, s, 1.0))
+        else:
+            s = np.asarray(rms, dtype=np.float64)
+            self.scaler = Standardizer(np.zeros(k), np.where(s > 0, s, 1.0))
         self.n_params = k + int(self.intercept)
 
     @property
