@@ -20,8 +20,10 @@ from . import (
     surfaces,
     sweep,
 )
+from .checkpoint import Checkpoint, load_checkpoint, resume
 from .compare import Comparison, compare
 from .curvature import Advice, CriticalPoint, advise, classify
+from .data import DataError, DataWarning
 from .history import History
 from .landscape import (
     goe_positive_definite_fraction,
@@ -44,6 +46,7 @@ __all__ = [
     "advise",
     "certify",
     "check_grad",
+    "Checkpoint",
     "classify",
     "compare",
     "Comparison",
@@ -51,7 +54,9 @@ __all__ = [
     "Conditioning",
     "CriticalPoint",
     "curvature",
+    "DataError",
     "DataObjective",
+    "DataWarning",
     "datasets",
     "DescendWarning",
     "fit",
@@ -64,6 +69,7 @@ __all__ = [
     "landscape_grid",
     "least_squares",
     "Linear",
+    "load_checkpoint",
     "LogLoss",
     "losses",
     "lr_sweep",
@@ -80,6 +86,7 @@ __all__ = [
     "Polynomial",
     "precondition",
     "Reference",
+    "resume",
     "saddle_study",
     "schedules",
     "surfaces",

@@ -29,7 +29,20 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 
-__all__ = ["DataError", "DataWarning", "as_arrays", "read_csv", "check_design", "batches"]
+__all__ = [
+    "DataError",
+    "DataWarning",
+    "as_arrays",
+    "read_csv",
+    "check_design",
+    "check_fit_data",
+    "batches",
+    "SPARSE_DENSE_LIMIT",
+]
+
+#: The largest sparse input (in bytes, once dense float64) that is densified with a warning;
+#: anything larger is refused with a DataError.
+SPARSE_DENSE_LIMIT = 256 * 2**20
 
 
 class DataError(ValueError):
@@ -214,8 +227,38 @@ def _ragged_message(obj: object, what: str) -> str:
     )
 
 
+def _is_sparse(obj: object) -> bool:
+    """A scipy.sparse matrix or array (checked without importing scipy)."""
+    return type(obj).__module__.startswith("scipy.sparse") and hasattr(obj, "toarray")
+
+
+def _densify(obj: Any, what: str) -> NDArray[Any]:
+    """A small sparse input as a dense array (with a DataWarning); a large one is refused."""
+    shape = tuple(int(s) for s in obj.shape)
+    cells = math.prod(shape)
+    size = cells * 8
+    if size > SPARSE_DENSE_LIMIT:
+        raise DataError(
+            f"{what} is a scipy.sparse {type(obj).__name__} of shape {shape}; descend fits dense "
+            f"arrays and this one would take {size / 2**30:.3g} GiB dense (limit "
+            f"{SPARSE_DENSE_LIMIT / 2**20:.0f} MiB). Select fewer columns, or use an estimator "
+            "with a sparse path (e.g. sklearn.linear_model.SGDRegressor)."
+        )
+    warnings.warn(
+        f"{what} is a scipy.sparse {type(obj).__name__} of shape {shape} "
+        f"({int(getattr(obj, 'nnz', 0))} stored values); descend fits dense arrays, so it was "
+        f"converted to a dense array ({size / 2**20:.3g} MiB). Pass X.toarray() to silence "
+        "this warning.",
+        DataWarning,
+        stacklevel=4,
+    )
+    return np.asarray(obj.toarray())
+
+
 def _as_ndarray(obj: object, what: str) -> NDArray[Any]:
     """np.asarray without letting a raw NumPy error through."""
+    if _is_sparse(obj):
+        return _densify(obj, what)
     if isinstance(obj, np.ma.MaskedArray):
         # masked cells become None, which the cell-by-cell path reports as missing values
         if np.ma.is_masked(obj):
@@ -645,7 +688,7 @@ def check_design(X: Any, n_params: int, feature_names: Sequence[str] | None = No
         for j in np.flatnonzero(constant):
             name = names[j] if j < len(names) else f"x{j + 1}"
             warnings.warn(
-                f"feature {name!r} is constant (every row is {arr[0, j]!r}): it carries no "
+                f"feature {name!r} is constant (every row is {float(arr[0, j])!r}): it carries no "
                 "information, only the intercept can fit it, and its coefficient is not "
                 "identifiable. Drop the column.",
                 DataWarning,
@@ -659,6 +702,59 @@ def check_design(X: Any, n_params: int, feature_names: Sequence[str] | None = No
             DataWarning,
             stacklevel=2,
         )
+
+
+def check_fit_data(
+    X: Array, y: Array | None = None, feature_names: Sequence[str] | None = None,
+    *, min_samples: int = 2,
+) -> None:  # fmt: skip
+    """Refuse data that would give silently wrong numbers in a fit.
+
+    Parameters
+    ----------
+    X : ndarray of float64, shape (n, d)
+        Validated features (from :func:`as_arrays`).
+    y : ndarray of float64, shape (n,), optional
+    feature_names : sequence of str, optional
+    min_samples : int
+        Fewest rows accepted (2 for a fit: one row fixes no slope and scales no feature).
+
+    Raises
+    ------
+    DataError
+        Fewer than ``min_samples`` rows; or a column whose magnitude makes squares overflow
+        (e.g. 1e200: the loss and the feature scaling would be inf) or underflow (e.g. 1e-200:
+        they would be 0), since either gives wrong answers without an error. The message names
+        the column and its largest value, and says to rescale it.
+    """
+    n, d = X.shape
+    names = list(feature_names) if feature_names is not None else _default_names(d)
+    if n < min_samples:
+        raise DataError(
+            f"X has only {n} sample{_s(n)} (row{_s(n)}); fitting needs at least {min_samples}: "
+            "one row cannot determine a slope or the scale of a feature. Add rows."
+        )
+    tiny = math.sqrt(np.finfo(np.float64).tiny)
+    huge = math.sqrt(np.finfo(np.float64).max / (16.0 * max(n, 1)))
+    columns: list[tuple[str, str, Array]] = [("X", names[j], X[:, j]) for j in range(d)]
+    if y is not None:
+        columns.append(("y", "y", y))
+    for what, name, col in columns:
+        m = float(np.max(np.abs(col))) if col.size else 0.0
+        label = f"column {name!r} of X" if what == "X" else "y"
+        if m > huge:
+            raise DataError(
+                f"{label} holds values as large as {m:.3g}: their squares overflow float64 "
+                f"(max {np.finfo(np.float64).max:.3g}), so the loss and the feature scaling "
+                f"would be inf. Rescale it (divide by a power of ten, e.g. {m:.0e} → "
+                "1, or change its units) and fit again."
+            )
+        if 0.0 < m < tiny:
+            raise DataError(
+                f"{label} holds values no larger than {m:.3g}: their squares underflow to 0 in "
+                "float64, so the loss and the feature scaling would be wrong. Rescale it "
+                "(multiply by a power of ten, or change its units) and fit again."
+            )
 
 
 # ----------------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def build_objective(
     DataObjective
         A :class:`~descend.objective.FastDataObjective` for linear models when ``fast``.
     """
-    from .data import as_arrays, check_design
+    from .data import as_arrays, check_design, check_fit_data
     from .models import Linear, get_model
 
     m = get_model(model)
@@ -125,6 +125,7 @@ def build_objective(
             Xa, ya, names = borrowed
         if column_major and not loss_obj.is_least_squares and not Xa.flags.f_contiguous:
             Xa = np.asfortranarray(Xa)
+        check_fit_data(Xa, ya, names)  # too few rows; magnitudes whose squares overflow
         try:
             obj = FastDataObjective.build(m, loss_obj, Xa, ya, names)
         except NonFiniteError:
@@ -137,6 +138,7 @@ def build_objective(
     Xa, ya, names = as_arrays(X, y, feature_names=feature_names)
     if ya is None:
         raise ValueError("fit() needs targets y")
+    check_fit_data(Xa, ya, names)
     bound = m.bind(Xa, feature_names=names, y=ya)
     check_design(Xa, bound.n_params, names)
     return DataObjective(bound, loss_obj, bound.design(Xa), ya)

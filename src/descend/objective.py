@@ -219,12 +219,13 @@ def objective(
         With ``.model`` bound to X (feature scaling learned from X) and ``.Z`` the design
         (materialised on first access for the fast objective).
     """
-    from .data import as_arrays
+    from .data import as_arrays, check_fit_data
     from .models import get_model
 
     Xa, ya, names = as_arrays(X, y)
     if ya is None:
         raise ValueError("objective() needs targets y")
+    check_fit_data(Xa, ya, names, min_samples=1)
     return make_objective(get_model(model), loss, Xa, ya, names, fast=fast)
 
 

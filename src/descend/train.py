@@ -25,6 +25,7 @@ from . import optim as _optim
 from . import precondition as _precondition
 from .curvature import Advice, advise
 from .history import History, Recorder
+from .loop import BatchSampler, LoopState
 from .reference import Reference, least_squares
 
 Array = NDArray[np.float64]
@@ -64,6 +65,9 @@ class FitResult:
         Curvature-based learning-rate advice (λ_max, κ, stability limit).
     settings : dict
         The options the run used (optimizer, learning rate, batch size, …).
+    versions : dict
+        Versions of descend, NumPy and Python that produced a result loaded from JSON (empty
+        for a run made in this process).
     """
 
     params: Array
@@ -80,6 +84,7 @@ class FitResult:
     objective: Any = field(default=None, repr=False)
     opt_state: Any = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
 
     # -- original units -------------------------------------------------------------------
     def _linear_model(self) -> Any:
@@ -204,6 +209,10 @@ def minimize(
     callback: Callable[[int, Array, float], Any] | None = None,
     advice: Advice | None = None,
     rise_patience: int = 10,
+    checkpoint: Any = None,
+    checkpoint_every: int | None = None,
+    checkpoint_seconds: float | None = None,
+    resume_from: LoopState | None = None,
     **hyper: Any,
 ) -> FitResult:
     """Minimise an objective by gradient descent from θ₀.
@@ -248,6 +257,17 @@ def minimize(
         Diverged when the full-batch loss rose this many steps in a row while above its start
         (plain GD) or above 100× its start (momentum and adaptive rules, whose loss may rise
         for a while before it falls). A non-finite loss is always divergence.
+    checkpoint : str, os.PathLike or Checkpointer, optional
+        Save the loop's state to this file every ``checkpoint_every`` steps and/or
+        ``checkpoint_seconds`` seconds (default: every 1000 steps), when the run stops at
+        ``max_steps`` and when it is interrupted. While it runs in the main thread, SIGINT and
+        SIGTERM stop it cleanly at the next step boundary (state saved, reason "interrupted").
+        See :func:`descend.resume`.
+    checkpoint_every, checkpoint_seconds : int or float, optional
+        How often to save.
+    resume_from : LoopState, optional
+        Continue from a saved state instead of θ₀ (what :func:`descend.resume` passes); the
+        iterates are bitwise those of the uninterrupted run.
     **hyper
         Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
 
@@ -305,44 +325,117 @@ def minimize(
         if batch_size >= n_samples:
             batch_size = None  # a batch of every row is full-batch descent, exactly
     full_batch = batch_size is None
+    sampler: BatchSampler | None = None
+    steps_per_epoch = 0
     if not full_batch:
-        from .data import batches
-
         assert n_samples is not None and batch_size is not None
         own = getattr(objective, "batches", None)  # e.g. Dask: batches that sample chunks
         batch_rng = np.random.default_rng(seed)
-        batch_iter = (
-            own(batch_size, batch_rng)
-            if callable(own)
-            else batches(n_samples, batch_size, batch_rng)
-        )
+        if callable(own):
+            if checkpoint is not None or resume_from is not None:
+                raise ValueError(
+                    "checkpoints need descend's own mini-batch sampler; this objective draws "
+                    "its own batches (Dask): checkpoint a full-batch run instead"
+                )
+            batch_iter = own(batch_size, batch_rng)
+        else:
+            sampler = BatchSampler(n_samples, batch_size, batch_rng)
+            batch_iter = sampler
         steps_per_epoch = math.ceil(n_samples / batch_size)
 
     if record_params == "auto":
         record_params = theta.shape[0] <= 100
-    rec = Recorder(bool(record_params), theta)
+
+    # -- loop state: fresh, or restored from a checkpoint ----------------------------------
+    # The hot loop keeps it in locals; LoopState is what it starts from and what a
+    # checkpoint snapshots (see descend.loop).
+    if resume_from is None:
+        rec0 = Recorder(bool(record_params), theta)
+        start = LoopState(k=0, theta=theta, opt_state=opt.init(theta), recorder=rec0)
+    else:
+        start = resume_from
+        if start.theta.shape != theta.shape:
+            raise ValueError(
+                f"the saved state has {start.theta.shape[0]} parameters, this objective "
+                f"{theta.shape[0]}"
+            )
+        if (start.recorder.params is not None) != bool(record_params):
+            raise ValueError("record_params differs from the run being resumed")
+        start.opt_state = start.decoded_opt_state(opt.init(theta))
+        start.encoded_opt_state = False
+        if sampler is not None:
+            if start.sampler is None:
+                raise ValueError("the saved run was full-batch; resume it without batch_size")
+            sampler.load_state(start.sampler)
+        elif start.sampler is not None:
+            raise ValueError("the saved run was mini-batch; resume it with the same batch_size")
+    theta = start.theta.copy()
+    rec = start.recorder
+    state = start.opt_state
+    k = start.k
+    loss0: float | None = start.loss0
+    prev_loss = start.prev_loss
+    calm = start.calm  # consecutive steps with a small relative loss change
+    rising = start.rising  # consecutive steps with a rising full-batch loss
+    best_theta = theta.copy() if start.best_theta is None else start.best_theta.copy()
+    best_loss = start.best_loss
+    epoch_losses: list[float] = list(start.epoch_losses)
+    lr_ls = start.lr_ls  # warm start of the line search
+    last_lr = start.last_lr
+    elapsed0 = start.elapsed
     # Plain GD below the stability limit never raises a smooth convex loss, so a rising run
     # is diverging; momentum and adaptive rules may rise for a while before they settle.
     rise_floor = 1.0 if opt.name in ("gd", "sgd") else 100.0
-    state = opt.init(theta)
 
     stop_reason = "max_steps"
     message = f"stopped after max_steps = {max_steps} updates without meeting tol = {tol:g}"
-    loss0: float | None = None
-    prev_loss = math.nan
-    calm = 0  # consecutive steps with a small relative loss change
-    rising = 0  # consecutive steps with a rising full-batch loss
-    best_theta, best_loss = theta.copy(), math.inf
-    epoch_losses: list[float] = []
-    lr_ls = 1.0  # warm start of the line search
-    k = 0
-    last_lr = math.nan
 
     def _full_loss(th: Array) -> float:
         return float(objective.value(th))
 
+    def _snapshot() -> LoopState:
+        return LoopState(
+            k=k,
+            theta=theta,
+            opt_state=state,
+            recorder=rec,
+            loss0=loss0,
+            prev_loss=prev_loss,
+            calm=calm,
+            rising=rising,
+            best_theta=best_theta,
+            best_loss=best_loss,
+            epoch_losses=epoch_losses,
+            lr_ls=lr_ls,
+            last_lr=last_lr,
+            sampler=None if sampler is None else sampler.state_dict(),
+            elapsed=elapsed0 + time.perf_counter() - t_start,
+        )
+
+    ckpt = None
+    if checkpoint is not None:
+        from .checkpoint import Checkpointer
+
+        ckpt = (
+            checkpoint
+            if isinstance(checkpoint, Checkpointer)
+            else Checkpointer(checkpoint, every=checkpoint_every, seconds=checkpoint_seconds)
+        )
+        ckpt.configure(every=checkpoint_every, seconds=checkpoint_seconds)
+    elif checkpoint_every is not None or checkpoint_seconds is not None:
+        raise ValueError("checkpoint_every/checkpoint_seconds need checkpoint='path'")
+    guard = ckpt.guard() if ckpt is not None else None
+    at_boundary = True  # the locals describe a state that can be resumed exactly
+
     try:
+        if guard is not None:
+            guard.install()
         while k < max_steps:
+            if guard is not None and guard.requested:
+                stop_reason = "interrupted"
+                message = f"interrupted by {guard.signal_name} at step {k}"
+                break
+            at_boundary = False
             if full_batch:
                 loss, g = objective.value_and_grad(theta)
             else:
@@ -416,6 +509,7 @@ def minimize(
                 theta,
                 _optim.state_norms(state) if record_state else None,
             )
+            at_boundary = full_batch or k % steps_per_epoch != 0
             if callback is not None and callback(k - 1, theta, loss):
                 stop_reason, message = "interrupted", f"stopped by the callback at step {k}"
                 break
@@ -437,9 +531,18 @@ def minimize(
                         epoch_losses.append(full)
                         break
                 epoch_losses.append(full)
+            at_boundary = True
+            if ckpt is not None and ckpt.due(k):
+                ckpt.save(_snapshot(), "running")
     except KeyboardInterrupt:
         stop_reason = "interrupted"
         message = f"interrupted at step {k}: returning the parameters reached so far"
+    finally:
+        if guard is not None:
+            guard.uninstall()
+
+    if ckpt is not None:
+        message += ckpt.finish(_snapshot, stop_reason, at_boundary)
 
     if stop_reason == "diverged":
         theta = best_theta
@@ -452,7 +555,7 @@ def minimize(
         stop_reason=stop_reason,
         message=message,
         n_steps=k,
-        wall_time=time.perf_counter() - t_start,
+        wall_time=elapsed0 + time.perf_counter() - t_start,
         advice=advice,
         settings={
             "optimizer": opt.name,
@@ -609,7 +712,10 @@ def fit(
         :func:`descend.distributed.fit_dask`.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
-        ``record_params``, optimizer hyperparameters such as ``beta``).
+        ``record_params``, ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
+        optimizer hyperparameters such as ``beta``). ``checkpoint_data`` (e.g.
+        ``{"csv": path, "x": [...], "y": name}`` or ``{"dataset": "norris"}``) is stored in the
+        checkpoint so that :func:`descend.resume` can find the data again.
 
     Returns
     -------
@@ -662,7 +768,26 @@ def fit(
     )
     notes.extend(rate_notes)
 
+    if options.get("checkpoint") is not None or {"checkpoint_data", "checkpoint_notes"} & set(
+        options
+    ):
+        from .checkpoint import attach
+        from .data import as_arrays
+
+        Xh, yh, _ = as_arrays(X, y, feature_names=feature_names)  # what resume hashes
+        attach(options, X=Xh, y=yh, model=bound, loss=obj.loss, optimizer=optimizer,
+               learning_rate=learning_rate, batch_size=batch_size, max_steps=max_steps, tol=tol,
+               seed=seed, notes=notes, preconditioner=plan.kind,
+               preconditioner_reason=plan.reason, refine=refine)  # fmt: skip
+    calls = 0
+
     def run(objective: Any, start: Array, **extra: Any) -> FitResult:
+        nonlocal calls
+        calls += 1
+        opts = {**options, **extra}
+        if calls > 1:  # iterative refinement's sub-runs are never checkpointed or resumed
+            opts.pop("checkpoint", None)
+            opts.pop("resume_from", None)
         return minimize(
             objective,
             start,
@@ -673,7 +798,7 @@ def fit(
             tol=tol,
             seed=seed,
             advice=advice,
-            **{**options, **extra},
+            **opts,
         )
 
     res = plan.run(run, theta_start, refine, full_batch=batch_size is None)

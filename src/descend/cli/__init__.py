@@ -16,6 +16,7 @@ from ..data import DataError
 
 COMMANDS = [
     "fit",
+    "resume",
     "compare",
     "optimizers",
     "datasets",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .figures import add_figure_arguments, write_figures
@@ -158,9 +159,92 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS",
         help="with --dask: a dask.distributed scheduler address (default: local)",
     )
+    add_checkpoint_arguments(p)
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_figure_arguments(p)
     p.set_defaults(func=run)
+
+
+def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:
+    """--checkpoint PATH and how often to write it."""
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="save the run's state here (every 1000 steps by default, at max-iter, and on "
+        "Ctrl-C/SIGTERM); continue with 'descend resume PATH'",
+    )
+    p.add_argument(
+        "--checkpoint-every", type=int, metavar="N", help="save the checkpoint every N steps"
+    )
+    p.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        metavar="S",
+        help="save the checkpoint when S seconds have passed since the last save",
+    )
+
+
+def checkpoint_kwargs(args: argparse.Namespace, source: dict[str, Any] | None) -> dict[str, Any]:
+    """fit() keywords for --checkpoint (with the data's source, so resume can reload it)."""
+    if not args.checkpoint:
+        if args.checkpoint_every is not None or args.checkpoint_seconds is not None:
+            raise ValueError("--checkpoint-every/--checkpoint-seconds need --checkpoint PATH")
+        return {}
+    return {
+        "checkpoint": args.checkpoint,
+        "checkpoint_every": args.checkpoint_every,
+        "checkpoint_seconds": args.checkpoint_seconds,
+        "checkpoint_data": source,
+    }
+
+
+def data_source(args: argparse.Namespace) -> dict[str, Any]:
+    """Where the data came from, as a checkpoint records it."""
+    if args.csv:
+        import os
+
+        xs = [c.strip() for item in (args.x or []) for c in item.split(",") if c.strip()]
+        return {"csv": os.path.abspath(args.csv), "x": xs or None, "y": args.y}
+    from .. import datasets
+
+    return {"dataset": args.dataset or datasets.DEFAULT}
+
+
+def finish(
+    res: Any,
+    args: argparse.Namespace,
+    label: str,
+    n_rows: int,
+    figures: Callable[[], list[str]] | None = None,
+) -> int:
+    """Write --json (and figures), print the summary, choose the exit status (shared with
+    resume)."""
+    from ..serialize import save_result
+
+    json_path = args.json
+    if res.stop_reason == "interrupted" and args.checkpoint and not json_path:
+        json_path = f"{args.checkpoint}.json"  # the partial result is never lost
+    if json_path:
+        save_result(res, json_path)
+    written = figures() if figures is not None else []
+    if not args.quiet:
+        print(f"data: {label}, {n_rows} rows")
+        print(res.summary())
+        if json_path:
+            print(f"wrote {json_path}")
+        for path in written:
+            print(f"wrote {path}")
+    if res.stop_reason == "diverged":
+        print(f"descend: {res.message}", file=sys.stderr)
+        return 3
+    if res.stop_reason == "interrupted" and args.checkpoint:
+        print(
+            f"descend: interrupted; state saved to {args.checkpoint}, result to {json_path}. "
+            f"Continue with: descend resume {args.checkpoint}",
+            file=sys.stderr,
+        )
+        return 143 if "SIGTERM" in res.message else 130
+    return 0
 
 
 def load_data(args: argparse.Namespace) -> tuple[Any, Any, list[str], str | None, str]:
@@ -210,7 +294,6 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import warnings
 
-    from ..serialize import save_result
     from ..train import DescendWarning, fit
     from .progress import Progress
 
@@ -228,24 +311,20 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--scheduler needs --dask")
         X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
+    source = None if args.dask else data_source(args)
     progress = Progress(args.max_iter) if not args.quiet else None
     kwargs = {**training_kwargs(args), **extra}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
-        res = fit(X, y, model=model, feature_names=names, callback=progress, **kwargs)
+        res = fit(
+            X,
+            y,
+            model=model,
+            feature_names=names,
+            callback=progress,
+            **kwargs,
+            **checkpoint_kwargs(args, source),
+        )
     if progress is not None:
         progress.close()
-    if args.json:
-        save_result(res, args.json)
-    figures = write_figures(args, res, X, y, label)
-    if not args.quiet:
-        print(f"data: {label}, {len(y)} rows")
-        print(res.summary())
-        if args.json:
-            print(f"wrote {args.json}")
-        for path in figures:
-            print(f"wrote {path}")
-    if res.stop_reason == "diverged":
-        print(f"descend: {res.message}", file=sys.stderr)
-        return 3
-    return 0
+    return finish(res, args, label, len(y), lambda: write_figures(args, res, X, y, label))

@@ -1,0 +1,132 @@
+"""The scikit-learn shell: every estimator check with no exemptions, and the usual compositions."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+import descend as ds  # noqa: E402
+from descend.estimators import GDRegressor, OrthogonalPolynomialFeatures  # noqa: E402
+
+
+@parametrize_with_checks([GDRegressor(), OrthogonalPolynomialFeatures()])
+def test_sklearn_estimator_checks(estimator, check):
+    """scikit-learn's own estimator checks pass, with no expected failures declared."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ds.DataWarning)  # sparse input densified, etc.
+        check(estimator)
+
+
+@pytest.fixture
+def cubic(rng):
+    x = rng.uniform(-1, 2, (80, 1))
+    return x, 1 + 2 * x[:, 0] - x[:, 0] ** 3 + 0.01 * rng.normal(size=80)
+
+
+@pytest.fixture
+def linear3(rng):
+    X = rng.normal(size=(120, 3))
+    return X, X @ [1.0, 2.0, 3.0] - 1 + 0.5 * rng.normal(size=120)
+
+
+def test_fit_attributes_match_the_library(linear3):
+    """coef_/intercept_/n_iter_/loss_curve_/stop_reason_ are ds.fit's, in original units."""
+    X, y = linear3
+    est = GDRegressor().fit(X, y)
+    res = ds.fit(X, y, learning_rate="auto")
+    np.testing.assert_array_equal(est.coef_, res.coef)
+    assert est.intercept_ == res.intercept and est.n_iter_ == res.n_steps
+    np.testing.assert_array_equal(est.loss_curve_, res.history.loss)
+    assert est.stop_reason_ == "converged" and est.n_features_in_ == 3
+    np.testing.assert_allclose(est.coef_, res.reference.coef, rtol=1e-5)
+    np.testing.assert_array_equal(est.predict(X), res.predict(X))
+
+
+def test_constructor_parameters_reach_the_library(linear3):
+    """Optimizer, learning rate, batch size, stopping options and seed are passed through."""
+    X, y = linear3
+    est = GDRegressor(learning_rate=0.05, batch_size=16, max_iter=300, tol=0, seed=3)
+    with pytest.warns(ConvergenceWarning, match="max_steps"):
+        est.fit(X, y)
+    res = ds.fit(X, y, learning_rate=0.05, batch_size=16, max_steps=300, tol=0, seed=3)
+    np.testing.assert_array_equal(est.result_.params, res.params)
+    s = est.result_.settings
+    assert (s["batch_size"], s["max_steps"], s["seed"], s["learning_rate"]) == (16, 300, 3, 0.05)
+    est = GDRegressor(gtol=1e-3, patience=2, model="linear-nointercept").fit(X, y)
+    assert est.intercept_ == 0.0 and est.result_.settings["patience"] == 2
+
+
+def test_divergence_warns_and_keeps_the_last_good_theta(linear3):
+    """A too-large rate gives a ConvergenceWarning that explains it; predictions stay finite."""
+    X, y = linear3
+    with pytest.warns(ConvergenceWarning, match="stability limit"):
+        est = GDRegressor(learning_rate=50.0).fit(X, y)
+    assert est.stop_reason_ == "diverged" and np.all(np.isfinite(est.predict(X)))
+
+
+def test_polynomialfeatures_pipeline(cubic):
+    """make_pipeline(PolynomialFeatures(3), GDRegressor()) fits a cubic (R² ≈ 1)."""
+    x, y = cubic
+    with pytest.warns(ds.DataWarning, match="constant"):  # PolynomialFeatures' bias column
+        pipe = make_pipeline(PolynomialFeatures(3), GDRegressor()).fit(x, y)
+    assert pipe.score(x, y) > 0.9999
+    pipe = make_pipeline(PolynomialFeatures(3, include_bias=False), GDRegressor()).fit(x, y)
+    assert pipe.score(x, y) > 0.9999
+    np.testing.assert_allclose(pipe[-1].coef_, [2, 0, -1], atol=0.02)
+
+
+def test_orthogonal_transformer_pipeline_and_names(cubic):
+    """Chebyshev features of each column fit the cubic as well as raw powers do."""
+    x, y = cubic
+    cheb = make_pipeline(OrthogonalPolynomialFeatures(3), GDRegressor()).fit(x, y)
+    mono = make_pipeline(PolynomialFeatures(3, include_bias=False), GDRegressor()).fit(x, y)
+    assert cheb.score(x, y) > 0.9999
+    np.testing.assert_allclose(cheb.predict(x), mono.predict(x), rtol=1e-6, atol=1e-6)
+    t = OrthogonalPolynomialFeatures(2, basis="legendre", include_bias=True)
+    t.fit([[-1.0], [0.5], [2.0]])
+    assert list(t.get_feature_names_out()) == ["1", "legendre_1(x0)", "legendre_2(x0)"]
+    Z = t.transform(np.array([[-1.0], [2.0]]))  # the range maps to t = −1 … 1
+    np.testing.assert_allclose(Z, [[1, -1, 1], [1, 1, 1]])
+    with pytest.raises(ValueError, match="basis"):
+        OrthogonalPolynomialFeatures(basis="hermite").fit(x)
+
+
+def test_model_poly_inside_the_estimator(cubic):
+    """model='poly:3' works on one column, and reports coef_ of x, x², x³."""
+    x, y = cubic
+    est = GDRegressor(model="poly:3").fit(x, y)
+    np.testing.assert_allclose(np.r_[est.intercept_, est.coef_], [1, 2, 0, -1], atol=0.02)
+
+
+def test_pipeline_gridsearch_and_cross_val_score(linear3):
+    """Pipeline, GridSearchCV (over optimizer settings) and cross_val_score all work."""
+    X, y = linear3
+    pipe = Pipeline([("scale", StandardScaler()), ("gd", GDRegressor())])
+    scores = cross_val_score(pipe, X, y, cv=4)
+    assert scores.shape == (4,) and scores.min() > 0.8
+    grid = GridSearchCV(
+        pipe, {"gd__learning_rate": ["auto", 1e-4], "gd__max_iter": [50, 5000]}, cv=3
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid.fit(X, y)
+    assert grid.best_params_["gd__learning_rate"] == "auto"
+    assert grid.best_score_ > 0.8
+
+
+def test_dataframe_feature_names(linear3):
+    """A DataFrame's column names become feature_names_in_ and the library's names."""
+    pd = pytest.importorskip("pandas")
+    X, y = linear3
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    est = GDRegressor().fit(df, y)
+    assert list(est.feature_names_in_) == ["a", "b", "c"]
+    assert est.result_.model.feature_names == ["a", "b", "c"]
