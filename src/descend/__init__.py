@@ -15,6 +15,7 @@ from .losses import MAE, MSE, Huber, LogLoss
 from .models import Linear, Model, Polynomial, get_model
 from .objective import DataObjective, Objective, objective
 from .reference import Reference, check_grad, least_squares
+from .session import Session
 from .train import DescendWarning, FitResult, fit, minimize
 
 __version__ = "0.1.0"
@@ -34,6 +35,7 @@ __all__ = [
     "Objective",
     "Polynomial",
     "Reference",
+    "Session",
     "advise",
     "check_grad",
     "curvature",
