@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..data import DataError
 
-COMMANDS = ["fit", "datasets"]
+COMMANDS = ["fit", "datasets", "serve"]
 
 DESCRIPTION = """\
 descend fits models by minimising a loss with gradient descent, and shows its work.
