@@ -435,7 +435,9 @@ class Session:
     def path(self, i: int | None = None, j: int | None = None) -> Array:
         """θ along the run, thinned to at most ``path_limit`` rows: shape (m, p), or (m, 2)
         for the two coordinates ``i`` and ``j``; the first row is θ₀, the last the current θ."""
-        rows = self._path if np.array_equal(self._path[-1], self.theta) else [*self._path, self.theta]
+        rows = (
+            self._path if np.array_equal(self._path[-1], self.theta) else [*self._path, self.theta]
+        )
         P = np.vstack(rows)
         if i is None or j is None:
             return P
@@ -465,9 +467,7 @@ class Session:
         }
 
 
-def loss_grid(
-    objective: Any, theta: Any, i: int, j: int, a: Any, b: Any
-) -> Array:
+def loss_grid(objective: Any, theta: Any, i: int, j: int, a: Any, b: Any) -> Array:
     """The objective over a grid of two coordinates of θ, the others held fixed.
 
     Parameters
