@@ -25,16 +25,39 @@ def test_fit_csv_with_columns_and_json(tmp_path, capsys, rng):
     """Columns by name, a polynomial model, lr auto, and a JSON file with the history."""
     x = rng.uniform(0, 4, 30)
     price = 1 + 2 * x - 0.5 * x**2 + 0.25 * x**3
-    csv = write_csv(tmp_path / "d.csv", ["area", "noise", "price"],
-                    [(a, n, p) for a, n, p in zip(x, rng.normal(size=30), price, strict=True)])
+    csv = write_csv(
+        tmp_path / "d.csv",
+        ["area", "noise", "price"],
+        [(a, n, p) for a, n, p in zip(x, rng.normal(size=30), price, strict=True)],
+    )
     out_json = tmp_path / "run.json"
-    code = main(["fit", str(csv), "--x", "area", "--y", "price", "--model", "poly:3",
-                 "--lr", "auto", "--json", str(out_json), "--max-iter", "50000", "--tol", "0"])
+    code = main(
+        [
+            "fit",
+            str(csv),
+            "--x",
+            "area",
+            "--y",
+            "price",
+            "--model",
+            "poly:3",
+            "--lr",
+            "auto",
+            "--json",
+            str(out_json),
+            "--max-iter",
+            "50000",
+            "--tol",
+            "0",
+        ]
+    )
     assert code == 0
     data = json.loads(out_json.read_text())
     np.testing.assert_allclose(
         [data["original_units"]["intercept"], *data["original_units"]["coef"]],
-        [1, 2, -0.5, 0.25], rtol=1e-6, atol=1e-8,
+        [1, 2, -0.5, 0.25],
+        rtol=1e-6,
+        atol=1e-8,
     )
     assert len(data["history"]["loss"]) == data["n_steps"]
     assert "x^2" in capsys.readouterr().out.replace("area^2", "x^2")

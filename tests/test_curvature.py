@@ -30,8 +30,9 @@ def test_rates_just_below_and_above_the_limit(rng):
     obj = ds.objective(X, y, model=ds.Linear(scale=False))
     limit = ds.advise(obj).stability_limit
     ok = ds.fit(X, y, model=ds.Linear(scale=False), learning_rate=0.99 * limit, max_steps=20_000)
-    bad = ds.fit(X, y, model=ds.Linear(scale=False), learning_rate=1.01 * limit,
-                 max_steps=20_000, warn=False)
+    bad = ds.fit(
+        X, y, model=ds.Linear(scale=False), learning_rate=1.01 * limit, max_steps=20_000, warn=False
+    )
     assert ok.stop_reason == "converged"
     assert bad.stop_reason == "diverged"
 
@@ -82,3 +83,63 @@ def test_power_iteration_estimates_lam_max_for_general_objectives(rng):
             return 0.5 * t @ self.H @ t, self.H @ t
 
     assert power_lam_max(Quad(), np.ones(3), iters=200) == pytest.approx(9.0, rel=1e-4)
+
+
+# -- critical points: classify, hessian_hvp ---------------------------------------------------
+def test_classify_kinds_on_known_points():
+    """Minimum, maximum and saddle on Himmelblau; index = fraction of negative eigenvalues."""
+    from descend import surfaces
+    from descend.curvature import classify
+
+    s = surfaces.himmelblau()
+    assert classify(s, s.minima[0]).kind == "minimum"
+    top = classify(s, s.maxima[0])
+    assert top.kind == "maximum" and top.index == 1.0 and top.n_negative == 2
+    sad = classify(s, s.saddles[0])
+    assert sad.kind == "saddle" and sad.index == 0.5 and sad.grad_norm < 1e-10
+    assert "saddle" in sad.describe()
+
+
+def test_escape_direction_decreases_the_function():
+    """Moving from a saddle along an escape direction lowers f by about ½ε²λ."""
+    from descend import surfaces
+    from descend.curvature import classify
+
+    s = surfaces.himmelblau()
+    cp = classify(s, s.saddles[1])
+    v = cp.escape_directions[:, 0]
+    eps = 1e-3
+    drop = s.value(s.saddles[1] + eps * v) - cp.value
+    assert drop == pytest.approx(0.5 * eps**2 * cp.eigenvalues[0], rel=1e-2)
+
+
+def test_degenerate_when_zero_eigenvalues_and_one_sign():
+    """f = x² (y ignored) at 0 has eigenvalues {0, 2}: degenerate, index 0."""
+    from descend.curvature import classify
+
+    class Flat(ds.Objective):
+        n_params = 2
+
+        def value_and_grad(self, t):
+            return float(t[0] ** 2), np.array([2 * t[0], 0.0])
+
+    cp = classify(Flat(), np.zeros(2))
+    assert cp.kind == "degenerate" and cp.index == 0.0 and cp.n_zero == 1
+
+
+def test_hessian_hvp_matches_the_hessian(rng):
+    """H built from Hessian-vector products equals the exact Hessian (surface) and the
+    finite-difference Hessian (network objective)."""
+    from descend import surfaces
+    from descend.curvature import hessian_hvp
+    from descend.models import MLP
+
+    s = surfaces.rosenbrock()
+    t = np.array([-0.3, 0.7])
+    np.testing.assert_allclose(hessian_hvp(s, t), s.hessian(t))
+    X = rng.normal(size=(20, 2))
+    m = MLP([3]).bind(X)
+    obj = ds.DataObjective(m, "mse", m.design(X), rng.normal(size=20))
+    th = m.init_params(rng)
+    H = obj.hessian(th)
+    np.testing.assert_allclose(hessian_hvp(obj, th), H, atol=1e-6 * np.max(np.abs(H)))

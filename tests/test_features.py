@@ -48,3 +48,90 @@ def test_bad_degree_and_basis_are_rejected():
         PolynomialBasis(0)
     with pytest.raises(ValueError, match="basis"):
         PolynomialBasis(2, "hermite")
+
+
+# -- exact conversion to the monomial basis (issue 4) ------------------------------------------
+@pytest.mark.parametrize("kind", ["legendre", "chebyshev"])
+def test_orthogonal_fit_converts_to_the_direct_monomial_fit(kind, rng):
+    """A Chebyshev/Legendre fit, converted to x^k, matches a direct monomial fit to 1e-10."""
+    import descend as ds
+
+    x = rng.uniform(-1.5, 2.0, 120)
+    y = 1.0 - 0.5 * x + 0.25 * x**2 + 0.125 * x**4 + 0.01 * rng.standard_normal(120)
+    V = np.vander(x, 5, increasing=True)
+    direct = np.linalg.lstsq(V, y, rcond=None)[0]
+    res = ds.fit(x, y, model=f"poly:4:{kind}", learning_rate="auto", tol=1e-15)
+    mono = ds.fit(x, y, model="poly:4", learning_rate="auto", tol=1e-15)
+    np.testing.assert_allclose(np.r_[res.intercept, res.coef], direct, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.r_[mono.intercept, mono.coef], direct, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["monomial", "legendre", "chebyshev"])
+@pytest.mark.parametrize("domain", [(2.0, 7.0), (-8.78, -3.13), None, (4.0, 4.0)])
+def test_exact_conversion_agrees_with_numpy_convert(kind, domain, rng):
+    """The exact rational conversion agrees with NumPy's convert where that is accurate."""
+    basis = PolynomialBasis(5, kind, domain=domain)
+    a = rng.normal(size=6)
+    exact = basis.to_monomial(a)
+    approx = basis.to_monomial(a, exact=False)
+    scale = np.max(np.abs(exact))
+    np.testing.assert_allclose(exact, approx, rtol=1e-9, atol=1e-12 * scale)
+
+
+def test_exact_conversion_is_correctly_rounded():
+    """Each converted coefficient is the float nearest the exact rational value."""
+    from fractions import Fraction
+
+    basis = PolynomialBasis(3, "chebyshev", domain=(1000.0, 1001.0))
+    a = [0.1, 0.2, 0.3, 0.4]
+    c = basis.to_monomial(a)
+    # by hand: t = 2x − 2001, T2 = 2t² − 1, T3 = 4t³ − 3t, exactly
+    fa = [Fraction(v) for v in a]
+    t = [Fraction(-2001), Fraction(2)]  # coefficients of t in x
+
+    def mul(p, q):
+        out = [Fraction(0)] * (len(p) + len(q) - 1)
+        for i, pi in enumerate(p):
+            for j, qj in enumerate(q):
+                out[i + j] += pi * qj
+        return out
+
+    t2, t3 = mul(t, t), mul(mul(t, t), t)
+    poly = [fa[0] - fa[2], Fraction(0), Fraction(0), Fraction(0)]
+    for k, v in enumerate(t):
+        poly[k] += fa[1] * v - 3 * fa[3] * v
+    for k, v in enumerate(t2):
+        poly[k] += 2 * fa[2] * v
+    for k, v in enumerate(t3):
+        poly[k] += 4 * fa[3] * v
+    assert c.tolist() == [float(v) for v in poly]
+
+
+def test_change_of_basis_matrices_match_numpy():
+    """The exact Chebyshev/Legendre → power matrices equal NumPy's cheb2poly/leg2poly."""
+    from descend.features import basis_to_power
+
+    for kind, conv in (
+        ("chebyshev", np.polynomial.chebyshev.cheb2poly),
+        ("legendre", np.polynomial.legendre.leg2poly),
+    ):
+        M = basis_to_power(kind, 6)
+        for k in range(7):
+            e = np.zeros(7)
+            e[k] = 1.0
+            expected = np.zeros(7)
+            got = conv(e)
+            expected[: got.shape[0]] = got
+            np.testing.assert_allclose([float(v) for v in M[k]], expected, rtol=1e-15)
+
+
+def test_exact_unscale_avoids_cancellation():
+    """The intercept b − Σ w μ/s is computed exactly and rounded once."""
+    from fractions import Fraction
+
+    s = Standardizer(mean=np.array([1e8 + 0.1]), scale=np.array([3.0]))
+    w, b = np.array([3e8 + 1.0]), 1.0
+    b0, coef = s.unscale_exact(w, b)
+    assert b0 == Fraction(b) - Fraction(w[0]) / 3 * Fraction(1e8 + 0.1)
+    intercept, c = s.unscale(w, b)
+    assert intercept == float(b0) and c[0] == float(Fraction(w[0]) / 3)

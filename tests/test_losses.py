@@ -24,7 +24,9 @@ def test_gradient_matches_central_differences(loss, rng):
     yhat = rng.normal(size=12)
     value, grad = loss.value_and_grad(y, yhat)
     assert value == pytest.approx(loss.value(y, yhat))
-    np.testing.assert_allclose(grad, central(lambda p: loss.value(y, p), yhat), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        grad, central(lambda p: loss.value(y, p), yhat), rtol=1e-6, atol=1e-9
+    )
 
 
 def test_mse_is_the_lesson_formula(rng):

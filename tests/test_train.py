@@ -29,8 +29,9 @@ def test_noiseless_polynomial_reaches_the_closed_form(rng):
     x = rng.uniform(-2, 3, 50)
     c = np.array([1.0, -2.0, 0.5, 0.25])
     y = np.polynomial.polynomial.polyval(x, c)
-    res = ds.fit(x, y, model=ds.Polynomial(3), learning_rate="auto", tol=0, gtol=1e-12,
-                 max_steps=100_000)
+    res = ds.fit(
+        x, y, model=ds.Polynomial(3), learning_rate="auto", tol=0, gtol=1e-12, max_steps=100_000
+    )
     np.testing.assert_allclose(np.r_[res.intercept, res.coef], c, rtol=1e-6, atol=1e-9)
 
 
@@ -183,3 +184,41 @@ def test_coef_is_refused_for_plain_objectives():
     res = ds.minimize(ds.objective([[1.0], [2.0]], [1.0, 2.0]), [0.0, 0.0], max_steps=2)
     with pytest.raises(AttributeError, match="res.params"):
         _ = res.coef
+
+
+def test_every_rule_runs_with_every_sampling_choice(rng):
+    """Each update rule works full-batch, mini-batch and stochastic through fit()."""
+    X, y, *_ = noiseless_linear(rng, n=40)
+    for name in ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]:
+        for batch in (None, 8, 1):
+            res = ds.fit(X, y, optimizer=name, learning_rate=0.01, batch_size=batch, max_steps=50)
+            assert res.n_steps == 50 and np.all(np.isfinite(res.params))
+
+
+def test_state_norms_are_recorded_when_asked(rng):
+    """record_state=True adds ‖velocity‖ per step for momentum; the first equals ‖g₀‖."""
+    X, y, *_ = noiseless_linear(rng)
+    res = ds.fit(X, y, optimizer="momentum", learning_rate=0.01, max_steps=20, record_state=True)
+    v = res.history.state_norms["velocity"]
+    assert v.shape == (20,)
+    assert v[0] == pytest.approx(res.history.grad_norm[0], rel=1e-12)  # v₁ = β·0 + g₀
+
+
+def test_armijo_line_search_records_its_steps(rng):
+    """learning_rate='armijo' converges, records the accepted step per iteration."""
+    X, y, *_ = noiseless_linear(rng)
+    res = ds.fit(X, y, learning_rate="armijo", max_steps=5000, tol=1e-12)
+    assert res.settings["learning_rate"] == "armijo"
+    assert np.all(res.history.lr > 0)
+    assert res.loss_gap < 1e-6 * max(res.reference.loss, 1.0)
+    with pytest.raises(ValueError, match="full-batch"):
+        ds.fit(X, y, learning_rate="armijo", batch_size=4)
+
+
+def test_schedule_by_name_sets_the_recorded_lr(rng):
+    """schedule='cosine' decays the recorded lr from lr to ~0 at max_steps."""
+    X, y, *_ = noiseless_linear(rng)
+    res = ds.fit(X, y, learning_rate=0.1, schedule="cosine", max_steps=100, tol=0)
+    assert res.history.lr[0] == pytest.approx(0.1)
+    assert res.history.lr[50] == pytest.approx(0.05)
+    assert res.history.lr[-1] < 1e-3

@@ -8,44 +8,82 @@
 
 from __future__ import annotations
 
-from . import curvature, datasets, losses, optim, schedules
-from .curvature import Advice, advise
+from . import (
+    certify,
+    curvature,
+    datasets,
+    landscape,
+    losses,
+    optim,
+    precondition,
+    schedules,
+    surfaces,
+    sweep,
+)
+from .compare import Comparison, compare
+from .curvature import Advice, CriticalPoint, advise, classify
 from .history import History
+from .landscape import (
+    goe_positive_definite_fraction,
+    landscape_grid,
+    multistart,
+    saddle_study,
+)
 from .losses import MAE, MSE, Huber, LogLoss
-from .models import Linear, Model, Polynomial, get_model
+from .models import MLP, Linear, Model, Polynomial, get_model
 from .objective import DataObjective, Objective, objective
+from .precondition import Conditioning, conditioning
 from .reference import Reference, check_grad, least_squares
 from .session import Session
+from .sweep import LRSweep, lr_sweep
 from .train import DescendWarning, FitResult, fit, minimize
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Advice",
+    "advise",
+    "certify",
+    "check_grad",
+    "classify",
+    "compare",
+    "Comparison",
+    "conditioning",
+    "Conditioning",
+    "CriticalPoint",
+    "curvature",
     "DataObjective",
+    "datasets",
     "DescendWarning",
+    "fit",
     "FitResult",
+    "get_model",
+    "goe_positive_definite_fraction",
     "History",
     "Huber",
+    "landscape",
+    "landscape_grid",
+    "least_squares",
     "Linear",
     "LogLoss",
+    "losses",
+    "lr_sweep",
+    "LRSweep",
     "MAE",
-    "MSE",
+    "minimize",
+    "MLP",
     "Model",
+    "MSE",
+    "multistart",
+    "objective",
     "Objective",
+    "optim",
     "Polynomial",
+    "precondition",
     "Reference",
     "Session",
-    "advise",
-    "check_grad",
-    "curvature",
-    "datasets",
-    "fit",
-    "get_model",
-    "least_squares",
-    "losses",
-    "minimize",
-    "objective",
-    "optim",
+    "saddle_study",
     "schedules",
+    "surfaces",
+    "sweep",
 ]

@@ -8,7 +8,11 @@ original units before they are shown.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
@@ -17,7 +21,7 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 
-__all__ = ["Standardizer", "PolynomialBasis", "BASES"]
+__all__ = ["Standardizer", "PolynomialBasis", "BASES", "basis_to_power", "to_fractions"]
 
 BASES = ("monomial", "legendre", "chebyshev")
 
@@ -60,9 +64,38 @@ class Standardizer:
         return (X - self.mean) / self.scale
 
     def unscale(self, w: Array, b: float) -> tuple[float, Array]:
-        """Map a linear function of z back to x: b + w·z = (b − Σ w μ/s) + (w/s)·x."""
-        coef = w / self.scale
-        return float(b - coef @ self.mean), coef
+        """Map a linear function of z back to x: b + w·z = (b − Σ w μ/s) + (w/s)·x.
+
+        Carried out exactly (see :meth:`unscale_exact`) and rounded once, so the intercept
+        does not lose digits to the cancellation in b − Σ w μ/s.
+        """
+        b0, coef = self.unscale_exact(w, b)
+        return float(b0), np.array([float(c) for c in coef], dtype=np.float64)
+
+    def unscale_exact(
+        self, w: Sequence[float | Fraction] | Array, b: float | Fraction
+    ) -> tuple[Fraction, list[Fraction]]:
+        """:meth:`unscale` in exact rational arithmetic, without rounding.
+
+        Parameters
+        ----------
+        w : sequence of float or Fraction, length d
+            Weights of the scaled columns z_j = (x_j − μ_j)/s_j.
+        b : float or Fraction
+            Intercept in z coordinates.
+
+        Returns
+        -------
+        intercept : Fraction
+            b − Σ_j w_j μ_j / s_j, exactly (μ and s taken as the float64 values stored).
+        coef : list of Fraction, length d
+            w_j / s_j, exactly.
+        """
+        coef = [Fraction(wj) / Fraction(float(sj)) for wj, sj in zip(w, self.scale, strict=True)]
+        b0 = Fraction(b) - sum(
+            (c * Fraction(float(m)) for c, m in zip(coef, self.mean, strict=True)), Fraction(0)
+        )
+        return b0, coef
 
 
 @dataclass(frozen=True)
@@ -101,22 +134,82 @@ class PolynomialBasis:
     def transform(self, x: Array) -> Array:
         """Columns φ_k(t), k = 1..d, shape (n, d)."""
         t = self.t(np.asarray(x, dtype=np.float64).reshape(-1))
+        V: Array
         if self.kind == "monomial":
             V = np.vander(t, self.degree + 1, increasing=True)
         elif self.kind == "legendre":
-            V = _leg.legvander(t, self.degree)
+            V = np.asarray(_leg.legvander(t, self.degree), dtype=np.float64)
         else:
-            V = _cheb.chebvander(t, self.degree)
+            V = np.asarray(_cheb.chebvander(t, self.degree), dtype=np.float64)
         return np.ascontiguousarray(V[:, 1:])
 
-    def to_monomial(self, a: Array) -> Array:
+    def affine(self) -> tuple[Fraction, Fraction]:
+        """The exact map t = α·x + β as rationals (α, β) of the float64 domain ends.
+
+        For a domain (lo, hi): α = 2/(hi − lo), β = −(lo + hi)/(hi − lo); for no domain
+        α = 1, β = 0; for a one-point domain α = 1, β = −lo (as :meth:`t` does).
+        """
+        if self.domain is None:
+            return Fraction(1), Fraction(0)
+        lo, hi = Fraction(self.domain[0]), Fraction(self.domain[1])
+        if hi == lo:
+            return Fraction(1), -lo
+        return 2 / (hi - lo), -(lo + hi) / (hi - lo)
+
+    def to_monomial_exact(self, a: Sequence[float | Fraction] | Array) -> list[Fraction]:
+        """Exact coefficients c of Σ_k a_k φ_k(t(x)) = Σ_k c_k x^k, no rounding at all.
+
+        Parameters
+        ----------
+        a : sequence of float or Fraction, length d + 1
+            Coefficients of φ_0 = 1, φ_1, …, φ_d.
+
+        Returns
+        -------
+        list of Fraction, length d + 1
+            c_0 … c_d.
+
+        Notes
+        -----
+        Two exact steps on the rationals equal to the float64 inputs:
+
+        1. change of basis, b_j = Σ_k a_k·M[k, j] with φ_k(t) = Σ_j M[k, j]·t^j
+           (:func:`basis_to_power`: integer matrix for Chebyshev, rational for Legendre);
+        2. the affine substitution t = α·x + β by Horner's scheme,
+           p(x) = (…((b_d)(αx + β) + b_{d−1})(αx + β) + …) + b_0.
+        """
+        coef = to_fractions(a)
+        d = len(coef) - 1
+        M = basis_to_power(self.kind, d)
+        b = [sum((coef[k] * M[k][j] for k in range(j, d + 1)), Fraction(0)) for j in range(d + 1)]
+        alpha, beta = self.affine()
+        p: list[Fraction] = [b[d]]
+        for j in range(d - 1, -1, -1):  # p ← p·(αx + β) + b_j
+            q = [Fraction(0)] * (len(p) + 1)
+            for i, pi in enumerate(p):
+                q[i] += pi * beta
+                q[i + 1] += pi * alpha
+            q[0] += b[j]
+            p = q
+        return p
+
+    def to_monomial(self, a: Array, exact: bool = True) -> Array:
         """Coefficients c of Σ_k a_k φ_k(t(x)) = Σ_k c_k x^k, both of shape (d + 1,).
 
-        Done with NumPy's polynomial classes: change of basis to powers of t, then the
-        substitution t = α·x + β.
+        Parameters
+        ----------
+        a : ndarray, shape (d + 1,)
+        exact : bool
+            True (default): :meth:`to_monomial_exact` in rational arithmetic on the float64
+            coefficients and domain, rounded to float64 once at the end, so every c_k is the
+            correctly rounded value of the exact conversion. False: NumPy's polynomial classes
+            (``convert``), whose floating-point change of basis and substitution can lose
+            digits to cancellation when the domain lies far from 0.
         """
+        if exact:
+            return np.array([float(c) for c in self.to_monomial_exact(a)], dtype=np.float64)
         a = np.asarray(a, dtype=np.float64)
-        cls = {
+        cls: Any = {
             "monomial": np.polynomial.Polynomial,
             "legendre": np.polynomial.Legendre,
             "chebyshev": np.polynomial.Chebyshev,
@@ -130,3 +223,38 @@ class PolynomialBasis:
         c = np.zeros(self.degree + 1)
         c[: p.coef.shape[0]] = p.coef
         return c
+
+
+def to_fractions(values: Sequence[float | Fraction] | Array) -> list[Fraction]:
+    """Exact rationals equal to float64 values (Fractions pass through unchanged)."""
+    return [v if isinstance(v, Fraction) else Fraction(float(v)) for v in values]
+
+
+@lru_cache(maxsize=64)
+def basis_to_power(kind: str, degree: int) -> tuple[tuple[Fraction, ...], ...]:
+    """Exact change-of-basis matrix M, φ_k(t) = Σ_j M[k][j]·t^j, shape (d + 1, d + 1).
+
+    Monomial: M = I. Chebyshev: T_0 = 1, T_1 = t, T_{k+1} = 2t·T_k − T_{k−1} (integers).
+    Legendre: P_0 = 1, P_1 = t, (k + 1)·P_{k+1} = (2k + 1)·t·P_k − k·P_{k−1} (rationals).
+    M is lower triangular (φ_k has degree k).
+    """
+    if kind not in BASES:
+        raise ValueError(f"unknown polynomial basis {kind!r}; choose one of {BASES}")
+    n = degree + 1
+    rows: list[list[Fraction]] = []
+    for k in range(n):
+        row = [Fraction(0)] * n
+        if kind == "monomial" or k <= 1:
+            row[k] = Fraction(1)
+        else:
+            prev, prev2 = rows[k - 1], rows[k - 2]
+            if kind == "chebyshev":
+                c1, c2 = Fraction(2), Fraction(1)
+            else:
+                c1, c2 = Fraction(2 * k - 1, k), Fraction(k - 1, k)
+            for j in range(1, n):
+                row[j] += c1 * prev[j - 1]
+            for j in range(n):
+                row[j] -= c2 * prev2[j]
+        rows.append(row)
+    return tuple(tuple(r) for r in rows)

@@ -139,7 +139,7 @@ LOSSES: dict[str, type[Loss]] = {
 
 
 def get_loss(loss: str | Loss) -> Loss:
-    """Turn a name (``"mse"``, ``"mae"``, ``"huber"``, ``"huber:2.5"``, ``"logloss"``) into a Loss."""
+    """A Loss from its name: ``"mse"``, ``"mae"``, ``"huber:2.5"``, ``"logloss"``."""
     if isinstance(loss, Loss):
         return loss
     if not isinstance(loss, str):

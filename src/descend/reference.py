@@ -26,7 +26,9 @@ class Reference:
     intercept, coef : float, ndarray
         θ* in the data's original units (None for models without that form).
     method : str
-        How it was computed ("qr": Householder QR of the scaled design).
+        How it was computed: "qr" (Householder QR of the scaled design), "stats" (Cholesky of
+        the one-pass Gram matrix, when κ ≤ 1e8), "stats+exact" (the same, with L* from one
+        exact pass because 1 − R² is tiny) or "tsqr" (blocked QR, when κ > 1e8).
     """
 
     params: Array
@@ -49,17 +51,8 @@ def solve_qr(A: Array, y: Array) -> Array:
             "the design is rank deficient (a feature column is a combination of others): "
             "the least-squares solution is not unique; drop the redundant column"
         )
-    qty = Q.T @ y
-    return np.asarray(np.linalg.solve(R, qty) if R.shape[0] <= 1 else _back(R, qty))
-
-
-def _back(R: Array, b: Array) -> Array:
-    """Back substitution for upper-triangular R."""
-    p = R.shape[0]
-    x = np.zeros(p)
-    for i in range(p - 1, -1, -1):
-        x[i] = (b[i] - R[i, i + 1 :] @ x[i + 1 :]) / R[i, i]
-    return x
+    # R is upper triangular, so LU without row swaps is back substitution.
+    return np.asarray(np.linalg.solve(R, Q.T @ y), dtype=np.float64)
 
 
 def least_squares(objective: Any) -> Reference | None:
@@ -70,6 +63,9 @@ def least_squares(objective: Any) -> Reference | None:
     """
     if not getattr(objective, "is_linear_least_squares", False):
         return None
+    fast = getattr(objective, "reference", None)
+    if callable(fast):  # FastDataObjective: from its one-pass statistics (or blocked QR)
+        return fast()
     model = objective.model
     A = model.augmented(objective.Z)
     try:

@@ -29,7 +29,8 @@ def summary_text(res: Any) -> str:
         names = ["intercept"] + _coef_names(model)
         values = [res.intercept, *res.coef.tolist()]
         refs = [ref.intercept, *ref.coef.tolist()] if ref is not None else None
-        lines.append("parameters (original units):" + ("   fitted / exact least squares" if refs else ""))
+        title = "parameters (original units):"
+        lines.append(title + ("   fitted / exact least squares" if refs else ""))
         width = max(len(n) for n in names)
         for i, (n, v) in enumerate(zip(names, values, strict=True)):
             if n == "intercept" and not getattr(model, "intercept", True):

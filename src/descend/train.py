@@ -22,9 +22,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import optim as _optim
+from . import precondition as _precondition
 from .curvature import Advice, advise
 from .history import History, Recorder
-from .objective import DataObjective
 from .reference import Reference, least_squares
 
 Array = NDArray[np.float64]
@@ -245,7 +245,9 @@ def minimize(
     advice : Advice, optional
         Curvature advice used to explain a divergence (computed when cheap if not given).
     rise_patience : int
-        Diverged when the full-batch loss rose this many steps in a row above its start.
+        Diverged when the full-batch loss rose this many steps in a row while above its start
+        (plain GD) or above 100× its start (momentum and adaptive rules, whose loss may rise
+        for a while before it falls). A non-finite loss is always divergence.
     **hyper
         Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
 
@@ -307,12 +309,21 @@ def minimize(
         from .data import batches
 
         assert n_samples is not None and batch_size is not None
-        batch_iter = batches(n_samples, batch_size, np.random.default_rng(seed))
+        own = getattr(objective, "batches", None)  # e.g. Dask: batches that sample chunks
+        batch_rng = np.random.default_rng(seed)
+        batch_iter = (
+            own(batch_size, batch_rng)
+            if callable(own)
+            else batches(n_samples, batch_size, batch_rng)
+        )
         steps_per_epoch = math.ceil(n_samples / batch_size)
 
     if record_params == "auto":
         record_params = theta.shape[0] <= 100
     rec = Recorder(bool(record_params), theta)
+    # Plain GD below the stability limit never raises a smooth convex loss, so a rising run
+    # is diverging; momentum and adaptive rules may rise for a while before they settle.
+    rise_floor = 1.0 if opt.name in ("gd", "sgd") else 100.0
     state = opt.init(theta)
 
     stop_reason = "max_steps"
@@ -344,7 +355,7 @@ def minimize(
             if full_batch and finite and loss < best_loss:
                 best_theta, best_loss = theta.copy(), loss
             # divergence guard: non-finite, or rising persistently above the start
-            if full_batch and finite and loss > prev_loss and loss > loss0:
+            if full_batch and finite and loss > prev_loss and loss > rise_floor * loss0:
                 rising += 1
             else:
                 rising = 0
@@ -372,7 +383,7 @@ def minimize(
                     if calm >= patience:
                         stop_reason = "converged"
                         message = (
-                            f"converged: relative loss change ≤ tol = {tol:g} for {patience} "
+                            f"relative loss change ≤ tol = {tol:g} for {patience} "
                             f"steps in a row (at step {k})"
                         )
                         break
@@ -386,7 +397,7 @@ def minimize(
                 t, _ = backtracking(objective, theta, g, u, loss=loss, lr0=2.0 * lr_ls)
                 if t == 0.0:
                     stop_reason = "converged"
-                    message = "converged: the line search found no decrease along −g"
+                    message = "the line search found no decrease along the update direction"
                     break
                 lr_ls = t
                 u = t * u
@@ -420,7 +431,7 @@ def minimize(
                     if calm >= patience:
                         stop_reason = "converged"
                         message = (
-                            f"converged: full loss changed by ≤ tol = {tol:g} (relative) for "
+                            f"full loss changed by ≤ tol = {tol:g} (relative) for "
                             f"{patience} epochs in a row"
                         )
                         epoch_losses.append(full)
@@ -470,26 +481,36 @@ def _describe_lr(lr: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # fit: data in, model out
 # ---------------------------------------------------------------------------------------------
-def auto_learning_rate(advice: Advice, optimizer: str) -> tuple[float, dict[str, float]]:
+def auto_learning_rate(
+    advice: Advice, optimizer: str, target_scale: float = 1.0
+) -> tuple[float, dict[str, float]]:
     """The curvature's best settings for an update rule.
 
-    gd: lr = 2/(λ_min + λ_max). momentum/nesterov (heavy ball, Polyak): lr = 4/(√λ_max +
-    √λ_min)², β = ((√κ − 1)/(√κ + 1))². Adaptive rules (adam, rmsprop, adagrad) keep their
-    default rate, since their step is not lr·g.
+    gd: lr = 2/(λ_min + λ_max). momentum (heavy ball, Polyak): lr = 4/(√λ_max + √λ_min)²,
+    β = ((√κ − 1)/(√κ + 1))². nesterov: lr = 1/λ_max, β = (√κ − 1)/(√κ + 1). Adaptive rules
+    (adam, rmsprop, adagrad) move each coordinate by about lr per step, whatever the
+    curvature: they get :data:`ADAPTIVE_LR` × ``target_scale`` (the std of y for data).
     """
     name = optimizer.lower()
     if name in ("gd", "sgd"):
         return advice.best_lr, {}
-    if name in ("momentum", "nesterov") and math.isfinite(advice.kappa):
+    if name == "momentum" and math.isfinite(advice.kappa):
         sl, ss = math.sqrt(advice.lam_max), math.sqrt(advice.lam_min)
         beta = ((sl - ss) / (sl + ss)) ** 2
         return 4.0 / (sl + ss) ** 2, {"beta": min(beta, 0.99)}
+    if name == "nesterov" and math.isfinite(advice.kappa):
+        sk = math.sqrt(advice.kappa)
+        return 1.0 / advice.lam_max, {"beta": min((sk - 1.0) / (sk + 1.0), 0.99)}
     if name in ("momentum", "nesterov"):
         return advice.best_lr, {}
-    defaults = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2}
-    if name in defaults:
-        return defaults[name], {}
+    if name in ADAPTIVE_LR:
+        return ADAPTIVE_LR[name] * max(target_scale, 1e-12), {}
     return advice.best_lr, {}
+
+
+#: rates for the adaptive rules, per unit of the targets' standard deviation: their step is
+#: about lr per coordinate, and a standardised model's weights are of the order of std(y)
+ADAPTIVE_LR = {"adam": 0.01, "adamw": 0.01, "rmsprop": 0.01, "adagrad": 0.1}
 
 
 def fit(
@@ -508,6 +529,8 @@ def fit(
     reference: bool = True,
     warn: bool = True,
     feature_names: list[str] | None = None,
+    preconditioner: str | None = None,
+    fast: bool | str = "auto",
     **options: Any,
 ) -> FitResult:
     """Fit a model to data by gradient descent.
@@ -531,6 +554,25 @@ def fit(
         Compute the closed-form least-squares answer alongside (least squares only).
     warn : bool
         Warn before training when the learning rate is at or above the stability limit.
+    preconditioner : {"none", "diagonal", "qr"} or None
+        Descend in whitened coordinates θ = T·φ (:mod:`descend.precondition`); ``res.params``
+        stays in the model's coordinates. None: chosen automatically when
+        ``learning_rate="auto"`` (κ(H) > 100 → Jacobi if that suffices, else QR), otherwise
+        "none". A preconditioned least-squares fit is then refined on its correctly rounded
+        residual (``refine=False`` in ``options`` turns that off, ``refine=True`` forces it).
+        What ran and why: ``res.settings["preconditioner"]`` and a note in ``res.warnings``.
+    feature_names : list of str, optional
+        Column names (default: the DataFrame's, or x1, x2, …).
+    fast : bool or "auto"
+        Use the fast paths: for linear and polynomial models one blocked pass over X gives
+        validation, scaling, curvature advice and (least squares) every full-batch step in
+        O(p²) and the reference; X is not copied when it is already a float64 array.
+        ``fast=False`` runs the plain path (a scaled copy Z of X, QR reference) — the same
+        iterates to rounding, but the plain path keeps every digit the data allow, while the
+        statistics (normal-equation) form can lose a few on hard data (NIST Pontius: 11.4
+        correct digits instead of 13.1). "auto" (default): fast when X has at least
+        2¹⁶ entries, where a pass over X is what costs. A Dask array X runs
+        :func:`descend.distributed.fit_dask`.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
         ``record_params``, optimizer hyperparameters such as ``beta``).
@@ -541,16 +583,25 @@ def fit(
         ``.params``, ``.intercept``/``.coef`` in original units, ``.history``,
         ``.stop_reason``, ``.reference``, ``.advice``.
     """
-    from .data import as_arrays, check_design
-    from .models import get_model
+    if type(X).__module__.startswith("dask"):
+        from .distributed import fit_dask
 
-    Xa, ya, names = as_arrays(X, y, feature_names=feature_names)
-    if ya is None:
-        raise ValueError("fit() needs targets y")
-    bound = get_model(model).bind(Xa, feature_names=names)
-    check_design(Xa, bound.n_params, names)
-    obj = DataObjective(bound, loss, bound.design(Xa), ya)
+        return fit_dask(
+            X, y, model=model, loss=loss, optimizer=optimizer, learning_rate=learning_rate,
+            batch_size=batch_size, max_steps=max_steps, tol=tol, seed=seed, theta0=theta0,
+            reference=reference, warn=warn, feature_names=feature_names, **options,
+        )  # fmt: skip
+    from .fastfit import build_objective
 
+    obj = build_objective(
+        X, y, model, loss, feature_names=feature_names, fast=fast,
+        column_major=batch_size is None,
+    )  # fmt: skip
+    bound = obj.model
+    ya = obj.y
+
+    if getattr(obj, "quad", None) is not None:
+        least_squares(obj)  # fast path: cheap, and refines L* before descent when needed
     rng = np.random.default_rng(seed)
     if theta0 is None:
         theta_start = bound.init_params(rng)
@@ -563,11 +614,18 @@ def fit(
         advice = advise(obj)
     elif isinstance(learning_rate, str) and learning_rate.lower() == "auto":
         advice = advise(obj, theta_start)
+    plan = _precondition.plan(obj, preconditioner, learning_rate, advice)
+    advice = plan.advice
+    refine = options.pop("refine", "auto")
 
-    notes: list[str] = []
+    # Say what ran and why whenever a choice was made (auto, or an explicit preconditioner).
+    chose = preconditioner is not None or (
+        isinstance(learning_rate, str) and learning_rate.lower() == "auto"
+    )
+    notes: list[str] = [plan.note()] if chose and bound.is_linear else []
     if isinstance(learning_rate, str) and learning_rate.lower() == "auto":
         assert advice is not None
-        learning_rate, auto_hyper = auto_learning_rate(advice, opt_name)
+        learning_rate, auto_hyper = auto_learning_rate(advice, opt_name, float(np.std(ya)))
         for key, value in auto_hyper.items():
             options.setdefault(key, value)
         notes.append(f"learning_rate='auto' chose {learning_rate:.4g} ({advice.describe()})")
@@ -581,18 +639,21 @@ def fit(
         warnings.warn(text, DescendWarning, stacklevel=2)
         notes.append(text)
 
-    res = minimize(
-        obj,
-        theta_start,
-        optimizer,
-        learning_rate,
-        batch_size=batch_size,
-        max_steps=max_steps,
-        tol=tol,
-        seed=seed,
-        advice=advice,
-        **options,
-    )
+    def run(objective: Any, start: Array, **extra: Any) -> FitResult:
+        return minimize(
+            objective,
+            start,
+            optimizer,
+            learning_rate,
+            batch_size=batch_size,
+            max_steps=max_steps,
+            tol=tol,
+            seed=seed,
+            advice=advice,
+            **{**options, **extra},
+        )
+
+    res = plan.run(run, theta_start, refine, full_batch=batch_size is None)
     res.model = bound
     res.advice = advice
     res.warnings.extend(notes)

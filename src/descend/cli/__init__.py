@@ -14,7 +14,18 @@ from collections.abc import Sequence
 
 from ..data import DataError
 
-COMMANDS = ["fit", "datasets", "serve"]
+COMMANDS = [
+    "fit",
+    "compare",
+    "optimizers",
+    "datasets",
+    "certify",
+    "sweep-degree",
+    "landscape",
+    "sweep-lr",
+    "animate",
+    "serve",
+]
 
 DESCRIPTION = """\
 descend fits models by minimising a loss with gradient descent, and shows its work.

@@ -21,9 +21,7 @@ def run(args: argparse.Namespace) -> int:
     rows = [("name", "model", "rows", "cols", "difficulty", "kind")]
     for name in datasets.names():
         d = datasets.load(name)
-        rows.append(
-            (name, d.model, str(d.X.shape[0]), str(d.X.shape[1]), d.difficulty, d.kind)
-        )
+        rows.append((name, d.model, str(d.X.shape[0]), str(d.X.shape[1]), d.difficulty, d.kind))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from .figures import add_figure_arguments, write_figures
+
 EPILOG = """\
 examples:
   descend fit                                   # the embedded default (NIST Norris), lr 0.01
@@ -13,6 +15,7 @@ examples:
   descend fit data.csv --x area --y price --model poly:3 --lr auto --json run.json
   descend fit --lr 1.5                         # too large: see the divergence explained
   descend fit data.csv --batch-size 32          # mini-batch descent (1 = stochastic)
+  descend fit --plot figures --report run.html  # PNG figures and a self-contained HTML report
 
 The loss is the mean over rows: mse = (1/n)·Σ(y − ŷ)². Features are standardised before
 descent (--no-scale to see why that matters); parameters are printed in the data's units,
@@ -55,22 +58,82 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     """Model, loss, optimizer and stopping options shared by fit-like commands."""
-    p.add_argument("--model", help="linear | linear-nointercept | poly:D | mlp:8,8 (default "
-                   "linear, or the dataset's stated model)")
+    p.add_argument(
+        "--model",
+        help="linear | linear-nointercept | poly:D | mlp:8,8 (default "
+        "linear, or the dataset's stated model)",
+    )
     p.add_argument("--loss", default="mse", help="mse (default) | mae | huber[:delta] | logloss")
     p.add_argument("--optimizer", default="gd", help="gd (default); see 'descend optimizers'")
-    p.add_argument("--lr", type=parse_lr, default=0.01, metavar="LR",
-                   help="learning rate: a number (default 0.01), 'auto' or 'armijo'")
+    p.add_argument(
+        "--lr",
+        type=parse_lr,
+        default=0.01,
+        metavar="LR",
+        help="learning rate: a number (default 0.01), 'auto' or 'armijo'",
+    )
     p.add_argument("--schedule", help="learning-rate schedule, e.g. cosine, step, exponential")
-    p.add_argument("--batch-size", type=int, metavar="K",
-                   help="rows per step: omit for full batch, 1 for stochastic")
-    p.add_argument("--max-iter", type=int, default=10_000, metavar="N",
-                   help="maximum number of steps (default 10000)")
-    p.add_argument("--tol", type=float, default=1e-9,
-                   help="stop when the relative loss change stays below this (default 1e-9)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="K",
+        help="rows per step: omit for full batch, 1 for stochastic",
+    )
+    p.add_argument(
+        "--max-iter",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="maximum number of steps (default 10000)",
+    )
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=1e-9,
+        help="stop when the relative loss change stays below this (default 1e-9)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for θ₀ and shuffling (default 0)")
-    p.add_argument("--no-scale", action="store_true",
-                   help="descend on the raw columns (no standardisation): slow or divergent")
+    p.add_argument(
+        "--preconditioner",
+        choices=["none", "diagonal", "qr"],
+        help="descend in whitened coordinates (default: chosen by --lr auto when "
+        "the Hessian's κ > 100, else none)",
+    )
+    p.add_argument(
+        "--no-scale",
+        action="store_true",
+        help="descend on the raw columns (no standardisation): slow or divergent",
+    )
+    g = p.add_argument_group("optimizer settings (see 'descend optimizers' for defaults)")
+    for flag, key, text in HYPER_FLAGS:
+        g.add_argument(flag, type=float, dest=f"hyper_{key}", metavar="X", help=text)
+
+
+#: CLI flag → optimizer hyperparameter (``--momentum`` means β for momentum/nesterov and
+#: the momentum term for rmsprop)
+HYPER_FLAGS = [
+    ("--momentum", "momentum", "momentum coefficient β (momentum, nesterov, rmsprop)"),
+    ("--beta1", "b1", "Adam's β₁ (default 0.9)"),
+    ("--beta2", "b2", "Adam's β₂ (default 0.999)"),
+    ("--eps", "eps", "ε added to the denominator (adagrad, rmsprop, adam)"),
+    ("--decay", "decay", "RMSprop's averaging constant ρ (default 0.99)"),
+    ("--weight-decay", "weight_decay", "AdamW's decoupled weight decay λ"),
+    ("--clip-norm", "clip_norm", "clip the gradient to this Euclidean norm"),
+    ("--clip-value", "clip_value", "clip each gradient entry to ±this value"),
+]
+
+
+def optimizer_hyperparams(args: argparse.Namespace) -> dict[str, float]:
+    """The hyperparameters given on the command line, named as the update rule names them."""
+    out: dict[str, float] = {}
+    for _, key, _ in HYPER_FLAGS:
+        value = getattr(args, f"hyper_{key}", None)
+        if value is None:
+            continue
+        if key == "momentum" and args.optimizer.lower() in ("momentum", "nesterov"):
+            key = "beta"
+        out[key] = value
+    return out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,7 +147,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_arguments(p)
     add_training_arguments(p)
     p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
+    p.add_argument(
+        "--dask",
+        action="store_true",
+        help="read DATA lazily with Dask (.npy chunk folder, Parquet, Zarr) and fit "
+        "it by chunked passes: for data larger than memory",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --dask: a dask.distributed scheduler address (default: local)",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_figure_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -126,7 +201,9 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "max_steps": args.max_iter,
         "tol": args.tol,
         "seed": args.seed,
+        "preconditioner": getattr(args, "preconditioner", None),
         **({"schedule": args.schedule} if args.schedule else {}),
+        **optimizer_hyperparams(args),
     }
 
 
@@ -137,21 +214,37 @@ def run(args: argparse.Namespace) -> int:
     from ..train import DescendWarning, fit
     from .progress import Progress
 
-    X, y, names, default_model, label = load_data(args)
+    extra: dict[str, Any] = {}
+    if args.dask:
+        from ..distributed import load
+
+        if not args.csv:
+            raise ValueError("--dask needs a data path (.npy folder, Parquet or Zarr)")
+        X, y, names = load(args.csv, y=args.y)
+        default_model, label = None, f"{args.csv} (dask, {X.numblocks[0]} chunks)"
+        extra = {"scheduler": args.scheduler, "progress": not args.quiet}
+    else:
+        if args.scheduler:
+            raise ValueError("--scheduler needs --dask")
+        X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
     progress = Progress(args.max_iter) if not args.quiet else None
+    kwargs = {**training_kwargs(args), **extra}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
-        res = fit(X, y, model=model, feature_names=names, callback=progress, **training_kwargs(args))
+        res = fit(X, y, model=model, feature_names=names, callback=progress, **kwargs)
     if progress is not None:
         progress.close()
     if args.json:
         save_result(res, args.json)
+    figures = write_figures(args, res, X, y, label)
     if not args.quiet:
         print(f"data: {label}, {len(y)} rows")
         print(res.summary())
         if args.json:
             print(f"wrote {args.json}")
+        for path in figures:
+            print(f"wrote {path}")
     if res.stop_reason == "diverged":
         print(f"descend: {res.message}", file=sys.stderr)
         return 3

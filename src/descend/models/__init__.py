@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from .base import Model
 from .linear import Linear, Polynomial
+from .mlp import MLP
 
-__all__ = ["Model", "Linear", "Polynomial", "get_model"]
+__all__ = ["Model", "Linear", "Polynomial", "MLP", "get_model"]
 
 
 def get_model(model: str | Model) -> Model:
     """Turn a spec into a model.
 
     ``"linear"``, ``"linear-nointercept"``, ``"poly:3"`` (also ``"poly:3:chebyshev"``), an
-    ``"mlp:8,8"`` network, or a :class:`Model` instance (returned as is).
+    ``"mlp:8,8"`` tanh network (``"mlp:8,8:relu"`` for another activation), or a
+    :class:`Model` instance (returned as is).
     """
     if isinstance(model, Model):
         return model
@@ -34,15 +36,14 @@ def get_model(model: str | Model) -> Model:
             ) from None
         return Polynomial(degree, basis=basis or "monomial")
     if name == "mlp":
-        from .mlp import MLP  # type: ignore[import-not-found,unused-ignore]
-
+        sizes_s, _, activation = arg.partition(":")
         try:
-            sizes = [int(s) for s in arg.split(",") if s.strip()]
+            sizes = [int(s) for s in sizes_s.split(",") if s.strip()]
         except ValueError:
             raise ValueError(
-                f"bad model {model!r}: give hidden layer sizes, e.g. 'mlp:8,8'"
+                f"bad model {model!r}: give hidden layer sizes, e.g. 'mlp:8,8' or 'mlp:8,8:relu'"
             ) from None
-        return MLP(sizes)  # type: ignore[no-any-return,unused-ignore]
+        return MLP(sizes, activation=activation or "tanh")
     raise ValueError(
         f"unknown model {model!r}; use 'linear', 'linear-nointercept', 'poly:DEGREE' or "
         "'mlp:SIZES' (e.g. 'mlp:8,8')"

@@ -31,16 +31,27 @@ class Model:
     feature_names: list[str]
 
     # -- life cycle -----------------------------------------------------------------------
-    def bind(self, X: Array, feature_names: list[str] | None = None) -> Model:
-        """Return a copy of this model fitted to the inputs X of shape (n, d)."""
+    def bind(
+        self, X: Array, feature_names: list[str] | None = None, y: Array | None = None
+    ) -> Model:
+        """Return a copy of this model fitted to the inputs X of shape (n, d).
+
+        ``y`` (shape (n,)), when given, lets a model centre its random start on the data
+        (see :meth:`_bind_target`); it never changes the features.
+        """
         bound = copy.copy(self)
         bound.n_features = int(X.shape[1])
         bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
         bound._bind(X)
+        if y is not None:
+            bound._bind_target(np.asarray(y, dtype=np.float64))
         return bound
 
     def _bind(self, X: Array) -> None:
         raise NotImplementedError
+
+    def _bind_target(self, y: Array) -> None:
+        """Learn what the random start needs from the targets (nothing by default)."""
 
     @property
     def is_bound(self) -> bool:

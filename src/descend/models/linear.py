@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -58,6 +60,38 @@ class Linear(Model):
         )
         self.n_params = k + int(self.intercept)
 
+    def bind_features(self, X: Array, feature_names: list[str] | None = None) -> Linear:
+        """A copy bound to X's feature map only; finish with :meth:`set_scaling`.
+
+        The fast path of :func:`descend.objective.make_objective` uses this pair instead of
+        :meth:`bind` so that the scaling comes from the one-pass statistics
+        (:func:`descend.stats.moments`) rather than from extra passes (and a temporary copy)
+        over X.
+        """
+        bound = copy.copy(self)
+        bound.n_features = int(X.shape[1])
+        bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
+        bound._bind_features(X)
+        return bound
+
+    def raw_features(self, X: Array) -> Array:
+        """Φ(X), the unscaled features (X itself, not a copy, for :class:`Linear`)."""
+        return self._raw_features(X)
+
+    def set_scaling(self, mean: Array, std: Array, rms: Array) -> None:
+        """Finish binding with column statistics of Φ(X): z = (φ − mean)/std, or φ/rms
+        without an intercept, or no scaling when ``scale=False`` (zero spreads become 1)."""
+        k = int(np.shape(mean)[0])
+        if not self.scale:
+            self.scaler = Standardizer.identity(k)
+        elif self.intercept:
+            s = np.asarray(std, dtype=np.float64)
+            self.scaler = Standardizer(np.asarray(mean, dtype=np.float64), np.where(s > 0, s, 1.0))
+        else:
+            s = np.asarray(rms, dtype=np.float64)
+            self.scaler = Standardizer(np.zeros(k), np.where(s > 0, s, 1.0))
+        self.n_params = k + int(self.intercept)
+
     @property
     def n_weights(self) -> int:
         """k, the number of feature columns (θ without the intercept)."""
@@ -92,10 +126,22 @@ class Linear(Model):
             out[k] = g.sum()
         return out
 
+    def _bind_target(self, y: Array) -> None:
+        # With centred features the optimal b is the mean of y; starting b there (plus noise)
+        # keeps every update rule's first steps about the slope, not about the data's level.
+        self.start_offset = float(np.mean(y)) if (self.intercept and self.scale) else 0.0
+
     def init_params(self, rng: np.random.Generator) -> Array:
-        """θ₀ with independent standard-normal entries, θ₀ ~ N(0, I)."""
+        """Random θ₀: every entry ~ N(0, 1), plus ȳ on the intercept of a scaled model.
+
+        θ₀ = ε + ȳ·e_b with ε ~ N(0, I), where ȳ is the mean of the y the model was bound
+        with (0 when unscaled, without an intercept, or bound without y).
+        """
         self._check_bound()
-        return rng.standard_normal(self.n_params)
+        theta = rng.standard_normal(self.n_params)
+        if self.intercept:
+            theta[self.n_weights] += getattr(self, "start_offset", 0.0)
+        return theta
 
     def unpack(self, theta: Array) -> dict[str, Any]:
         """``{"m": …, "b": …}`` for one feature, ``{"w1": …, …, "b": …}`` for several."""
@@ -108,19 +154,25 @@ class Linear(Model):
         return out
 
     # -- original units -------------------------------------------------------------------
-    def _from_feature_coef(self, a0: float, a: Array) -> tuple[float, Array]:
-        """Intercept and coefficients of the user's columns from those of Φ (identity)."""
-        return a0, a
+    def _from_feature_coef(self, a0: Fraction, a: list[Fraction]) -> list[Fraction]:
+        """[intercept, coef…] of the user's columns from those of Φ, exactly (identity here)."""
+        return [a0, *a]
 
     def to_original(self, theta: Array) -> tuple[float, Array]:
-        """(intercept, coef) in the data's units: y ≈ intercept + coef·x."""
+        """(intercept, coef) in the data's units: y ≈ intercept + coef·x.
+
+        The whole map (undo the scaling z = (Φ − μ)/s, then Φ's change of basis) runs in exact
+        rational arithmetic on the float64 θ, μ, s (and domain), and each result is rounded
+        once: the conversion adds no error beyond that final rounding.
+        """
         self._check_bound()
         assert self.scaler is not None
         theta = np.asarray(theta, dtype=np.float64)
         k = self.n_weights
         b = float(theta[k]) if self.intercept else 0.0
-        a0, a = self.scaler.unscale(theta[:k], b)
-        return self._from_feature_coef(a0, a)
+        a0, a = self.scaler.unscale_exact(theta[:k], b)
+        c = self._from_feature_coef(a0, a)
+        return float(c[0]), np.array([float(v) for v in c[1:]], dtype=np.float64)
 
     def spec(self) -> str:
         return "linear" if self.intercept else "linear-nointercept"
@@ -161,9 +213,8 @@ class Polynomial(Linear):
     def _raw_features(self, X: Array) -> Array:
         return self.basis.transform(X[:, 0])
 
-    def _from_feature_coef(self, a0: float, a: Array) -> tuple[float, Array]:
-        c = self.basis.to_monomial(np.concatenate([[a0], a]))
-        return float(c[0]), c[1:]
+    def _from_feature_coef(self, a0: Fraction, a: list[Fraction]) -> list[Fraction]:
+        return self.basis.to_monomial_exact([a0, *a])
 
     def unpack(self, theta: Array) -> dict[str, Any]:
         theta = np.asarray(theta, dtype=np.float64)

@@ -1,0 +1,308 @@
+"""Sufficient statistics of a least-squares problem, from one pass over the data.
+
+For the squared error, everything descent, the curvature advice and the closed-form reference
+need is in a handful of small matrices:
+
+- the column means μ and the centred scatter Sxx = Σ (x − μ)(x − μ)ᵀ (hence the scaling s),
+- the centred cross products sxy = Σ (x − μ)(y − ȳ) and syy = Σ (y − ȳ)²,
+- the row count n, and whether every value was finite.
+
+:func:`moments` gets them in **one** pass over the rows, in blocks of a few thousand rows:
+each block is shifted by the first row (x₀, y₀), written into a small reusable buffer
+B = [X − x₀, y − y₀, 1] and accumulated as BᵀB. Shifting by a data row (the "shifted data"
+form of the textbook variance algorithm) keeps the later centring Sxx = Σ x̃x̃ᵀ − n·δδᵀ free of
+the catastrophic cancellation the raw sums Σxxᵀ − n·μμᵀ suffer when |μ| ≫ s. The raw
+block sums are plain matrix sums, so the same code serves chunked (Dask) data: sum the
+blocks' BᵀB in any order (:func:`block_scatter`, :meth:`Moments.from_scatter`).
+
+:class:`QuadraticStats` turns the moments into the Gram form of the scaled least-squares
+problem, L(θ) = θᵀGθ − 2θᵀc + yy (with G = AᵀA/n for A = [Z, 1]), and documents its accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+__all__ = ["NonFiniteError", "Moments", "moments", "block_scatter", "QuadraticStats", "BLOCK_BYTES"]
+
+
+class NonFiniteError(ValueError):
+    """The data (or a feature computed from them) hold NaN or ±inf."""
+
+
+#: target size of one block buffer: small enough to stay in cache between the two uses
+BLOCK_BYTES = 1 << 19
+
+
+def block_rows(d: int, block_bytes: int = BLOCK_BYTES) -> int:
+    """Rows per block for d columns (at least 256)."""
+    return max(256, block_bytes // (8 * (d + 2)))
+
+
+def block_scatter(X: Array, y: Array, x0: Array, y0: float, *, rows: int | None = None) -> Array:
+    """Σ bbᵀ over the rows b = [x − x₀, y − y₀, 1] of a block; shape (d + 2, d + 2).
+
+    Parameters
+    ----------
+    X : ndarray, shape (m, d)
+        Any memory order; read once, in sub-blocks of ``rows`` rows.
+    y : ndarray, shape (m,)
+    x0, y0 : ndarray (d,), float
+        The shift (one data row of the whole data set, the same for every block).
+    rows : int, optional
+        Sub-block size (default: about :data:`BLOCK_BYTES` per buffer).
+
+    Returns
+    -------
+    ndarray, shape (d + 2, d + 2)
+        Sums that add up across blocks: S[:d, :d] = Σ x̃x̃ᵀ, S[:d, d] = Σ x̃ỹ, S[d, d] = Σ ỹ²,
+        S[:d, d+1] = Σ x̃, S[d, d+1] = Σ ỹ, S[d+1, d+1] = m.
+    """
+    m, d = X.shape
+    rows = rows or block_rows(d)
+    buf = np.empty((min(rows, max(m, 1)), d + 2))
+    buf[:, d + 1] = 1.0
+    S = np.zeros((d + 2, d + 2))
+    for i in range(0, m, rows):
+        j = min(i + rows, m)
+        B = buf[: j - i]
+        np.subtract(X[i:j], x0, out=B[:, :d])
+        np.subtract(y[i:j], y0, out=B[:, d])
+        S += B.T @ B
+    return S
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Centred first and second moments of (X, y) (see the module docstring).
+
+    Attributes
+    ----------
+    n : int
+    mean : ndarray, shape (d,)
+        Column means μ.
+    ymean : float
+    Sxx : ndarray, shape (d, d)
+        Σ (x − μ)(x − μ)ᵀ.
+    sxy : ndarray, shape (d,)
+        Σ (x − μ)(y − ȳ).
+    syy : float
+        Σ (y − ȳ)².
+    finite : bool
+        False when X or y held NaN or ±inf (the sums are then meaningless).
+    x0 : ndarray, shape (d,)
+        The first row, the shift used (a constant column has exactly Sxx[j, j] = 0).
+    """
+
+    n: int
+    mean: Array
+    ymean: float
+    Sxx: Array
+    sxy: Array
+    syy: float
+    finite: bool
+    x0: Array
+
+    @classmethod
+    def from_scatter(cls, S: Array, x0: Array, y0: float) -> Moments:
+        """Centre the summed :func:`block_scatter` matrices."""
+        d = S.shape[0] - 2
+        n = float(S[d + 1, d + 1])
+        finite = bool(np.all(np.isfinite(S)))
+        sums = S[: d + 1, d + 1]
+        delta = sums / n
+        C = S[: d + 1, : d + 1] - np.outer(sums, delta)
+        C = 0.5 * (C + C.T)
+        # rows that are exactly constant give exactly zero sums: keep that exact
+        diag = np.diag(C).copy()
+        const = np.diag(S[: d + 1, : d + 1]) == 0
+        diag[const] = 0.0
+        np.fill_diagonal(C, np.maximum(diag, 0.0))
+        return cls(
+            n=int(round(n)),
+            mean=np.asarray(x0, dtype=np.float64) + delta[:d],
+            ymean=float(y0 + delta[d]),
+            Sxx=C[:d, :d].copy(),
+            sxy=C[:d, d].copy(),
+            syy=float(C[d, d]),
+            finite=finite,
+            x0=np.asarray(x0, dtype=np.float64).copy(),
+        )
+
+    @property
+    def std(self) -> Array:
+        """Population standard deviation of each column (as ``X.std(axis=0)``)."""
+        return np.asarray(np.sqrt(np.diag(self.Sxx) / self.n))
+
+    @property
+    def rms(self) -> Array:
+        """Root mean square of each column (the scaling used without an intercept)."""
+        return np.asarray(np.sqrt(np.diag(self.Sxx) / self.n + self.mean**2))
+
+    @property
+    def constant_columns(self) -> NDArray[np.intp]:
+        """Indices of columns whose every value equals the first row's."""
+        return np.flatnonzero(np.diag(self.Sxx) == 0.0)
+
+
+def moments(X: Array, y: Array, *, rows: int | None = None) -> Moments:
+    """:class:`Moments` of (X, y) in one blocked pass, without copying X.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        float64, C- or Fortran-ordered (any strides).
+    y : ndarray, shape (n,)
+    rows : int, optional
+        Rows per block.
+    """
+    x0 = np.array(X[0], dtype=np.float64)
+    y0 = float(y[0])
+    return Moments.from_scatter(block_scatter(X, y, x0, y0, rows=rows), x0, y0)
+
+
+@dataclass(frozen=True)
+class QuadraticStats:
+    """The scaled least-squares problem in Gram form.
+
+    With the design the descent sees, A = [Z, 1] (Z = (Φ − μ)/s; no 1 without an intercept)::
+
+        L(θ) = (1/n)‖Aθ − y‖² = θᵀGθ − 2θᵀc + yy,     ∇L(θ) = 2(Gθ − c),
+        G = AᵀA/n,  c = Aᵀy/n,
+
+    With an intercept Z is centred, so G = [[Sxx/(n·ssᵀ), 0], [0, 1]], c = [sxy/(n·s), ȳ] and
+    yy is replaced by its centred form (ȳ² cancels exactly against the intercept terms).
+
+    **Accuracy of the value.** Evaluated literally, θᵀGθ − 2θᵀc + yy cancels: the terms are
+    of size yy while the result near the optimum is L* = yy·(1 − R²), so the relative error is
+    about ε·yy/L* — 1e-10 for R² = 0.999999, worse than the loss-change tolerance 1e-9 of the
+    stopping rule. :meth:`value_and_grad` therefore expands around the least-squares solution
+    θ* (solved once from G and c)::
+
+        L(θ) = L* + gᵀδ + δᵀGδ,    δ = θ − θ*,  g = 2(Gθ* − c) ≈ 0,
+
+    which is the same quadratic exactly, but every term is small near θ*: differences of L
+    between iterates (what the stopping rule and the history see) are accurate to ε
+    relative to themselves, and only the constant L* carries the cancellation error. When
+    that error could exceed 1e-6·L* (:attr:`needs_exact_minimum`), the caller replaces L*
+    by one exact pass over the data (:meth:`with_minimum`).
+    """
+
+    G: Array
+    c: Array
+    #: Σ(y − ȳ)²/n, the size of the terms that cancel in L near the optimum
+    yy: float
+    n: int
+    theta_star: Array
+    loss_star: float
+    grad_star: Array
+    loss_star_exact: bool = False
+
+    @classmethod
+    def build(cls, mom: Moments, mean: Array, scale: Array, intercept: bool) -> QuadraticStats:
+        """The Gram form for the design Z = (Φ − mean)/scale (plus a column of ones).
+
+        With a = (μ − mean)/scale the column means of Z (zero for the usual centring) and
+        Z̃ = Z − a the centred design: ZᵀZ/n = Z̃ᵀZ̃/n + aaᵀ, Zᵀ1/n = a, Zᵀy/n = Z̃ᵀỹ/n + aȳ.
+        """
+        n = mom.n
+        s = np.asarray(scale, dtype=np.float64)
+        a = (mom.mean - np.asarray(mean, dtype=np.float64)) / s
+        k = s.shape[0]
+        p = k + int(intercept)
+        Gc = mom.Sxx / np.outer(s, s) / n
+        cc = mom.sxy / s / n
+        G = np.zeros((p, p))
+        G[:k, :k] = Gc + np.outer(a, a)
+        c = np.empty(p)
+        c[:k] = cc + a * mom.ymean
+        if intercept:
+            G[:k, k] = G[k, :k] = a
+            G[k, k] = 1.0
+            c[k] = mom.ymean
+        G = 0.5 * (G + G.T)
+        yy = mom.syy / n
+        theta = _solve_spd(G, c)
+        return cls(G, c, float(yy), n, theta, 0.0, np.zeros(p)).at(theta, mom, a, Gc, cc)
+
+    def at(self, theta: Array, mom: Moments, a: Array, Gc: Array, cc: Array) -> QuadraticStats:
+        """A copy expanded around ``theta`` (normally θ*), L there from the centred form.
+
+        L(θ) = wᵀG̃w − 2wᵀc̃ + syy/n + (aᵀw + b − ȳ)², with G̃, c̃ the centred Gram and
+        cross products: no ȳ² (or μ²) cancellation, only the 1 − R² one.
+        """
+        k = a.shape[0]
+        w = theta[:k]
+        b = float(theta[k]) if theta.shape[0] > k else 0.0
+        loss = mom.syy / mom.n - 2.0 * float(w @ cc) + float(w @ Gc @ w)
+        loss += (float(a @ w) + b - mom.ymean) ** 2
+        grad = 2.0 * (self.G @ theta - self.c)
+        return QuadraticStats(self.G, self.c, self.yy, self.n, theta.copy(), float(loss), grad)
+
+    @property
+    def condition(self) -> float:
+        """κ(G) = λ_max/λ_min of the Gram matrix (inf when singular)."""
+        lam = np.linalg.eigvalsh(self.G)
+        return float(lam[-1] / lam[0]) if lam[0] > 0 else math.inf
+
+    @property
+    def value_error(self) -> float:
+        """Bound on the absolute rounding error of :attr:`loss_star` from the statistics."""
+        p = self.G.shape[0]
+        return 8.0 * (p + 2) * np.finfo(np.float64).eps * (self.yy + abs(self.loss_star))
+
+    @property
+    def needs_exact_minimum(self) -> bool:
+        """True when L* from the statistics may be off by more than 1e-6 relative."""
+        return self.value_error > 1e-6 * max(self.loss_star, 0.0)
+
+    def with_minimum(self, loss_star: float, theta_star: Array | None = None) -> QuadraticStats:
+        """A copy whose L* is the exact L(θ*) computed from the data (one pass, or TSQR),
+        optionally at a more accurate θ*."""
+        theta = self.theta_star if theta_star is None else np.asarray(theta_star, dtype=float)
+        grad = 2.0 * (self.G @ theta - self.c)
+        return replace(
+            self, theta_star=theta, loss_star=float(loss_star), grad_star=grad,
+            loss_star_exact=True,
+        )  # fmt: skip
+
+    def value_and_grad(self, theta: Array) -> tuple[float, Array]:
+        """(L(θ), ∇L(θ)) in O(p²), from the Taylor form around θ*."""
+        delta = theta - self.theta_star
+        Gd = self.G @ delta
+        value = self.loss_star + float(self.grad_star @ delta) + float(delta @ Gd)
+        grad = 2.0 * (self.G @ theta - self.c)
+        return max(value, 0.0), grad
+
+    def value(self, theta: Array) -> float:
+        """L(θ) in O(p²)."""
+        return self.value_and_grad(theta)[0]
+
+
+def _solve_spd(G: Array, c: Array) -> Array:
+    """G⁻¹c for a symmetric positive (semi)definite G: Cholesky, else least squares."""
+    try:
+        L = np.linalg.cholesky(G)
+        z = np.linalg.solve(L, c)
+        return np.asarray(np.linalg.solve(L.T, z))
+    except np.linalg.LinAlgError:
+        return np.asarray(np.linalg.lstsq(G, c, rcond=None)[0])
+
+
+def tsqr_r(blocks: Any, p: int) -> Array:
+    """R of the QR factorisation of a tall matrix given as row blocks (each (m_i, p)).
+
+    The tall-skinny QR: R = R(stack of the blocks' R factors), so only one block and a
+    (p, p) factor are ever in memory.
+    """
+    R: Array = np.zeros((0, p))
+    for blk in blocks:
+        R = np.asarray(np.linalg.qr(np.vstack([R, blk]), mode="r"))
+    return R

@@ -1,0 +1,123 @@
+"""Non-convex landscapes: multi-start descent, critical-point search, saddle study, GOE."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from descend import surfaces
+from descend.cli import main
+from descend.curvature import classify
+from descend.landscape import (
+    find_critical_point,
+    goe_positive_definite_fraction,
+    multistart,
+    saddle_study,
+    tiny_network_objective,
+)
+
+
+def test_multistart_finds_all_four_himmelblau_minima():
+    """20 uniform starts in [−5, 5]² (seed 0), gd at lr 0.005: all four minima, each a minimum."""
+    s = surfaces.himmelblau()
+    r = multistart(s, n_starts=20, seed=0, learning_rate=0.005)
+    assert len(r.basins) == 4
+    assert all(r.found(m, atol=1e-4) for m in s.minima)
+    assert all(b.kind == "minimum" for b in r.basins)
+    assert sum(b.count for b in r.basins) == 20
+    assert "4 distinct end points" in r.table()
+    json.dumps(r.to_dict())
+
+
+def test_multistart_on_rastrigin_is_trapped_in_local_minima():
+    """Rastrigin, 10 starts (seed 0): descent ends in several different local minima,
+    most of them worse than the global one (f = 0)."""
+    r = multistart(surfaces.rastrigin(), n_starts=10, seed=0, learning_rate=0.002)
+    assert len(r.basins) >= 5
+    assert np.mean(r.losses > 1.0) >= 0.8
+    assert all(b.kind == "minimum" for b in r.basins)
+
+
+def test_tiny_network_has_a_worse_local_minimum():
+    """A 1-hidden-unit network (4 parameters): from 8 starts (seed 0, gd, lr 0.3, 1500 steps)
+    descent ends at the global minimum (MSE ≈ 0.177, two sign-symmetric copies) or at a
+    clearly worse local minimum (MSE ≈ 0.473)."""
+    obj = tiny_network_objective()
+    r = multistart(obj, n_starts=8, seed=0, learning_rate=0.3, max_steps=1500, cluster_tol=0.05)
+    losses = sorted({round(b.loss, 2) for b in r.basins})
+    assert losses[0] == pytest.approx(0.18, abs=0.01)
+    assert losses[-1] > 2 * losses[0]
+    worst = r.basins[-1]
+    assert worst.kind == "minimum" and worst.count >= 1
+
+
+def test_multistart_needs_bounds_for_a_bare_objective():
+    """Without bounds, a model or a surface there is nothing to draw starts from."""
+    import descend as ds
+
+    class Bowl(ds.Objective):
+        n_params = 1
+
+        def value_and_grad(self, t):
+            return float(t @ t), 2 * t
+
+    with pytest.raises(ValueError, match="bounds"):
+        multistart(Bowl(), n_starts=2)
+    r = multistart(Bowl(), n_starts=3, bounds=(-1, 1), learning_rate=0.1)
+    assert len(r.basins) == 1 and r.best.kind == "minimum"
+
+
+def test_critical_point_search_finds_saddles_too():
+    """Minimising ‖∇f‖² from near a Himmelblau saddle converges to that saddle (descent on f
+    would leave it)."""
+    s = surfaces.himmelblau()
+    theta, ok, _ = find_critical_point(s, s.saddles[2] + 0.05)
+    assert ok
+    np.testing.assert_allclose(theta, s.saddles[2], atol=1e-8)
+    assert classify(s, theta).kind == "saddle"
+
+
+def test_saddle_study_small_runs_quickly_and_is_well_formed():
+    """Two tiny networks, 4 starting points each: rows and points have the documented fields."""
+    t0 = time.perf_counter()
+    st = saddle_study(
+        sizes=[1, 2], n_points=4, seed=0, n_samples=40, descent_steps=200, max_iter=30
+    )
+    assert time.perf_counter() - t0 < 20
+    assert st.n_params == [5, 9] and st.sizes == [[1], [2]]
+    assert [r["n_params"] for r in st.rows] == [5, 9]
+    for r in st.rows:
+        assert set(r) >= {"found", "minima", "frac_minima", "corr_index_loss", "mean_index"}
+        assert 0 <= r["found"] <= 4 and 0 <= r["minima"] <= r["found"]
+    for p in st.points:
+        assert 0.0 <= p["index"] <= 1.0 and p["grad_norm"] <= st.settings["gtol"]
+        assert p["loss"] >= 0
+        assert p["kind"] in {"minimum", "maximum", "saddle", "degenerate"}
+    loss, index = st.scatter()
+    assert loss.shape == index.shape == (len(st.points),)
+    assert st.table().startswith("| hidden |")
+    json.dumps(st.to_dict())
+
+
+def test_goe_fraction_matches_known_values_and_beats_coin_flips():
+    """n = 1: ½; n = 2: (2 − √2)/4 ≈ 0.146 (exact for GOE); then far below 2⁻ⁿ."""
+    res = goe_positive_definite_fraction([1, 2, 3, 4], n_samples=40_000, seed=0)
+    f = {r["n"]: r["fraction"] for r in res.rows}
+    assert f[1] == pytest.approx(0.5, abs=0.01)
+    assert f[2] == pytest.approx((2 - np.sqrt(2)) / 4, abs=0.01)
+    assert f[3] < 0.5 * 2.0**-3 and f[4] < 0.2 * 2.0**-4
+    assert res.rows[0]["coin_flip"] == 0.5
+    assert "2^-n" in res.table()
+
+
+def test_landscape_cli(capsys, tmp_path):
+    """`descend landscape goe|multistart` print tables and write JSON."""
+    out = tmp_path / "goe.json"
+    assert (
+        main(["landscape", "goe", "--sizes", "1,2", "--samples", "2000", "--json", str(out)]) == 0
+    )
+    assert "coin flips" in capsys.readouterr().out
+    assert len(json.loads(out.read_text())["rows"]) == 2
+    assert main(["landscape", "multistart", "--surface", "himmelblau", "--starts", "4"]) == 0
+    assert "himmelblau" in capsys.readouterr().out
