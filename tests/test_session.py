@@ -185,3 +185,26 @@ def test_make_regression():
     ]:
         with pytest.raises(ValueError, match=match):
             make_regression(**kwargs)
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_other_update_rules_match_minimize(problem, name):
+    """Momentum and Adam through the adjustable rate give minimize's iterates exactly."""
+    obj, theta0 = problem
+    res = ds.minimize(obj, theta0, optimizer=name, learning_rate=0.05, max_steps=60, tol=0)
+    s = Session(obj, theta0, name, learning_rate=0.05, tol=0)
+    s.step(25)
+    s.step(35)
+    np.testing.assert_array_equal(s.theta, res.params)
+    s.set_learning_rate(0.01)  # the optimizer state (velocity, moments) carries on
+    assert s.step(1).lr[0] == 0.01
+
+
+def test_schedule_is_rescaled_by_a_new_rate(problem):
+    """A cosine schedule keeps its shape and step count when the peak rate changes."""
+    obj, theta0 = problem
+    s = Session(obj, theta0, learning_rate=0.1, schedule="cosine", max_steps=100, tol=0)
+    s.step(50)
+    assert s.current_lr == pytest.approx(0.05)
+    s.set_learning_rate(0.2)
+    assert s.current_lr == pytest.approx(0.1)

@@ -287,3 +287,21 @@ def test_cli_serve_parser():
 
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port) == ("127.0.0.1", 8000)
+
+
+def test_mlp_and_adam_run(client):
+    """An MLP fitted with Adam: parameters named per layer, the loss falls."""
+    run = new_run(
+        client,
+        data={"source": "synthetic", "kind": "poly", "n": 60},
+        model="mlp:6",
+        optimizer="adam",
+        learning_rate=0.05,
+    )
+    assert run["n_params"] == 1 * 6 + 6 + 6 + 1 and run["reference"] is None
+    u = client.post(f"/api/runs/{run['id']}/step", json={"n": 200}).json()
+    assert u["steps"]["loss"][-1] < u["steps"]["loss"][0]
+    r = client.post("/api/runs", json={"model": "mlp:8,8,8,8,8"})
+    assert r.status_code == 422 and "hidden layers" in detail(r)
+    r = client.post("/api/runs", json={"model": "mlp:500"})
+    assert r.status_code == 422 and "units per hidden layer" in detail(r)

@@ -221,9 +221,12 @@ def test_synthetic_polynomial_with_outliers(page, shoot):
     page.wait_for_function("window.playground.run.loss.startsWith('huber')")
     page.fill("#lr", "0.3")
     page.dispatch_event("#lr", "change")
+    page.wait_for_function("window.playground.ws && window.playground.ws.readyState === 1")
     page.select_option("#speed", "1000")
     page.click("#run")
-    page.wait_for_function("Number(document.getElementById('step-count').textContent) >= 300")
+    page.wait_for_function(
+        "window.playground.run.status.k >= 300 || window.playground.run.status.stop_reason"
+    )
     page.click("#pause")
     page.wait_for_function(
         "!window.playground.contourPending && window.playground.flushTimer === null"

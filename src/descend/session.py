@@ -221,6 +221,8 @@ class Session:
         self.hyper = dict(hyper)
         self.rate = AdjustableRate(learning_rate, schedule, max_steps)
         self.opt = _optim.get(optimizer.lower(), self.rate, **hyper)
+        # as in minimize: momentum and adaptive rules may rise for a while before they fall
+        self._rise_floor = 1.0 if self.opt.name in ("gd", "sgd") else 100.0
         self.batch_size = batch_size
         self.seed = seed
         self.max_steps = max_steps
@@ -255,8 +257,12 @@ class Session:
             from .data import batches
 
             assert self.n_samples is not None
-            self._batches = batches(
-                self.n_samples, self.batch_size, np.random.default_rng(self.seed)
+            own = getattr(self.objective, "batches", None)  # e.g. Dask samples chunks
+            rng = np.random.default_rng(self.seed)
+            self._batches = (
+                own(self.batch_size, rng)
+                if callable(own)
+                else batches(self.n_samples, self.batch_size, rng)
             )
             self._steps_per_epoch = math.ceil(self.n_samples / self.batch_size)
 
@@ -351,7 +357,7 @@ class Session:
         finite = math.isfinite(loss) and math.isfinite(gnorm)
         if full_batch and finite and loss < g_.best_loss:
             self._best_theta, g_.best_loss = theta.copy(), loss
-        if full_batch and finite and loss > g_.prev_loss and loss > g_.loss0:
+        if full_batch and finite and loss > g_.prev_loss and loss > self._rise_floor * g_.loss0:
             g_.rising += 1
         else:
             g_.rising = 0
@@ -371,7 +377,7 @@ class Session:
                 if g_.calm >= self.patience:
                     self.stop_reason = "converged"
                     self.message = (
-                        f"converged: relative loss change ≤ tol = {self.tol:g} for "
+                        f"relative loss change ≤ tol = {self.tol:g} for "
                         f"{self.patience} steps in a row (at step {k})"
                     )
                     return None
@@ -398,7 +404,7 @@ class Session:
                 if g_.calm >= self.patience:
                     self.stop_reason = "converged"
                     self.message = (
-                        f"converged: full loss changed by ≤ tol = {self.tol:g} (relative) for "
+                        f"full loss changed by ≤ tol = {self.tol:g} (relative) for "
                         f"{self.patience} epochs in a row"
                     )
             g_.epoch_losses.append(full)

@@ -101,6 +101,7 @@ function closeSocket() {
 }
 
 async function newRun() {
+  clearTimeout(newRunTimer);
   closeSocket();
   const body = spec();
   if (body.data.source === "upload" && !state.uploadId) return;
