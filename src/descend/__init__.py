@@ -36,6 +36,7 @@ from .models import MLP, Linear, Model, Polynomial, get_model
 from .objective import DataObjective, Objective, objective
 from .precondition import Conditioning, conditioning
 from .reference import Reference, check_grad, least_squares
+from .session import Session
 from .sweep import LRSweep, lr_sweep
 from .train import DescendWarning, FitResult, fit, minimize
 
@@ -87,6 +88,7 @@ __all__ = [
     "precondition",
     "Reference",
     "resume",
+    "Session",
     "saddle_study",
     "schedules",
     "surfaces",

@@ -25,6 +25,7 @@ COMMANDS = [
     "landscape",
     "sweep-lr",
     "animate",
+    "serve",
 ]
 
 DESCRIPTION = """\

@@ -1,0 +1,235 @@
+"""The playground in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Screenshots of each state go to $DESCEND_ARTIFACTS (or the test's tmp_path); with
+DESCEND_UPDATE_FIGURES=1 they are also written to docs/figures/playground-*.png.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BAD_CSV = b"x,y\n1,2\n2,abc\n3,6\n"
+
+
+def _requirements() -> None:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("playwright (Python) is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`descend serve` in a subprocess on a free 127.0.0.1 port."""
+    _requirements()
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "descend", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            pytest.fail(f"descend serve exited early:\n{out}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("descend serve did not start listening within 20 s")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium with a fresh profile directory."""
+    _requirements()
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="descend-chromium-")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser, server):
+    pg = browser.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server + "/")
+    pg.wait_for_function("window.playground && window.playground.run !== null")
+    pg.wait_for_function("window.playground.contour !== null")
+    yield pg
+    pg.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def shoot(tmp_path):
+    out = Path(os.environ.get("DESCEND_ARTIFACTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = ROOT / "docs" / "figures"
+
+    def save(pg, name: str) -> Path:
+        path = out / f"playground-{name}.png"
+        pg.screenshot(path=str(path), full_page=True)
+        if os.environ.get("DESCEND_UPDATE_FIGURES") == "1":
+            figures.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, figures / path.name)
+        return path
+
+    return save
+
+
+def steps(pg) -> int:
+    return int(pg.inner_text("#step-count"))
+
+
+def test_run_loss_falls_and_path_is_drawn(page, shoot):
+    """Run on the default dataset: the loss falls, the path grows on the contour."""
+    page.select_option("#speed", "50")
+    page.click("#run")
+    page.wait_for_function("Number(document.getElementById('step-count').textContent) >= 40")
+    page.click("#pause")
+    page.wait_for_function("document.getElementById('plot-loss').data[0].y.length >= 40")
+    page.wait_for_function("document.getElementById('plot-contour').data[1].x.length >= 40")
+    loss = page.evaluate("document.getElementById('plot-loss').data[0].y")
+    assert len(loss) >= 40 and loss[-1] < loss[0] / 100
+    path_x = page.evaluate("document.getElementById('plot-contour').data[1].x")
+    assert len(path_x) >= 40
+    z = page.evaluate("document.getElementById('plot-contour').data[0].z")
+    assert len(z) == 40
+    assert page.is_hidden("#banner-diverged")
+    assert "stability limit" in page.inner_text("#advice")
+    page.wait_for_function("window.playground.flushTimer === null")
+    shoot(page, "run")
+
+
+def test_learning_rate_changes_mid_run(page, shoot):
+    """A new rate while running takes effect without resetting the step count."""
+    page.fill("#lr", "0.005")
+    page.dispatch_event("#lr", "change")
+    page.select_option("#speed", "50")
+    page.click("#run")
+    page.wait_for_function("Number(document.getElementById('step-count').textContent) >= 20")
+    before = steps(page)
+    page.fill("#lr", "0.2")
+    page.dispatch_event("#lr", "change")
+    page.wait_for_function("document.getElementById('lr-now').textContent.startsWith('0.2')")
+    page.wait_for_function(
+        f"Number(document.getElementById('step-count').textContent) >= {before + 15}"
+    )
+    page.click("#pause")
+    lr = page.evaluate("window.playground.run.status.learning_rate")
+    assert lr == 0.2
+    page.wait_for_function(
+        f"document.getElementById('plot-loss').data[0].x.length >= {before + 15}"
+    )
+    losses = page.evaluate("document.getElementById('plot-loss').data[0].x")
+    assert losses[0] == 0 and len(losses) >= before + 15  # one run, not restarted
+    assert "lr 0.2" in page.inner_text("#plot-loss")
+    page.wait_for_function("window.playground.flushTimer === null")
+    shoot(page, "lr-change")
+
+
+def test_divergence_shows_the_banner(page, shoot):
+    """Above the stability limit the run diverges and the banner says why."""
+    page.fill("#lr", "1.5")
+    page.dispatch_event("#lr", "change")
+    page.click("#run")
+    page.wait_for_selector("#banner-diverged", state="visible")
+    text = page.inner_text("#banner-diverged")
+    assert "diverged" in text and "stability limit" in text
+    assert "will diverge" in page.inner_text("#advice")
+    page.wait_for_function(
+        "!window.playground.contourPending && window.playground.flushTimer === null"
+    )
+    shoot(page, "diverged")
+    page.click("#lr-best")  # a good rate lifts the stop and the banner
+    page.wait_for_selector("#banner-diverged", state="hidden")
+
+
+def test_malformed_upload_shows_the_error(page, shoot):
+    """A CSV with a non-numeric cell is refused with the data module's message."""
+    page.select_option("#data-source", "upload")
+    page.set_input_files(
+        "#upload", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD_CSV}]
+    )
+    page.wait_for_selector("#banner-error", state="visible")
+    text = page.inner_text("#banner-error")
+    assert "'bad.csv'" in text and "'abc', which is not a number" in text and "line 3" in text
+    shoot(page, "upload-error")
+
+
+def test_synthetic_polynomial_with_outliers(page, shoot):
+    """Generated polynomial data with outliers, fitted with the Huber loss."""
+    page.select_option("#data-source", "synthetic")
+    page.select_option("#syn-kind", "poly")
+    page.fill("#syn-outliers", "0.08")
+    page.select_option("#loss", "huber")
+    page.click("#generate")
+    page.wait_for_function("window.playground.run && window.playground.run.model === 'poly:3'")
+    page.wait_for_function("window.playground.run.loss.startsWith('huber')")
+    page.fill("#lr", "0.3")
+    page.dispatch_event("#lr", "change")
+    page.wait_for_function("window.playground.ws && window.playground.ws.readyState === 1")
+    page.select_option("#speed", "1000")
+    page.click("#run")
+    page.wait_for_function(
+        "window.playground.run.status.k >= 300 || window.playground.run.status.stop_reason"
+    )
+    page.click("#pause")
+    page.wait_for_function(
+        "!window.playground.contourPending && window.playground.flushTimer === null"
+    )
+    assert "synthetic" in page.inner_text("#data-title")
+    shoot(page, "synthetic")
