@@ -109,7 +109,7 @@ def animate(
     """
     from matplotlib.animation import FFMpegWriter
 
-    from .plot import _figure, _require_path, draw_contour, draw_fit
+    from .plot import _figure, _require_path, draw_contour, draw_fit, draw_reference
 
     out = Path(path)
     suffix = out.suffix.lower()
@@ -133,17 +133,7 @@ def animate(
         [], [], "-", color="C3", lw=1.4, marker=".", ms=3, label="path", gid="path"
     )
     (head,) = left.plot([], [], "o", color="C3", ms=7, gid="head")
-    ref = res.reference
-    if ref is not None and np.asarray(ref.params).shape == np.asarray(res.params).shape:
-        left.plot(
-            *np.asarray(ref.params)[[i, j]],
-            "*",
-            color="k",
-            mfc="gold",
-            ms=13,
-            label="exact optimum θ*",
-            gid="reference",
-        )
+    draw_reference(left, res, i, j)
     left.legend(loc="best", fontsize="small")
     counter = left.set_title("")
 

@@ -165,6 +165,26 @@ def _reference_point(res: FitResult, i: int, j: int) -> Array | None:
     return np.asarray(ref.params, dtype=np.float64)[[i, j]]
 
 
+def _slice_grid(
+    res: FitResult, paths: Sequence[Array], i: int, j: int, n: int, margin: float
+) -> tuple[tuple[tuple[float, float], tuple[float, float]], Array, Array, Array]:
+    """The loss on an n × n grid over θ_i × θ_j, sliced through the final θ.
+
+    The box covers every path's (θ_i, θ_j) (each path of shape (K + 1, p)) and the reference
+    optimum, with ``margin`` to spare. Returns the box ((x0, x1), (y0, y1)), xs and ys (shape
+    (n,) each) and Z (shape (n, n), ``Z[r, c]`` at θ_i = xs[c], θ_j = ys[r]).
+    """
+    _check_indices(res, i, j)
+    pts = [p[:, [i, j]] for p in paths]
+    ref_pt = _reference_point(res, i, j)
+    if ref_pt is not None:
+        pts.append(ref_pt.reshape(1, 2))
+    box = _box(np.vstack(pts), margin)
+    xs = np.linspace(*box[0], n)
+    ys = np.linspace(*box[1], n)
+    return box, xs, ys, landscape_grid(res.objective, res.params, i, j, xs, ys)
+
+
 def _as_xy(X: Any, y: Any) -> tuple[Array, Array]:
     from .data import as_arrays
 
@@ -190,7 +210,10 @@ def _equation(res: FitResult) -> str | None:
 # the fit
 # ---------------------------------------------------------------------------------------------
 def draw_fit(ax: Axes, res: FitResult, X: Any, y: Any, theta: Array | None = None) -> None:
-    """Draw :func:`plot_fit` onto ``ax`` (``theta`` overrides the final θ, for animations)."""
+    """Draw :func:`plot_fit` onto ``ax``: X of shape (n, d), y of shape (n,).
+
+    ``theta``, shape (p,), overrides the final θ (for animations).
+    """
     model = res.model
     if model is None:
         raise ValueError("plot_fit needs a fitted model: this result came from minimize()")
@@ -382,15 +405,8 @@ def draw_contour(
     The box covers ``paths`` (default: this run's path) and the reference optimum.
     """
     path = _require_path(res, "plot_contour")
-    _check_indices(res, i, j)
-    pts = [p[:, [i, j]] for p in (paths if paths is not None else [path])]
-    ref_pt = _reference_point(res, i, j)
-    if ref_pt is not None:
-        pts.append(ref_pt.reshape(1, 2))
-    (x0, x1), (y0, y1) = _box(np.vstack(pts), margin)
-    xs = np.linspace(x0, x1, n)
-    ys = np.linspace(y0, y1, n)
-    Z = landscape_grid(res.objective, res.params, i, j, xs, ys)
+    box, xs, ys, Z = _slice_grid(res, paths if paths is not None else [path], i, j, n, margin)
+    (x0, x1), (y0, y1) = box
     cs = ax.contour(xs, ys, Z, levels=_contour_levels(Z, levels), cmap="viridis", linewidths=0.8)
     if colorbar:
         ax.figure.colorbar(cs, ax=ax, label="loss", format="%.3g", shrink=0.75)
@@ -415,12 +431,28 @@ def draw_path(
     gid: str = "path",
     ends: bool = True,
 ) -> None:
-    """Draw θ_0 … θ_K in coordinates (i, j), with a dot per iterate and the start/end marked."""
+    """Draw θ_0 … θ_K in coordinates (i, j), with a dot per iterate and the start/end marked.
+
+    ``path`` has shape (K + 1, p), one row per iterate.
+    """
     xy = np.asarray(path, dtype=np.float64)[:, [i, j]]
     ax.plot(xy[:, 0], xy[:, 1], "-", color=color, lw=1.4, marker=".", ms=3, label=label, gid=gid)
     if ends and xy.shape[0]:
         ax.plot(*xy[0], "o", color=color, ms=7, mfc="white", label="start θ₀", gid="start")
         ax.plot(*xy[-1], "s", color=color, ms=6, label="end θ_K", gid="end")
+
+
+def draw_reference(ax: Axes, res: FitResult, i: int, j: int) -> None:
+    """Mark the exact optimum θ* at (θ*_i, θ*_j) with a gold star (``gid="reference"``).
+
+    Draws nothing when ``res.reference`` is None or its θ* has another shape than ``res.params``
+    (shape (p,)).
+    """
+    ref_pt = _reference_point(res, i, j)
+    if ref_pt is not None:
+        ax.plot(
+            *ref_pt, "*", color="k", ms=13, mfc="gold", label="exact optimum θ*", gid="reference"
+        )
 
 
 def plot_contour(
@@ -465,11 +497,7 @@ def plot_contour(
         ratio = float((xs[-1] - xs[0]) / (ys[-1] - ys[0]))
         fig.set_size_inches(6.4, float(np.clip(4.8 / ratio + 1.4, 3.6, 7.0)))
     draw_path(ax, path, i, j)
-    ref_pt = _reference_point(res, i, j)
-    if ref_pt is not None:
-        ax.plot(
-            *ref_pt, "*", color="k", ms=13, mfc="gold", label="exact optimum θ*", gid="reference"
-        )
+    draw_reference(ax, res, i, j)
     p = int(np.asarray(res.params).shape[0])
     title = f"descent on the loss surface ({res.n_steps} steps, {res.stop_reason})"
     if p > 2:
@@ -493,15 +521,7 @@ def plot_surface3d(
         A 3-D axes with the surface and the path (``gid="path"``).
     """
     path = _require_path(res, "plot_surface3d")
-    _check_indices(res, i, j)
-    pts = [path[:, [i, j]]]
-    ref_pt = _reference_point(res, i, j)
-    if ref_pt is not None:
-        pts.append(ref_pt.reshape(1, 2))
-    (x0, x1), (y0, y1) = _box(np.vstack(pts), margin)
-    xs = np.linspace(x0, x1, n)
-    ys = np.linspace(y0, y1, n)
-    Z = landscape_grid(res.objective, res.params, i, j, xs, ys)
+    _, xs, ys, Z = _slice_grid(res, [path], i, j, n, margin)
     fig = _figure((7.0, 5.6))
     ax: Any = fig.add_subplot(projection="3d")
     gx, gy = np.meshgrid(xs, ys)
@@ -662,11 +682,7 @@ def plot_runs(
             left, path, i, j, color=f"C{(k + 3) % 10}", label=label, gid=f"path-{k}", ends=False
         )
         left.plot(*path[0, [i, j]], "o", color="k", mfc="white", ms=7)
-    ref_pt = _reference_point(runs[0], i, j)
-    if ref_pt is not None:
-        left.plot(
-            *ref_pt, "*", color="k", ms=13, mfc="gold", label="exact optimum θ*", gid="reference"
-        )
+    draw_reference(left, runs[0], i, j)
     left.set_title("paths on the loss surface")
     left.legend(loc="best", fontsize="small")
     if optimum is None and all(r.reference is not None for r in runs):
