@@ -125,11 +125,12 @@ class Advice:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (every field)."""
         return asdict(self)
 
 
 def advice_from_eigenvalues(lam: Array, exact: bool, source: str = "hessian") -> Advice:
-    """Build :class:`Advice` from Hessian eigenvalues (any order)."""
+    """Build :class:`Advice` from Hessian eigenvalues ``lam``, shape (p,), in any order."""
     lam_max = float(np.max(lam))
     lam_min = float(np.min(lam))
     if not lam_max > 0:
@@ -141,7 +142,7 @@ def advice_from_eigenvalues(lam: Array, exact: bool, source: str = "hessian") ->
 
 
 def power_lam_max(objective: Any, theta: Array, iters: int = 50, seed: int = 0) -> float:
-    """λ_max(∇²f(θ)) by power iteration on Hessian-vector products."""
+    """λ_max(∇²f(θ)) at θ of shape (p,), by power iteration on Hessian-vector products."""
     rng = np.random.default_rng(seed)
     v = rng.standard_normal(np.asarray(theta).shape[0])
     v = v / float(np.linalg.norm(v))
@@ -167,6 +168,9 @@ def advise(objective: Any, theta: Array | None = None) -> Advice:
     - Linear model with another smooth loss (Huber, log loss): the bound c·(1/n)·AᵀA, with c
       the loss's bound on ∂²ℓ/∂ŷ² (1 for Huber, ¼ for log loss) — a safe rate, not exact.
     - Anything else: λ_max at θ by power iteration on Hessian-vector products (local).
+
+    ``theta``, shape (p,), is where the local estimate is taken; it is required unless the
+    Hessian is constant (a linear model).
     """
     model = getattr(objective, "model", None)
     loss = getattr(objective, "loss", None)

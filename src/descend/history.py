@@ -98,6 +98,7 @@ class Recorder:
         theta_next: Array | None = None,
         norms: dict[str, float] | None = None,
     ) -> None:
+        """Record step k: its loss, ‖g‖, ‖Δθ‖ and lr; θ_(k+1) (shape (p,)) when recording θ."""
         self.rows.append((k, loss, grad_norm, step_size, lr))
         if self.params is not None and theta_next is not None:
             self.params.append(theta_next.copy())
@@ -106,6 +107,7 @@ class Recorder:
                 self.norms.setdefault(key, []).append(value)
 
     def history(self) -> History:
+        """The rows so far as a columnar :class:`History` (θ path of shape (K + 1, p) if kept)."""
         cols = list(zip(*self.rows, strict=True)) if self.rows else [()] * 5
         params = None if self.params is None else np.vstack(self.params)
         return History(

@@ -38,7 +38,9 @@ __all__ = ["backtracking", "ArmijoNotForMinibatch", "require_full_batch", "Suppo
 class SupportsValue(Protocol):
     """Anything with ``value(θ) -> float`` (an :class:`~descend.objective.Objective`)."""
 
-    def value(self, theta: Array) -> float: ...
+    def value(self, theta: Array) -> float:
+        """f(θ) for θ of shape (p,)."""
+        ...
 
 
 class ArmijoNotForMinibatch(ValueError):  # noqa: N818 (name fixed by the API)

@@ -30,12 +30,15 @@ class Loss:
     curvature_bound: float | None = None
 
     def value(self, y: Array, yhat: Array) -> float:
+        """L(y, ŷ), the mean over the n rows; y and ŷ of shape (n,)."""
         return self.value_and_grad(y, yhat)[0]
 
     def grad(self, y: Array, yhat: Array) -> Array:
+        """∂L/∂ŷ, shape (n,) (the 1/n of the mean included); y and ŷ of shape (n,)."""
         return self.value_and_grad(y, yhat)[1]
 
     def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
+        """(L, ∂L/∂ŷ) in one pass: a float and an array of shape (n,); y, ŷ of shape (n,)."""
         raise NotImplementedError
 
     def spec(self) -> str:

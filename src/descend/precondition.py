@@ -196,13 +196,16 @@ class PreconditionedObjective(Objective):
 
     @property
     def is_linear_least_squares(self) -> bool:
+        """True when the base objective is linear least squares (then so is f(φ))."""
         return bool(self.base.is_linear_least_squares)
 
     def value_and_grad(self, phi: Array, rows: Array | None = None) -> tuple[float, Array]:
+        """(L(Tφ), Tᵀ∇L(Tφ)) for φ of shape (p,), on ``rows`` (indices) or all rows."""
         loss, g = self.base.value_and_grad(self.pre.to_model(phi), rows)
         return loss, self.pre.pullback(g)
 
     def value(self, phi: Array, rows: Array | None = None) -> float:
+        """L(Tφ) for φ of shape (p,), on ``rows`` (indices) or all rows."""
         return self.base.value(self.pre.to_model(phi), rows)
 
     def gram(self) -> Array:
@@ -210,11 +213,13 @@ class PreconditionedObjective(Objective):
         return self.pre.congruence(self.base.gram())
 
     def hessian(self, phi: Array) -> Array:
+        """∇²f(φ) = Tᵀ·∇²L(Tφ)·T, shape (p, p)."""
         if self.is_linear_least_squares:
             return 2.0 * self.gram()
         return self.pre.congruence(self.base.hessian(self.pre.to_model(phi)))
 
     def hvp(self, phi: Array, v: Array) -> Array:
+        """∇²f(φ)·v = Tᵀ·∇²L(Tφ)·(Tv), shape (p,), for φ and v of shape (p,)."""
         return self.pre.pullback(self.base.hvp(self.pre.to_model(phi), self.pre.to_model(v)))
 
 
@@ -518,7 +523,7 @@ def refine(
 # conditioning report
 # ---------------------------------------------------------------------------------------------
 def condition_number(A: Array) -> float:
-    """κ₂(A) = σ_max/σ_min from the singular values of A (inf when σ_min = 0)."""
+    """κ₂(A) = σ_max/σ_min from the singular values of A, shape (n, k) (inf when σ_min = 0)."""
     s = np.linalg.svd(np.asarray(A, dtype=np.float64), compute_uv=False)
     if s.size == 0 or not s[-1] > 0:
         return math.inf

@@ -79,8 +79,9 @@ def least_squares(objective: Any) -> Reference | None:
 def check_grad(objective: Any, theta: Array, h: float | None = None) -> float:
     """Largest relative difference between the analytic gradient and central differences.
 
-    Each component j compares g_j with (f(θ + h e_j) − f(θ − h e_j)) / (2h), relative to
-    max(|g_j|, |fd_j|, 1e-8·(1 + |f(θ)|)) so that near-zero components do not blow up.
+    Each component j of θ (shape (p,)) compares g_j with (f(θ + h e_j) − f(θ − h e_j)) / (2h),
+    relative to max(|g_j|, |fd_j|, 1e-8·(1 + |f(θ)|)) so that near-zero components do not
+    blow up.
 
     Returns
     -------

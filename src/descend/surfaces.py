@@ -107,10 +107,12 @@ class Surface(Objective):
         return t
 
     def value_and_grad(self, theta: Array) -> tuple[float, Array]:
+        """(f(θ), ∇f(θ)) for θ of shape (p,): a float and an array of shape (p,)."""
         t = self._theta(theta)
         return float(self.f(t)), self.gradient(t)
 
     def value(self, theta: Array) -> float:
+        """f(θ) for θ of shape (p,)."""
         return float(self.f(self._theta(theta)))
 
     def hessian(self, theta: Array) -> Array:

@@ -39,6 +39,7 @@ curvature, suggests a rate (--lr auto) and says why a run diverged.
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``descend`` parser with every sub-command in :data:`COMMANDS` registered."""
     parser = argparse.ArgumentParser(
         prog="descend",
         description=DESCRIPTION,

@@ -19,6 +19,7 @@ Frames are spread evenly over the steps (min(frames, steps + 1) of them). MP4 ne
 
 
 def positive_int(text: str) -> int:
+    """A whole number ≥ 1 (an argparse ``type``)."""
     try:
         value = int(text)
     except ValueError:
@@ -29,6 +30,7 @@ def positive_int(text: str) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend animate`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "animate",
         help="fit, then write the descent as an animated GIF (or MP4)",
@@ -46,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``descend animate`` with the parsed ``args``; return the exit status."""
     import warnings
 
     from ..train import DescendWarning, fit

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .fit import add_max_iter_argument
+
 EPILOG = """\
 LRE (log relative error) = −log10(|estimate − certified| / |certified|), clipped to [0, 15]
 (absolute error where the certified value is 0): about the number of correct significant
@@ -20,6 +22,7 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend certify`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "certify",
         help="fit every NIST StRD dataset by gradient descent and print the LRE table",
@@ -41,19 +44,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["none", "diagonal", "qr"],
         help="force a preconditioner (default: chosen by --lr auto)",
     )
-    p.add_argument(
-        "--max-iter",
-        type=int,
-        default=100_000,
-        metavar="N",
-        help="maximum descent steps per fit (default 100000)",
-    )
+    add_max_iter_argument(p, 100_000, "maximum descent steps per fit")
     p.add_argument("--detail", action="store_true", help="add the per-parameter LREs")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``descend certify`` with the parsed ``args``; return the exit status."""
     from ..certify import certify, format_table
 
     options = {}

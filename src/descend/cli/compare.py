@@ -9,6 +9,7 @@ from .fit import add_data_arguments, build_model, load_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend compare`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "compare",
         help="run several optimizers on the same data and start; print a table",
@@ -61,6 +62,7 @@ def parse_optimizers(text: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``descend compare`` with the parsed ``args``; return the exit status."""
     from ..compare import compare
     from ..objective import objective
 

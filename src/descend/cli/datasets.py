@@ -6,6 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend datasets`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "datasets",
         help="list the embedded datasets (NIST StRD, certified answers)",
@@ -16,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``descend datasets`` with the parsed ``args``; return the exit status."""
     from .. import datasets
 
     rows = [("name", "model", "rows", "cols", "difficulty", "kind")]

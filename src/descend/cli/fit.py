@@ -57,6 +57,17 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_max_iter_argument(p: argparse.ArgumentParser, default: int, text: str) -> None:
+    """``--max-iter N``, the step limit: ``text`` is its help, followed by the default."""
+    p.add_argument(
+        "--max-iter",
+        type=int,
+        default=default,
+        metavar="N",
+        help=f"{text} (default {default})",
+    )
+
+
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     """Model, loss, optimizer and stopping options shared by fit-like commands."""
     p.add_argument(
@@ -80,13 +91,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="rows per step: omit for full batch, 1 for stochastic",
     )
-    p.add_argument(
-        "--max-iter",
-        type=int,
-        default=10_000,
-        metavar="N",
-        help="maximum number of steps (default 10000)",
-    )
+    add_max_iter_argument(p, 10_000, "maximum number of steps")
     p.add_argument(
         "--tol",
         type=float,
@@ -138,6 +143,7 @@ def optimizer_hyperparams(args: argparse.Namespace) -> dict[str, float]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend fit`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "fit",
         help="fit a model by gradient descent and print a summary",
@@ -266,6 +272,7 @@ def load_data(args: argparse.Namespace) -> tuple[Any, Any, list[str], str | None
 
 
 def build_model(args: argparse.Namespace, default: str | None) -> Any:
+    """The model --model names (else ``default``, else linear), unscaled with --no-scale."""
     from ..models import get_model
 
     model = get_model(args.model or default or "linear")
@@ -277,6 +284,7 @@ def build_model(args: argparse.Namespace, default: str | None) -> Any:
 
 
 def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`descend.fit` that the training options set."""
     return {
         "loss": args.loss,
         "optimizer": args.optimizer,
@@ -292,6 +300,7 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``descend fit`` with the parsed ``args``; return the exit status."""
     import warnings
 
     from ..train import DescendWarning, fit

@@ -15,6 +15,7 @@ from ..landscape import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend landscape`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "landscape",
         help="non-convex landscapes: multistart, saddle-point study, random-matrix check",

@@ -6,6 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend optimizers`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "optimizers",
         help="list the update rules and learning-rate schedules with their defaults",
@@ -16,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``descend optimizers`` with the parsed ``args``; return the exit status."""
     from .. import optim, schedules
 
     print("update rules (θ ← θ + u):")

@@ -31,6 +31,7 @@ class Progress:
         return False
 
     def close(self) -> None:
+        """End the progress line (if one was drawn) so that later output starts afresh."""
         if self.shown:
             self.stream.write("\n")
             self.stream.flush()

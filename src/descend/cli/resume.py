@@ -9,6 +9,7 @@ from .fit import add_checkpoint_arguments, finish
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend resume`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "resume",
         help="continue a fit from its --checkpoint file",
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``descend resume`` with the parsed ``args``; return the exit status."""
     from ..checkpoint import load_checkpoint, load_source, resume
     from .progress import Progress
 

@@ -14,6 +14,7 @@ it runs. See docs/playground.md.
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend serve`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "serve",
         help="start the playground web page (needs the 'web' extra)",
@@ -31,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``descend serve`` with the parsed ``args``; return the exit status."""
     try:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .fit import add_data_arguments
+from .fit import add_data_arguments, add_max_iter_argument
 
 EPILOG = """\
 For each degree d the model poly:d (x mapped onto [-1, 1], columns standardised) is fitted by
@@ -19,6 +19,7 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend sweep-degree`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "sweep-degree",
         help="κ, steps to tolerance and final loss per polynomial degree and basis",
@@ -38,18 +39,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tol", type=float, default=1e-6, help="relative loss-gap tolerance (default 1e-6)"
     )
-    p.add_argument(
-        "--max-iter",
-        type=int,
-        default=20_000,
-        metavar="N",
-        help="maximum steps per fit (default 20000)",
-    )
+    add_max_iter_argument(p, 20_000, "maximum steps per fit")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``descend sweep-degree`` with the parsed ``args``; return the exit status."""
     from ..certify import format_sweep, sweep_degree
     from .fit import load_data
 

@@ -40,6 +40,7 @@ def parse_lrs(text: str) -> list[float]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend sweep-lr`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "sweep-lr",
         help="run gradient descent at many learning rates and show where it diverges",
@@ -61,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``descend sweep-lr`` with the parsed ``args``; return the exit status."""
     from ..sweep import lr_sweep
 
     if args.plot:

@@ -55,6 +55,7 @@ class Model:
 
     @property
     def is_bound(self) -> bool:
+        """True once :meth:`bind` has fixed the feature scaling and the size p of θ."""
         return self.n_params > 0
 
     def _check_bound(self) -> None:
@@ -72,12 +73,15 @@ class Model:
 
     # -- the mathematics ------------------------------------------------------------------
     def design(self, X: Array) -> Array:
+        """Z, the features descent runs on, shape (n, k), from raw inputs X of shape (n, d)."""
         raise NotImplementedError
 
     def forward(self, theta: Array, Z: Array) -> Array:
+        """Predictions ŷ, shape (n,), for θ of shape (p,) on a design Z of shape (n, k)."""
         raise NotImplementedError
 
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
+        """∂L/∂θ = (∂ŷ/∂θ)ᵀ g, shape (p,), for g = ∂L/∂ŷ of shape (n,) (backpropagation)."""
         raise NotImplementedError
 
     def predict(self, theta: Array, X: Array) -> Array:
@@ -90,9 +94,11 @@ class Model:
         return self.forward(np.asarray(theta, dtype=np.float64), self.design(X))
 
     def init_params(self, rng: np.random.Generator) -> Array:
+        """A random starting point θ₀, shape (p,), drawn from ``rng``."""
         raise NotImplementedError
 
     def unpack(self, theta: Array) -> dict[str, Any]:
+        """Named views of θ (shape (p,)) for display: ``{"m": …, "b": …}``, per-layer weights."""
         raise NotImplementedError
 
     def param_names(self) -> list[str]:

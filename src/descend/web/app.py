@@ -92,11 +92,15 @@ class RunIn(BaseModel):
 
 
 class StepIn(BaseModel):
+    """Body of a step request: advance the run by ``n`` ≥ 1 steps."""
+
     model_config = ConfigDict(extra="forbid")
     n: int = Field(default=1, ge=1)
 
 
 class RateIn(BaseModel):
+    """Body of a learning-rate change: a finite rate in (0, 1e6]."""
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     learning_rate: float = Field(gt=0, le=1e6)
 

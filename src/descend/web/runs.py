@@ -132,6 +132,7 @@ class Run:
     pair: tuple[int, int] = (0, 1)
 
     def touch(self) -> None:
+        """Mark the run as used now (idle runs are evicted)."""
         self.last_seen = time.monotonic()
 
     # -- views -----------------------------------------------------------------------------
