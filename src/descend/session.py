@@ -18,22 +18,27 @@ learning rate *without resetting* the optimizer state, and look at the run in be
     0.0
 
 With a constant learning rate, stepping a session n times gives exactly the iterates of
-``minimize(objective, θ₀, …, max_steps=n)``: the mathematics is the loop's.
+``minimize(objective, θ₀, …, max_steps=n)``: a session wraps the very
+:class:`~descend.loop.Descent` that :func:`descend.minimize` drives, and adds only what a
+steerable shell needs — a learning rate that can change mid-run (:class:`AdjustableRate`),
+going on after a divergence at a new rate, a thinned path for plots, a time budget per call and
+a JSON-ready snapshot.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import optim as _optim
-from .curvature import Advice, advise
-from .history import History, Recorder
+from .curvature import Advice
+from .history import History
+from .loop import Descent, check_batch_size, start_point
 
 Array = NDArray[np.float64]
 
@@ -114,18 +119,6 @@ class StepBatch:
         return int(self.step.shape[0])
 
 
-@dataclass
-class _Guard:
-    """The loop's bookkeeping between steps (see :func:`descend.minimize`)."""
-
-    loss0: float | None = None
-    prev_loss: float = math.nan
-    calm: int = 0
-    rising: int = 0
-    best_loss: float = math.inf
-    epoch_losses: list[float] = field(default_factory=list)
-
-
 class Session:
     """Gradient descent on an objective, advanced a few steps at a time.
 
@@ -190,14 +183,7 @@ class Session:
         path_limit: int = 4000,
         **hyper: Any,
     ) -> None:
-        theta = np.array(theta0, dtype=np.float64).reshape(-1)
-        if not np.all(np.isfinite(theta)):
-            raise ValueError("theta0 contains NaN or inf: start from finite parameters")
-        n_params = getattr(objective, "n_params", 0) or theta.shape[0]
-        if theta.shape[0] != n_params:
-            raise ValueError(
-                f"theta0 has {theta.shape[0]} entries but the objective has {n_params}"
-            )
+        theta = start_point(objective, theta0)
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
             raise ValueError(f"max_steps must be a whole number ≥ 0, got {max_steps!r}")
         if not (tol >= 0) or not (gtol >= 0):
@@ -205,32 +191,19 @@ class Session:
         if patience < 1 or rise_patience < 1:
             raise ValueError("patience and rise_patience must be ≥ 1")
         self.n_samples: int | None = getattr(objective, "n_samples", None)
-        if batch_size is not None:
-            if self.n_samples is None:
-                raise ValueError(
-                    "batch_size needs a data objective (rows to sample); this objective has none"
-                )
-            if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-                raise ValueError(
-                    f"batch_size must be a whole number ≥ 1 or None, got {batch_size!r}"
-                )
-            if batch_size >= self.n_samples:
-                batch_size = None
+        self.batch_size = check_batch_size(objective, batch_size)
         self.objective = objective
         self.optimizer_name = optimizer
         self.hyper = dict(hyper)
         self.rate = AdjustableRate(learning_rate, schedule, max_steps)
         self.opt = _optim.get(optimizer.lower(), self.rate, **hyper)
-        # as in minimize: momentum and adaptive rules may rise for a while before they fall
-        self._rise_floor = 1.0 if self.opt.name in ("gd", "sgd") else 100.0
-        self.batch_size = batch_size
         self.seed = seed
         self.max_steps = max_steps
         self.tol, self.patience, self.gtol = float(tol), int(patience), float(gtol)
         self.rise_patience = int(rise_patience)
-        self.advice = advice
         self.path_limit = max(int(path_limit), 2)
         self.theta0 = theta.copy()
+        self._advice = advice
         self.reset()
 
     # -- life cycle ------------------------------------------------------------------------
@@ -241,30 +214,24 @@ class Session:
             if theta.shape != self.theta0.shape or not np.all(np.isfinite(theta)):
                 raise ValueError(f"theta0 must be {self.theta0.shape[0]} finite numbers")
             self.theta0 = theta
-        self.theta = self.theta0.copy()
-        self.state = self.opt.init(self.theta)
-        self.k = 0
-        self.loss = math.nan
-        self.stop_reason: str | None = None
-        self.message = ""
-        self._guard = _Guard()
-        self._best_theta = self.theta.copy()
-        self._recorder = Recorder(False, self.theta)
-        self._path: list[Array] = [self.theta.copy()]
+        previous = getattr(self, "_run", None)
+        if previous is not None:  # keep advice computed to explain an earlier divergence
+            self._advice = previous.advice
+        self._run = Descent(
+            self.objective,
+            self.theta0,
+            self.opt,
+            max_steps=self.max_steps,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            tol=self.tol,
+            patience=self.patience,
+            gtol=self.gtol,
+            rise_patience=self.rise_patience,
+            advice=self._advice,
+        )
+        self._path: list[Array] = [self.theta0.copy()]
         self._path_stride = 1
-        self._last_lr = math.nan
-        if self.batch_size is not None:
-            from .data import batches
-
-            assert self.n_samples is not None
-            own = getattr(self.objective, "batches", None)  # e.g. Dask samples chunks
-            rng = np.random.default_rng(self.seed)
-            self._batches = (
-                own(self.batch_size, rng)
-                if callable(own)
-                else batches(self.n_samples, self.batch_size, rng)
-            )
-            self._steps_per_epoch = math.ceil(self.n_samples / self.batch_size)
 
     def set_learning_rate(self, learning_rate: float) -> None:
         """Change the (peak) learning rate from the next update on, keeping θ and the state.
@@ -274,9 +241,7 @@ class Session:
         """
         self.rate.set(learning_rate)
         if self.stop_reason == "diverged":
-            self.state = self.opt.init(self.theta)
-            self.stop_reason, self.message = None, ""
-            self._guard = _Guard()
+            self._run.restart()
 
     @property
     def learning_rate(self) -> float:
@@ -293,6 +258,42 @@ class Session:
         """True when :meth:`step` would make no update (diverged or max_steps reached)."""
         return self.stop_reason in ("diverged", "max_steps")
 
+    # -- the run's state (owned by the Descent) --------------------------------------------
+    @property
+    def theta(self) -> Array:
+        """The current θ (after a divergence: the last good θ)."""
+        return self._run.theta
+
+    @property
+    def k(self) -> int:
+        """Updates made so far."""
+        return self._run.k
+
+    @property
+    def loss(self) -> float:
+        """The last loss evaluated (NaN before the first step)."""
+        return self._run.loss
+
+    @property
+    def state(self) -> Any:
+        """The optimizer's state."""
+        return self._run.opt_state
+
+    @property
+    def stop_reason(self) -> str | None:
+        """None while the run may go on; ``"converged"``, ``"max_steps"`` or ``"diverged"``."""
+        return self._run.stop_reason
+
+    @property
+    def message(self) -> str:
+        """Why it stopped (for divergence: the loop's explanation), or ""."""
+        return self._run.message
+
+    @property
+    def advice(self) -> Advice | None:
+        """Curvature advice (given, or computed to explain a divergence)."""
+        return self._run.advice
+
     # -- stepping --------------------------------------------------------------------------
     def step(self, n: int = 1, max_seconds: float | None = None) -> StepBatch:
         """Make up to ``n`` updates (fewer when the run stops or ``max_seconds`` runs out).
@@ -307,29 +308,28 @@ class Session:
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a whole number ≥ 0, got {n!r}")
-        if self.stop_reason == "converged":
-            self.stop_reason, self.message = None, ""
-            self._guard.calm = 0
+        run = self._run
+        if run.stop_reason == "converged":
+            run.clear_stop()
         deadline = None if max_seconds is None else time.perf_counter() + max_seconds
         rows: list[tuple[int, float, float, float, float]] = []
         thetas: list[Array] = []
         for _ in range(n):
             if self.stopped:
                 break
-            if self.k >= self.max_steps:
-                self.stop_reason = "max_steps"
-                self.message = f"stopped after max_steps = {self.max_steps} updates"
-                break
-            row = self._one_step()
+            row = run.step()
             if row is None:
+                if run.stop_reason == "diverged":
+                    self._add_to_path(run.theta, keep=True)  # the rolled-back θ
                 break
             rows.append(row)
-            thetas.append(self.theta.copy())
-            if self.stop_reason is not None:
+            thetas.append(run.theta.copy())
+            self._add_to_path(run.theta)
+            if run.stop_reason is not None:
                 break
             if deadline is not None and time.perf_counter() >= deadline:
                 break
-        p = self.theta.shape[0]
+        p = run.theta.shape[0]
         cols = list(zip(*rows, strict=True)) if rows else [()] * 5
         return StepBatch(
             step=np.asarray(cols[0], dtype=np.int64),
@@ -340,93 +340,8 @@ class Session:
             params=np.vstack(thetas) if thetas else np.zeros((0, p)),
         )
 
-    def _one_step(self) -> tuple[int, float, float, float, float] | None:
-        """One iteration of the loop in :func:`descend.minimize`; None when it stopped first."""
-        g_ = self._guard
-        obj, theta, k = self.objective, self.theta, self.k
-        full_batch = self.batch_size is None
-        if full_batch:
-            loss, g = obj.value_and_grad(theta)
-        else:
-            loss, g = obj.value_and_grad(theta, next(self._batches))
-        loss = float(loss)
-        gnorm = float(np.linalg.norm(g))
-        self.loss = loss
-        if g_.loss0 is None:
-            g_.loss0 = loss
-        finite = math.isfinite(loss) and math.isfinite(gnorm)
-        if full_batch and finite and loss < g_.best_loss:
-            self._best_theta, g_.best_loss = theta.copy(), loss
-        if full_batch and finite and loss > g_.prev_loss and loss > self._rise_floor * g_.loss0:
-            g_.rising += 1
-        else:
-            g_.rising = 0
-        blown = not full_batch and finite and loss > 1e12 * max(g_.loss0, 1e-300)
-        if not finite or g_.rising >= self.rise_patience or blown:
-            self._diverge(loss, not finite or blown)
-            return None
-        if full_batch:
-            if gnorm <= self.gtol:
-                self.stop_reason = "converged"
-                self.message = f"‖g‖ = {gnorm:.3g} ≤ gtol = {self.gtol:g}"
-                return None
-            if k > 0 and math.isfinite(g_.prev_loss):
-                denom = max(abs(loss), np.finfo(np.float64).eps * abs(g_.loss0))
-                change = abs(g_.prev_loss - loss) / denom if denom > 0 else 0.0
-                g_.calm = g_.calm + 1 if change <= self.tol else 0
-                if g_.calm >= self.patience:
-                    self.stop_reason = "converged"
-                    self.message = (
-                        f"relative loss change ≤ tol = {self.tol:g} for "
-                        f"{self.patience} steps in a row (at step {k})"
-                    )
-                    return None
-        g_.prev_loss = loss
-
-        u, self.state = self.opt.update(g, self.state, theta)
-        lr = float(self.opt.learning_rate(k))
-        self._last_lr = lr
-        self.theta = theta + u
-        self.k = k + 1
-        step_size = float(np.linalg.norm(u))
-        self._recorder.add(k, loss, gnorm, step_size, lr)
-        self._add_to_path(self.theta)
-
-        if not full_batch and self.k % self._steps_per_epoch == 0:
-            full = float(obj.value(self.theta))
-            if math.isfinite(full) and full < g_.best_loss:
-                self._best_theta, g_.best_loss = self.theta.copy(), full
-            if g_.epoch_losses:
-                first = g_.epoch_losses[0]
-                denom = max(abs(full), np.finfo(np.float64).eps * abs(first))
-                change = abs(g_.epoch_losses[-1] - full) / denom if denom > 0 else 0.0
-                g_.calm = g_.calm + 1 if change <= self.tol else 0
-                if g_.calm >= self.patience:
-                    self.stop_reason = "converged"
-                    self.message = (
-                        f"full loss changed by ≤ tol = {self.tol:g} (relative) for "
-                        f"{self.patience} epochs in a row"
-                    )
-            g_.epoch_losses.append(full)
-        return (k, loss, gnorm, step_size, lr)
-
-    def _diverge(self, loss: float, nonfinite: bool) -> None:
-        from .train import _divergence_message
-
-        if self.advice is None and getattr(self.objective, "model", None) is not None:
-            try:
-                self.advice = advise(self.objective, self._best_theta)
-            except (ValueError, np.linalg.LinAlgError):
-                self.advice = None
-        self.stop_reason = "diverged"
-        self.message = _divergence_message(
-            self.k, loss, self._last_lr, self.advice, nonfinite, self.objective
-        )
-        self.theta = self._best_theta.copy()
-        self._add_to_path(self.theta)
-
-    def _add_to_path(self, theta: Array) -> None:
-        if self.k % self._path_stride == 0 or self.stop_reason == "diverged":
+    def _add_to_path(self, theta: Array, keep: bool = False) -> None:
+        if keep or self.k % self._path_stride == 0:
             self._path.append(theta.copy())
         if len(self._path) > self.path_limit:
             self._path = self._path[::2]
@@ -436,7 +351,7 @@ class Session:
     @property
     def history(self) -> History:
         """Every update so far (loss, grad_norm, step_size, lr), as a :class:`History`."""
-        return self._recorder.history()
+        return self._run.recorder.history()
 
     def path(self, i: int | None = None, j: int | None = None) -> Array:
         """θ along the run, thinned to at most ``path_limit`` rows: shape (m, p), or (m, 2)

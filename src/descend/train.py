@@ -3,19 +3,22 @@
 One loop serves every problem. At each step k it samples the rows (all of them, a mini-batch
 of ``batch_size`` rows, or one row), evaluates L(θ_k) and g_k = ∇L(θ_k), asks the optimizer
 for the update u_k and sets θ_{k+1} = θ_k + u_k (for plain gradient descent u_k = −lr·g_k).
+That iteration is :class:`descend.loop.Descent`, shared with :class:`descend.Session`;
+:func:`minimize` drives it to the end and adds callbacks, checkpoints and Ctrl-C.
 
 The loop owns safety: it stops when the run has converged, hit ``max_steps``, diverged or was
 interrupted (Ctrl-C), and in every case returns what it reached; it never raises finished work
 away.
+
+:class:`~descend.result.FitResult` lives in :mod:`descend.result`, the learning-rate rules
+(``auto_learning_rate``, ``choose_learning_rate``, ``ADAPTIVE_LR``, ``DescendWarning``) in
+:mod:`descend.rates`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
 import time
-import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,127 +27,23 @@ from numpy.typing import NDArray
 from . import optim as _optim
 from . import precondition as _precondition
 from .curvature import Advice, advise
-from .history import History, Recorder
-from .loop import BatchSampler, LoopState
-from .reference import Reference, least_squares
+from .loop import Descent, LoopState, start_point
+from .rates import ADAPTIVE_LR, DescendWarning, auto_learning_rate, choose_learning_rate
+from .reference import least_squares
+from .result import STOP_REASONS, FitResult
 
 Array = NDArray[np.float64]
 
-__all__ = ["minimize", "fit", "FitResult", "DescendWarning", "STOP_REASONS"]
-
-STOP_REASONS = ("converged", "max_steps", "diverged", "interrupted")
-
-
-class DescendWarning(UserWarning):
-    """A setting that will probably not work (e.g. a learning rate above the stability limit)."""
-
-
-@dataclass
-class FitResult:
-    """What a run reached, and why it stopped.
-
-    Attributes
-    ----------
-    params : ndarray, shape (p,)
-        Final θ, in the coordinates descent ran in (scaled features for a scaled model).
-        After divergence this is the last good θ (the lowest loss seen), not the blown-up one.
-    loss : float
-        Full-data loss at ``params``.
-    history : History
-        Per-step record (loss, grad_norm, step_size, lr, optionally θ).
-    stop_reason : {"converged", "max_steps", "diverged", "interrupted"}
-    message : str
-        One or two sentences explaining the stop (for divergence: why, and what to change).
-    n_steps : int
-        Updates made.
-    wall_time : float
-        Seconds spent in the loop.
-    reference : Reference or None
-        For least-squares problems, the closed-form optimum (``.intercept .coef .loss``).
-    advice : Advice or None
-        Curvature-based learning-rate advice (λ_max, κ, stability limit).
-    settings : dict
-        The options the run used (optimizer, learning rate, batch size, …).
-    versions : dict
-        Versions of descend, NumPy and Python that produced a result loaded from JSON (empty
-        for a run made in this process).
-    """
-
-    params: Array
-    loss: float
-    history: History
-    stop_reason: str
-    message: str
-    n_steps: int
-    wall_time: float
-    reference: Reference | None = None
-    advice: Advice | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-    model: Any = None
-    objective: Any = field(default=None, repr=False)
-    opt_state: Any = field(default=None, repr=False)
-    warnings: list[str] = field(default_factory=list)
-    versions: dict[str, str] = field(default_factory=dict)
-
-    # -- original units -------------------------------------------------------------------
-    def _linear_model(self) -> Any:
-        if self.model is None or not hasattr(self.model, "to_original"):
-            kind = "this objective" if self.model is None else self.model.spec()
-            raise AttributeError(
-                f"intercept/coef exist for linear and polynomial models only, not {kind}; "
-                "use res.params, res.unpack() or res.predict(X)"
-            )
-        return self.model
-
-    @property
-    def intercept(self) -> float:
-        """b in the data's original units (y ≈ intercept + coef·x)."""
-        return float(self._linear_model().to_original(self.params)[0])
-
-    @property
-    def coef(self) -> Array:
-        """Coefficients in original units; a polynomial's coef[k−1] multiplies x**k."""
-        return np.asarray(self._linear_model().to_original(self.params)[1])
-
-    def predict(self, X: Any) -> Array:
-        """Predictions for raw inputs X (original units), shape (n,)."""
-        if self.model is None:
-            raise AttributeError("predict() needs a fitted model: this result came from minimize")
-        from .data import as_arrays
-
-        Xa, _, _ = as_arrays(X)
-        return np.asarray(self.model.predict(self.params, Xa))
-
-    def unpack(self) -> dict[str, Any]:
-        """Named views of θ (``{"m": …, "b": …}``, per-layer weights)."""
-        if self.model is None:
-            return {f"θ{j}": float(v) for j, v in enumerate(self.params)}
-        return dict(self.model.unpack(self.params))
-
-    # -- gap to the reference -------------------------------------------------------------
-    @property
-    def distance_to_reference(self) -> float | None:
-        """‖θ − θ*‖₂ in descent coordinates (None without a reference)."""
-        if self.reference is None:
-            return None
-        return float(np.linalg.norm(self.params - self.reference.params))
-
-    @property
-    def loss_gap(self) -> float | None:
-        """L(θ) − L(θ*) ≥ 0 (None without a reference)."""
-        if self.reference is None:
-            return None
-        return float(self.loss - self.reference.loss)
-
-    @property
-    def converged(self) -> bool:
-        return self.stop_reason == "converged"
-
-    def summary(self) -> str:
-        """A readable multi-line summary (what the CLI prints)."""
-        from .report_text import summary_text
-
-        return summary_text(self)
+__all__ = [
+    "minimize",
+    "fit",
+    "FitResult",
+    "DescendWarning",
+    "STOP_REASONS",
+    "ADAPTIVE_LR",
+    "auto_learning_rate",
+    "choose_learning_rate",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,32 +62,6 @@ def _resolve_optimizer(
     if not isinstance(optimizer, str):
         raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
     return _optim.get(optimizer.lower(), learning_rate, **hyper)
-
-
-def _divergence_message(
-    k: int, loss: float, lr: float, advice: Advice | None, nonfinite: bool, objective: Any
-) -> str:
-    what = "became non-finite" if nonfinite else "kept rising"
-    msg = f"diverged at step {k}: the loss {what} (last value {loss:.4g})."
-    if advice is not None:
-        if lr >= advice.stability_limit:
-            msg += (
-                f" The learning rate {lr:.4g} is above the stability limit 2/λ_max = "
-                f"{advice.stability_limit:.4g}, so each step overshoots the minimum by more than "
-                f"it gains. Use lr < {advice.stability_limit:.4g}; the best constant rate is "
-                f"{advice.best_lr:.4g} (learning_rate='auto')."
-            )
-        else:
-            msg += f" The curvature says: {advice.describe()}."
-        model = getattr(objective, "model", None)
-        if model is not None and getattr(model, "scale", True) is False:
-            msg += (
-                f" The features are unscaled (scale=False), which makes κ = {advice.kappa:.3g}: "
-                "scale=True standardises them."
-            )
-    else:
-        msg += " The learning rate is probably too large: try one 10× smaller."
-    return msg + " Returned the last good θ (lowest loss seen)."
 
 
 def minimize(
@@ -216,6 +89,22 @@ def minimize(
     **hyper: Any,
 ) -> FitResult:
     """Minimise an objective by gradient descent from θ₀.
+
+    Each step k evaluates L_k and g_k = ∇L(θ_k) on the sampled rows, asks the optimizer for
+    the update, (u_k, s_{k+1}) = opt.update(g_k, s_k, θ_k), and sets θ_{k+1} = θ_k + u_k
+    (plain gradient descent: u_k = −η_k·g_k). The run stops at the first of
+
+    * ``"max_steps"``: ``max_steps`` updates made;
+    * ``"diverged"``: a non-finite loss or gradient, or a loss that kept rising (see
+      ``rise_patience``); θ is rolled back to the lowest-loss θ seen and the message explains
+      the stop (the rate against the stability limit 2/λ_max);
+    * ``"converged"``: ‖g_k‖ ≤ ``gtol``, or the relative loss change ≤ ``tol`` for
+      ``patience`` steps (full batch) or epochs (mini-batch) in a row;
+    * ``"interrupted"``: the callback returned True, Ctrl-C, or (with a checkpoint) SIGTERM.
+
+    The iteration itself is :class:`descend.loop.Descent` (shared with
+    :class:`descend.Session`); this function drives it to a stop, saves checkpoints and builds
+    the :class:`FitResult`.
 
     Parameters
     ----------
@@ -276,12 +165,7 @@ def minimize(
     FitResult
     """
     t_start = time.perf_counter()
-    theta = np.array(theta0, dtype=np.float64).reshape(-1)
-    if not np.all(np.isfinite(theta)):
-        raise ValueError("theta0 contains NaN or inf: start from finite parameters")
-    n_params = getattr(objective, "n_params", 0) or theta.shape[0]
-    if theta.shape[0] != n_params:
-        raise ValueError(f"theta0 has {theta.shape[0]} entries but the objective has {n_params}")
+    theta = start_point(objective, theta0)
     if not isinstance(max_steps, int | np.integer) or max_steps < 0:
         raise ValueError(f"max_steps must be a whole number ≥ 0, got {max_steps!r}")
     if not (tol >= 0) or not (gtol >= 0):
@@ -313,104 +197,31 @@ def minimize(
         lr_for_opt = get_schedule(schedule, float(lr_for_opt), max_steps=max(max_steps, 1))
     opt = _resolve_optimizer(optimizer, lr_for_opt, hyper)
 
-    # -- sampling --------------------------------------------------------------------------
-    n_samples = getattr(objective, "n_samples", None)
-    if batch_size is not None:
-        if n_samples is None:
-            raise ValueError(
-                "batch_size needs a data objective (rows to sample); this objective has none"
-            )
-        if not isinstance(batch_size, int | np.integer) or batch_size < 1:
-            raise ValueError(f"batch_size must be a whole number ≥ 1 or None, got {batch_size!r}")
-        if batch_size >= n_samples:
-            batch_size = None  # a batch of every row is full-batch descent, exactly
-    full_batch = batch_size is None
-    sampler: BatchSampler | None = None
-    steps_per_epoch = 0
-    if not full_batch:
-        assert n_samples is not None and batch_size is not None
-        own = getattr(objective, "batches", None)  # e.g. Dask: batches that sample chunks
-        batch_rng = np.random.default_rng(seed)
-        if callable(own):
-            if checkpoint is not None or resume_from is not None:
-                raise ValueError(
-                    "checkpoints need descend's own mini-batch sampler; this objective draws "
-                    "its own batches (Dask): checkpoint a full-batch run instead"
-                )
-            batch_iter = own(batch_size, batch_rng)
-        else:
-            sampler = BatchSampler(n_samples, batch_size, batch_rng)
-            batch_iter = sampler
-        steps_per_epoch = math.ceil(n_samples / batch_size)
-
+    # -- the run: fresh, or restored from a checkpoint -------------------------------------
     if record_params == "auto":
         record_params = theta.shape[0] <= 100
+    run = Descent(
+        objective,
+        theta,
+        opt,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        seed=seed,
+        tol=tol,
+        patience=patience,
+        gtol=gtol,
+        rise_patience=rise_patience,
+        line_search=line_search,
+        record_params=bool(record_params),
+        record_state=record_state,
+        advice=advice,
+        callback=callback,
+        start=resume_from,
+        resumable=checkpoint is not None,
+    )
 
-    # -- loop state: fresh, or restored from a checkpoint ----------------------------------
-    # The hot loop keeps it in locals; LoopState is what it starts from and what a
-    # checkpoint snapshots (see descend.loop).
-    if resume_from is None:
-        rec0 = Recorder(bool(record_params), theta)
-        start = LoopState(k=0, theta=theta, opt_state=opt.init(theta), recorder=rec0)
-    else:
-        start = resume_from
-        if start.theta.shape != theta.shape:
-            raise ValueError(
-                f"the saved state has {start.theta.shape[0]} parameters, this objective "
-                f"{theta.shape[0]}"
-            )
-        if (start.recorder.params is not None) != bool(record_params):
-            raise ValueError("record_params differs from the run being resumed")
-        start.opt_state = start.decoded_opt_state(opt.init(theta))
-        start.encoded_opt_state = False
-        if sampler is not None:
-            if start.sampler is None:
-                raise ValueError("the saved run was full-batch; resume it without batch_size")
-            sampler.load_state(start.sampler)
-        elif start.sampler is not None:
-            raise ValueError("the saved run was mini-batch; resume it with the same batch_size")
-    theta = start.theta.copy()
-    rec = start.recorder
-    state = start.opt_state
-    k = start.k
-    loss0: float | None = start.loss0
-    prev_loss = start.prev_loss
-    calm = start.calm  # consecutive steps with a small relative loss change
-    rising = start.rising  # consecutive steps with a rising full-batch loss
-    best_theta = theta.copy() if start.best_theta is None else start.best_theta.copy()
-    best_loss = start.best_loss
-    epoch_losses: list[float] = list(start.epoch_losses)
-    lr_ls = start.lr_ls  # warm start of the line search
-    last_lr = start.last_lr
-    elapsed0 = start.elapsed
-    # Plain GD below the stability limit never raises a smooth convex loss, so a rising run
-    # is diverging; momentum and adaptive rules may rise for a while before they settle.
-    rise_floor = 1.0 if opt.name in ("gd", "sgd") else 100.0
-
-    stop_reason = "max_steps"
-    message = f"stopped after max_steps = {max_steps} updates without meeting tol = {tol:g}"
-
-    def _full_loss(th: Array) -> float:
-        return float(objective.value(th))
-
-    def _snapshot() -> LoopState:
-        return LoopState(
-            k=k,
-            theta=theta,
-            opt_state=state,
-            recorder=rec,
-            loss0=loss0,
-            prev_loss=prev_loss,
-            calm=calm,
-            rising=rising,
-            best_theta=best_theta,
-            best_loss=best_loss,
-            epoch_losses=epoch_losses,
-            lr_ls=lr_ls,
-            last_lr=last_lr,
-            sampler=None if sampler is None else sampler.state_dict(),
-            elapsed=elapsed0 + time.perf_counter() - t_start,
-        )
+    def snapshot() -> LoopState:
+        return run.snapshot(elapsed=run.elapsed + time.perf_counter() - t_start)
 
     ckpt = None
     if checkpoint is not None:
@@ -425,144 +236,53 @@ def minimize(
     elif checkpoint_every is not None or checkpoint_seconds is not None:
         raise ValueError("checkpoint_every/checkpoint_seconds need checkpoint='path'")
     guard = ckpt.guard() if ckpt is not None else None
-    at_boundary = True  # the locals describe a state that can be resumed exactly
 
+    step = run.step
     try:
-        if guard is not None:
+        if ckpt is None:
+            while step() is not None and run.stop_reason is None:
+                pass
+        else:
+            assert guard is not None
             guard.install()
-        while k < max_steps:
-            if guard is not None and guard.requested:
-                stop_reason = "interrupted"
-                message = f"interrupted by {guard.signal_name} at step {k}"
-                break
-            at_boundary = False
-            if full_batch:
-                loss, g = objective.value_and_grad(theta)
-            else:
-                loss, g = objective.value_and_grad(theta, next(batch_iter))
-            loss = float(loss)
-            gnorm = float(np.linalg.norm(g))
-            if loss0 is None:
-                loss0 = loss
-            finite = math.isfinite(loss) and math.isfinite(gnorm)
-            if full_batch and finite and loss < best_loss:
-                best_theta, best_loss = theta.copy(), loss
-            # divergence guard: non-finite, or rising persistently above the start
-            if full_batch and finite and loss > prev_loss and loss > rise_floor * loss0:
-                rising += 1
-            else:
-                rising = 0
-            blown = not full_batch and finite and loss > 1e12 * max(loss0, 1e-300)
-            if not finite or rising >= rise_patience or blown:
-                stop_reason = "diverged"
-                if advice is None and getattr(objective, "model", None) is not None:
-                    try:
-                        advice = advise(objective, best_theta)
-                    except (ValueError, np.linalg.LinAlgError):
-                        advice = None
-                message = _divergence_message(
-                    k, loss, last_lr, advice, not finite or blown, objective
-                )
-                break
-            # convergence (full batch): gradient norm, then relative loss change
-            if full_batch:
-                if gnorm <= gtol:
-                    stop_reason, message = "converged", f"‖g‖ = {gnorm:.3g} ≤ gtol = {gtol:g}"
+            while True:
+                if guard.requested and run.k < max_steps:
+                    run.stop("interrupted", f"interrupted by {guard.signal_name} at step {run.k}")
                     break
-                if k > 0:
-                    denom = max(abs(loss), np.finfo(np.float64).eps * abs(loss0))
-                    change = abs(prev_loss - loss) / denom if denom > 0 else 0.0
-                    calm = calm + 1 if change <= tol else 0
-                    if calm >= patience:
-                        stop_reason = "converged"
-                        message = (
-                            f"relative loss change ≤ tol = {tol:g} for {patience} "
-                            f"steps in a row (at step {k})"
-                        )
-                        break
-            prev_loss = loss
-
-            # the update
-            u, new_state = opt.update(g, state, theta)
-            if line_search:
-                from .linesearch import backtracking
-
-                t, _ = backtracking(objective, theta, g, u, loss=loss, lr0=2.0 * lr_ls)
-                if t == 0.0:
-                    stop_reason = "converged"
-                    message = "the line search found no decrease along the update direction"
+                if step() is None or run.stop_reason is not None:
                     break
-                lr_ls = t
-                u = t * u
-                last_lr = t
-            else:
-                last_lr = float(opt.learning_rate(k))
-            state = new_state
-            theta = theta + u
-            k += 1
-            rec.add(
-                k - 1,
-                loss,
-                gnorm,
-                float(np.linalg.norm(u)),
-                last_lr,
-                theta,
-                _optim.state_norms(state) if record_state else None,
-            )
-            at_boundary = full_batch or k % steps_per_epoch != 0
-            if callback is not None and callback(k - 1, theta, loss):
-                stop_reason, message = "interrupted", f"stopped by the callback at step {k}"
-                break
-            # mini-batch: check the full loss once per epoch
-            if not full_batch and k % steps_per_epoch == 0:
-                full = _full_loss(theta)
-                if math.isfinite(full) and full < best_loss:
-                    best_theta, best_loss = theta.copy(), full
-                if epoch_losses:
-                    denom = max(abs(full), np.finfo(np.float64).eps * abs(epoch_losses[0]))
-                    change = abs(epoch_losses[-1] - full) / denom if denom > 0 else 0.0
-                    calm = calm + 1 if change <= tol else 0
-                    if calm >= patience:
-                        stop_reason = "converged"
-                        message = (
-                            f"full loss changed by ≤ tol = {tol:g} (relative) for "
-                            f"{patience} epochs in a row"
-                        )
-                        epoch_losses.append(full)
-                        break
-                epoch_losses.append(full)
-            at_boundary = True
-            if ckpt is not None and ckpt.due(k):
-                ckpt.save(_snapshot(), "running")
+                if ckpt.due(run.k):
+                    ckpt.save(snapshot(), "running")
     except KeyboardInterrupt:
-        stop_reason = "interrupted"
-        message = f"interrupted at step {k}: returning the parameters reached so far"
+        run.stop(
+            "interrupted", f"interrupted at step {run.k}: returning the parameters reached so far"
+        )
     finally:
         if guard is not None:
             guard.uninstall()
 
+    stop_reason = run.stop_reason
+    assert stop_reason is not None
+    message = run.message
     if ckpt is not None:
-        message += ckpt.finish(_snapshot, stop_reason, at_boundary)
+        message += ckpt.finish(snapshot, stop_reason, run.at_boundary)
 
-    if stop_reason == "diverged":
-        theta = best_theta
-    final_loss = _full_loss(theta)
-    history = rec.history()
+    theta = run.theta  # after a divergence, the last good θ
     return FitResult(
         params=theta,
-        loss=final_loss,
-        history=history,
+        loss=float(objective.value(theta)),
+        history=run.recorder.history(),
         stop_reason=stop_reason,
         message=message,
-        n_steps=k,
-        wall_time=elapsed0 + time.perf_counter() - t_start,
-        advice=advice,
+        n_steps=run.k,
+        wall_time=run.elapsed + time.perf_counter() - t_start,
+        advice=run.advice,
         settings={
             "optimizer": opt.name,
             "hyperparams": dict(opt.hyperparams or {}),
             "learning_rate": "armijo" if line_search else _describe_lr(lr_for_opt),
             "schedule": schedule,
-            "batch_size": batch_size,
+            "batch_size": run.batch_size,
             "max_steps": max_steps,
             "tol": tol,
             "patience": patience,
@@ -570,7 +290,7 @@ def minimize(
             "seed": seed,
         },
         objective=objective,
-        opt_state=state,
+        opt_state=run.opt_state,
     )
 
 
@@ -584,72 +304,6 @@ def _describe_lr(lr: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # fit: data in, model out
 # ---------------------------------------------------------------------------------------------
-def auto_learning_rate(
-    advice: Advice, optimizer: str, target_scale: float = 1.0
-) -> tuple[float, dict[str, float]]:
-    """The curvature's best settings for an update rule.
-
-    gd: lr = 2/(λ_min + λ_max). momentum (heavy ball, Polyak): lr = 4/(√λ_max + √λ_min)²,
-    β = ((√κ − 1)/(√κ + 1))². nesterov: lr = 1/λ_max, β = (√κ − 1)/(√κ + 1). Adaptive rules
-    (adam, rmsprop, adagrad) move each coordinate by about lr per step, whatever the
-    curvature: they get :data:`ADAPTIVE_LR` × ``target_scale`` (the std of y for data).
-    """
-    name = optimizer.lower()
-    if name in ("gd", "sgd"):
-        return advice.best_lr, {}
-    if name == "momentum" and math.isfinite(advice.kappa):
-        sl, ss = math.sqrt(advice.lam_max), math.sqrt(advice.lam_min)
-        beta = ((sl - ss) / (sl + ss)) ** 2
-        return 4.0 / (sl + ss) ** 2, {"beta": min(beta, 0.99)}
-    if name == "nesterov" and math.isfinite(advice.kappa):
-        sk = math.sqrt(advice.kappa)
-        return 1.0 / advice.lam_max, {"beta": min((sk - 1.0) / (sk + 1.0), 0.99)}
-    if name in ("momentum", "nesterov"):
-        return advice.best_lr, {}
-    if name in ADAPTIVE_LR:
-        return ADAPTIVE_LR[name] * max(target_scale, 1e-12), {}
-    return advice.best_lr, {}
-
-
-def choose_learning_rate(
-    learning_rate: Any,
-    advice: Advice | None,
-    optimizer: str,
-    target_scale: float,
-    options: dict[str, Any],
-    warn: bool,
-    stacklevel: int = 2,
-) -> tuple[Any, list[str]]:
-    """Resolve ``learning_rate="auto"`` and warn about a rate above the stability limit.
-
-    Returns the rate to use and the notes for the result; "auto" may also set optimizer
-    hyperparameters (β for momentum) in ``options`` when the caller has not.
-    """
-    notes: list[str] = []
-    if isinstance(learning_rate, str) and learning_rate.lower() == "auto":
-        if advice is None:
-            raise ValueError("learning_rate='auto' needs curvature advice for this objective")
-        learning_rate, auto_hyper = auto_learning_rate(advice, optimizer, target_scale)
-        for key, value in auto_hyper.items():
-            options.setdefault(key, value)
-        notes.append(f"learning_rate='auto' chose {learning_rate:.4g} ({advice.describe()})")
-    elif (
-        warn
-        and advice is not None
-        and isinstance(learning_rate, int | float)
-        and optimizer in ("gd", "sgd")
-        and (text := advice.check(float(learning_rate)))
-    ):
-        warnings.warn(text, DescendWarning, stacklevel=stacklevel + 1)
-        notes.append(text)
-    return learning_rate, notes
-
-
-#: rates for the adaptive rules, per unit of the targets' standard deviation: their step is
-#: about lr per coordinate, and a standardised model's weights are of the order of std(y)
-ADAPTIVE_LR = {"adam": 0.01, "adamw": 0.01, "rmsprop": 0.01, "adagrad": 0.1}
-
-
 def fit(
     X: Any,
     y: Any,

@@ -1,0 +1,86 @@
+"""Descent: the one loop body that minimize and Session share."""
+
+import json
+
+import numpy as np
+import pytest
+
+import descend as ds
+from descend import optim
+from descend.loop import Descent, LoopState, check_batch_size
+from descend.session import AdjustableRate
+
+
+@pytest.fixture
+def problem(rng):
+    X = rng.normal(size=(30, 2)) * [1.0, 3.0]
+    y = X @ [2.0, -1.0] + 0.5 + 0.05 * rng.normal(size=30)
+    obj = ds.objective(X, y)
+    return obj, obj.model.init_params(np.random.default_rng(2))
+
+
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_stepping_by_hand_is_minimize(problem, batch_size):
+    """Calling step() until it stops gives minimize's iterates, history and stop, exactly."""
+    obj, theta0 = problem
+    kw = dict(batch_size=batch_size, max_steps=120, tol=1e-6, seed=5)
+    res = ds.minimize(obj, theta0, "momentum", 0.05, **kw)
+    run = Descent(obj, theta0, optim.get("momentum", 0.05), record_params=True, **kw)
+    rows = []
+    while (row := run.step()) is not None:
+        rows.append(row)
+        if run.stop_reason is not None:
+            break
+    assert (run.stop_reason, run.message, run.k) == (res.stop_reason, res.message, res.n_steps)
+    np.testing.assert_array_equal(run.theta, res.params)
+    np.testing.assert_array_equal([r[1] for r in rows], res.history.loss)
+    np.testing.assert_array_equal(run.recorder.history().params, res.history.params)
+
+
+def test_snapshot_resumes_bitwise(problem):
+    """A snapshot taken mid-run, through JSON and back, continues to the very same iterates."""
+    obj, theta0 = problem
+    opt = optim.get("adam", 0.02)
+    kw = dict(batch_size=4, max_steps=90, tol=0, seed=1)
+    whole = Descent(obj, theta0, opt, **kw)
+    while whole.step() is not None:
+        pass
+    part = Descent(obj, theta0, opt, **kw)
+    for _ in range(37):
+        part.step()
+    saved = LoopState.from_dict(json.loads(json.dumps(part.snapshot().to_dict())))
+    rest = Descent(obj, theta0, opt, start=saved, **kw)
+    while rest.step() is not None:
+        pass
+    assert rest.stop_reason == whole.stop_reason == "max_steps"
+    np.testing.assert_array_equal(rest.theta, whole.theta)
+    assert rest.recorder.rows == whole.recorder.rows
+
+
+def test_divergence_rolls_back_and_restart_goes_on(problem):
+    """A too-large rate diverges (θ rolled back, no update recorded for that step); restart()
+    at a good rate converges from there."""
+    obj, theta0 = problem
+    adv = ds.advise(obj)
+    rate = AdjustableRate(1.5 * adv.stability_limit)
+    run = Descent(obj, theta0, optim.get("gd", rate), max_steps=5000)
+    while run.step() is not None:
+        pass
+    assert run.stop_reason == "diverged" and "stability limit" in run.message
+    assert np.array_equal(run.theta, run.best_theta) and len(run.recorder.rows) == run.k
+    assert run.step() is None  # stopped runs make no update
+    rate.set(adv.best_lr)
+    run.restart()
+    while run.step() is not None:
+        pass
+    assert run.stop_reason == "converged"
+    np.testing.assert_allclose(run.theta, ds.least_squares(obj).params, rtol=1e-5, atol=1e-7)
+
+
+def test_batch_size_rules(problem):
+    """A batch of every row is full batch; zero, fractions and booleans are refused."""
+    obj, _ = problem
+    assert check_batch_size(obj, 30) is None and check_batch_size(obj, np.int64(8)) == 8
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size"):
+            check_batch_size(obj, bad)
