@@ -583,8 +583,11 @@ def fit(
         Descend in whitened coordinates θ = T·φ (:mod:`descend.precondition`); ``res.params``
         stays in the model's coordinates. None: chosen automatically when
         ``learning_rate="auto"`` (κ(H) > 100 → Jacobi if that suffices, else QR), otherwise
-        "none". A preconditioned least-squares fit is then refined on its correctly rounded
-        residual (``refine=False`` in ``options`` turns that off, ``refine=True`` forces it).
+        "none". On the fast path the preconditioner comes from the one-pass Gram matrix (no
+        copy of X, no QR pass). A preconditioned least-squares fit is then refined on its
+        correctly rounded residual — on the fast path only when κ(G) > 1e8, where its
+        statistics lose digits (``refine=False`` in ``options`` turns that off,
+        ``refine=True`` forces it).
         What ran and why: ``res.settings["preconditioner"]`` and a note in ``res.warnings``.
     feature_names : list of str, optional
         Column names (default: the DataFrame's, or x1, x2, …).
