@@ -6,12 +6,23 @@ import pytest
 
 pytest.importorskip("sklearn")
 pytest.importorskip("torch")
+pytest.importorskip("threadpoolctl")
 
 
 def test_quick_benchmark_smoke(tmp_path):
-    """``python -m benchmarks.run --quick`` writes a Markdown table and JSON."""
+    """``python -m benchmarks.run --quick`` writes a Markdown table and JSON, and restores the
+    thread limits it set."""
+    import torch
     from benchmarks.run import run
 
+    before = torch.get_num_threads()
     res = run(quick=True, scale=0.25, out=tmp_path)
+    assert torch.get_num_threads() == before
     assert res["problems"] and res["huber"]["descend_step"] > 0
+    assert {t["target"] for t in res["targets"]} >= {
+        "least-squares time to 1e-6 ≤ 1.5× one X.T@X",
+        "mini-batch epoch ≥ 5× faster than the PyTorch loop",
+    }
+    names = [r["method"] for r in res["problems"][0]["rows"]]
+    assert any("float32" in m for m in names) and any("PyTorch" in m for m in names)
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".md"]

@@ -84,3 +84,14 @@ def test_batch_size_rules(problem):
     for bad in (0, 2.5, True):
         with pytest.raises(ValueError, match="batch_size"):
             check_batch_size(obj, bad)
+
+
+def test_checkpoints_refuse_the_non_reshuffling_samplers(tmp_path, rng):
+    """sampling='slices' cannot be checkpointed: the refusal says which sampler can."""
+
+    X = rng.normal(size=(40, 2))
+    y = X @ [1.0, 2.0]
+    with pytest.raises(ValueError, match="sampling='reshuffle'"):
+        ds.fit(X, y, batch_size=8, sampling="slices", checkpoint=str(tmp_path / "c.ckpt"))
+    with pytest.raises(ValueError, match="sampling must be one of"):
+        ds.fit(X, y, batch_size=8, sampling="random")

@@ -37,12 +37,18 @@ __all__ = [
     "check_design",
     "check_fit_data",
     "batches",
+    "slice_batches",
+    "contiguous_batches",
+    "SAMPLINGS",
     "SPARSE_DENSE_LIMIT",
 ]
 
 #: The largest sparse input (in bytes, once dense float64) that is densified with a warning;
 #: anything larger is refused with a DataError.
 SPARSE_DENSE_LIMIT = 256 * 2**20
+
+#: the mini-batch samplers of :func:`descend.minimize` (``sampling=``)
+SAMPLINGS = ("reshuffle", "slices", "contiguous")
 
 
 class DataError(ValueError):
@@ -817,3 +823,92 @@ def _minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[
         perm = rng.permutation(n)
         for start in range(0, n, batch_size):
             yield perm[start : start + batch_size]
+
+
+def slice_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[NDArray[np.intp]]:
+    """Mini-batches as contiguous slices of one shuffled index ("shuffle once"), forever.
+
+    One permutation π of the rows is drawn at the start and cut into contiguous slices
+    π[0:b], π[b:2b], … (the last may be shorter); every epoch visits all the slices, in a
+    fresh random order. Each slice's indices are sorted once, so that gathering its rows reads
+    memory in ascending order (the batch's mean gradient is a sum: the order of its rows
+    changes only rounding).
+
+    Compared with :func:`batches` (a fresh permutation per epoch, "random reshuffling"):
+
+    - the same per-step law: each batch is a uniformly random set of b rows (over the draw
+      of π), every epoch uses every row exactly once, and the batch gradient is unbiased;
+    - but the partition into batches is drawn once and kept, so the batch sets repeat from
+      epoch to epoch (only their order changes) and the noise of successive epochs is
+      correlated. For convex problems "shuffle once" has the same convergence rates as random
+      reshuffling (Mishchenko, Khaled & Richtárik, 2020); it is not the same *sequence*, so a
+      seeded run differs from the default sampler's.
+
+    What it saves: the O(n) permutation per epoch, and random-order gathers.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows, at least 1.
+    batch_size : int
+        Rows per batch, ≥ 1 (≥ n gives full batches, as :func:`batches`).
+    rng : numpy.random.Generator
+
+    Yields
+    ------
+    ndarray of intp, shape (batch_size,) or shorter
+        Sorted row indices (a read-only view).
+    """
+    it = batches(n, batch_size, rng)  # the same validation (raised here, not at next())
+    if batch_size >= n:
+        return it
+    return _slices_once(int(n), int(batch_size), rng)
+
+
+def _slices_once(n: int, b: int, rng: np.random.Generator) -> Iterator[NDArray[np.intp]]:
+    perm = rng.permutation(n)
+    full = (n // b) * b
+    perm[:full].reshape(-1, b).sort(axis=1)
+    perm[full:].sort()
+    perm.setflags(write=False)
+    starts = np.arange(0, n, b)
+    while True:
+        for start in rng.permutation(starts).tolist():
+            yield perm[start : start + b]
+
+
+def contiguous_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[slice]:
+    """Mini-batches as contiguous row ranges of the data as stored, forever.
+
+    :func:`slice_batches` with the identity for the once-shuffled index: the slices
+    ``slice(0, b)``, ``slice(b, 2b)``, … are visited in a fresh random order every epoch, and a
+    batch is a *view* of the rows (no gather at all).
+
+    This is equivalent to :func:`slice_batches` — the same law for every batch — only when the
+    stored row order is already random, i.e. independent of the values (rows shuffled once
+    on disk, or drawn i.i.d. in order). On data sorted by time, by a feature or by the target
+    the batches are not random samples: their gradients are biased within an epoch (the
+    epoch as a whole still uses every row once). Use it for pre-shuffled data only.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows, at least 1.
+    batch_size : int
+        Rows per batch, ≥ 1.
+    rng : numpy.random.Generator
+
+    Yields
+    ------
+    slice
+        ``slice(start, stop)`` of at most ``batch_size`` rows.
+    """
+    batches(n, batch_size, rng)  # the same validation (raised here, not at next())
+    return _contiguous(int(n), int(batch_size), rng)
+
+
+def _contiguous(n: int, b: int, rng: np.random.Generator) -> Iterator[slice]:
+    starts = list(range(0, n, b))
+    while True:
+        for k in rng.permutation(len(starts)).tolist():
+            yield slice(starts[k], min(starts[k] + b, n))

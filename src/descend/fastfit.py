@@ -4,12 +4,33 @@
 it avoids every pass and copy it can:
 
 - a float64 NumPy array X (either memory order) and numeric y are used **as they are**, not
-  copied (descend never writes to them); anything else goes through
+  copied (descend never writes to them); so is a float32 X for a :class:`~descend.models.Linear`
+  model (see *float32 storage* below); anything else goes through
   :func:`descend.data.as_arrays`, which makes one validated float64 copy;
 - finiteness, the constant-column check, the feature scaling, the Gram matrix (curvature
   advice) and the least-squares statistics all come from one blocked pass
   (:func:`descend.stats.moments`); only when that pass finds a NaN/inf does
   :func:`~descend.data.as_arrays` run, to raise its precise message.
+
+**float32 storage, float64 arithmetic.** The fast path reads X in row blocks and copies each
+block into a small float64 buffer before any arithmetic (the shift of the statistics pass,
+the scaling of a mini-batch, the fused pass of other losses). X may therefore be stored as
+float32: half the memory and half the bytes read per pass, and — because widening float32 to
+float64 is exact — the *same* statistics, steps and iterates as a float64 copy of the same
+float32 values (bitwise for the least-squares statistics). What float32 costs is only the
+rounding of the data themselves, once, to 24 significant bits (relative 6e-8 per entry):
+the fit is the exact fit of the rounded data. ``dtype`` (in :func:`descend.fit`) chooses:
+
+- ``None`` (default): keep a float32 or float64 array X as it is; copy anything else to
+  float64 (a float32 X used to be copied to float64: same results, twice the memory);
+- ``np.float32``: store X as float32, converting other inputs once (a float64 array is then
+  copied at half its size; pass float32 data to avoid the copy);
+- ``np.float64``: always float64 (a float32 X is copied, the plain behaviour).
+
+Polynomial features are always computed in float64 (from x rounded to float32 when
+``dtype=np.float32``), and the plain path (small X, other models) always works on a float64
+copy — of the float32-rounded values when ``dtype=np.float32``, so that both paths fit the
+same data.
 """
 
 from __future__ import annotations
@@ -31,18 +52,38 @@ __all__ = ["build_objective", "borrow_arrays"]
 SMALL = 1 << 16
 
 
+DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def storage_dtype(dtype: Any) -> np.dtype[Any] | None:
+    """Validate ``fit(dtype=…)``: None, float32 or float64 (as a NumPy dtype)."""
+    if dtype is None:
+        return None
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise ValueError(f"dtype must be None, np.float32 or np.float64, got {dtype!r}") from err
+    if dt not in DTYPES:
+        raise ValueError(f"dtype must be None, np.float32 or np.float64, got {dtype!r}")
+    return dt
+
+
 def borrow_arrays(
-    X: Any, y: Any, feature_names: list[str] | None = None
+    X: Any,
+    y: Any,
+    feature_names: list[str] | None = None,
+    dtypes: tuple[np.dtype[Any], ...] = (np.dtype(np.float64),),
 ) -> tuple[Array, Array, list[str]] | None:
-    """(X, y, names) without copying X when X is already a 2-D (or 1-D) float64 array.
+    """(X, y, names) without copying X when X is already a 2-D (or 1-D) array of ``dtypes``.
 
     Returns None when the input needs :func:`descend.data.as_arrays` (lists, DataFrames,
     other dtypes, odd shapes): that path copies and validates everything itself. Finiteness
-    is *not* checked here: the caller's one-pass statistics do that.
+    is *not* checked here: the caller's one-pass statistics do that. y is always float64
+    (O(n), converted when needed).
     """
     from .data import _default_names
 
-    if not (isinstance(X, np.ndarray) and X.dtype == np.float64 and X.ndim in (1, 2)):
+    if not (isinstance(X, np.ndarray) and X.dtype in dtypes and X.ndim in (1, 2)):
         return None
     if not (isinstance(y, np.ndarray) and y.dtype.kind in "fiu" and y.ndim == 1):
         return None
@@ -85,6 +126,7 @@ def build_objective(
     feature_names: list[str] | None = None,
     fast: bool | str = "auto",
     column_major: bool = False,
+    dtype: Any = None,
 ) -> DataObjective:
     """Validate the data, bind the model and build the objective (fast path when possible).
 
@@ -102,6 +144,8 @@ def build_objective(
         "auto": the fast path when X has at least 2¹⁶ entries. False: the plain path
         (``as_arrays`` copy, ``model.bind``, ``check_design``, the
         scaled design Z).
+    dtype : None, np.float32 or np.float64
+        How the fast path stores X (see the module docstring, *float32 storage*).
 
     Returns
     -------
@@ -115,12 +159,25 @@ def build_objective(
     loss_obj = get_loss(loss)
     if fast == "auto":
         fast = int(np.prod(np.shape(X))) >= SMALL
+    dt = storage_dtype(dtype)
     if fast and isinstance(m, Linear):
-        borrowed = borrow_arrays(X, y, feature_names)
+        plain_linear = type(m) is Linear  # Φ(X) = X: the blocks are widened before arithmetic
+        if dt is not None:
+            keep: tuple[np.dtype[Any], ...] = (dt,) if plain_linear else (DTYPES[0],)
+        else:
+            keep = DTYPES if plain_linear else (DTYPES[0],)
+        if dt == DTYPES[1] and isinstance(X, np.ndarray) and X.dtype.kind in "fiu":
+            if X.dtype != np.float32 or not plain_linear:
+                X = X.astype(np.float32)  # one copy, at float32 size
+            if not plain_linear:
+                X = X.astype(np.float64)  # polynomial features in float64, from rounded x
+        borrowed = borrow_arrays(X, y, feature_names, keep)
         if borrowed is None:
             Xa, ya, names = as_arrays(X, y, feature_names=feature_names)
             if ya is None:
                 raise ValueError("fit() needs targets y")
+            if dt == DTYPES[1]:
+                Xa = Xa.astype(np.float32) if plain_linear else _round32(Xa)
         else:
             Xa, ya, names = borrowed
         if column_major and not loss_obj.is_least_squares and not Xa.flags.f_contiguous:
@@ -139,6 +196,14 @@ def build_objective(
     if ya is None:
         raise ValueError("fit() needs targets y")
     check_fit_data(Xa, ya, names)
+    if dt == DTYPES[1]:
+        Xa = _round32(Xa)
     bound = m.bind(Xa, feature_names=names, y=ya)
     check_design(Xa, bound.n_params, names)
     return DataObjective(bound, loss_obj, bound.design(Xa), ya)
+
+
+def _round32(X: Array) -> Array:
+    """X's values rounded to float32, kept in float64 (in place: X is already a copy)."""
+    X[...] = X.astype(np.float32)
+    return X

@@ -496,6 +496,10 @@ class Descent:
         Continue from a saved state (bitwise the uninterrupted run's iterates).
     resumable : bool
         The state will be checkpointed: refuse an objective that draws its own batches.
+    sampling : {"reshuffle", "slices", "contiguous"}
+        The mini-batch sampler (:data:`descend.data.SAMPLINGS`): a fresh permutation each
+        epoch (default, checkpointable), one permutation cut into slices visited in a new
+        order each epoch, or contiguous views of pre-shuffled rows.
 
     Attributes
     ----------
@@ -537,6 +541,7 @@ class Descent:
         callback: Callable[[int, Array, float], Any] | None = None,
         start: LoopState | None = None,
         resumable: bool = False,
+        sampling: str = "reshuffle",
     ) -> None:
         theta = start_point(objective, theta0)
         batch_size = check_batch_size(objective, batch_size)
@@ -563,13 +568,25 @@ class Descent:
             n_samples = int(objective.n_samples)
             rng = np.random.default_rng(seed)
             own = getattr(objective, "batches", None)  # e.g. Dask: batches that sample chunks
-            if callable(own):
+            if callable(own) and sampling != "reshuffle":
+                raise ValueError(
+                    f"sampling={sampling!r} is for in-memory data; this objective samples its "
+                    "own batches (e.g. Dask chunks)"
+                )
+            if callable(own) or sampling != "reshuffle":
                 if resumable or start is not None:
                     raise ValueError(
-                        "checkpoints need descend's own mini-batch sampler; this objective "
-                        "draws its own batches (Dask): checkpoint a full-batch run instead"
+                        "checkpoints need descend's own reshuffling mini-batch sampler "
+                        "(sampling='reshuffle', in-memory data): checkpoint that, or a "
+                        "full-batch run"
                     )
-                self.batches = own(batch_size, rng)
+                if callable(own):
+                    self.batches = own(batch_size, rng)
+                else:
+                    from .data import contiguous_batches, slice_batches
+
+                    pick = slice_batches if sampling == "slices" else contiguous_batches
+                    self.batches = pick(n_samples, batch_size, rng)
             else:
                 self.sampler = BatchSampler(n_samples, batch_size, rng)
                 self.batches = self.sampler

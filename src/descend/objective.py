@@ -151,6 +151,10 @@ class DataObjective(Objective):
 #: rows per block of the folded pass: blocks stay in cache, and below OpenBLAS's threading
 #: threshold (threads on a busy 2-core machine made bigger blocks 10–40× slower)
 FOLD_BLOCK = 1 << 13
+#: κ(G) up to which the one-pass statistics are trusted for the least-squares solution (their
+#: relative error is about κ(G)·ε ≤ 2e-8); above it the reference uses a tall-skinny QR and a
+#: preconditioned fit is refined on its residual
+STATS_KAPPA = 1e8
 #: fold the scaling into θ only while |μ|/s ≤ this (the folding cancels ~log10 of it digits)
 FOLD_LIMIT = 1e3
 
@@ -278,7 +282,9 @@ class FastDataObjective(DataObjective):
     Attributes
     ----------
     features : ndarray, shape (n, k)
-        Φ(X) unscaled: the caller's X itself (not a copy) for :class:`Linear`.
+        Φ(X) unscaled: the caller's X itself (not a copy) for :class:`Linear`; float64, or
+        float32 storage (every block is widened to float64 before any arithmetic, so the
+        results are those of the float64 copy of the same values).
     moments : Moments
         The one-pass statistics of (Φ, y).
     quad : QuadraticStats or None
@@ -312,6 +318,9 @@ class FastDataObjective(DataObjective):
         self._fold_block = FOLD_BLOCK
         self._rbuf: Array | None = None
         self._cbuf: Array | None = None
+        self._wbuf: Array | None = None
+        self._batch_buf: Array | None = None
+        self._batch_raw: NDArray[Any] | None = None
         ratio = np.abs(self._mean) / self._scale
         self._fold_ok = (not self._scaled) or bool(np.all(ratio <= FOLD_LIMIT))
         self.quad: QuadraticStats | None = None
@@ -345,6 +354,15 @@ class FastDataObjective(DataObjective):
         bound.set_scaling(mom.mean, mom.std, mom.rms)
         return cls(bound, loss, F, y, mom)
 
+    #: preconditioners are built from :meth:`gram` (see ``Preconditioner.for_objective``)
+    has_statistics = True
+
+    @property
+    def refinement_pays(self) -> bool:
+        """Whether iterative refinement can improve a least-squares fit here: only when
+        κ(G) > :data:`STATS_KAPPA`, where the statistics lose more than ~8 digits."""
+        return not (self._gram.condition <= STATS_KAPPA)
+
     # -- the design, on demand -------------------------------------------------------------
     @property
     def Z(self) -> Array:
@@ -374,9 +392,38 @@ class FastDataObjective(DataObjective):
         if rows is None:
             return self.Z, self.y
         if isinstance(rows, slice):
-            return self._design(self.features[rows]), self.y[rows]
-        # np.take gathers rows several times faster than fancy indexing; same values
-        return self._design(np.take(self.features, rows, axis=0)), np.take(self.y, rows)
+            return self._gather(rows), self.y[rows]
+        rows = np.asarray(rows)
+        return self._gather(rows), np.take(self.y, rows)
+
+    def _gather(self, rows: Any) -> Array:
+        """The scaled design rows Z[rows] (rows: index array or slice), in a reusable buffer.
+
+        Valid until the next call. The rows are copied into the buffer (np.take for an
+        index: several times faster than fancy indexing; widened to float64 for float32
+        storage), then scaled in place — the same operations, hence the same bits, as the
+        plain design.
+        """
+        F = self.features
+        src = F[rows] if isinstance(rows, slice) else None
+        m = int(src.shape[0] if src is not None else rows.shape[0])
+        if self._batch_buf is None or self._batch_buf.shape[0] < m:
+            self._batch_buf = np.empty((m, F.shape[1]))
+            wide = F.dtype != np.float64
+            self._batch_raw = np.empty((m, F.shape[1]), dtype=F.dtype) if wide else None
+        Zb = self._batch_buf[:m]
+        if src is not None:
+            Zb[...] = src
+        elif self._batch_raw is None:
+            np.take(F, rows, axis=0, out=Zb, mode="wrap")
+        else:
+            raw = self._batch_raw[:m]
+            np.take(F, rows, axis=0, out=raw, mode="wrap")
+            Zb[...] = raw
+        if self._scaled:
+            np.subtract(Zb, self._mean, out=Zb)
+            np.divide(Zb, self._scale, out=Zb)
+        return Zb
 
     # -- evaluation -------------------------------------------------------------------------
     def _blocked(self, theta: Array, want_grad: bool) -> tuple[float, Array | None]:
@@ -423,6 +470,9 @@ class FastDataObjective(DataObjective):
         if self._rbuf is None:
             self._rbuf = np.empty(min(m, n))
             self._cbuf = np.empty(min(m, n))
+        wide = F.dtype != np.float64  # float32 storage: widen each block once, in cache
+        if wide and self._wbuf is None:
+            self._wbuf = np.empty((min(m, n), k))
         kernel = _KERNELS.get(type(self.loss))
         total = 0.0
         gF = np.zeros(k)
@@ -430,6 +480,10 @@ class FastDataObjective(DataObjective):
         for i in range(0, n, m):
             j = min(i + m, n)
             Fb = F[i:j]
+            if wide:
+                assert self._wbuf is not None
+                Fb = self._wbuf[: j - i]
+                Fb[...] = F[i:j]
             yhat = self._rbuf[: j - i]
             np.matmul(Fb, v, out=yhat)
             yhat += c0
@@ -513,7 +567,7 @@ class FastDataObjective(DataObjective):
 
         q = self.quad
         method = "stats"
-        if not (q.condition <= 1e8):
+        if not (q.condition <= STATS_KAPPA):
             try:
                 theta, loss = self._tsqr()
             except ValueError:

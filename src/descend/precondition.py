@@ -131,6 +131,66 @@ class Preconditioner:
             )
         return cls("qr", R=R, n=n)
 
+    @classmethod
+    def from_gram(cls, kind: str, G: Array, n: int) -> Preconditioner:
+        """The preconditioner ``kind`` from the Gram matrix G = AᵀA/n alone (no pass over A).
+
+        What the fast path (:class:`~descend.objective.FastDataObjective`) uses: its one-pass
+        statistics already hold G, so neither the design A nor its QR factorisation is formed.
+
+        - ``"diagonal"``: d_j = 1/√G_jj, which equals √n/‖A_j‖₂ of :meth:`build`.
+        - ``"qr"``: AᵀA = n·G = RᵀR with R = √n·Lᵀ and G = LLᵀ (Cholesky). This is the R of
+          A = QR up to the signs of its rows (a sign flip of some φ_j, the same descent);
+          computed from G it carries a relative error of about κ(G)·ε instead of κ(A)·ε, so
+          the whitened Hessian is 2·I + O(κ(G)·ε): κ ≈ 1 while κ(G) ≪ 1/ε.
+
+        Parameters
+        ----------
+        kind : {"none", "diagonal", "qr"}
+        G : ndarray, shape (p, p)
+            Symmetric positive (semi)definite.
+        n : int
+            Rows of A.
+
+        Raises
+        ------
+        ValueError
+            For an unknown kind, or a G that is singular to working precision.
+        """
+        if kind not in PRECONDITIONERS:
+            raise ValueError(f"unknown preconditioner {kind!r}; choose one of {PRECONDITIONERS}")
+        if kind == "none":
+            return cls("none", n=n)
+        diag = np.diag(G)
+        if kind == "diagonal":
+            if not np.all(diag > 0):
+                raise ValueError("preconditioner='diagonal': the design has an all-zero column")
+            return cls("diagonal", d=1.0 / np.sqrt(diag), n=n)
+        try:
+            L = np.linalg.cholesky(G)
+        except np.linalg.LinAlgError:
+            L = None
+        ld = np.diag(L) ** 2 if L is not None else np.zeros(1)
+        if L is None or ld.min() <= ld.max() * _EPS * G.shape[0]:
+            raise ValueError(
+                "preconditioner='qr': the design is rank deficient to working precision "
+                "(a column is a combination of the others), so R has no usable inverse; "
+                "drop the redundant column or use preconditioner='none'"
+            )
+        return cls("qr", R=np.ascontiguousarray(math.sqrt(n) * L.T), n=n)
+
+    @classmethod
+    def for_objective(cls, kind: str, objective: Any) -> Preconditioner:
+        """:meth:`from_gram` when the objective carries one-pass statistics, else :meth:`build`.
+
+        Objectives with statistics (the fast path) say so with ``has_statistics = True``;
+        their :meth:`gram` costs O(p²), while the design A of :meth:`build` would be an n×p
+        copy of the data and its QR a full pass.
+        """
+        if getattr(objective, "has_statistics", False):
+            return cls.from_gram(kind, objective.gram(), int(objective.n_samples))
+        return cls.build(kind, objective.model.augmented(objective.Z))
+
     def to_model(self, phi: Array) -> Array:
         """θ = T·φ; φ of shape (p,) or (p, m)."""
         if self.kind == "diagonal":
@@ -152,10 +212,13 @@ class Preconditioner:
         return theta
 
     def pullback(self, g: Array) -> Array:
-        """Tᵀ·g: a gradient with respect to θ turned into one with respect to φ, shape (p,)."""
+        """Tᵀ·g: a gradient with respect to θ turned into one with respect to φ.
+
+        g of shape (p,), or (p, m) for m vectors at once.
+        """
         if self.kind == "diagonal":
             assert self.d is not None
-            return np.asarray(self.d * g)
+            return np.asarray(g * (self.d if g.ndim == 1 else self.d[:, None]))
         if self.kind == "qr":
             assert self.R is not None
             return np.asarray(np.linalg.solve(self.R.T, g) * math.sqrt(self.n))
@@ -165,8 +228,8 @@ class Preconditioner:
         """Tᵀ·M·T for a symmetric M of shape (p, p) (e.g. the Hessian)."""
         if self.kind == "none":
             return M
-        TM = np.stack([self.pullback(col) for col in M.T], axis=1)  # Tᵀ M
-        out = np.stack([self.pullback(row) for row in TM], axis=0)  # (Tᵀ M) T = (Tᵀ (Tᵀ M)ᵀ)ᵀ
+        TM = self.pullback(np.asarray(M))  # Tᵀ M, all columns at once
+        out = self.pullback(np.ascontiguousarray(TM.T)).T  # (Tᵀ M) T = (Tᵀ (Tᵀ M)ᵀ)ᵀ
         return np.asarray(0.5 * (out + out.T))
 
 
@@ -282,8 +345,7 @@ def choose(
         return "none", "the design is rank deficient (κ = ∞): no change of variables whitens it"
     if kappa <= AUTO_KAPPA:
         return "none", f"κ(H) = {kappa:.3g} ≤ {AUTO_KAPPA:g}: plain descent converges quickly"
-    A = model.augmented(objective.Z)
-    k_diag = _kappa(Preconditioner.build("diagonal", A).congruence(gram))
+    k_diag = _kappa(Preconditioner.for_objective("diagonal", objective).congruence(gram))
     if k_diag <= AUTO_KAPPA:
         return "diagonal", (
             f"κ(H) = {kappa:.3g} > {AUTO_KAPPA:g}, and Jacobi scaling by the Hessian diagonal "
@@ -294,6 +356,11 @@ def choose(
         f"κ(H) = {kappa:.3g} > {AUTO_KAPPA:g} (plain descent would need about {steps:.2g} steps "
         f"per factor 10⁻⁹ of loss gap; Jacobi scaling leaves κ = {k_diag:.3g}), so descent runs "
         "on φ = Rθ/√n with A = QR, where κ = 1"
+        + (
+            " (R from the Cholesky factor of the one-pass Gram matrix, AᵀA = RᵀR)"
+            if getattr(objective, "has_statistics", False)
+            else ""
+        )
     )
 
 
@@ -356,7 +423,8 @@ class Plan:
             Start in the model's coordinates.
         refine_mode : bool or "auto"
             Iterative refinement after descent: "auto" refines preconditioned full-batch least
-            squares runs that converged or used up their steps.
+            squares runs that converged or used up their steps, except on the fast path while
+            its statistics are accurate (``base.refinement_pays`` False: κ(G) ≤ 1e8).
         full_batch : bool
 
         Returns
@@ -375,7 +443,13 @@ class Plan:
         res.settings["preconditioner"] = self.kind
         res.settings["preconditioner_reason"] = self.reason
         res.settings["conditioning"] = dict(self.conditioning)
-        want = self.kind != "none" if refine_mode == "auto" else bool(refine_mode)
+        if refine_mode == "auto":
+            # The fast path's least-squares steps come from its one-pass statistics, which are
+            # accurate to about κ(G)·ε: refinement (a correctly rounded pass in Python over all
+            # n rows, and a copy of the design) only pays where they are not.
+            want = self.kind != "none" and getattr(self.base, "refinement_pays", True)
+        else:
+            want = bool(refine_mode)
         can = (
             self.base.is_linear_least_squares
             and full_batch
@@ -424,8 +498,7 @@ def plan(
         pre = Preconditioner("none", n=objective.n_samples)
         cond = {"kappa_given": kappa_given, "kappa_descent": kappa_given}
         return Plan(kind, reason, objective, objective, pre, advice, cond)
-    A = objective.model.augmented(objective.Z)
-    pre = Preconditioner.build(kind, A)
+    pre = Preconditioner.for_objective(kind, objective)
     wrapped = PreconditionedObjective(objective, pre)
     new_advice = advise(wrapped) if linear else None
     cond = {
