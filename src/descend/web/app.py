@@ -40,7 +40,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .limits import LimitError, Limits
-from .runs import Run, RunManager, clean, mlp_available
+from .runs import Run, RunManager, clean
 
 __all__ = ["create_app", "STATIC_DIR"]
 
@@ -202,7 +202,6 @@ def _options(manager: RunManager) -> dict[str, Any]:
             "datasets": sets,
             "default_dataset": datasets.DEFAULT,
             "models": ["linear", "linear-nointercept", "poly:D", "mlp:H1,H2"],
-            "mlp_available": mlp_available(),
             "losses": list(LOSSES),
             "optimizers": optimizers,
             "schedules": scheds,

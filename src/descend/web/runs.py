@@ -26,7 +26,7 @@ from .limits import LimitError, Limits
 
 Array = NDArray[np.float64]
 
-__all__ = ["Run", "RunManager", "Upload", "clean", "mlp_available"]
+__all__ = ["Run", "RunManager", "Upload", "clean"]
 
 #: points of the fitted curve drawn over the data
 CURVE_POINTS = 200
@@ -53,13 +53,6 @@ def clean(values: Any) -> Any:
     if isinstance(values, list | tuple):
         return [clean(v) for v in values]
     return values
-
-
-def mlp_available() -> bool:
-    """True when this build of descend has the MLP model."""
-    import importlib.util
-
-    return importlib.util.find_spec("descend.models.mlp") is not None
 
 
 def _thin(n: int, most: int) -> NDArray[np.intp]:
@@ -433,11 +426,6 @@ class RunManager:
         lim = self.limits
         m = _MLP.match(spec)
         if m:
-            if not mlp_available():
-                raise LimitError(
-                    "the MLP model is not part of this build of descend yet; choose linear or "
-                    "poly:D"
-                )
             sizes = [s for s in m.group(1).split(",") if s.strip()]
             if len(sizes) > lim.max_hidden:
                 raise LimitError(

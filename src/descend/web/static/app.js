@@ -399,10 +399,6 @@ async function init() {
   for (const opt of o.optimizers) option($("optimizer"), opt.name);
   option($("schedule"), "", "constant");
   for (const s of o.schedules) if (s.name !== "constant") option($("schedule"), s.name, `${s.name}: ${s.summary}`);
-  if (!o.mlp_available) {
-    const mlp = [...$("model-kind").options].find((x) => x.value === "mlp");
-    if (mlp) { mlp.disabled = true; mlp.textContent += " (not in this build)"; }
-  }
   $("model-degree").max = o.limits.max_degree; $("syn-degree").max = o.limits.max_degree;
   $("syn-n").max = o.limits.max_rows; $("max-steps").max = o.limits.max_steps;
   fillHyper();
