@@ -64,7 +64,7 @@ BLOCK_BYTES = 1 << 19
 
 
 #: target size of one row block of X in the raw-sums route (read in place, never copied)
-RAW_BLOCK_BYTES = 1 << 21
+RAW_BLOCK_BYTES = 1 << 20
 
 #: largest r² = 1 + μ²/σ² (per column, and for y − y₀) for which :func:`moments` uses raw sums
 RAW_RATIO = 64.0
