@@ -10,7 +10,10 @@ it avoids every pass and copy it can:
 - finiteness, the constant-column check, the feature scaling, the Gram matrix (curvature
   advice) and the least-squares statistics all come from one blocked pass
   (:func:`descend.stats.moments`); only when that pass finds a NaN/inf does
-  :func:`~descend.data.as_arrays` run, to raise its precise message.
+  :func:`~descend.data.as_arrays` run, to raise its precise message;
+- for Φ(X) = X, :func:`~descend.data.check_fit_data`'s magnitude checks (squares that
+  overflow or underflow) are bounded from the same statistics (:func:`magnitudes_safe`); its
+  max-abs pass over X runs only when a bound comes near a limit or the pass found NaN/inf.
 
 **float32 storage, float64 arithmetic.** The fast path reads X in row blocks and copies each
 block into a small float64 buffer before any arithmetic (the shift of the statistics pass,
