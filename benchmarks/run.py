@@ -514,15 +514,29 @@ def machine() -> dict[str, Any]:
     return info
 
 
+#: the problem families, in run order (``--only`` selects some)
+FAMILIES = ("least-squares", "huber", "minibatch", "polynomial")
+
+
 def run(
-    quick: bool = False, scale: float = 1.0, out: str | Path | None = None, threads: int = 1
+    quick: bool = False,
+    scale: float = 1.0,
+    out: str | Path | None = None,
+    threads: int = 1,
+    only: tuple[str, ...] | list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run the suite; return the results (also written as Markdown and JSON)."""
+    """Run the suite (or only the families named in ``only``, see :data:`FAMILIES`); return
+    the results (also written as Markdown and JSON)."""
+    chosen = tuple(only) if only else FAMILIES
+    unknown = set(chosen) - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown problem families {sorted(unknown)}; choose from {FAMILIES}")
     t_start = time.perf_counter()
     results: dict[str, Any] = {"machine": machine(), "quick": quick, "problems": []}
+    results["only"] = list(chosen)
     results["threads"], restore = set_threads(threads)
     try:
-        _run(results, quick, scale)
+        _run(results, quick, scale, chosen)
     finally:
         restore()
     results["targets"] = targets(results)
@@ -531,13 +545,17 @@ def run(
     outdir = Path(out) if out else Path(__file__).parent / "results"
     outdir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S") + ("-quick" if quick else "")
+    if only:
+        stamp += "-only-" + "-".join(chosen)
     (outdir / f"bench-{stamp}.md").write_text(md)
     (outdir / f"bench-{stamp}.json").write_text(json.dumps(results, indent=1, default=float))
     print(md)
     return results
 
 
-def _run(results: dict[str, Any], quick: bool, scale: float) -> None:
+def _run(
+    results: dict[str, Any], quick: bool, scale: float, chosen: tuple[str, ...] = FAMILIES
+) -> None:
     results["load_start"] = os.getloadavg()
     warm_up()
     if quick:
@@ -550,15 +568,18 @@ def _run(results: dict[str, Any], quick: bool, scale: float) -> None:
             for k in (1.0, 1e4)
         ]
         hub, mb, poly_n = (10_000_000, 10), (10_000_000, 10), 100_000
-    for n, d, k in ls:
+    for n, d, k in ls if "least-squares" in chosen else []:
         print(f"least squares {n}×{d} κ≈{k:g} …", file=sys.stderr, flush=True)
         results["problems"].append(least_squares_problem(n, d, k, quick))
-    print("huber …", file=sys.stderr, flush=True)
-    results["huber"] = huber_problem(*hub, quick)
-    print("mini-batch …", file=sys.stderr, flush=True)
-    results["minibatch"] = minibatch_problem(*mb, 1024 if not quick else 64)
-    print("polynomials …", file=sys.stderr, flush=True)
-    results["polynomial"] = [polynomial_problem(poly_n, deg, quick) for deg in (5, 8)]
+    if "huber" in chosen:
+        print("huber …", file=sys.stderr, flush=True)
+        results["huber"] = huber_problem(*hub, quick)
+    if "minibatch" in chosen:
+        print("mini-batch …", file=sys.stderr, flush=True)
+        results["minibatch"] = minibatch_problem(*mb, 1024 if not quick else 64)
+    if "polynomial" in chosen:
+        print("polynomials …", file=sys.stderr, flush=True)
+        results["polynomial"] = [polynomial_problem(poly_n, deg, quick) for deg in (5, 8)]
     results["load_end"] = os.getloadavg()
 
 
@@ -617,12 +638,13 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"target": "peak memory ≤ 1.2× X + O(n)", "problem": name,
                     "measured": (p["X_bytes"] + peak) / p["X_bytes"], "met": peak <= allowance,
                     "note": f"extra = {peak / (8 * p['n']):.2f} n-vectors"})  # fmt: skip
-    h = r["huber"]
-    out.append({"target": "Huber full-batch step ≤ 1.3× two column-major passes",
-                "problem": h["problem"], "measured": h["step_ratio"],
-                "met": h["step_ratio"] <= 1.3})  # fmt: skip
-    b = r["minibatch"]
-    for s in ("reshuffle", "slices", "contiguous"):
+    h = r.get("huber")
+    if h is not None:
+        out.append({"target": "Huber full-batch step ≤ 1.3× two column-major passes",
+                    "problem": h["problem"], "measured": h["step_ratio"],
+                    "met": h["step_ratio"] <= 1.3})  # fmt: skip
+    b = r.get("minibatch")
+    for s in ("reshuffle", "slices", "contiguous") if b is not None else ():
         v = b[f"torch_over_{s}"]
         out.append({"target": "mini-batch epoch ≥ 5× faster than the PyTorch loop",
                     "problem": f"{b['problem']}, sampling='{s}'", "measured": v,
@@ -643,6 +665,7 @@ def to_markdown(r: dict[str, Any]) -> str:
         f"{m['sklearn']}, torch {m['torch']}, scipy {m['scipy']}",
         f"descend {m['descend']}",
         f"threads: {r['threads']}",
+        f"problem families: {', '.join(r.get('only', FAMILIES))}",
         f"load average at start {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}, at end "
         f"{lb[0]:.2f} {lb[1]:.2f} {lb[2]:.2f}; total {r['total_seconds']:.0f} s",
         "```",
@@ -690,48 +713,69 @@ def to_markdown(r: dict[str, Any]) -> str:
                 f"{_fmt(p['t_Xw']) if i == 0 else ''} | {row['method']} | {tt} | {rx} | {sp} | "
                 f"{ex_s} | {peak} | {'; '.join(notes)} |"
             )
-    h = r["huber"]
-    lines += [
-        "",
-        "## General full-batch step (Huber)",
-        "",
-        f"{h['problem']}: descend step {_fmt(h['descend_step'])} s = "
-        f"**{h['step_ratio']:.2f}×** two column-major passes X@w, Xᵀr "
-        f"({_fmt(h['t_two_colmajor_passes'])} s); PyTorch autograd step {_fmt(h['torch_step'])} s "
-        f"(**{h['torch_over_descend']:.1f}×** descend's). X stored float32: step "
-        f"{_fmt(h['descend_step_float32'])} s (two float32 passes "
-        f"{_fmt(h['t_two_colmajor_passes_float32'])} s). Full fit (lr 'auto', at most 60 "
-        f"steps): {_fmt(h['fit_seconds'])} s, "
-        f"{h['fit_steps']} steps, {h['stop']}.",
-    ]
-    b = r["minibatch"]
-    lines += [
-        "",
-        "## Mini-batch epoch",
-        "",
-        f"{b['problem']} (the second epoch of a run; setup = the one-pass statistics and the "
-        "first epoch):",
-        "",
-        "| method | epoch s | PyTorch loop ÷ this | setup + first epoch s |",
-        "|---|---|---|---|",
-    ]
-    for s in ("reshuffle", "slices", "contiguous"):
+    h = r.get("huber")
+    lines += (
+        []
+        if h is None
+        else [
+            "",
+            "## General full-batch step (Huber)",
+            "",
+            f"{h['problem']}: descend step {_fmt(h['descend_step'])} s = "
+            f"**{h['step_ratio']:.2f}×** two column-major passes X@w, Xᵀr "
+            f"({_fmt(h['t_two_colmajor_passes'])} s); PyTorch autograd step "
+            f"{_fmt(h['torch_step'])} s "
+            f"(**{h['torch_over_descend']:.1f}×** descend's). X stored float32: step "
+            f"{_fmt(h['descend_step_float32'])} s (two float32 passes "
+            f"{_fmt(h['t_two_colmajor_passes_float32'])} s). Full fit (lr 'auto', at most 60 "
+            f"steps): {_fmt(h['fit_seconds'])} s, "
+            f"{h['fit_steps']} steps, {h['stop']}.",
+        ]
+    )
+    b = r.get("minibatch")
+    lines += (
+        []
+        if b is None
+        else [
+            "",
+            "## Mini-batch epoch",
+            "",
+            f"{b['problem']} (the second epoch of a run; setup = the one-pass statistics and the "
+            "first epoch):",
+            "",
+            "| method | epoch s | PyTorch loop ÷ this | setup + first epoch s |",
+            "|---|---|---|---|",
+        ]
+    )
+    for s in ("reshuffle", "slices", "contiguous") if b is not None else ():
         lines.append(
             f"| descend, sampling='{s}' | {_fmt(b[f'descend_{s}_epoch'])} | "
             f"**{b[f'torch_over_{s}']:.2f}×** | {_fmt(b[f'descend_{s}_setup_and_first'])} |"
         )
-    lines += [
-        f"| PyTorch loop (randperm, index, autograd, SGD step) | {_fmt(b['torch_epoch'])} | 1 | |",
-        f"| NumPy loop over contiguous slices of a pre-shuffled copy | "
-        f"{_fmt(b['numpy_contiguous_slices_epoch'])} | "
-        f"{b['torch_epoch'] / b['numpy_contiguous_slices_epoch']:.2f}× | |",
-        "",
-        "## Polynomials (learning_rate='auto')",
-        "",
-        "| problem | basis | κ | preconditioner | steps | time s | final excess | reached 1e-6 |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for p in r["polynomial"]:
+    lines += (
+        []
+        if b is None
+        else [
+            "| PyTorch loop (randperm, index, autograd, SGD step) | "
+            f"{_fmt(b['torch_epoch'])} | 1 | |",
+            f"| NumPy loop over contiguous slices of a pre-shuffled copy | "
+            f"{_fmt(b['numpy_contiguous_slices_epoch'])} | "
+            f"{b['torch_epoch'] / b['numpy_contiguous_slices_epoch']:.2f}× | |",
+        ]
+    )
+    lines += (
+        []
+        if "polynomial" not in r
+        else [
+            "",
+            "## Polynomials (learning_rate='auto')",
+            "",
+            "| problem | basis | κ | preconditioner | steps | time s | final excess | "
+            "reached 1e-6 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+    )
+    for p in r.get("polynomial", []):
         for i, row in enumerate(p["rows"]):
             head = f"{p['problem']} (lstsq {_fmt(p['lstsq_seconds'])} s)" if i == 0 else ""
             lines.append(
@@ -754,8 +798,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny sizes, < 1 minute (CI smoke)")
     p.add_argument("--out", help="output folder (default benchmarks/results)")
     p.add_argument("--threads", type=int, default=1, help="BLAS/PyTorch threads (0: defaults)")
+    p.add_argument("--only", nargs="+", choices=FAMILIES, metavar="FAMILY",
+                   help=f"run only these problem families ({', '.join(FAMILIES)})")  # fmt: skip
     args = p.parse_args(argv)
-    run(quick=args.quick, out=args.out, threads=args.threads)
+    run(quick=args.quick, out=args.out, threads=args.threads, only=args.only)
     return 0
 
 

@@ -26,3 +26,13 @@ def test_quick_benchmark_smoke(tmp_path):
     names = [r["method"] for r in res["problems"][0]["rows"]]
     assert any("float32" in m for m in names) and any("PyTorch" in m for m in names)
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".md"]
+
+
+def test_quick_benchmark_only_least_squares(tmp_path):
+    """``--only least-squares`` runs just that family; the report and targets still build."""
+    from benchmarks.run import main
+
+    assert main(["--quick", "--only", "least-squares", "--out", str(tmp_path)]) == 0
+    md = next(tmp_path.glob("*.md")).read_text()
+    assert "## Least squares" in md and "Huber" not in md and "Mini-batch" not in md
+    assert "problem families: least-squares" in md

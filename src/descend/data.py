@@ -36,6 +36,8 @@ __all__ = [
     "read_csv",
     "check_design",
     "check_fit_data",
+    "check_samples",
+    "magnitude_limits",
     "batches",
     "slice_batches",
     "contiguous_batches",
@@ -710,6 +712,23 @@ def check_design(X: Any, n_params: int, feature_names: Sequence[str] | None = No
         )
 
 
+def check_samples(n: int, min_samples: int = 2) -> None:
+    """:func:`check_fit_data`'s row count check alone (raises the same DataError)."""
+    if n < min_samples:
+        raise DataError(
+            f"X has only {n} sample{_s(n)} (row{_s(n)}); fitting needs at least {min_samples}: "
+            "one row cannot determine a slope or the scale of a feature. Add rows."
+        )
+
+
+def magnitude_limits(n: int) -> tuple[float, float]:
+    """(tiny, huge): :func:`check_fit_data` refuses a column whose largest magnitude m has
+    0 < m < tiny (squares underflow) or m > huge (a sum of n squares could overflow)."""
+    tiny = math.sqrt(np.finfo(np.float64).tiny)
+    huge = math.sqrt(np.finfo(np.float64).max / (16.0 * max(n, 1)))
+    return tiny, huge
+
+
 def check_fit_data(
     X: Array, y: Array | None = None, feature_names: Sequence[str] | None = None,
     *, min_samples: int = 2,
@@ -735,13 +754,8 @@ def check_fit_data(
     """
     n, d = X.shape
     names = list(feature_names) if feature_names is not None else _default_names(d)
-    if n < min_samples:
-        raise DataError(
-            f"X has only {n} sample{_s(n)} (row{_s(n)}); fitting needs at least {min_samples}: "
-            "one row cannot determine a slope or the scale of a feature. Add rows."
-        )
-    tiny = math.sqrt(np.finfo(np.float64).tiny)
-    huge = math.sqrt(np.finfo(np.float64).max / (16.0 * max(n, 1)))
+    check_samples(n, min_samples)
+    tiny, huge = magnitude_limits(n)
     columns: list[tuple[str, str, Array]] = [("X", names[j], X[:, j]) for j in range(d)]
     if y is not None:
         columns.append(("y", "y", y))

@@ -10,7 +10,10 @@ it avoids every pass and copy it can:
 - finiteness, the constant-column check, the feature scaling, the Gram matrix (curvature
   advice) and the least-squares statistics all come from one blocked pass
   (:func:`descend.stats.moments`); only when that pass finds a NaN/inf does
-  :func:`~descend.data.as_arrays` run, to raise its precise message.
+  :func:`~descend.data.as_arrays` run, to raise its precise message;
+- for Φ(X) = X, :func:`~descend.data.check_fit_data`'s magnitude checks (squares that
+  overflow or underflow) are bounded from the same statistics (:func:`magnitudes_safe`); its
+  max-abs pass over X runs only when a bound comes near a limit or the pass found NaN/inf.
 
 **float32 storage, float64 arithmetic.** The fast path reads X in row blocks and copies each
 block into a small float64 buffer before any arithmetic (the shift of the statistics pass,
@@ -117,6 +120,35 @@ def check_design_fast(X: Array, mom: Moments, n_params: int, names: list[str]) -
         check_design(proxy, min(n_params, 2), names)
 
 
+def magnitudes_safe(mom: Moments) -> bool:
+    """True when :func:`descend.data.check_fit_data` certainly passes X and y of ``mom``.
+
+    That check refuses a column whose largest magnitude m = max|x| is below ``tiny`` or above
+    ``huge`` (:func:`descend.data.magnitude_limits`). The statistics bound m from both sides
+    without reading the data again:
+
+    - above: m ≤ |x₀| + max|x − x₀| ≤ |x₀| + √Σ(x − x₀)², with Σ(x − x₀)² = Sxx + n(μ − x₀)²;
+    - below: m ≥ rms = √(Sxx/n + μ²).
+
+    Safe means |x₀| + √(Sxx + n(μ − x₀)²) ≤ huge/4 and rms ≥ 2·tiny for every column and y:
+    the factors 4 and 2 cover the rounding of the statistics many times over (squares that
+    underflow only make the lower bound smaller, i.e. more cautious). Non-finite statistics,
+    all-zero columns and anything near a limit are not safe: the caller then runs the exact
+    max-abs pass, so the messages (and the decisions) are those of ``check_fit_data``.
+    """
+    from .data import magnitude_limits
+
+    tiny, huge = magnitude_limits(mom.n)
+    n = float(mom.n)
+    x0 = np.append(mom.x0, 0.0)  # y's shift is not kept: bound y around 0 instead
+    mean = np.append(mom.mean, mom.ymean)
+    ss = np.append(np.diag(mom.Sxx), mom.syy)
+    with np.errstate(over="ignore", invalid="ignore"):
+        upper = np.abs(x0) + np.sqrt(ss + n * (mean - x0) ** 2)
+        rms = np.sqrt(ss / n + mean**2)
+    return bool(np.all(upper <= huge / 4) and np.all(rms >= 2 * tiny))
+
+
 def build_objective(
     X: Any,
     y: Any,
@@ -152,7 +184,7 @@ def build_objective(
     DataObjective
         A :class:`~descend.objective.FastDataObjective` for linear models when ``fast``.
     """
-    from .data import as_arrays, check_design, check_fit_data
+    from .data import as_arrays, check_design, check_fit_data, check_samples
     from .models import Linear, get_model
 
     m = get_model(model)
@@ -182,13 +214,22 @@ def build_objective(
             Xa, ya, names = borrowed
         if column_major and not loss_obj.is_least_squares and not Xa.flags.f_contiguous:
             Xa = np.asfortranarray(Xa)
-        check_fit_data(Xa, ya, names)  # too few rows; magnitudes whose squares overflow
+        # too few rows; magnitudes whose squares overflow or underflow: for Φ(X) = X the
+        # magnitudes are bounded from the statistics (no pass), see magnitudes_safe
+        if plain_linear:
+            check_samples(Xa.shape[0])
+        else:
+            check_fit_data(Xa, ya, names)
         try:
             obj = FastDataObjective.build(m, loss_obj, Xa, ya, names)
         except NonFiniteError:
+            if plain_linear:
+                check_fit_data(Xa, ya, names)  # inf, or squares that overflowed: its message
             if borrowed is not None:
                 as_arrays(X, y, feature_names=feature_names)  # raises the precise DataError
             raise
+        if plain_linear and not magnitudes_safe(obj.moments):
+            check_fit_data(Xa, ya, names)  # near a limit: the exact max-abs pass decides
         check_design_fast(Xa, obj.moments, obj.n_params, names)
         obj.model._bind_target(ya)  # the random start's centre (O(n), y only)
         return obj

@@ -1,0 +1,151 @@
+"""The raw-sums route of :func:`descend.stats.moments`: when it is taken, its accuracy, and the
+validation read from the statistics instead of a max-abs pass (descend.fastfit)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import descend as ds
+from descend import fastfit, stats
+from descend.data import DataError, check_fit_data
+
+
+def _normed_gap(a: stats.Moments, b: stats.Moments) -> float:
+    """Largest difference of the correlation-scaled scatters and cross products."""
+    sx = np.sqrt(np.diag(b.Sxx))
+    gx = np.max(np.abs(a.Sxx - b.Sxx) / np.outer(sx, sx))
+    gy = np.max(np.abs(a.sxy - b.sxy) / (sx * np.sqrt(b.syy)))
+    return float(max(gx, gy, abs(a.syy - b.syy) / b.syy, np.max(np.abs(a.mean - b.mean) / sx)))
+
+
+def _no_shifted_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the shifted pass ran")
+
+    monkeypatch.setattr(stats, "block_scatter", fail)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_raw_route_is_taken_for_centred_columns_and_agrees(rng, monkeypatch, order):
+    X = rng.standard_normal((30_000, 6)) * rng.uniform(0.5, 3, 6) + rng.uniform(-3, 3, 6)
+    X = np.asarray(X, order=order)
+    y = X @ rng.standard_normal(6) + 1.0 + rng.standard_normal(30_000)
+    ref = stats.moments(X, y, raw=False)
+    _no_shifted_pass(monkeypatch)
+    mom = stats.moments(X, y)
+    assert mom.n == ref.n and mom.finite
+    np.testing.assert_array_equal(mom.x0, X[0])
+    assert _normed_gap(mom, ref) < 1e-13
+
+
+@pytest.mark.parametrize("ratio", [10.0, 1e3, 1e8])
+def test_off_centre_columns_take_the_shifted_pass(rng, ratio):
+    """|μ|/σ beyond √RAW_RATIO: the statistics are exactly the shifted pass's."""
+    X = rng.standard_normal((20_000, 3))
+    X[:, 1] += ratio
+    y = X.sum(axis=1) + rng.standard_normal(20_000)
+    a, b = stats.moments(X, y), stats.moments(X, y, raw=False)
+    np.testing.assert_array_equal(a.Sxx, b.Sxx)
+    np.testing.assert_array_equal(a.sxy, b.sxy)
+
+
+def test_off_centre_after_the_probe_is_caught_by_the_final_check(rng):
+    """The probe sees centred rows; the rest are far off centre: the final r² check redoes it.
+
+    (With a fraction p of centred rows, r² ≈ 1 + (1 − p)/p ≈ 100 > RAW_RATIO here.)
+    """
+    X = rng.standard_normal((100_000, 3))
+    X[stats.PROBE_ROWS :, 2] += 1e6
+    y = rng.standard_normal(100_000)
+    assert stats._probe_ok(X, y, float(y[0]))
+    a, b = stats.moments(X, y), stats.moments(X, y, raw=False)
+    np.testing.assert_array_equal(a.Sxx, b.Sxx)
+
+
+def test_off_centre_y_takes_the_shifted_pass(rng):
+    X = rng.standard_normal((20_000, 3))
+    y = 1e5 + rng.standard_normal(20_000)
+    y[0] = 0.0  # the shift y₀ is far from ȳ
+    a, b = stats.moments(X, y), stats.moments(X, y, raw=False)
+    assert a.syy == b.syy
+
+
+def test_constant_and_zero_columns_stay_exact(rng):
+    X = rng.standard_normal((20_000, 4))
+    X[:, 1] = 0.0
+    X[:, 3] = 0.1
+    y = rng.standard_normal(20_000)
+    mom = stats.moments(X, y)
+    assert list(mom.constant_columns) == [1, 3]
+    assert mom.Sxx[1, 1] == 0.0 and mom.Sxx[3, 3] == 0.0
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_float32_raw_route_is_bitwise_the_float64_copy(rng, order):
+    X = np.asarray(rng.standard_normal((20_000, 5)), order=order).astype(np.float32)
+    y = rng.standard_normal(20_000)
+    a, b = stats.moments(X, y), stats.moments(X.astype(np.float64), y)
+    for f in ("Sxx", "sxy", "mean"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+    assert a.syy == b.syy
+
+
+def test_nonfinite_data_report_nonfinite_without_warnings(rng):
+    X = rng.standard_normal((5000, 3))
+    X[7, 1] = np.nan
+    with np.errstate(all="raise"):
+        assert not stats.moments(X, np.ones(5000)).finite
+
+
+# -- validation from the statistics ------------------------------------------------------------
+
+
+def test_magnitudes_safe_for_ordinary_data_and_not_near_the_limits(rng):
+    X = rng.standard_normal((20_000, 3))
+    y = rng.standard_normal(20_000)
+    assert fastfit.magnitudes_safe(stats.moments(X, y))
+    for v in (1e149, 2e-154):  # both pass check_fit_data, but near its limits
+        Xv = X.copy()
+        Xv[:, 1] *= v
+        assert not fastfit.magnitudes_safe(stats.moments(Xv, y))
+    Xz = X.copy()
+    Xz[:, 2] = 0.0  # an all-zero column: the exact pass decides (it passes)
+    assert not fastfit.magnitudes_safe(stats.moments(Xz, y))
+
+
+def test_fast_fit_skips_the_max_abs_pass_for_ordinary_data(rng, monkeypatch):
+    import descend.data as data
+
+    X = rng.standard_normal((20_000, 5))
+    y = X.sum(axis=1) + rng.standard_normal(20_000)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("check_fit_data ran")
+
+    monkeypatch.setattr(data, "check_fit_data", fail)
+    res = ds.fit(X, y, learning_rate="auto")
+    assert res.objective.features is X
+
+
+@pytest.mark.parametrize(
+    "value", [1e200, 1e153, np.inf, -np.inf, 1e-200], ids=["1e200", "1e153", "inf", "-inf", "tiny"]
+)
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_fast_fit_refuses_bad_magnitudes_with_check_fit_data_message(rng, value, where):
+    X = rng.standard_normal((20_000, 5))
+    y = X.sum(axis=1) + rng.standard_normal(20_000)
+    if value == 1e-200:
+        if where == "X":
+            X[:, 2] *= value
+        else:
+            y *= value
+    elif where == "X":
+        X[11, 2] = value
+    else:
+        y[11] = value
+    with pytest.raises(DataError) as want:
+        check_fit_data(X, y)
+    with pytest.raises(DataError) as got:
+        ds.fit(X, y, learning_rate="auto")
+    assert str(got.value) == str(want.value)
