@@ -4,12 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian's Chromium drives the playground's browser tests (headless).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's Chromium drives the playground's browser tests (headless); ffmpeg writes MP4
+# animations (GIFs need only Pillow).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "note: chromium is not installed; browser tests will be skipped" >&2
+    echo "note: ${missing[*]} not installed; the tests that need them will be skipped" >&2
   fi
 fi
 
