@@ -117,12 +117,18 @@ class Advice:
 
     def describe(self) -> str:
         """Human-readable summary."""
-        kappa = f"{self.kappa:.3g}" if math.isfinite(self.kappa) else "inf (singular)"
+        kappa = self.kappa_text()
         return (
             f"λ_max = {self.lam_max:.4g}, λ_min = {self.lam_min:.4g}, κ = {kappa}; "
             f"stability limit 2/λ_max = {self.stability_limit:.4g}, "
             f"best constant rate 2/(λ_min+λ_max) = {self.best_lr:.4g}"
         )
+
+    def kappa_text(self) -> str:
+        """κ for people: a number, or 'beyond 1/ε' when λ_min is lost in rounding."""
+        if math.isfinite(self.kappa):
+            return f"{self.kappa:.3g}"
+        return "beyond 1/ε (numerically singular: λ_min is below rounding of λ_max)"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (every field)."""

@@ -425,7 +425,7 @@ def divergence_message(
         model = getattr(objective, "model", None)
         if model is not None and getattr(model, "scale", True) is False:
             msg += (
-                f" The features are unscaled (scale=False), which makes κ = {advice.kappa:.3g}: "
+                f" The features are unscaled (scale=False), which makes κ = {advice.kappa_text()}: "
                 "scale=True standardises them."
             )
     else:

@@ -129,7 +129,7 @@ def _advice_section(res: FitResult) -> str:
     a = res.advice
     if a is None:
         return '<h2>Curvature advice</h2>\n<p class="muted">No curvature advice for this run.</p>'
-    kappa = f"{a.kappa:.4g}" if math.isfinite(a.kappa) else "inf (singular)"
+    kappa = f"{a.kappa:.4g}" if math.isfinite(a.kappa) else a.kappa_text()
     rows = [
         ("λ_max (largest Hessian eigenvalue)", f"{a.lam_max:.6g}"),
         ("λ_min (smallest)", f"{a.lam_min:.6g}"),
