@@ -107,6 +107,10 @@ def test_ill_conditioned_reference_uses_blocked_qr(rng):
     ref_plain = ds.reference.least_squares(plain)
     np.testing.assert_allclose(ref.params, ref_plain.params, rtol=1e-7)
     assert ref.loss == pytest.approx(ref_plain.loss, rel=1e-10)
+    # independent: SVD least squares on the raw monomials [1, x, …, x⁵]
+    V = np.vander(x, 6, increasing=True)
+    beta = np.linalg.lstsq(V, y, rcond=None)[0]
+    assert ref.loss == pytest.approx(np.mean((V @ beta - y) ** 2), rel=1e-10)
 
 
 def test_fit_fast_equals_fit_plain_and_does_not_copy(rng):

@@ -3,6 +3,8 @@ validation read from the statistics instead of a max-abs pass (descend.fastfit).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,14 @@ def test_raw_route_is_taken_for_centred_columns_and_agrees(rng, monkeypatch, ord
     X = np.asarray(X, order=order)
     y = X @ rng.standard_normal(6) + 1.0 + rng.standard_normal(30_000)
     ref = stats.moments(X, y, raw=False)
+    # the shifted pass itself against a direct two-pass computation in numpy
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    direct = stats.Moments(
+        n=len(y), mean=X.mean(axis=0), ymean=float(y.mean()), Sxx=Xc.T @ Xc, sxy=Xc.T @ yc,
+        syy=float(yc @ yc), finite=True, x0=X[0],
+    )  # fmt: skip
+    assert ref.ymean == pytest.approx(direct.ymean, rel=1e-12, abs=1e-12)
+    assert _normed_gap(ref, direct) < 1e-12
     _no_shifted_pass(monkeypatch)
     mom = stats.moments(X, y)
     assert mom.n == ref.n and mom.finite
@@ -48,6 +58,15 @@ def test_off_centre_columns_take_the_shifted_pass(rng, ratio):
     a, b = stats.moments(X, y), stats.moments(X, y, raw=False)
     np.testing.assert_array_equal(a.Sxx, b.Sxx)
     np.testing.assert_array_equal(a.sxy, b.sxy)
+    # and the shifted pass is right where the raw sums would cancel: numpy's two-pass sums
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    sx = np.sqrt(np.diag(Xc.T @ Xc))
+    np.testing.assert_allclose(a.Sxx / np.outer(sx, sx), (Xc.T @ Xc) / np.outer(sx, sx), atol=1e-12)
+    np.testing.assert_allclose(
+        a.sxy / sx, (Xc.T @ yc) / sx, rtol=1e-10, atol=1e-12 * np.sqrt(yc @ yc)
+    )
+    exact_mean = np.array([math.fsum(col) / len(col) for col in X.T])
+    assert np.all(np.abs(a.mean - exact_mean) <= 1e-12 * sx / 100 + 4 * np.spacing(exact_mean))
 
 
 def test_off_centre_after_the_probe_is_caught_by_the_final_check(rng):
@@ -69,6 +88,9 @@ def test_off_centre_y_takes_the_shifted_pass(rng):
     y[0] = 0.0  # the shift y₀ is far from ȳ
     a, b = stats.moments(X, y), stats.moments(X, y, raw=False)
     assert a.syy == b.syy
+    yc = y - y.mean()
+    assert a.syy == pytest.approx(float(yc @ yc), rel=1e-9)  # a far shift costs a few digits
+    assert a.ymean == pytest.approx(float(y.mean()), rel=1e-14)
 
 
 def test_constant_and_zero_columns_stay_exact(rng):
@@ -79,6 +101,10 @@ def test_constant_and_zero_columns_stay_exact(rng):
     mom = stats.moments(X, y)
     assert list(mom.constant_columns) == [1, 3]
     assert mom.Sxx[1, 1] == 0.0 and mom.Sxx[3, 3] == 0.0
+    Xc = X - X.mean(axis=0)
+    np.testing.assert_allclose(
+        mom.Sxx[[0, 2]][:, [0, 2]], (Xc.T @ Xc)[[0, 2]][:, [0, 2]], rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("order", ["C", "F"])

@@ -47,11 +47,17 @@ def test_limit_matches_eigvalsh_and_splits_convergence(data, scale):
     assert s.advice.stability_limit == pytest.approx(limit, rel=1e-10)
     np.testing.assert_allclose(s.lrs, np.concatenate([below, above]))
     assert s.diverged.tolist() == [False] * 3 + [True] * 3
+    # the optimum and the starting loss, computed here: lstsq on [Z, 1] and the MSE at θ₀
+    beta = np.linalg.lstsq(A, y, rcond=None)[0]
+    best = np.mean((A @ beta - y) ** 2)
+    assert s.reference_loss == pytest.approx(best, rel=1e-10)
+    theta0 = obj.model.init_params(np.random.default_rng(0))  # lr_sweep's default seed
+    start = np.mean((A @ theta0 - y) ** 2)
     if scale:  # scaled features: κ is small, so every stable rate reaches the optimum
         assert s.converged[:3].all()
-        np.testing.assert_allclose(s.final_loss[:3], s.reference_loss, rtol=1e-8)
+        np.testing.assert_allclose(s.final_loss[:3], best, rtol=1e-8)
     else:  # raw columns: stable rates make progress (loss below the start) but crawl
-        assert np.all(np.isfinite(s.final_loss[:3]))
+        assert np.all((s.final_loss[:3] >= best * (1 - 1e-12)) & (s.final_loss[:3] < start))
 
 
 def test_default_grid_straddles_the_limit(data):
