@@ -117,3 +117,28 @@ def test_help_teaches(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "θ ← θ − lr·∇L(θ)" in out and "2/λ_max" in out
+
+
+BAD_INPUT_CASES = [  # (argv with {tmp} for tmp_path, needle in the one-line error)
+    (["fit", "--plot", "{tmp}/afile", "--quiet"], "is an existing file"),
+    (["resume", "{tmp}"], "is a directory, not a checkpoint file"),
+    (["landscape", "saddles", "--samples", "0"], "n_samples must be >= 2"),
+    (["landscape", "saddles", "--points", "0"], "n_points must be >= 1"),
+    (["landscape", "saddles", "--sizes", ""], "hidden-layer widths must be"),
+    (["landscape", "saddles", "--sizes", "0"], "hidden-layer widths must be"),
+    (["landscape", "saddles", "--gtol", "-1"], "gtol must be a positive"),
+    (["landscape", "goe", "--sizes", "0"], "GOE sizes must be whole numbers >= 1"),
+    (["landscape", "goe", "--sizes", ""], "GOE sizes must be whole numbers >= 1"),
+    (["landscape", "goe", "--samples", "0"], "n_samples must be >= 1"),
+    (["landscape", "goe", "--samples", "-1"], "n_samples must be >= 1"),
+]
+
+
+@pytest.mark.parametrize("argv, needle", BAD_INPUT_CASES)
+def test_bad_input_is_one_clear_line(argv, needle, tmp_path, capsys):
+    """Bad arguments found by probing: exit 2 and one 'descend: error:' line, no traceback."""
+    (tmp_path / "afile").write_text("not a directory\n")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("descend: error:") and needle in err[0], err

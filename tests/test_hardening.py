@@ -270,3 +270,11 @@ def test_cli(row, tmp_path, capsys):
     assert main(["fit", str(path), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("descend: error:") and needle in err[0], err
+
+
+@pytest.mark.parametrize("optimizer", [object(), 3, None], ids=["object", "int", "none"])
+def test_fit_rejects_a_non_optimizer(optimizer):
+    """ds.fit(optimizer=<not a name or optimizer>) raises a TypeError naming the fix."""
+    X = np.linspace(0.0, 1.0, 20)[:, None]
+    with pytest.raises(TypeError, match="optimizer must be a name such as 'adam'"):
+        ds.fit(X, 2.0 * X[:, 0] + 1.0, optimizer=optimizer)

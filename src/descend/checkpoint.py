@@ -226,6 +226,11 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise ValueError(f"{fname!r} is not a descend checkpoint (not JSON: {exc})") from None
     except UnicodeDecodeError:
         raise ValueError(f"{fname!r} is not a descend checkpoint (not text)") from None
+    except IsADirectoryError:
+        raise ValueError(
+            f"{fname!r} is a directory, not a checkpoint file; pass the file that "
+            "--checkpoint wrote"
+        ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         got = doc.get("format") if isinstance(doc, dict) else None
         raise ValueError(f"{fname!r} is not a descend checkpoint (format {got!r}, want {FORMAT})")

@@ -725,6 +725,11 @@ def save_figures(
         The files written, in that order.
     """
     out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise ValueError(
+            f"figure directory {str(out)!r} is an existing file; pass a directory name "
+            "(it is created if missing)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     makers: list[tuple[str, Any]] = []

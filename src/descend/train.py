@@ -437,6 +437,11 @@ def fit(
     else:
         theta_start = np.array(theta0, dtype=np.float64).reshape(-1)
 
+    if not isinstance(optimizer, str) and not isinstance(getattr(optimizer, "name", None), str):
+        raise TypeError(
+            f"optimizer must be a name such as 'adam' or an optimizer from descend.optim "
+            f"(e.g. descend.optim.Adam()), got {type(optimizer).__name__} {optimizer!r}"
+        )
     opt_name = optimizer if isinstance(optimizer, str) else optimizer.name
     advice: Advice | None = None
     if bound.is_linear:

@@ -69,6 +69,13 @@ def goe_positive_definite_fraction(
     -------
     GOEResult
     """
+    bad = [n for n in sizes if int(n) < 1]
+    if bad or not len(sizes):
+        raise ValueError(
+            f"GOE sizes must be whole numbers >= 1, got {list(sizes)!r}; e.g. sizes 1,2,3"
+        )
+    if int(n_samples) < 1:
+        raise ValueError(f"n_samples must be >= 1 matrices per size, got {n_samples!r}")
     rng = np.random.default_rng(seed)
     rows = []
     for n in sizes:

@@ -493,6 +493,16 @@ def saddle_study(
     hidden_sizes = [
         [int(s)] if isinstance(s, int | np.integer) else [int(h) for h in s] for s in sizes
     ]
+    if not hidden_sizes or any(h < 1 for hs in hidden_sizes for h in hs):
+        raise ValueError(
+            f"hidden-layer widths must be whole numbers >= 1, got {list(sizes)!r}; e.g. 2,4,8"
+        )
+    if int(n_points) < 1:
+        raise ValueError(f"n_points must be >= 1 descent runs per size, got {n_points!r}")
+    if int(n_samples) < 2:
+        raise ValueError(f"n_samples must be >= 2 rows of the task, got {n_samples!r}")
+    if not gtol > 0:
+        raise ValueError(f"gtol must be a positive gradient-norm tolerance, got {gtol!r}")
     X, y = saddle_task(n_samples, seed=0, noise=noise)
     rng = np.random.default_rng(seed)
     points: list[dict[str, Any]] = []
