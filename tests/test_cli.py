@@ -142,3 +142,16 @@ def test_bad_input_is_one_clear_line(argv, needle, tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("descend: error:") and needle in err[0], err
+
+
+def test_an_infinite_learning_rate_is_refused(capsys):
+    """--lr inf is rejected by the parser (exit 2) with the reason."""
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--lr", "inf"])
+    assert exc.value.code == 2 and "finite" in capsys.readouterr().err
+
+
+def test_an_mlp_without_layers_is_refused(capsys):
+    """--model mlp: (no sizes) exits 2 and asks for the hidden layer sizes."""
+    assert main(["fit", "--model", "mlp:"]) == 2
+    assert "hidden layer sizes" in capsys.readouterr().err

@@ -278,3 +278,12 @@ def test_fit_rejects_a_non_optimizer(optimizer):
     X = np.linspace(0.0, 1.0, 20)[:, None]
     with pytest.raises(TypeError, match="optimizer must be a name such as 'adam'"):
         ds.fit(X, 2.0 * X[:, 0] + 1.0, optimizer=optimizer)
+
+
+@pytest.mark.parametrize("seed", ["x", 1.5, True])
+def test_fit_names_a_bad_seed(seed):
+    """A seed that is not a whole number is refused with a message naming it."""
+    import descend as ds
+
+    with pytest.raises(TypeError, match="seed must be a whole number"):
+        ds.fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0], seed=seed)

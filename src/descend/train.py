@@ -422,6 +422,8 @@ def fit(
         )  # fmt: skip
     from .fastfit import build_objective
 
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise TypeError(f"seed must be a whole number or None, got {seed!r}")
     obj = build_objective(
         X, y, model, loss, feature_names=feature_names, fast=fast,
         column_major=batch_size is None, dtype=dtype,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -35,8 +36,10 @@ def parse_lr(text: str) -> float | str:
         raise argparse.ArgumentTypeError(
             f"learning rate must be a positive number, 'auto' or 'armijo', got {text!r}"
         ) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"learning rate must be positive, got {text!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(
+            f"learning rate must be a positive, finite number, got {text!r}"
+        )
     return value
 
 

@@ -43,6 +43,10 @@ def get_model(model: str | Model) -> Model:
             raise ValueError(
                 f"bad model {model!r}: give hidden layer sizes, e.g. 'mlp:8,8' or 'mlp:8,8:relu'"
             ) from None
+        if not sizes:
+            raise ValueError(
+                f"bad model {model!r}: give hidden layer sizes, e.g. 'mlp:8,8' or 'mlp:8,8:relu'"
+            )
         return MLP(sizes, activation=activation or "tanh")
     raise ValueError(
         f"unknown model {model!r}; use 'linear', 'linear-nointercept', 'poly:DEGREE' or "
