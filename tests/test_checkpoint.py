@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.data import DataError, batches
-from descend.loop import BatchSampler, LoopState, decode_tree, encode_tree
+from descend.data.encoding import decode_tree, encode_tree
+from descend.data.samplers import BatchSampler, batches
+from descend.data.tables import DataError
+from descend.descent.loop import LoopState
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -100,7 +102,7 @@ def test_checkpoint_file_is_json_without_pickle(tmp_path, data):
     path = tmp_path / "j.ckpt"
     ds.fit(X, y, optimizer="adam", learning_rate=0.01, max_steps=30, batch_size=5, checkpoint=path)
     doc = json.loads(path.read_text(), parse_constant=pytest.fail)
-    assert doc["format"] == "descend.checkpoint/1"
+    assert doc["format"] == "descend.descent.checkpoint/1"
     assert set(doc["state"]["theta"]) == {"dtype", "shape", "b64"}
     assert doc["data"]["sha256"] and doc["config"]["optimizer"] == "adam"
     assert b"pickle" not in path.read_bytes() and not path.read_bytes().startswith(b"\x80")
@@ -152,7 +154,7 @@ def test_loop_state_round_trip(data):
     """LoopState.to_dict/from_dict keeps inf/nan counters and the history exactly."""
     X, y = data
     res = ds.fit(X, y, learning_rate=0.01, max_steps=5)
-    from descend.history import Recorder
+    from descend.descent.history import Recorder
 
     rec = Recorder(True, res.params)
     rec.add(0, np.inf, np.nan, 1.5, 0.1, res.params)

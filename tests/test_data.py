@@ -1,4 +1,4 @@
-"""Tests for descend.data: conversion, clear errors, CSV reading, design checks, batching."""
+"""Tests for descend.data.tables: conversion, clear errors, CSV reading, design checks, batching."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from descend.data import DataError, DataWarning, as_arrays, batches, check_design, read_csv
+from descend.data.samplers import batches
+from descend.data.tables import DataError, DataWarning, as_arrays, check_design, read_csv
 
 # ----------------------------------------------------------------------------------------------
 # as_arrays: good input
@@ -501,8 +502,8 @@ def test_import_does_not_load_pandas() -> None:
     import sys
 
     code = (
-        "import sys, descend.data, descend.datasets; "
-        "descend.data.as_arrays([[1.0, 2.0]]); descend.datasets.load('norris'); "
+        "import sys, descend.data.tables, descend.data.datasets; "
+        "descend.data.tables.as_arrays([[1.0, 2.0]]); descend.data.datasets.load('norris'); "
         "sys.exit('pandas' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.precondition import (
+from descend.problems.precondition import (
     AUTO_KAPPA,
     PreconditionedObjective,
     Preconditioner,

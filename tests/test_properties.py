@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import descend as ds
-from descend.history import History
-from descend.loop import decode_array, decode_float, encode_array, encode_float
-from descend.serialize import result_from_dict, result_to_dict
+from descend.data.encoding import decode_array, decode_float, encode_array, encode_float
+from descend.descent.history import History
+from descend.descent.serialize import result_from_dict, result_to_dict
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.session import AdjustableRate, Session, loss_grid
-from descend.synthetic import make_regression
+from descend.data.synthetic import make_regression
+from descend.descent.session import AdjustableRate, Session
+from descend.problems.slices import landscape_grid as loss_grid
 
 
 @pytest.fixture
@@ -164,7 +165,7 @@ def test_loss_grid_is_the_objective(problem):
     assert Z[2, 1] == pytest.approx(obj.value(t), rel=1e-14)
     with pytest.raises(ValueError, match="different"):
         loss_grid(obj, theta0, 1, 1, a, b)
-    with pytest.raises(ValueError, match="index"):
+    with pytest.raises(ValueError, match="indices"):
         loss_grid(obj, theta0, 0, 3, a, b)
 
 

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.data import DataError, batches, contiguous_batches, slice_batches
-from descend.models import Linear
-from descend.objective import DataObjective, make_objective
-from descend.precondition import Preconditioner
+from descend.data.samplers import batches, contiguous_batches, slice_batches
+from descend.data.tables import DataError
+from descend.problems.fastfit import make_objective
+from descend.problems.models import Linear
+from descend.problems.objective import DataObjective
+from descend.problems.precondition import Preconditioner
 
 
 def _correlated(rng: np.random.Generator, n: int = 20_000, d: int = 5, kappa: float = 1e4):

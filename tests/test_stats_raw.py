@@ -1,5 +1,6 @@
-"""The raw-sums route of :func:`descend.stats.moments`: when it is taken, its accuracy, and the
-validation read from the statistics instead of a max-abs pass (descend.fastfit)."""
+"""The raw-sums route of :func:`descend.problems.stats.moments`: when it is taken, its accuracy,
+and the
+validation read from the statistics instead of a max-abs pass (descend.problems.fastfit)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend import fastfit, stats
-from descend.data import DataError, check_fit_data
+from descend.data.tables import DataError, check_fit_data
+from descend.problems import fastfit, stats
 
 
 def _normed_gap(a: stats.Moments, b: stats.Moments) -> float:
@@ -141,7 +142,7 @@ def test_magnitudes_safe_for_ordinary_data_and_not_near_the_limits(rng):
 
 
 def test_fast_fit_skips_the_max_abs_pass_for_ordinary_data(rng, monkeypatch):
-    import descend.data as data
+    import descend.data.tables as data
 
     X = rng.standard_normal((20_000, 5))
     y = X.sum(axis=1) + rng.standard_normal(20_000)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.objective import DataObjective
+from descend.problems.objective import DataObjective
 
 
 def noiseless_linear(rng, n=60, d=3):

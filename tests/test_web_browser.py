@@ -135,10 +135,11 @@ def steps(pg) -> int:
 
 
 def test_run_loss_falls_and_path_is_drawn(page, shoot):
-    """Run on the default dataset: the loss falls, the path grows on the contour."""
+    """Run on the default dataset at the lesson's rate: the loss falls, the path grows."""
+    assert page.input_value("#lr") == "0.01"  # where the lesson, the CLI and ds.fit start
     page.select_option("#speed", "50")
     page.click("#run")
-    page.wait_for_function("Number(document.getElementById('step-count').textContent) >= 40")
+    page.wait_for_function("Number(document.getElementById('step-count').textContent) >= 200")
     page.click("#pause")
     page.wait_for_function("document.getElementById('plot-loss').data[0].y.length >= 40")
     page.wait_for_function("document.getElementById('plot-contour').data[1].x.length >= 40")
@@ -194,8 +195,23 @@ def test_divergence_shows_the_banner(page, shoot):
         "!window.playground.contourPending && window.playground.flushTimer === null"
     )
     shoot(page, "diverged")
-    page.click("#lr-best")  # a good rate lifts the stop and the banner
+    page.fill("#lr", "0.5")  # a good rate lifts the stop and the banner, without a reset
+    page.dispatch_event("#lr", "change")
     page.wait_for_selector("#banner-diverged", state="hidden")
+
+
+def test_auto_rate_is_the_library_s(page):
+    """The "auto" button starts a run at the rate ds.fit(..., learning_rate="auto") chooses."""
+    import descend as ds
+
+    d = ds.datasets.load("norris")
+    expected = ds.fit(d.X, d.y, learning_rate="auto", max_steps=1).settings["learning_rate"]
+    page.select_option("#optimizer", "gd")
+    page.click("#lr-auto")
+    page.wait_for_function(
+        f"window.playground.run && window.playground.run.settings.learning_rate === {expected}"
+    )
+    assert float(page.input_value("#lr")) == pytest.approx(expected, rel=1e-3)
 
 
 def test_malformed_upload_shows_the_error(page, shoot):
