@@ -74,14 +74,15 @@ needs full-batch descent: set batch_size=None (got batch_size=32)
 
 
 def _evaluator(objective: SupportsValue | Callable[[Array], float]) -> Callable[[Array], float]:
-    value = getattr(objective, "value", None)
-    if callable(value):
-        return value
-    if callable(objective):
+    if callable(objective):  # a plain f(θ); an Objective is not callable and has .value
         return objective
-    raise TypeError(
-        f"objective must have a .value(theta) method or be callable, got {type(objective).__name__}"
-    )
+    try:
+        return objective.value
+    except AttributeError:
+        raise TypeError(
+            "objective must have a .value(theta) method or be callable, "
+            f"got {type(objective).__name__}"
+        ) from None
 
 
 def backtracking(

@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.tables import as_arrays
 from descend.descent.history import History
+from descend.descent.summary import summary_text
 from descend.problems.curvature import Advice
 from descend.problems.reference import Reference
 
@@ -74,7 +76,7 @@ class FitResult:
 
     # -- original units -------------------------------------------------------------------
     def _linear_model(self) -> Any:
-        if self.model is None or not hasattr(self.model, "to_original"):
+        if self.model is None or not self.model.is_linear:
             kind = "this objective" if self.model is None else self.model.spec()
             raise AttributeError(
                 f"intercept/coef exist for linear and polynomial models only, not {kind}; "
@@ -96,8 +98,6 @@ class FitResult:
         """Predictions for raw inputs X (original units), shape (n,)."""
         if self.model is None:
             raise AttributeError("predict() needs a fitted model: this result came from minimize")
-        from descend.data.tables import as_arrays
-
         Xa, _, _ = as_arrays(X)
         return np.asarray(self.model.predict(self.params, Xa))
 
@@ -129,6 +129,4 @@ class FitResult:
 
     def summary(self) -> str:
         """A readable multi-line summary (what the CLI prints)."""
-        from descend.descent.summary import summary_text
-
         return summary_text(self)

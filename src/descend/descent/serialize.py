@@ -23,7 +23,10 @@ from typing import Any
 import numpy as np
 
 from descend.descent.history import FIELDS, History
+from descend.descent.result import FitResult
 from descend.problems.curvature import Advice
+from descend.problems.features import PolynomialBasis, Standardizer
+from descend.problems.models import get_model
 from descend.problems.reference import Reference
 
 __all__ = ["result_to_dict", "result_from_dict", "save_result", "load_result", "FORMAT"]
@@ -84,9 +87,7 @@ def _unplain(x: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 def _model_to_dict(model: Any) -> dict[str, Any] | None:
     """A bound Linear/Polynomial model's fitted state (None for other models)."""
-    from descend.problems.models import Linear
-
-    if not isinstance(model, Linear) or model.scaler is None:
+    if model is None or not model.is_linear or model.scaler is None:
         return None
     out: dict[str, Any] = {
         "spec": model.spec(),
@@ -97,7 +98,7 @@ def _model_to_dict(model: Any) -> dict[str, Any] | None:
         "feature_names": list(model.feature_names),
         "scaler": {"mean": _floats(model.scaler.mean), "scale": _floats(model.scaler.scale)},
     }
-    basis = getattr(model, "basis", None)
+    basis = model.basis
     if basis is not None:
         out["domain"] = None if basis.domain is None else [_num(v) for v in basis.domain]
     return out
@@ -106,9 +107,6 @@ def _model_to_dict(model: Any) -> dict[str, Any] | None:
 def _model_from_dict(d: dict[str, Any] | None) -> Any:
     if d is None:
         return None
-    from descend.problems.features import PolynomialBasis, Standardizer
-    from descend.problems.models import get_model
-
     model: Any = get_model(d["spec"])
     model.intercept = bool(d["intercept"])
     model.scale = bool(d["scale"])
@@ -138,7 +136,7 @@ def _history_to_dict(h: History) -> dict[str, Any]:
     return out
 
 
-def result_to_dict(res: Any) -> dict[str, Any]:
+def result_to_dict(res: FitResult) -> dict[str, Any]:
     """Everything needed to inspect, plot or predict with a run again.
 
     θ, loss, stop reason and message, the history, settings, warnings, the closed-form
@@ -146,7 +144,7 @@ def result_to_dict(res: Any) -> dict[str, Any]:
     """
     from descend import __version__
 
-    versions = dict(getattr(res, "versions", None) or {}) or {
+    versions = dict(res.versions) or {
         "descend": __version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
@@ -176,22 +174,20 @@ def result_to_dict(res: Any) -> dict[str, Any]:
         "model": _model_to_dict(res.model),
         "versions": versions,
     }
-    if res.model is not None and hasattr(res.model, "to_original"):
+    if res.model is not None and res.model.is_linear:
         out["original_units"] = {"intercept": _num(res.intercept), "coef": _floats(res.coef)}
     return out
 
 
-def save_result(res: Any, path: str | os.PathLike[str]) -> None:
+def save_result(res: FitResult, path: str | os.PathLike[str]) -> None:
     """Write :func:`result_to_dict` as strict JSON (see the module notes on NaN/inf)."""
     with open(os.fspath(path), "w", encoding="utf-8") as fh:
         json.dump(result_to_dict(res), fh, indent=1, allow_nan=False)
 
 
-def result_from_dict(d: dict[str, Any]) -> Any:
+def result_from_dict(d: dict[str, Any]) -> FitResult:
     """Rebuild a FitResult from :func:`result_to_dict` (without its objective or optimizer
     state; with its model for linear and polynomial fits, so ``predict`` works)."""
-    from descend.descent.result import FitResult
-
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         got = d.get("format") if isinstance(d, dict) else type(d).__name__
         raise ValueError(f"not a descend result (format {got!r}, expected {FORMAT})")
@@ -230,7 +226,7 @@ def result_from_dict(d: dict[str, Any]) -> Any:
     )
 
 
-def load_result(path: str | os.PathLike[str]) -> Any:
+def load_result(path: str | os.PathLike[str]) -> FitResult:
     """Read a result written by :func:`save_result` (older files with bare NaN tokens too)."""
     with open(os.fspath(path), encoding="utf-8") as fh:
         return result_from_dict(json.load(fh))

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["summary_text"]
+
 
 def _fmt(x: float) -> str:
     return f"{x:.10g}"
@@ -25,7 +27,7 @@ def summary_text(res: Any) -> str:
         lines.append(f"note: {note}")
     model = res.model
     ref = res.reference
-    if model is not None and hasattr(model, "to_original"):
+    if model is not None and model.is_linear:
         names = ["intercept"] + _coef_names(model)
         values = [res.intercept, *res.coef.tolist()]
         refs = [ref.intercept, *ref.coef.tolist()] if ref is not None else None
@@ -33,7 +35,7 @@ def summary_text(res: Any) -> str:
         lines.append(title + ("   fitted / exact least squares" if refs else ""))
         width = max(len(n) for n in names)
         for i, (n, v) in enumerate(zip(names, values, strict=True)):
-            if n == "intercept" and not getattr(model, "intercept", True):
+            if n == "intercept" and not model.intercept:
                 continue
             extra = f"   {_fmt(refs[i])}" if refs else ""
             lines.append(f"  {n:<{width}} = {_fmt(v)}{extra}")
@@ -53,7 +55,7 @@ def summary_text(res: Any) -> str:
 
 
 def _coef_names(model: Any) -> list[str]:
-    if hasattr(model, "degree"):
+    if model.expands_features:
         x = model.feature_names[0] if model.feature_names else "x"
         return [f"{x}^{k}" if k > 1 else x for k in range(1, model.degree + 1)]
     return list(model.feature_names)

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.tables import as_arrays
 from descend.problems.slices import landscape_grid, slice_values
+from descend.studies.compare import Comparison
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -80,10 +82,17 @@ def _set_yscale(ax: Axes, values: Array) -> None:
         ax.set_yscale("log")
 
 
+def _model_of(res: FitResult) -> Any:
+    """The run's model, else its objective's (None for a surface or a loaded result)."""
+    if res.model is not None:
+        return res.model
+    return None if res.objective is None else res.objective.model
+
+
 def _param_names(res: FitResult) -> list[str]:
     p = int(np.asarray(res.params).shape[0])
-    model = res.model if res.model is not None else getattr(res.objective, "model", None)
-    if model is not None and hasattr(model, "param_names"):
+    model = _model_of(res)
+    if model is not None:
         try:
             names = list(model.param_names())
         except (NotImplementedError, RuntimeError, ValueError):
@@ -95,8 +104,8 @@ def _param_names(res: FitResult) -> list[str]:
 
 def _axis_label(res: FitResult, k: int) -> str:
     name = _param_names(res)[k]
-    model = res.model if res.model is not None else getattr(res.objective, "model", None)
-    scaled = model is not None and getattr(model, "scale", False)
+    model = _model_of(res)
+    scaled = model is not None and bool(model.scale)
     base = name if name == f"θ{k}" else f"{name}  (θ{k})"
     return f"{base}, scaled features" if scaled else base
 
@@ -186,8 +195,6 @@ def _slice_grid(
 
 
 def _as_xy(X: Any, y: Any) -> tuple[Array, Array]:
-    from descend.data.tables import as_arrays
-
     Xa, ya, _ = as_arrays(X, y)
     if ya is None:
         raise ValueError("plot_fit needs the targets y")
@@ -197,7 +204,7 @@ def _as_xy(X: Any, y: Any) -> tuple[Array, Array]:
 def _equation(res: FitResult) -> str | None:
     """'ŷ = b + m·x' in original units for a one-input linear model, else None."""
     model = res.model
-    if model is None or not hasattr(model, "to_original") or hasattr(model, "degree"):
+    if model is None or not model.is_linear or model.expands_features:
         return None
     coef = np.asarray(res.coef)
     if coef.shape != (1,):
@@ -627,7 +634,7 @@ def plot_lr_sweep(sweep: LRSweep) -> Figure:
 
 
 def plot_runs(
-    results: Sequence[FitResult] | Any,
+    results: Sequence[FitResult] | Comparison,
     labels: Sequence[str] | None = None,
     i: int = 0,
     j: int = 1,
@@ -656,12 +663,11 @@ def plot_runs(
         loss curves (``"loss-0"``, …; the excess over the optimum when it is known, from the
         runs' references or the comparison), log scale when they span decades.
     """
-    rows = getattr(results, "rows", None)
     optimum: float | None = None
-    if hasattr(results, "results"):  # a descend.studies.compare() Comparison
-        if labels is None and rows is not None:
-            labels = [row.label for row in rows]
-        optimum = getattr(results, "reference_loss", None)
+    if isinstance(results, Comparison):
+        if labels is None:
+            labels = [row.label for row in results.rows]
+        optimum = results.reference_loss
         results = results.results
     runs = list(results)
     if not runs:

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from descend.data.tables import as_arrays
 from descend.descent.summary import _coef_names, _fmt
+from descend.pictures import plot
 
 if TYPE_CHECKING:  # pragma: no cover
     from descend.descent.result import FitResult
@@ -81,8 +83,6 @@ def _data_section(res: FitResult, X: Any, y: Any, data_label: str | None) -> str
     if X is None or y is None:
         parts.append('<p class="muted">No data given (an objective minimised directly).</p>')
         return "\n".join(parts)
-    from descend.data.tables import as_arrays
-
     names = res.settings.get("feature_names") or None
     Xa, ya, found = as_arrays(X, y)
     assert ya is not None
@@ -159,13 +159,13 @@ def _params_section(res: FitResult) -> str:
     model = res.model
     ref = res.reference
     parts = ["<h2>Parameters</h2>"]
-    if model is not None and hasattr(model, "to_original"):
+    if model is not None and model.is_linear:
         names = ["intercept", *_coef_names(model)]
         values = [res.intercept, *np.asarray(res.coef).tolist()]
         refs = None if ref is None or ref.coef is None else [ref.intercept, *ref.coef.tolist()]
         rows: list[tuple[str, ...]] = []
         for k, (name, value) in enumerate(zip(names, values, strict=True)):
-            if name == "intercept" and not getattr(model, "intercept", True):
+            if name == "intercept" and not model.intercept:
                 continue
             if refs is not None:
                 rows.append((name, _fmt(value), _fmt(refs[k]), f"{value - refs[k]:.3g}"))
@@ -202,8 +202,6 @@ def _result_section(res: FitResult) -> str:
 
 
 def _figures_section(res: FitResult, X: Any, y: Any, dpi: int) -> str:
-    from descend.pictures import plot
-
     makers: list[tuple[str, Any]] = []
     if res.model is not None and X is not None and y is not None:
         makers.append(("fit", lambda: plot.plot_fit(res, X, y)))

@@ -178,9 +178,8 @@ def advise(objective: Any, theta: Array | None = None) -> Advice:
     ``theta``, shape (p,), is where the local estimate is taken; it is required unless the
     Hessian is constant (a linear model).
     """
-    model = getattr(objective, "model", None)
-    loss = getattr(objective, "loss", None)
-    if model is not None and getattr(model, "is_linear", False) and loss is not None:
+    loss = objective.loss
+    if objective.is_linear and loss is not None:
         c = loss.curvature_bound
         if c is None:  # MAE: not smooth; use the squared error's curvature as the scale
             c = 2.0

@@ -55,6 +55,8 @@ class Objective:
         std(y) for data, 1 otherwise: the adaptive rules' "auto" rate is proportional to it.
     is_linear_least_squares : bool
         A model linear in θ with the squared error: :meth:`reference` gives the closed form.
+    bounds : list of (lo, hi), or None
+        A box that holds the interesting region (a surface's plotting and multi-start box).
     """
 
     n_params: int = 0
@@ -68,6 +70,8 @@ class Objective:
     owns_batches: bool = False
     target_scale: float = 1.0
     is_linear_least_squares: bool = False
+    #: one (lo, hi) per parameter where the objective has a natural box (surfaces), else None
+    bounds: list[tuple[float, float]] | None = None
 
     @property
     def is_linear(self) -> bool:

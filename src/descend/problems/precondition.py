@@ -47,7 +47,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.tables import as_arrays
 from descend.problems.curvature import Advice, advise, eigenvalues
+from descend.problems.models import get_model
 from descend.problems.objective import DataObjective, Objective
 
 Array = NDArray[np.float64]
@@ -451,7 +453,9 @@ class Plan:
         if self.kind != "none":
             res.params = self.pre.to_model(res.params)
             if res.history.params is not None:
-                res.history.params = self.pre.to_model(res.history.params.T).T
+                # one θ at a time, by the same call that maps the final θ and a steered
+                # session's θ (a matrix product may round differently from a vector one)
+                res.history.params = np.array([self.pre.to_model(p) for p in res.history.params])
         res.objective = self.base
         res.settings["preconditioner"] = self.kind
         res.settings["preconditioner_reason"] = self.reason
@@ -667,7 +671,7 @@ class Conditioning:
 
 def _raw_design(model: Any, X: Array) -> Array:
     """The unscaled design of the model's stated form: raw powers or raw columns (+ 1s)."""
-    if hasattr(model, "degree"):
+    if model.expands_features:
         V = np.vander(X[:, 0], model.degree + 1, increasing=True)
         return V if model.intercept else V[:, 1:]
     return np.column_stack([X, np.ones(X.shape[0])]) if model.intercept else X
@@ -696,9 +700,6 @@ def conditioning(X: Any, model: Any = "linear", y: Any = None) -> Conditioning:
     >>> c.kappa_raw > 1e14, c.kappa_qr < 1.01
     (True, True)
     """
-    from descend.data.tables import as_arrays
-    from descend.problems.models import get_model
-
     Xa, _, names = as_arrays(X)
     bound: Any = get_model(model).bind(Xa, feature_names=names)
     if not bound.is_linear:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from descend.descent.minimize import MINIMIZE_OPTIONS, minimize
-from descend.descent.rates import resolve_rate
+from descend.descent.rates import is_auto, resolve_rate
 from descend.descent.result import FitResult
-from descend.problems.build import build_problem
+from descend.problems.build import build_problem, prepare
 from descend.problems.curvature import Advice, advise
 
 Array = NDArray[np.float64]
@@ -119,8 +120,10 @@ def lr_sweep(
     X : array-like, shape (n, d) or (n,)
     y : array-like, shape (n,)
     lrs : array-like, optional
-        Learning rates to try (sorted ascending). Default: :func:`default_lrs`, a factor-2 log
-        grid from about 10⁻³ to 3.6 times the stability limit 2/λ_max.
+        Learning rates to try (the result is sorted ascending). Default: :func:`default_lrs`, a
+        factor-2 log grid from about 10⁻³ to 3.6 times the stability limit 2/λ_max. An entry
+        ``"auto"`` runs what ``fit(learning_rate="auto")`` runs — the same rate, β and
+        preconditioner (:mod:`descend.descent.rates`) — and records the rate it chose.
     model : str or Model
         As in :func:`descend.fit`.
     loss : str or Loss
@@ -159,24 +162,38 @@ def lr_sweep(
     if lrs is None:
         if advice is None:
             raise ValueError("no curvature advice for this problem: give the rates with lrs=")
-        grid = default_lrs(advice)
+        entries: list[Any] = list(default_lrs(advice))
     else:
-        grid = np.sort(np.asarray(lrs, dtype=np.float64).reshape(-1))
-        if grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
-            raise ValueError(f"learning rates must be positive finite numbers, got {lrs!r}")
+        entries = list(np.asarray(lrs, dtype=object).reshape(-1))
+        numbers = [float(v) for v in entries if not is_auto(v)]
+        bad = any(isinstance(v, str) and not is_auto(v) for v in entries)
+        if not entries or bad or not all(math.isfinite(v) and v > 0 for v in numbers):
+            raise ValueError(
+                f"learning rates must be positive finite numbers or 'auto', got {lrs!r}"
+            )
+    schedule = options.pop("schedule", None)
     options.setdefault("record_params", False)
     hyper = {k: options.pop(k) for k in list(options) if k not in MINIMIZE_OPTIONS}
-    finals, diverged, steps, reasons, results = [], [], [], [], []
-    for lr in grid:
+    runs = []
+    for lr in entries:
+        # "auto" is resolved on the problem fit(learning_rate="auto") runs on (maybe whitened)
+        prob = prepare(problem.base, auto_rate=True, seed=seed) if is_auto(lr) else problem
+        lr_value: Any = "auto" if is_auto(lr) else float(lr)
         rate = resolve_rate(
-            float(lr), optimizer, advice=advice, hyper=hyper, max_steps=max_steps,
-            schedule=options.get("schedule"), batch_size=batch_size,
+            lr_value, optimizer, advice=prob.advice if is_auto(lr) else advice,
+            target_scale=prob.target_scale, hyper=hyper, max_steps=max_steps,
+            schedule=schedule, batch_size=batch_size,
         )  # fmt: skip
-        res = minimize(
-            obj, problem.start, optimizer, rate, batch_size=batch_size, max_steps=max_steps,
-            tol=tol, seed=seed, advice=advice, **{k: v for k, v in options.items() if k !=
-            "schedule"},
+        run = partial(
+            minimize, optimizer=optimizer, learning_rate=rate, batch_size=batch_size,
+            max_steps=max_steps, tol=tol, seed=seed, advice=prob.advice or advice, **options,
         )  # fmt: skip
+        res = prob.plan.run(run, prob.theta0, refine_mode=False, full_batch=batch_size is None)
+        runs.append((float(rate.describe()), res))
+    runs.sort(key=lambda r: r[0])
+    grid = np.array([lr for lr, _ in runs], dtype=np.float64)
+    finals, diverged, steps, reasons, results = [], [], [], [], []
+    for _, res in runs:
         start = float(res.history.loss[0]) if len(res.history) else res.loss
         blew_up = res.stop_reason == "diverged" or not math.isfinite(res.loss) or res.loss > start
         finals.append(res.loss)

@@ -8,6 +8,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.problems.features import PolynomialBasis
+
+__all__ = ["Model"]
+
+
 Array = NDArray[np.float64]
 
 
@@ -35,6 +40,8 @@ class Model:
     intercept: bool = False
     #: the inputs are standardised before the model sees them
     scale: bool = True
+    #: the polynomial basis Φ is built from (a Polynomial's; None for every other model)
+    basis: PolynomialBasis | None = None
     n_params: int = 0
     n_features: int = 0
     feature_names: list[str]

@@ -12,6 +12,9 @@ from numpy.typing import NDArray
 from descend.problems.features import PolynomialBasis, Standardizer
 from descend.problems.models.base import Model
 
+__all__ = ["Linear", "Polynomial"]
+
+
 Array = NDArray[np.float64]
 
 
@@ -197,6 +200,7 @@ class Polynomial(Linear):
     """
 
     expands_features = True
+    basis: PolynomialBasis
 
     def __init__(
         self, degree: int, basis: str = "monomial", intercept: bool = True, scale: bool = True

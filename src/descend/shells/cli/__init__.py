@@ -14,6 +14,9 @@ from collections.abc import Sequence
 
 from descend.data.tables import DataError
 
+__all__ = ["build_parser", "main"]
+
+
 COMMANDS = [
     "fit",
     "resume",

@@ -14,6 +14,9 @@ from descend.shells.cli.fit import (
     training_kwargs,
 )
 
+__all__ = ["positive_int", "register", "run"]
+
+
 EPILOG = """\
 examples:
   descend animate --out descent.gif             # Norris, lr 0.01: the path and the line move

@@ -6,6 +6,9 @@ import argparse
 
 from descend.shells.cli.fit import add_max_iter_argument
 
+__all__ = ["register", "run"]
+
+
 EPILOG = """\
 LRE (log relative error) = −log10(|estimate − certified| / |certified|), clipped to [0, 15]
 (absolute error where the certified value is 0): about the number of correct significant

@@ -7,6 +7,8 @@ from typing import Any
 
 from descend.shells.cli.fit import add_data_arguments, build_model, load_data
 
+__all__ = ["parse_optimizers", "register", "run"]
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``descend compare`` to the sub-command parsers ``sub``."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+__all__ = ["add_figure_arguments", "needs_matplotlib", "write_figures"]
+
 
 def add_figure_arguments(p: argparse.ArgumentParser) -> None:
     """``--plot DIR`` and ``--report FILE``."""

@@ -10,6 +10,24 @@ from typing import Any
 
 from descend.shells.cli.figures import add_figure_arguments, write_figures
 
+__all__ = [
+    "add_checkpoint_arguments",
+    "add_data_arguments",
+    "add_max_iter_argument",
+    "add_training_arguments",
+    "build_model",
+    "checkpoint_kwargs",
+    "data_source",
+    "finish",
+    "load_data",
+    "optimizer_hyperparams",
+    "parse_lr",
+    "register",
+    "run",
+    "training_kwargs",
+]
+
+
 EPILOG = """\
 examples:
   descend fit                                   # the embedded default (NIST Norris), lr 0.01

@@ -13,6 +13,8 @@ from descend.studies.landscape import (
     tiny_network_objective,
 )
 
+__all__ = ["add_landscape_arguments", "register", "run_landscape"]
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``descend landscape`` to the sub-command parsers ``sub``."""

@@ -6,6 +6,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+__all__ = ["Progress"]
+
 
 class Progress:
     """Callable ``(k, θ, loss)``: draws ``[####....] k/total loss`` after the first second."""

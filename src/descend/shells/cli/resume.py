@@ -7,6 +7,8 @@ from typing import Any
 
 from descend.shells.cli.fit import add_checkpoint_arguments, finish
 
+__all__ = ["register", "run"]
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``descend resume`` to the sub-command parsers ``sub``."""

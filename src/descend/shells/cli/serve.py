@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+__all__ = ["register", "run"]
+
+
 EPILOG = """\
 Open the printed address in a browser. The page runs gradient descent on the server (this
 machine) through the library; choose data (embedded, synthetic or your CSV), a model, loss,

@@ -6,6 +6,9 @@ import argparse
 
 from descend.shells.cli.fit import add_data_arguments, add_max_iter_argument
 
+__all__ = ["register", "run"]
+
+
 EPILOG = """\
 For each degree d the model poly:d (x mapped onto [-1, 1], columns standardised) is fitted by
 plain gradient descent at the best constant rate, without a preconditioner, until the loss gap

@@ -14,6 +14,9 @@ from descend.shells.cli.fit import (
     optimizer_hyperparams,
 )
 
+__all__ = ["parse_lrs", "register", "run"]
+
+
 EPILOG = """\
 examples:
   descend sweep-lr                              # Norris: a factor-2 grid around 2/λ_max

@@ -39,6 +39,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from descend.data import datasets
+from descend.data.synthetic import KINDS
+from descend.descent import optim, schedules
+from descend.problems.losses import LOSSES
 from descend.shells.web.limits import LimitError, Limits
 from descend.shells.web.runs import Run, RunManager, clean
 
@@ -167,11 +171,6 @@ class BodyLimit:
 
 
 def _options(manager: RunManager) -> dict[str, Any]:
-    from descend.data import datasets
-    from descend.data.synthetic import KINDS
-    from descend.descent import optim, schedules
-    from descend.problems.losses import LOSSES
-
     sets = []
     for name in datasets.names():
         d = datasets.load(name)
@@ -185,20 +184,8 @@ def _options(manager: RunManager) -> dict[str, Any]:
                 "difficulty": d.difficulty,
             }
         )
-    describe_opt = getattr(optim, "describe", None)
-    if callable(describe_opt):
-        optimizers = describe_opt()
-    else:
-        optimizers = [
-            {"name": n, "summary": "plain gradient descent", "defaults": {"learning_rate": 0.01}}
-            for n in optim.OPTIMIZERS
-            if n == "gd"
-        ]
-    describe_sched = getattr(schedules, "describe", None)
-    if callable(describe_sched):
-        scheds = [{"name": s["name"], "summary": s["summary"]} for s in describe_sched()]
-    else:
-        scheds = [{"name": "constant", "summary": "the same learning rate at every step"}]
+    optimizers = optim.describe()
+    scheds = [{"name": s["name"], "summary": s["summary"]} for s in schedules.describe()]
     return clean(
         {
             "datasets": sets,

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.descent.minimize import minimize
 from descend.problems.curvature import CriticalPoint, classify
 from descend.problems.models.mlp import MLP
-from descend.problems.objective import DataObjective
+from descend.problems.objective import DataObjective, Objective
 
 Array = NDArray[np.float64]
 
@@ -151,12 +152,12 @@ class MultistartResult:
 
 
 def _random_starts(
-    objective: Any, n: int, rng: np.random.Generator, bounds: Any
+    objective: Objective, n: int, rng: np.random.Generator, bounds: Any
 ) -> tuple[Array, Any]:
     """n starting points, shape (n, p): uniform in the bounds, or the model's initialisation."""
     p = int(objective.n_params)
     if bounds is None:
-        bounds = getattr(objective, "bounds", None)
+        bounds = objective.bounds
     if bounds is not None:
         b = np.asarray(bounds, dtype=np.float64)
         if b.shape == (2,):
@@ -164,8 +165,8 @@ def _random_starts(
         if b.shape != (p, 2):
             raise ValueError(f"bounds must be one (lo, hi) pair or {p} of them, got {bounds!r}")
         return rng.uniform(b[:, 0], b[:, 1], size=(n, p)), b.tolist()
-    model = getattr(objective, "model", None)
-    if model is not None and hasattr(model, "init_params"):
+    model = objective.model
+    if model is not None:
         return np.array([model.init_params(rng) for _ in range(n)]), "model.init_params"
     raise ValueError(
         "multistart needs bounds=(lo, hi) to draw starts from: this objective has neither "
@@ -191,7 +192,7 @@ def _cluster(ends: Array, losses: Array, ok: NDArray[np.bool_], radius: float) -
 
 
 def multistart(
-    objective: Any,
+    objective: Objective,
     n_starts: int = 20,
     seed: int = 0,
     optimizer: str | Any = "gd",
@@ -233,8 +234,6 @@ def multistart(
     >>> len(r.basins)
     4
     """
-    from descend.descent.minimize import minimize
-
     if n_starts < 1:
         raise ValueError(f"n_starts must be ≥ 1, got {n_starts!r}")
     rng = np.random.default_rng(seed)
@@ -274,7 +273,7 @@ def multistart(
             )
         )
     return MultistartResult(
-        name=str(getattr(objective, "name", type(objective).__name__)),
+        name=str(objective.name),
         seed=int(seed),
         starts=starts,
         ends=ends,

@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.descent.minimize import minimize
 from descend.problems.curvature import CriticalPoint, classify, hessian_fd
 from descend.problems.models.mlp import MLP
 from descend.problems.objective import DataObjective, Objective
@@ -87,9 +88,7 @@ class SaddleObjective(Objective):
     def __init__(self, hidden: Sequence[int], X: Array, y: Array, l2: float = 1e-3) -> None:
         if l2 < 0:
             raise ValueError(f"l2 must be ≥ 0, got {l2!r}")
-        model = MLP(list(hidden)).bind(X)
-        assert isinstance(model, MLP)
-        self.model: MLP = model
+        self.model: MLP = cast(MLP, MLP(list(hidden)).bind(X))  # bind returns a copy of itself
         self.Z = self.model.design(X)
         self.y = np.asarray(y, dtype=np.float64)
         self.data = DataObjective(self.model, "mse", self.Z, self.y)
@@ -488,8 +487,6 @@ def saddle_study(
     -------
     SaddleStudy
     """
-    from descend.descent.minimize import minimize
-
     hidden_sizes = [
         [int(s)] if isinstance(s, int | np.integer) else [int(h) for h in s] for s in sizes
     ]
