@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.data.encoding import decode_tree, encode_tree
-from descend.data.samplers import BatchSampler, batches
 from descend.data.tables import DataError
 from descend.descent.loop import LoopState
 
@@ -119,35 +117,6 @@ def test_bad_checkpoint_files_are_explained(tmp_path):
         ds.load_checkpoint(bad)
     with pytest.raises(ValueError, match="checkpoint_every"):
         ds.fit([[0.0], [1.0], [2.0]], [0, 1, 2.0], checkpoint=tmp_path / "x", checkpoint_every=0)
-
-
-def test_sampler_matches_batches_and_restores(rng):
-    """BatchSampler draws the batches data.batches draws, and restores mid-epoch exactly."""
-    ref = batches(23, 5, np.random.default_rng(4))
-    s = BatchSampler(23, 5, np.random.default_rng(4))
-    for _ in range(12):
-        np.testing.assert_array_equal(next(s), next(ref))
-    saved = json.loads(json.dumps(s.state_dict()))
-    expected = [next(s) for _ in range(9)]
-    t = BatchSampler(23, 5, np.random.default_rng(999))
-    t.load_state(saved)
-    for e in expected:
-        np.testing.assert_array_equal(next(t), e)
-
-
-def test_optimizer_states_round_trip_exactly():
-    """Every optimizer's state (NamedTuples, chains, NumPy/Python scalars) round-trips."""
-    theta = np.array([0.3, -1.2, 2.0])
-    for name in ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"):
-        opt = ds.optim.get(name, 0.1)
-        state = opt.init(theta)
-        for _ in range(3):
-            _, state = opt.update(np.array([1.0, -2.0, 0.5]), state, theta)
-        back = decode_tree(json.loads(json.dumps(encode_tree(state))), opt.init(theta))
-        assert type(back) is type(state)
-        assert repr(back) == repr(state)
-    with pytest.raises(ValueError, match="resume with the optimizer the run was started with"):
-        decode_tree(encode_tree(ds.optim.get("adam").init(theta)), ds.optim.get("gd").init(theta))
 
 
 def test_loop_state_round_trip(data):

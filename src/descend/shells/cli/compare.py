@@ -35,6 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", type=float, default=1e-6, help="relative excess loss to reach")
     p.add_argument("--batch-size", type=int, help="mini-batch size (default full batch)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--preconditioner",
+        choices=["none", "diagonal", "qr", "auto"],
+        default="none",
+        help="none (default): compare the update rules on the problem as given; auto: let "
+        "'auto' rates whiten an ill-conditioned least-squares problem, as descend fit --lr auto",
+    )
     p.set_defaults(func=run)
 
 
@@ -78,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
         target=args.target,
         batch_size=args.batch_size,
         seed=args.seed,
+        preconditioner=None if args.preconditioner == "auto" else args.preconditioner,
     )
-    print(f"data: {label}, {len(y)} rows; model {obj.model.spec()}, loss {obj.loss.spec()}")
+    print(
+        f"data: {label}, {len(y)} rows; model {obj.model.spec()}, loss {obj.loss.spec()}; "
+        f"preconditioner {args.preconditioner}"
+    )
     print(table.to_markdown())
     return 0

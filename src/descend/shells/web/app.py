@@ -3,7 +3,8 @@
 Endpoints
 ---------
 ``GET /``                               the page (static, served from package data)
-``GET /api/options``                    datasets, models, losses, optimizers, schedules, limits
+``GET /api/options``                    datasets, models, losses, optimizers, schedules, limits,
+                                        and the run settings' controls (``controls.py``)
 ``POST /api/upload``                    a CSV file (multipart field ``file``) → columns, rows
 ``POST /api/runs``                      settings → a new run (data, advice, reference, status)
 ``GET /api/runs/{id}``                  the run's full description
@@ -29,13 +30,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, File, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi import Body, FastAPI, File, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,10 +45,12 @@ from descend.data import datasets
 from descend.data.synthetic import KINDS
 from descend.descent import optim, schedules
 from descend.problems.losses import LOSSES
+from descend.shells.web import controls
+from descend.shells.web.controls import Control
 from descend.shells.web.limits import LimitError, Limits
 from descend.shells.web.runs import Run, RunManager, clean
 
-__all__ = ["create_app", "STATIC_DIR"]
+__all__ = ["create_app", "run_model", "RunIn", "STATIC_DIR"]
 
 #: the page, its script and the vendored plotting library
 STATIC_DIR = Path(str(resources.files("descend.shells.web") / "static"))
@@ -77,8 +81,8 @@ class DataIn(BaseModel):
     y: str | None = Field(default=None, max_length=200)
 
 
-class RunIn(BaseModel):
-    """A run's settings."""
+class _RunBase(BaseModel):
+    """A run's settings: data, model, loss, optimizer; :func:`run_model` adds the controls."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -87,13 +91,89 @@ class RunIn(BaseModel):
     loss: str = Field(default="mse", max_length=20)
     optimizer: str = Field(default="gd", max_length=20)
     hyper: dict[str, float] = Field(default_factory=dict, max_length=10)
-    #: the lesson's default rate; "auto" resolves it (and β) as descend.fit does
-    learning_rate: float | Literal["auto"] = Field(default=0.01)
-    schedule: str | None = Field(default=None, max_length=30)
-    batch_size: int | None = Field(default=None, ge=1)
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
-    max_steps: int = Field(default=10_000, ge=1)
-    tol: float = Field(default=1e-9, ge=0, le=1)
+
+
+#: longest string a choice control takes (its receiver checks the name itself)
+_CHOICE_LENGTH = 40
+
+
+def _bounds(c: Control) -> dict[str, Any]:
+    """A control's bounds as pydantic's ``ge``/``gt``/``le``."""
+    out: dict[str, Any] = {}
+    if c.minimum is not None:
+        out["gt" if c.exclusive_minimum else "ge"] = c.minimum
+    if c.maximum is not None:
+        out["le"] = c.maximum
+    return out
+
+
+def _or_auto(c: Control) -> Callable[[Any], Any]:
+    """A validator for a number that may also be "auto" (one clear message, not one per type)."""
+    low = "" if c.minimum is None else (">" if c.exclusive_minimum else "≥") + f" {c.minimum:g}"
+    high = "" if c.maximum is None else f"≤ {c.maximum:g}"
+    rule = " and ".join(r for r in (low, high) if r)
+    expected = f'a number{" " + rule if rule else ""} or "auto"'
+
+    def check(value: Any) -> Any:
+        if value == "auto" or (value is None and c.optional):
+            return value
+        number: float | None = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        ok = number is not None and math.isfinite(number)
+        if ok and number is not None and c.minimum is not None:
+            ok = number > c.minimum if c.exclusive_minimum else number >= c.minimum
+        if ok and number is not None and c.maximum is not None:
+            ok = number <= c.maximum
+        if not ok:
+            raise PydanticCustomError(
+                "number_or_auto",
+                "must be {expected}, got {value}",
+                {"expected": expected, "value": repr(value)},
+            )
+        return number
+
+    return check
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _field(c: Control) -> tuple[Any, Any]:
+    """A control as a pydantic field: its type, default, bounds and help."""
+    info: dict[str, Any] = {"default": c.default, "description": c.help or None}
+    annotation: Any
+    if c.auto:
+        annotation = Annotated[float | Literal["auto"], BeforeValidator(_or_auto(c))]
+        if c.optional:
+            annotation = annotation | None
+        return annotation, Field(**info)
+    if c.kind == "choice":
+        annotation = Annotated[str, Field(max_length=_CHOICE_LENGTH)]
+        if c.optional:
+            annotation = Annotated[annotation | None, BeforeValidator(_blank_is_none)]
+        return annotation, Field(**info)
+    annotation = {"number": float, "integer": int, "boolean": bool}[c.kind]
+    if c.optional:
+        annotation = annotation | None
+    return annotation, Field(**info, **({} if c.kind == "boolean" else _bounds(c)))
+
+
+def run_model(table: tuple[Control, ...] | None = None) -> type[BaseModel]:
+    """The body of ``POST /api/runs``: data, model, loss, optimizer, hyper, and one field per
+    control of ``table`` (default :data:`controls.CONTROLS`, read now), ``extra="forbid"``."""
+    table = controls.CONTROLS if table is None else table
+    fields: dict[str, Any] = {c.name: _field(c) for c in table}
+    return create_model("RunIn", __base__=_RunBase, __doc__="A run's settings.", **fields)
+
+
+#: a run's settings for the table as imported (:func:`create_app` builds its own from the table
+#: as it is then)
+RunIn = run_model()
 
 
 class StepIn(BaseModel):
@@ -104,10 +184,11 @@ class StepIn(BaseModel):
 
 
 class RateIn(BaseModel):
-    """Body of a learning-rate change: a finite rate in (0, 1e6]."""
+    """Body of a learning-rate change: a finite rate within the learning-rate control's bounds
+    (0, 1e6]."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    learning_rate: float = Field(gt=0, le=1e6)
+    learning_rate: Annotated[float, Field(**_bounds(controls.get("learning_rate")))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,6 +277,8 @@ def _options(manager: RunManager) -> dict[str, Any]:
             "schedules": scheds,
             "synthetic_kinds": list(KINDS),
             "limits": manager.limits.to_dict(),
+            # the run settings the page renders (controls.py), their caps resolved
+            "controls": [c.to_dict(manager.limits) for c in manager.controls],
         }
     )
 
@@ -218,6 +301,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     """
     manager = RunManager(limits)
     lim = manager.limits
+    run_in = run_model(manager.controls)  # the controls as they are now (tests patch them)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -272,9 +356,13 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         )
 
     @app.post("/api/runs")
-    async def create_run(body: RunIn) -> JSONResponse:
+    async def create_run(body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         try:
-            run = await run_in_threadpool(manager.create, body.model_dump())
+            settings = run_in.model_validate(body)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+        try:
+            run = await run_in_threadpool(manager.create, settings.model_dump())
             return JSONResponse(run.describe(), status_code=201)
         except _EXPECTED as exc:
             return _fail(exc)

@@ -30,6 +30,7 @@ from descend.descent.session import Session
 from descend.problems.build import build_problem
 from descend.problems.models import get_model
 from descend.problems.slices import landscape_grid
+from descend.shells.web import controls
 from descend.shells.web.limits import LimitError, Limits
 
 Array = NDArray[np.float64]
@@ -43,8 +44,6 @@ PLOT_ROWS = 2000
 #: most loss-curve entries and path points per update message
 STEPS_PER_MESSAGE = 200
 PATH_PER_MESSAGE = 100
-#: the lesson's learning rate, as in descend.fit and the CLI
-DEFAULT_LR = 0.01
 
 
 def clean(values: Any) -> Any:
@@ -314,6 +313,8 @@ class RunManager:
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
+        #: the page's run settings (``controls.CONTROLS`` when the manager was made)
+        self.controls: tuple[controls.Control, ...] = controls.CONTROLS
         self.runs: dict[str, Run] = {}
         self.uploads: OrderedDict[str, Upload] = OrderedDict()
         self._lock = threading.Lock()
@@ -457,9 +458,9 @@ class RunManager:
         y = y_or_none
         model_spec = (spec.get("model") or default_model or "linear").strip()
         self._check_model_spec(model_spec)
-        max_steps = spec.get("max_steps", 10_000)
-        if max_steps > lim.max_steps:
-            raise LimitError(f"at most {lim.max_steps:,} steps per run (asked for {max_steps:,})")
+        # the page's controls (controls.py), each passed on by name
+        settings = controls.values(spec, self.controls)
+        controls.check_caps(settings, lim, self.controls)
         model = get_model(model_spec)
         n_params = model.bind(X, feature_names=names).n_params
         if n_params > lim.max_params:
@@ -467,25 +468,24 @@ class RunManager:
                 f"{model.spec()} on {X.shape[1]} feature(s) has {n_params} parameters; the "
                 f"playground allows at most {lim.max_params}"
             )
-        learning_rate = spec.get("learning_rate", DEFAULT_LR)
-        seed = spec.get("seed", 0)
         notes: list[str] = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             # the one problem builder and the one rate resolver, as ds.fit uses them
             problem = build_problem(
-                X, y, model, spec.get("loss") or "mse", auto_rate=is_auto(learning_rate),
-                seed=seed, feature_names=names, full_batch=spec.get("batch_size") is None,
-            )  # fmt: skip
+                X,
+                y,
+                model,
+                spec.get("loss") or "mse",
+                auto_rate=is_auto(settings.get("learning_rate")),
+                feature_names=names,
+                full_batch=settings.get("batch_size") is None,
+                **controls.passed_to("problem", settings, self.controls),
+            )
             session = Session(
                 problem,
                 optimizer=spec.get("optimizer") or "gd",
-                learning_rate=learning_rate,
-                schedule=spec.get("schedule") or None,
-                batch_size=spec.get("batch_size"),
-                seed=seed,
-                max_steps=max_steps,
-                tol=spec.get("tol", 1e-9),
+                **controls.passed_to("session", settings, self.controls),
                 **(spec.get("hyper") or {}),
             )
         notes.extend(str(w.message) for w in caught)
@@ -507,14 +507,13 @@ class RunManager:
             if ref is None
             else {"params": clean(ref.params), "loss": clean(ref.loss)},
             "notes": notes,
-            "settings": {
+            "settings": {  # every control's value, as the session resolved it where it did
                 "optimizer": session.optimizer_name,
                 "hyper": session.hyper,
+                **settings,
                 "learning_rate": session.learning_rate,
                 "schedule": session.rate.schedule_name,
                 "batch_size": session.batch_size,
-                "seed": seed,
-                "max_steps": max_steps,
             },
             "plot_rows": rows,
         }

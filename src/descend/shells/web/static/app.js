@@ -67,11 +67,74 @@ function spec() {
   document.querySelectorAll("#hyper input").forEach((el) => {
     if (el.value.trim() !== "") hyper[el.dataset.name] = Number(el.value);
   });
-  return {
-    data: dataSpec(), model: modelSpec(), loss: $("loss").value, optimizer: $("optimizer").value,
-    hyper, learning_rate: state.lrAuto ? "auto" : (num("lr") ?? 0.01), schedule: $("schedule").value || null,
-    batch_size: num("batch-size"), seed: num("seed") ?? 0, max_steps: num("max-steps") ?? 10000,
+  const body = {
+    data: dataSpec(), model: modelSpec(), loss: $("loss").value, optimizer: $("optimizer").value, hyper,
   };
+  for (const c of state.options.controls) body[c.name] = readControl(c);  // the run settings
+  return body;
+}
+
+// ---------------------------------------------------------------------------------- run settings
+// The Descent fieldset's run settings come from the server's control table
+// (src/descend/shells/web/controls.py, served as options.controls): one input per entry, in the
+// table's order, sent by spec() under its name. A new control needs no edit here.
+function controlInput(c) {
+  const label = document.createElement("label");
+  label.className = "control";
+  const text = document.createElement("span");
+  text.className = "label-text";
+  label.appendChild(text);
+  let el;
+  if (c.kind === "choice") {
+    el = document.createElement("select");
+    if (c.optional) option(el, "", c.blank ?? "");
+    for (const o of c.options) option(el, o.value, o.label);
+  } else {
+    el = document.createElement("input");
+    el.type = c.kind === "boolean" ? "checkbox" : "number";
+    if (c.placeholder) el.placeholder = c.placeholder;
+  }
+  el.id = c.id;
+  label.appendChild(el);
+  return label;
+}
+
+function renderControls() {
+  const box = $("run-controls");
+  const custom = new Map([...box.querySelectorAll("[data-custom]")].map((el) => [el.dataset.custom, el]));
+  for (const c of state.options.controls) {
+    const block = custom.get(c.name) || controlInput(c);
+    custom.delete(c.name);
+    box.appendChild(block);  // a hand-written widget moves to its place in the table's order
+    const text = block.querySelector(".label-text");
+    if (text) text.textContent = c.label;
+    if (c.help) block.title = c.help;
+    const el = $(c.id);
+    el.dataset.control = c.name;
+    if (c.kind === "number" || c.kind === "integer") {
+      el.step = c.step;
+      if (c.min !== null) el.min = String(c.min);
+      if (c.max !== null) el.max = String(c.max);
+    }
+    setControl(c, c.default);
+    if (!c.custom) el.addEventListener("change", scheduleNewRun);
+  }
+  for (const block of custom.values()) block.hidden = true;  // not in the table any more
+}
+
+function setControl(c, value) {
+  const el = $(c.id);
+  if (c.kind === "boolean") el.checked = Boolean(value);
+  else el.value = value === null || value === undefined ? "" : String(value);
+}
+
+function readControl(c) {
+  const el = $(c.id);
+  if (c.auto && el.dataset.auto === "1") return "auto";
+  if (c.kind === "boolean") return el.checked;
+  const v = el.value.trim();
+  if (v === "") return c.optional ? null : c.default;
+  return c.kind === "choice" ? v : Number(v);
 }
 
 function fillHyper() {
@@ -318,7 +381,7 @@ async function fetchContour() {
 // ---------------------------------------------------------------------------------- controls
 function setLr(value, fromSlider) {
   if (!(value > 0) || !isFinite(value)) { showError("the learning rate must be a positive number"); return; }
-  state.lrAuto = false;
+  delete $("lr").dataset.auto;
   $("lr").value = String(Number(value.toPrecision(4)));
   const cur = state.run && state.run.status ? state.run.status.learning_rate : null;
   if (cur === Number($("lr").value) && !(state.run.status.stop_reason === "diverged")) return;
@@ -350,13 +413,13 @@ function bind() {
     document.querySelectorAll(".model-opt").forEach((el) => { el.hidden = el.dataset.kind !== $("model-kind").value; });
     scheduleNewRun();
   };
-  for (const id of ["model-degree", "model-layers", "loss", "schedule", "batch-size", "seed", "max-steps", "upload-x", "upload-y"]) $(id).onchange = scheduleNewRun;
+  for (const id of ["model-degree", "model-layers", "loss", "upload-x", "upload-y"]) $(id).onchange = scheduleNewRun;
   $("optimizer").onchange = () => { fillHyper(); scheduleNewRun(); };
   $("lr").onchange = () => setLr(Number($("lr").value), false);
   $("lr-slider").oninput = () => { $("lr").value = String(Number(Math.pow(10, Number($("lr-slider").value)).toPrecision(3))); };
   $("lr-slider").onchange = () => setLr(Number($("lr").value), true);
   // "auto": a new run whose rate (and β) descend resolves from the curvature, as ds.fit does
-  $("lr-auto").onclick = () => { state.lrAuto = true; scheduleNewRun(); };
+  $("lr-auto").onclick = () => { $("lr").dataset.auto = "1"; scheduleNewRun(); };
   $("run").onclick = () => { state.running = true; setRunState("running"); send({ action: "run", speed: Number($("speed").value) }); };
   $("pause").onclick = () => { state.running = false; send({ action: "pause" }); fetchContour(); };
   $("step").onclick = () => send({ action: "step", n: 1 });
@@ -403,10 +466,10 @@ async function init() {
   $("dataset").value = o.default_dataset;
   for (const l of o.losses) option($("loss"), l);
   for (const opt of o.optimizers) option($("optimizer"), opt.name);
-  option($("schedule"), "", "constant");
-  for (const s of o.schedules) if (s.name !== "constant") option($("schedule"), s.name, `${s.name}: ${s.summary}`);
   $("model-degree").max = o.limits.max_degree; $("syn-degree").max = o.limits.max_degree;
-  $("syn-n").max = o.limits.max_rows; $("max-steps").max = o.limits.max_steps;
+  $("syn-n").max = o.limits.max_rows;
+  renderControls();
+  $("lr-slider").value = String(Math.log10(Number($("lr").value)));
   fillHyper();
   bind();
   await newRun();

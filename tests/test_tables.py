@@ -1,10 +1,9 @@
-"""Tests for descend.data.tables: conversion, clear errors, CSV reading, design checks, batching."""
+"""Tests for descend.data.tables: conversion, clear errors, CSV reading, design checks."""
 
 from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from descend.data.samplers import batches
 from descend.data.tables import DataError, DataWarning, as_arrays, check_design, read_csv
 
 # ----------------------------------------------------------------------------------------------
@@ -448,52 +446,6 @@ def test_check_design_clean_design_is_silent(rng: np.random.Generator) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_design(rng.normal(size=(20, 3)), n_params=4)
-
-
-# ----------------------------------------------------------------------------------------------
-# batches
-# ----------------------------------------------------------------------------------------------
-
-
-def _take(it: Iterator[np.ndarray], k: int) -> list[np.ndarray]:
-    return [next(it) for _ in range(k)]
-
-
-def test_batches_full_batch_is_arange(rng: np.random.Generator) -> None:
-    """batch_size = n, None or larger gives arange(n) every time, in order."""
-    for bs in (7, None, 100):
-        for idx in _take(batches(7, bs, rng), 3):
-            np.testing.assert_array_equal(idx, np.arange(7))
-
-
-def test_batches_epoch_covers_each_row_once(rng: np.random.Generator) -> None:
-    """Each epoch visits every row exactly once; the last batch of an epoch may be shorter."""
-    n, bs = 10, 3
-    got = _take(batches(n, bs, rng), 8)  # two epochs of 4 batches: 3, 3, 3, 1
-    assert [len(b) for b in got] == [3, 3, 3, 1, 3, 3, 3, 1]
-    for epoch in (got[:4], got[4:]):
-        np.testing.assert_array_equal(np.sort(np.concatenate(epoch)), np.arange(n))
-
-
-def test_batches_same_seed_same_batches() -> None:
-    """The same seed gives the same batches."""
-    a = _take(batches(20, 6, np.random.default_rng(3)), 10)
-    b = _take(batches(20, 6, np.random.default_rng(3)), 10)
-    for u, v in zip(a, b, strict=True):
-        np.testing.assert_array_equal(u, v)
-
-
-def test_batches_shuffles_between_epochs(rng: np.random.Generator) -> None:
-    """Different epochs use different permutations."""
-    got = _take(batches(50, 50 - 1, rng), 4)
-    assert not np.array_equal(got[0], got[2])
-
-
-@pytest.mark.parametrize("bs", [0, -2])
-def test_batches_bad_batch_size(rng: np.random.Generator, bs: int) -> None:
-    """batch_size < 1 raises DataError at call time with the value."""
-    with pytest.raises(DataError, match=f"at least 1.*got {bs}"):
-        batches(10, bs, rng)
 
 
 def test_import_does_not_load_pandas() -> None:

@@ -1,4 +1,5 @@
-"""The fast paths behind the Objective seam give the plain path's numbers."""
+"""The fast paths behind the Objective seam give the plain path's numbers
+(descend.problems.fast_objective), with X stored as float64 or float32."""
 
 from __future__ import annotations
 
@@ -158,3 +159,24 @@ def test_float32_input_is_validated_and_converted(rng):
     a = ds.fit(X.astype(np.float32), y, learning_rate="auto", max_steps=200)
     b = ds.fit(X.astype(np.float32).astype(np.float64), y, learning_rate="auto", max_steps=200)
     np.testing.assert_allclose(a.params, b.params, rtol=1e-12)
+
+
+# -- float32 storage ----------------------------------------------------------------------------
+@pytest.mark.parametrize("loss", ["huber", "mae"])
+def test_float32_fused_pass_matches_float64_copy(rng, correlated, loss):
+    X, y = correlated(rng, n=20_000, kappa=10.0)
+    X32 = X.astype(np.float32)
+    kw = dict(loss=loss, learning_rate=0.1, max_steps=30, tol=0.0)
+    a = ds.fit(X32, y, **kw)
+    b = ds.fit(X32.astype(np.float64), y, **kw)
+    assert a.objective.features.dtype == np.float32
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-10)
+
+
+def test_float32_minibatches_bitwise_equal_float64_copy(rng, correlated):
+    X, y = correlated(rng, n=20_000, kappa=10.0)
+    X32 = X.astype(np.float32)
+    kw = dict(learning_rate=0.05, batch_size=128, max_steps=300, tol=0.0, seed=5)
+    a = ds.fit(X32, y, **kw)
+    b = ds.fit(X32.astype(np.float64), y, **kw)
+    np.testing.assert_array_equal(a.history.params, b.history.params)

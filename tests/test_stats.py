@@ -1,6 +1,5 @@
-"""The raw-sums route of :func:`descend.problems.stats.moments`: when it is taken, its accuracy,
-and the
-validation read from the statistics instead of a max-abs pass (descend.problems.fastfit)."""
+"""The raw-sums route of :func:`descend.problems.stats.moments`: when it is taken, and its
+accuracy."""
 
 from __future__ import annotations
 
@@ -9,9 +8,7 @@ import math
 import numpy as np
 import pytest
 
-import descend as ds
-from descend.data.tables import DataError, check_fit_data
-from descend.problems import fastfit, stats
+from descend.problems import stats
 
 
 def _normed_gap(a: stats.Moments, b: stats.Moments) -> float:
@@ -123,56 +120,3 @@ def test_nonfinite_data_report_nonfinite_without_warnings(rng):
     X[7, 1] = np.nan
     with np.errstate(all="raise"):
         assert not stats.moments(X, np.ones(5000)).finite
-
-
-# -- validation from the statistics ------------------------------------------------------------
-
-
-def test_magnitudes_safe_for_ordinary_data_and_not_near_the_limits(rng):
-    X = rng.standard_normal((20_000, 3))
-    y = rng.standard_normal(20_000)
-    assert fastfit.magnitudes_safe(stats.moments(X, y))
-    for v in (1e149, 2e-154):  # both pass check_fit_data, but near its limits
-        Xv = X.copy()
-        Xv[:, 1] *= v
-        assert not fastfit.magnitudes_safe(stats.moments(Xv, y))
-    Xz = X.copy()
-    Xz[:, 2] = 0.0  # an all-zero column: the exact pass decides (it passes)
-    assert not fastfit.magnitudes_safe(stats.moments(Xz, y))
-
-
-def test_fast_fit_skips_the_max_abs_pass_for_ordinary_data(rng, monkeypatch):
-    import descend.data.tables as data
-
-    X = rng.standard_normal((20_000, 5))
-    y = X.sum(axis=1) + rng.standard_normal(20_000)
-
-    def fail(*args: object, **kwargs: object) -> None:
-        raise AssertionError("check_fit_data ran")
-
-    monkeypatch.setattr(data, "check_fit_data", fail)
-    res = ds.fit(X, y, learning_rate="auto")
-    assert res.objective.features is X
-
-
-@pytest.mark.parametrize(
-    "value", [1e200, 1e153, np.inf, -np.inf, 1e-200], ids=["1e200", "1e153", "inf", "-inf", "tiny"]
-)
-@pytest.mark.parametrize("where", ["X", "y"])
-def test_fast_fit_refuses_bad_magnitudes_with_check_fit_data_message(rng, value, where):
-    X = rng.standard_normal((20_000, 5))
-    y = X.sum(axis=1) + rng.standard_normal(20_000)
-    if value == 1e-200:
-        if where == "X":
-            X[:, 2] *= value
-        else:
-            y *= value
-    elif where == "X":
-        X[11, 2] = value
-    else:
-        y[11] = value
-    with pytest.raises(DataError) as want:
-        check_fit_data(X, y)
-    with pytest.raises(DataError) as got:
-        ds.fit(X, y, learning_rate="auto")
-    assert str(got.value) == str(want.value)
