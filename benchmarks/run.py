@@ -326,8 +326,8 @@ def huber_problem(n: int, d: int, quick: bool) -> dict[str, Any]:
     import torch
 
     import descend as ds
-    from descend.models import Linear
-    from descend.objective import make_objective
+    from descend.problems.fastfit import make_objective
+    from descend.problems.models import Linear
 
     X, y = make_problem(n, d, 1.0, seed=1)
     y[::50] += 50.0  # outliers
@@ -370,8 +370,8 @@ def huber_problem(n: int, d: int, quick: bool) -> dict[str, Any]:
 
 def _huber_float32(XF: Any, y: Any, th: Any) -> tuple[float, float]:
     """(descend Huber step, two column-major passes), X stored float32 (Fortran order)."""
-    from descend.models import Linear
-    from descend.objective import make_objective
+    from descend.problems.fastfit import make_objective
+    from descend.problems.models import Linear
 
     XF32 = XF.astype(np.float32, order="F")
     obj32 = make_objective(Linear(), "huber", XF32, y)

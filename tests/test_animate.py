@@ -8,9 +8,9 @@ matplotlib.use("Agg")
 Image = pytest.importorskip("PIL.Image")
 
 import descend as ds  # noqa: E402
-from descend.animate import animate, can_write_mp4, frame_steps  # noqa: E402
-from descend.cli import main  # noqa: E402
-from descend.objective import Objective  # noqa: E402
+from descend.pictures.animate import animate, can_write_mp4, frame_steps  # noqa: E402
+from descend.problems.objective import Objective  # noqa: E402
+from descend.shells.cli import main  # noqa: E402
 
 
 class Bowl(Objective):

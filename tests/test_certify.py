@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from descend.certify import certify, format_sweep, format_table, lre, sweep_degree
-from descend.cli import main
+from descend.shells.cli import main
+from descend.studies.certify import certify, format_sweep, format_table, lre, sweep_degree
 
 # Minimum coefficient LRE of Householder QR on the raw design (issue 4; NIST README table).
 # These are external reference figures: the goal is descent ≥ QR − 1 digit on every dataset.

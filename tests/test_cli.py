@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from descend.cli import main
+from descend.shells.cli import main
 
 
 def write_csv(path, header, rows):

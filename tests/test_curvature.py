@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.curvature import hessian_fd
+from descend.problems.curvature import hessian_fd
 
 
 def test_advice_matches_numpy_eigenvalues(rng):
@@ -73,7 +73,7 @@ def test_hessian_fd_of_a_known_function():
 
 def test_power_iteration_estimates_lam_max_for_general_objectives(rng):
     """Without a constant Hessian, λ_max comes from Hessian-vector products."""
-    from descend.curvature import power_lam_max
+    from descend.problems.curvature import power_lam_max
 
     class Quad(ds.Objective):
         n_params = 3
@@ -88,8 +88,8 @@ def test_power_iteration_estimates_lam_max_for_general_objectives(rng):
 # -- critical points: classify, hessian_hvp ---------------------------------------------------
 def test_classify_kinds_on_known_points():
     """Minimum, maximum and saddle on Himmelblau; index = fraction of negative eigenvalues."""
-    from descend import surfaces
-    from descend.curvature import classify
+    from descend.problems import surfaces
+    from descend.problems.curvature import classify
 
     s = surfaces.himmelblau()
     assert classify(s, s.minima[0]).kind == "minimum"
@@ -102,8 +102,8 @@ def test_classify_kinds_on_known_points():
 
 def test_escape_direction_decreases_the_function():
     """Moving from a saddle along an escape direction lowers f by about ½ε²λ."""
-    from descend import surfaces
-    from descend.curvature import classify
+    from descend.problems import surfaces
+    from descend.problems.curvature import classify
 
     s = surfaces.himmelblau()
     cp = classify(s, s.saddles[1])
@@ -115,7 +115,7 @@ def test_escape_direction_decreases_the_function():
 
 def test_degenerate_when_zero_eigenvalues_and_one_sign():
     """f = x² (y ignored) at 0 has eigenvalues {0, 2}: degenerate, index 0."""
-    from descend.curvature import classify
+    from descend.problems.curvature import classify
 
     class Flat(ds.Objective):
         n_params = 2
@@ -130,9 +130,9 @@ def test_degenerate_when_zero_eigenvalues_and_one_sign():
 def test_hessian_hvp_matches_the_hessian(rng):
     """H built from Hessian-vector products equals the exact Hessian (surface) and the
     finite-difference Hessian (network objective)."""
-    from descend import surfaces
-    from descend.curvature import hessian_hvp
-    from descend.models import MLP
+    from descend.problems import surfaces
+    from descend.problems.curvature import hessian_hvp
+    from descend.problems.models import MLP
 
     s = surfaces.rosenbrock()
     t = np.array([-0.3, 0.7])

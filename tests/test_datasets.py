@@ -1,4 +1,4 @@
-"""Tests for descend.datasets: the embedded NIST StRD linear regression files."""
+"""Tests for descend.data.datasets: the embedded NIST StRD linear regression files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from descend import datasets
+from descend.data import datasets
 
 #: md5 of each file as listed in /work/shared/data/nist-strd/README.md (NIST's CRLF bytes).
 MD5 = {
@@ -67,7 +67,7 @@ def test_load_shapes_and_metadata(name: str) -> None:
 def test_files_are_nist_bytes(name: str) -> None:
     """The embedded files' md5 equal those in the shared README: copied byte for byte (CRLF)."""
     title = datasets.load(name).title
-    raw = resources.files("descend.datasets").joinpath("nist", f"{title}.dat").read_bytes()
+    raw = resources.files("descend.data.datasets").joinpath("nist", f"{title}.dat").read_bytes()
     assert hashlib.md5(raw).hexdigest() == MD5[title]
     assert b"\r\n" in raw
 

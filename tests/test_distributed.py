@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import descend as ds
-import descend.distributed
+from descend.problems.distributed import load
 
 da = pytest.importorskip("dask.array")
 
@@ -48,7 +48,7 @@ def test_out_of_core_on_a_memory_limited_cluster(tmp_path, rng):
         Xc = rng.standard_normal((rows, d))
         block = np.column_stack([Xc, Xc @ w + 1.0 + 0.1 * rng.standard_normal(rows)])
         np.save(tmp_path / f"part{i:03d}.npy", block)
-    X, y, names = ds.distributed.load(tmp_path)
+    X, y, names = load(tmp_path)
     assert X.nbytes + y.nbytes > 200e6
     with (
         distributed.LocalCluster(
@@ -71,12 +71,12 @@ def test_load_parquet_and_zarr(tmp_path, rng):
     X, y = _data(rng, n=2000)
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(target=y)
     df.to_parquet(tmp_path / "data.parquet")
-    Xd, yd, names = ds.distributed.load(tmp_path / "data.parquet")
+    Xd, yd, names = load(tmp_path / "data.parquet")
     assert names == ["a", "b", "c", "d"]
     np.testing.assert_allclose(Xd.compute(), X)
     zarr = pytest.importorskip("zarr")
     store = zarr.open_group(str(tmp_path / "d.zarr"), mode="w")
     store.create_array("X", data=X, chunks=(500, 4))
     store.create_array("y", data=y, chunks=(500,))
-    Xz, yz, _ = ds.distributed.load(tmp_path / "d.zarr")
+    Xz, yz, _ = load(tmp_path / "d.zarr")
     np.testing.assert_allclose(yz.compute(), y)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from descend.features import PolynomialBasis, Standardizer
+from descend.problems.features import PolynomialBasis, Standardizer
 
 
 def test_standardizer_centres_and_scales(rng):
@@ -109,7 +109,7 @@ def test_exact_conversion_is_correctly_rounded():
 
 def test_change_of_basis_matrices_match_numpy():
     """The exact Chebyshev/Legendre → power matrices equal NumPy's cheb2poly/leg2poly."""
-    from descend.features import basis_to_power
+    from descend.problems.features import basis_to_power
 
     for kind, conv in (
         ("chebyshev", np.polynomial.chebyshev.cheb2poly),

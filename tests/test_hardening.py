@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.cli import main
-from descend.data import DataError, DataWarning
+from descend.data.tables import DataError, DataWarning
+from descend.shells.cli import main
 
 sparse = pytest.importorskip("scipy.sparse")
 pytest.importorskip("sklearn")

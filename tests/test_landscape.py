@@ -6,10 +6,10 @@ import time
 import numpy as np
 import pytest
 
-from descend import surfaces
-from descend.cli import main
-from descend.curvature import classify, hessian_fd
-from descend.landscape import (
+from descend.problems import surfaces
+from descend.problems.curvature import classify, hessian_fd
+from descend.shells.cli import main
+from descend.studies.landscape import (
     SaddleObjective,
     find_critical_point,
     goe_positive_definite_fraction,

@@ -1,4 +1,5 @@
-"""Tests for descend.linesearch: the Armijo condition, edge cases and the mini-batch error."""
+"""Tests for descend.descent.linesearch: the Armijo condition, edge cases and the mini-batch
+error."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from descend import linesearch
-from descend.linesearch import ArmijoNotForMinibatch, backtracking, require_full_batch
+from descend.descent import linesearch
+from descend.descent.linesearch import ArmijoNotForMinibatch, backtracking, require_full_batch
 
 
 class Quadratic:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend import optim
-from descend.loop import Descent, LoopState, check_batch_size
-from descend.session import AdjustableRate
+from descend.descent import optim
+from descend.descent.loop import Descent, LoopState, check_batch_size
+from descend.descent.session import AdjustableRate
 
 
 @pytest.fixture

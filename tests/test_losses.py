@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from descend.losses import MAE, MSE, Huber, LogLoss, get_loss
+from descend.problems.losses import MAE, MSE, Huber, LogLoss, get_loss
 
 LOSSES = [MSE(), MAE(), Huber(0.7), LogLoss()]
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.losses import MAE, MSE, Huber
-from descend.models import Linear, Polynomial, get_model
-from descend.objective import DataObjective
+from descend.problems.losses import MAE, MSE, Huber
+from descend.problems.models import Linear, Polynomial, get_model
+from descend.problems.objective import DataObjective
 
 MODELS = [Linear(), Linear(intercept=False), Linear(scale=False), Polynomial(3)]
 
@@ -29,7 +29,7 @@ def test_gradient_matches_central_differences(model, loss, rng):
 
 def test_exact_hessian_matches_finite_differences(rng):
     """(2/n)·AᵀA equals finite differences of the gradient for Linear + MSE."""
-    from descend.curvature import hessian_fd
+    from descend.problems.curvature import hessian_fd
 
     obj = make_objective(Linear(), MSE(), rng)
     theta = rng.normal(size=obj.n_params)

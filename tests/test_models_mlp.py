@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.models import MLP, get_model
-from descend.objective import DataObjective
+from descend.problems.models import MLP, get_model
+from descend.problems.objective import DataObjective
 
 ACTIVATIONS = ["tanh", "relu", "sigmoid", "identity"]
 LOSSES = ["mse", "mae", "huber", "logloss"]

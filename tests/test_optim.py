@@ -1,4 +1,5 @@
-"""Tests for descend.optim: convergence, hand-computed steps, purity, validation, PyTorch parity."""
+"""Tests for descend.descent.optim: convergence, hand-computed steps, purity, validation, PyTorch
+parity."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from descend import optim
-from descend import schedules as sch
+from descend.descent import optim
+from descend.descent import schedules as sch
 
 Array = np.ndarray
 

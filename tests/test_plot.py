@@ -11,10 +11,10 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
 import descend as ds  # noqa: E402
-from descend import plot  # noqa: E402
-from descend.cli import main  # noqa: E402
-from descend.objective import Objective  # noqa: E402
-from descend.sweep import lr_sweep  # noqa: E402
+from descend.pictures import plot  # noqa: E402
+from descend.problems.objective import Objective  # noqa: E402
+from descend.shells.cli import main  # noqa: E402
+from descend.studies.sweep import lr_sweep  # noqa: E402
 
 
 class Valley(Objective):
@@ -58,7 +58,8 @@ def by_gid(ax, gid):
 def test_importing_descend_does_not_import_matplotlib():
     """matplotlib is imported lazily, inside the plotting functions."""
     code = (
-        "import sys, descend, descend.plot, descend.animate, descend.report; "
+        "import sys, descend, descend.pictures.plot, descend.pictures.animate, "
+        "descend.pictures.report; "
         "assert 'matplotlib' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -219,7 +220,8 @@ def test_save_figures_and_cli_plot(norris, tmp_path, capsys):
 
 
 def test_plot_runs_takes_a_comparison(norris):
-    """A descend.compare() result plots as it is: its labels, its optimum, one path per rule."""
+    """A descend.studies.compare() result plots as it is: its labels, its optimum, one path per
+    rule."""
     d, _ = norris
     comp = ds.compare(ds.objective(d.X, d.y), ["gd", "adam"], max_steps=50)
     fig = plot.plot_runs(comp)

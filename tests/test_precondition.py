@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.precondition import (
+from descend.problems.precondition import (
     AUTO_KAPPA,
     PreconditionedObjective,
     Preconditioner,
@@ -144,3 +144,20 @@ def test_conditioning_report():
     assert cheb.kappa_hessian < 10 and cheb.auto == "none"
     assert "κ₂ of the raw design" in c.describe()
     assert condition_number(np.eye(3)) == 1.0
+
+
+def test_preconditioner_from_gram_equals_the_design_one(rng, correlated):
+    """from_gram: Jacobi d equal; R equal to Householder's up to the signs of its rows."""
+    X, y = correlated(rng, n=2000)
+    A = np.column_stack([(X - X.mean(0)) / X.std(0), np.ones(len(y))])
+    G = A.T @ A / len(y)
+    d_a = Preconditioner.build("diagonal", A).d
+    d_g = Preconditioner.from_gram("diagonal", G, len(y)).d
+    np.testing.assert_allclose(d_g, d_a, rtol=1e-12)
+    R_a = Preconditioner.build("qr", A).R
+    R_g = Preconditioner.from_gram("qr", G, len(y)).R
+    assert R_a is not None and R_g is not None
+    signs = np.sign(np.diag(R_a))
+    np.testing.assert_allclose(R_g, signs[:, None] * R_a, rtol=1e-8, atol=1e-8 * abs(R_a).max())
+    with pytest.raises(ValueError, match="rank deficient"):
+        Preconditioner.from_gram("qr", np.ones((3, 3)), 10)

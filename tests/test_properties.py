@@ -1,11 +1,10 @@
 """Properties that hold for any data (hypothesis).
 
 The fuzz test of the CSV loader (loads, or raises DataError, for arbitrary text and bytes) lives
-in tests/test_data.py (test_read_csv_fuzz_*) and is not repeated here.
+in tests/test_tables.py (test_read_csv_fuzz_*) and is not repeated here.
 """
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -13,14 +12,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import descend as ds
-from descend.history import History
-from descend.loop import decode_array, decode_float, encode_array, encode_float
-from descend.serialize import result_from_dict, result_to_dict
+from descend.descent.history import History
+from descend.descent.serialize import result_from_dict, result_to_dict
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
-any_float = st.floats(allow_nan=True, allow_infinity=True)
 
 
 @st.composite
@@ -119,18 +116,6 @@ def test_results_round_trip_exactly_through_json(seed, bad, batch, optimizer):
     np.testing.assert_array_equal(back.history.loss, res.history.loss)  # NaN-aware
     np.testing.assert_array_equal(back.params, res.params)
     np.testing.assert_array_equal(back.predict(X), res.predict(X))
-
-
-@FAST
-@given(values=st.lists(any_float, max_size=20), scalar=any_float)
-def test_checkpoint_encodings_are_bitwise(values, scalar):
-    """Arrays (base64 of float64 bytes) and scalars survive JSON with every bit, NaN and ±inf
-    included."""
-    a = np.asarray(values, dtype=np.float64)
-    back = decode_array(json.loads(json.dumps(encode_array(a))))
-    assert back.tobytes() == a.tobytes()
-    s = decode_float(json.loads(json.dumps(encode_float(scalar), allow_nan=False)))
-    assert (math.isnan(s) and math.isnan(scalar)) or s == scalar
 
 
 @pytest.mark.parametrize("loss", LOSSES, ids=lambda x: x.spec())

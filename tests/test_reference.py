@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.reference import solve_qr
+from descend.problems.reference import solve_qr
 
 
 def test_qr_matches_numpy_lstsq(rng):

@@ -10,9 +10,9 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
 import descend as ds  # noqa: E402
-from descend.cli import main  # noqa: E402
-from descend.objective import Objective  # noqa: E402
-from descend.report import report_html, write_report  # noqa: E402
+from descend.pictures.report import report_html, write_report  # noqa: E402
+from descend.problems.objective import Objective  # noqa: E402
+from descend.shells.cli import main  # noqa: E402
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}
 

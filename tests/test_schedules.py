@@ -1,4 +1,4 @@
-"""Tests for descend.schedules: literal values, validation, registry, serialisation."""
+"""Tests for descend.descent.schedules: literal values, validation, registry, serialisation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from descend import schedules as sch
+from descend.descent import schedules as sch
 
 
 def values(schedule: sch.Schedule, steps: list[int]) -> list[float]:

@@ -6,16 +6,8 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.session import AdjustableRate, Session, loss_grid
-from descend.synthetic import make_regression
-
-
-@pytest.fixture
-def problem(rng):
-    X = rng.uniform(-2, 5, (40, 2))
-    y = X @ np.array([1.5, -0.7]) + 3.0 + 0.1 * rng.standard_normal(40)
-    obj = ds.objective(X, y)
-    return obj, obj.model.init_params(np.random.default_rng(1))
+from descend.data.synthetic import make_regression
+from descend.descent.session import AdjustableRate, Session
 
 
 def test_steps_match_minimize_full_batch(problem):
@@ -151,21 +143,6 @@ def test_snapshot_is_plain(problem):
     s.step(3)
     snap = s.snapshot()
     assert snap["k"] == 3 and isinstance(snap["theta"], list) and snap["stop_reason"] is None
-
-
-def test_loss_grid_is_the_objective(problem):
-    """Each grid value is objective.value at θ with two coordinates replaced."""
-    obj, theta0 = problem
-    a, b = np.linspace(-1, 1, 4), np.linspace(0, 2, 3)
-    Z = loss_grid(obj, theta0, 0, 2, a, b)
-    assert Z.shape == (3, 4)
-    t = theta0.copy()
-    t[0], t[2] = a[1], b[2]
-    assert Z[2, 1] == pytest.approx(obj.value(t), rel=1e-14)
-    with pytest.raises(ValueError, match="different"):
-        loss_grid(obj, theta0, 1, 1, a, b)
-    with pytest.raises(ValueError, match="index"):
-        loss_grid(obj, theta0, 0, 3, a, b)
 
 
 def test_make_regression():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend import surfaces
-from descend.curvature import classify
+from descend.problems import surfaces
+from descend.problems.curvature import classify
 
 NAMES = list(surfaces.SURFACES)
 

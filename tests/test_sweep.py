@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.cli import main
-from descend.sweep import LRSweep, default_lrs, lr_sweep
+from descend.shells.cli import main
+from descend.studies.sweep import LRSweep, default_lrs, lr_sweep
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
-from descend.web import Limits, create_app  # noqa: E402
-from descend.web.app import STATIC_DIR  # noqa: E402
+from descend.shells.web import Limits, create_app  # noqa: E402
+from descend.shells.web.app import STATIC_DIR  # noqa: E402
 
 BAD_CSV = b"x,y\n1,2\n2,abc\n3,6\n"
 GOOD_CSV = b"size,price\n1,2.1\n2,3.9\n3,6.2\n4,7.8\n5,10.1\n"
@@ -283,7 +283,7 @@ def test_socket_unknown_run_and_idle_timeout():
 
 def test_cli_serve_parser():
     """`descend serve` binds 127.0.0.1:8000 by default."""
-    from descend.cli import build_parser
+    from descend.shells.cli import build_parser
 
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port) == ("127.0.0.1", 8000)

@@ -47,14 +47,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server():
-    """`descend serve` in a subprocess on a free 127.0.0.1 port."""
+def _serve(*args: str):
+    """Run ``python args… PORT`` (a playground server) on a free 127.0.0.1 port; yield its URL."""
     _requirements()
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "descend", "serve", "--port", str(port)],
+        [sys.executable, *args, str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -63,7 +62,7 @@ def server():
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             out = proc.stdout.read().decode() if proc.stdout else ""
-            pytest.fail(f"descend serve exited early:\n{out}")
+            pytest.fail(f"the playground server exited early:\n{out}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
@@ -71,13 +70,35 @@ def server():
             time.sleep(0.1)
     else:
         proc.kill()
-        pytest.fail("descend serve did not start listening within 20 s")
+        pytest.fail("the playground server did not start listening within 20 s")
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`descend serve` in a subprocess on a free 127.0.0.1 port."""
+    yield from _serve("-m", "descend", "serve", "--port")
+
+
+#: a server whose control table has one more entry, the stopping rule's patience
+PATIENT_SERVER = """
+import sys
+from descend.shells.web import controls, serve
+patience = controls.Control("patience", "Patience (steps)", "integer", 7, minimum=1, maximum=1000)
+controls.CONTROLS = (*controls.CONTROLS, patience)
+serve(port=int(sys.argv[1]))
+"""
+
+
+@pytest.fixture(scope="module")
+def patient_server():
+    """A playground whose table gained a control, and nothing else changed."""
+    yield from _serve("-c", PATIENT_SERVER)
 
 
 @pytest.fixture(scope="module")
@@ -100,17 +121,26 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture
-def page(browser, server):
+def _open(browser, url):
     pg = browser.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server + "/")
+    pg.goto(url + "/")
     pg.wait_for_function("window.playground && window.playground.run !== null")
     pg.wait_for_function("window.playground.contour !== null")
     yield pg
     pg.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def page(browser, server):
+    yield from _open(browser, server)
+
+
+@pytest.fixture
+def patient_page(browser, patient_server):
+    yield from _open(browser, patient_server)
 
 
 @pytest.fixture
@@ -135,10 +165,11 @@ def steps(pg) -> int:
 
 
 def test_run_loss_falls_and_path_is_drawn(page, shoot):
-    """Run on the default dataset: the loss falls, the path grows on the contour."""
+    """Run on the default dataset at the lesson's rate: the loss falls, the path grows."""
+    assert page.input_value("#lr") == "0.01"  # where the lesson, the CLI and ds.fit start
     page.select_option("#speed", "50")
     page.click("#run")
-    page.wait_for_function("Number(document.getElementById('step-count').textContent) >= 40")
+    page.wait_for_function("Number(document.getElementById('step-count').textContent) >= 200")
     page.click("#pause")
     page.wait_for_function("document.getElementById('plot-loss').data[0].y.length >= 40")
     page.wait_for_function("document.getElementById('plot-contour').data[1].x.length >= 40")
@@ -194,8 +225,23 @@ def test_divergence_shows_the_banner(page, shoot):
         "!window.playground.contourPending && window.playground.flushTimer === null"
     )
     shoot(page, "diverged")
-    page.click("#lr-best")  # a good rate lifts the stop and the banner
+    page.fill("#lr", "0.5")  # a good rate lifts the stop and the banner, without a reset
+    page.dispatch_event("#lr", "change")
     page.wait_for_selector("#banner-diverged", state="hidden")
+
+
+def test_auto_rate_is_the_library_s(page):
+    """The "auto" button starts a run at the rate ds.fit(..., learning_rate="auto") chooses."""
+    import descend as ds
+
+    d = ds.datasets.load("norris")
+    expected = ds.fit(d.X, d.y, learning_rate="auto", max_steps=1).settings["learning_rate"]
+    page.select_option("#optimizer", "gd")
+    page.click("#lr-auto")
+    page.wait_for_function(
+        f"window.playground.run && window.playground.run.settings.learning_rate === {expected}"
+    )
+    assert float(page.input_value("#lr")) == pytest.approx(expected, rel=1e-3)
 
 
 def test_malformed_upload_shows_the_error(page, shoot):
@@ -233,3 +279,47 @@ def test_synthetic_polynomial_with_outliers(page, shoot):
     )
     assert "synthetic" in page.inner_text("#data-title")
     shoot(page, "synthetic")
+
+
+RENDERED = """els => els.map((e) => ({
+  name: e.dataset.control, id: e.id, tag: e.tagName, value: e.value,
+  options: e.tagName === "SELECT" ? [...e.options].map((o) => o.value) : null,
+  label: e.closest(".control").querySelector(".label-text").textContent,
+  fieldset: e.closest("fieldset").querySelector("legend").textContent,
+}))"""
+
+
+def test_rendered_inputs_match_the_table(page):
+    """One input per control of shells/web/controls.py, in order, in the Descent fieldset, with
+    the table's label and default; the first run was made with every default."""
+    from descend.shells.web.controls import CONTROLS
+
+    rendered = page.eval_on_selector_all("[data-control]", RENDERED)
+    assert [r["name"] for r in rendered] == [c.name for c in CONTROLS]
+    for r, c in zip(rendered, CONTROLS, strict=True):
+        assert (r["id"], r["label"], r["fieldset"]) == (c.id, c.label, "Descent"), c.name
+        assert page.locator(f"#{c.id}").count() == 1
+        if c.kind == "choice":
+            assert r["tag"] == "SELECT" and r["value"] == (c.default or "")
+            assert c.options is not None
+            values = [o["value"] for o in c.options()]
+            assert r["options"] == ([""] if c.optional else []) + values
+        elif c.default is None:
+            assert r["tag"] == "INPUT" and r["value"] == ""
+        else:
+            assert r["tag"] == "INPUT" and float(r["value"]) == pytest.approx(c.default)
+    assert page.input_value("#lr-slider") == "-2"  # log10 of the table's 0.01
+    settings = page.evaluate("window.playground.run.settings")
+    assert {c.name: settings[c.name] for c in CONTROLS} == {c.name: c.default for c in CONTROLS}
+
+
+def test_a_new_control_needs_no_page_edit(patient_page):
+    """An entry added to the table only: the page shows its input and sends its value."""
+    pg = patient_page
+    assert pg.input_value("#patience") == "7"
+    assert pg.get_attribute("#patience", "min") == "1"
+    assert pg.get_attribute("#patience", "max") == "1000"
+    assert pg.evaluate("window.playground.run.settings.patience") == 7
+    pg.fill("#patience", "3")
+    pg.dispatch_event("#patience", "change")
+    pg.wait_for_function("window.playground.run.settings.patience === 3")

@@ -1,7 +1,7 @@
-"""``python -m descend``: the command line (:func:`descend.cli.main`)."""
+"""``python -m descend``: the command line (:func:`descend.shells.cli.main`)."""
 
 import sys
 
-from .cli import main
+from descend.shells.cli import main
 
 sys.exit(main())

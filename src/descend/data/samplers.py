@@ -1,0 +1,243 @@
+"""Mini-batch samplers: which rows each step of descent sees.
+
+One sampler per way of drawing rows, all here:
+
+- ``"reshuffle"`` (default): :class:`BatchSampler` — a fresh permutation each epoch cut into
+  consecutive batches; its position and random state can be saved, so checkpointed runs resume
+  bitwise. :func:`batches` is the same sequence as a plain iterator.
+- ``"slices"``: :func:`slice_batches` — shuffle once, visit the slices in a new order each epoch.
+- ``"contiguous"``: :func:`contiguous_batches` — views X[i:i+b] of rows already in random order.
+
+:func:`sampler` picks one by name for the loop.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from descend.data.encoding import decode_array, encode_array
+from descend.data.tables import DataError
+
+__all__ = [
+    "SAMPLINGS",
+    "BatchSampler",
+    "batches",
+    "contiguous_batches",
+    "sampler",
+    "slice_batches",
+]
+
+#: the mini-batch samplers by name
+SAMPLINGS = ("reshuffle", "slices", "contiguous")
+
+
+class BatchSampler:
+    """Mini-batch row indices whose position and random state can be saved and restored.
+
+    Each epoch draws one ``rng.permutation(n)`` and hands out consecutive slices of
+    ``batch_size`` rows (the last one may be shorter) — the same sequence as
+    :func:`descend.data.tables.batches` for the same generator.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    batch_size : int
+        Rows per batch, ``1 <= batch_size < n``.
+    rng : numpy.random.Generator
+        Source of the permutations.
+    """
+
+    def __init__(self, n: int, batch_size: int, rng: np.random.Generator) -> None:
+        self.n = int(n)
+        self.batch_size = int(batch_size)
+        self.rng = rng
+        self.perm: NDArray[np.int64] | None = None
+        self.pos = 0
+
+    def __iter__(self) -> BatchSampler:
+        return self
+
+    def __next__(self) -> NDArray[np.int64]:
+        if self.perm is None or self.pos >= self.n:
+            self.perm = self.rng.permutation(self.n)
+            self.pos = 0
+        start = self.pos
+        self.pos = start + self.batch_size
+        return self.perm[start : self.pos]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The generator's bit-generator state, the current permutation and the position."""
+        return {
+            "n": self.n,
+            "batch_size": self.batch_size,
+            "bit_generator": self.rng.bit_generator.state,
+            "perm": None if self.perm is None else encode_array(self.perm),
+            "pos": self.pos,
+        }
+
+    def load_state(self, d: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (same n and batch size required)."""
+        if int(d["n"]) != self.n or int(d["batch_size"]) != self.batch_size:
+            raise ValueError(
+                f"the checkpoint's sampler drew batches of {d['batch_size']} from {d['n']} rows, "
+                f"this run {self.batch_size} from {self.n}"
+            )
+        self.rng.bit_generator.state = d["bit_generator"]
+        self.perm = None if d["perm"] is None else decode_array(d["perm"]).astype(np.int64)
+        self.pos = int(d["pos"])
+
+
+def batches(n: int, batch_size: int | None, rng: np.random.Generator) -> Iterator[NDArray[np.intp]]:
+    """Row indices for each step of descent, forever.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows, at least 1.
+    batch_size : int or None
+        None or ``>= n``: full batch, always ``np.arange(n)`` in order, the rng is not used.
+        Otherwise each epoch draws one ``rng.permutation(n)`` and yields consecutive slices of
+        ``batch_size`` indices; the last slice of an epoch may be shorter.
+    rng : numpy.random.Generator
+        Source of the permutations; the sequence is deterministic given its state.
+
+    Yields
+    ------
+    ndarray of intp, shape (batch_size,) or shorter
+        The row indices of one batch (full batch: a read-only ``arange(n)``).
+
+    Raises
+    ------
+    DataError
+        When ``n < 1``, ``batch_size < 1`` or ``batch_size`` is not an integer. Raised by the
+        call itself, not at the first ``next()``.
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise DataError(f"n must be a positive integer number of rows, got {n!r}.")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+    ):
+        raise DataError(
+            f"batch_size must be a positive integer or None (full batch), got {batch_size!r}."
+        )
+    if batch_size is not None and batch_size < 1:
+        raise DataError(
+            f"batch_size must be at least 1 (or None for full batch), got {batch_size!r}."
+        )
+    n = int(n)
+    if batch_size is None or batch_size >= n:
+        return _full_batches(n)
+    return BatchSampler(n, int(batch_size), rng)
+
+
+def _full_batches(n: int) -> Iterator[NDArray[np.intp]]:
+    idx = np.arange(n)
+    idx.setflags(write=False)
+    while True:
+        yield idx
+
+
+def slice_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[NDArray[np.intp]]:
+    """Mini-batches as contiguous slices of one shuffled index ("shuffle once"), forever.
+
+    One permutation π of the rows is drawn at the start and cut into contiguous slices
+    π[0:b], π[b:2b], … (the last may be shorter); every epoch visits all the slices, in a
+    fresh random order. Each slice's indices are sorted once, so that gathering its rows reads
+    memory in ascending order (the batch's mean gradient is a sum: the order of its rows
+    changes only rounding).
+
+    Compared with :func:`batches` (a fresh permutation per epoch, "random reshuffling"):
+
+    - the same per-step law: each batch is a uniformly random set of b rows (over the draw
+      of π), every epoch uses every row exactly once, and the batch gradient is unbiased;
+    - but the partition into batches is drawn once and kept, so the batch sets repeat from
+      epoch to epoch (only their order changes) and the noise of successive epochs is
+      correlated. For convex problems "shuffle once" has the same convergence rates as random
+      reshuffling (Mishchenko, Khaled & Richtárik, 2020); it is not the same *sequence*, so a
+      seeded run differs from the default sampler's.
+
+    What it saves: the O(n) permutation per epoch, and random-order gathers.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows, at least 1.
+    batch_size : int
+        Rows per batch, ≥ 1 (≥ n gives full batches, as :func:`batches`).
+    rng : numpy.random.Generator
+
+    Yields
+    ------
+    ndarray of intp, shape (batch_size,) or shorter
+        Sorted row indices (a read-only view).
+    """
+    it = batches(n, batch_size, rng)  # the same validation (raised here, not at next())
+    if batch_size >= n:
+        return it
+    return _slices_once(int(n), int(batch_size), rng)
+
+
+def _slices_once(n: int, b: int, rng: np.random.Generator) -> Iterator[NDArray[np.intp]]:
+    perm = rng.permutation(n)
+    full = (n // b) * b
+    perm[:full].reshape(-1, b).sort(axis=1)
+    perm[full:].sort()
+    perm.setflags(write=False)
+    starts = np.arange(0, n, b)
+    while True:
+        for start in rng.permutation(starts).tolist():
+            yield perm[start : start + b]
+
+
+def contiguous_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[slice]:
+    """Mini-batches as contiguous row ranges of the data as stored, forever.
+
+    :func:`slice_batches` with the identity for the once-shuffled index: the slices
+    ``slice(0, b)``, ``slice(b, 2b)``, … are visited in a fresh random order every epoch, and a
+    batch is a *view* of the rows (no gather at all).
+
+    This is equivalent to :func:`slice_batches` — the same law for every batch — only when the
+    stored row order is already random, i.e. independent of the values (rows shuffled once
+    on disk, or drawn i.i.d. in order). On data sorted by time, by a feature or by the target
+    the batches are not random samples: their gradients are biased within an epoch (the
+    epoch as a whole still uses every row once). Use it for pre-shuffled data only.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows, at least 1.
+    batch_size : int
+        Rows per batch, ≥ 1.
+    rng : numpy.random.Generator
+
+    Yields
+    ------
+    slice
+        ``slice(start, stop)`` of at most ``batch_size`` rows.
+    """
+    batches(n, batch_size, rng)  # the same validation (raised here, not at next())
+    return _contiguous(int(n), int(batch_size), rng)
+
+
+def _contiguous(n: int, b: int, rng: np.random.Generator) -> Iterator[slice]:
+    starts = list(range(0, n, b))
+    while True:
+        for k in rng.permutation(len(starts)).tolist():
+            yield slice(starts[k], min(starts[k] + b, n))
+
+
+def sampler(sampling: str, n: int, batch_size: int, rng: np.random.Generator) -> Iterator[Any]:
+    """The mini-batch sampler named ``sampling`` for n rows (see :data:`SAMPLINGS`)."""
+    if sampling == "reshuffle":
+        return BatchSampler(n, batch_size, rng)
+    if sampling == "slices":
+        return slice_batches(n, batch_size, rng)
+    if sampling == "contiguous":
+        return contiguous_batches(n, batch_size, rng)
+    raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")

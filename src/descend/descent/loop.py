@@ -1,0 +1,643 @@
+"""The descent loop's one iteration and its resumable state.
+
+:class:`Descent` is *the* loop body: every shell that runs gradient descent —
+:func:`descend.minimize` (run to the end, with callbacks and checkpoints) and
+:class:`descend.Session` (a few steps at a time, for the web playground) — builds one and calls
+:meth:`Descent.step` until it reports a stop. Sampling, evaluation, the divergence guard, the
+stopping rules, the optimizer update, the line search and the history all live there, once.
+
+A :class:`LoopState` is what a :class:`Descent` starts from and what it hands out when asked for
+a snapshot: everything needed to continue a run *bitwise* as if it had never stopped — θ, the
+optimizer state, the history so far, the stopping counters and the sampler's random state.
+It encodes to plain JSON without loss (:mod:`descend.data.encoding`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from descend.data.encoding import (
+    decode_array,
+    decode_float,
+    decode_tree,
+    encode_array,
+    encode_float,
+    encode_tree,
+)
+from descend.data.samplers import SAMPLINGS, BatchSampler, sampler
+from descend.descent.history import Recorder
+from descend.descent.linesearch import backtracking
+from descend.descent.optim import Optimizer, state_norms
+from descend.problems.curvature import Advice, advise
+
+Array = NDArray[np.float64]
+
+#: one row of the history: step k, L(θ_k), ‖g_k‖, ‖θ_{k+1} − θ_k‖, the learning rate used
+Row = tuple[int, float, float, float, float]
+
+__all__ = [
+    "Descent",
+    "LoopState",
+    "Row",
+    "check_batch_size",
+    "divergence_message",
+    "start_point",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# the loop state
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class LoopState:
+    """Everything :func:`descend.minimize` needs to continue a run exactly.
+
+    Attributes
+    ----------
+    k : int
+        Updates made so far.
+    theta : ndarray, shape (p,)
+        θ_k.
+    opt_state : Any
+        The optimizer's state (NamedTuples), or its encoded form before :meth:`restore`.
+    recorder : Recorder
+        The history so far.
+    loss0, prev_loss, best_loss, lr_ls, last_lr : float or None
+        First loss, previous loss, lowest loss, line-search warm start, last learning rate.
+    calm, rising : int
+        Consecutive calm (small change) and rising steps.
+    best_theta : ndarray, shape (p,)
+        θ with the lowest loss (the divergence guard's rollback).
+    epoch_losses : list of float
+        Full losses at the end of each mini-batch epoch.
+    sampler : dict or None
+        :meth:`BatchSampler.state_dict` (mini-batch runs).
+    elapsed : float
+        Seconds spent in the loop before this state was taken.
+    """
+
+    k: int
+    theta: Array
+    opt_state: Any
+    recorder: Recorder
+    loss0: float | None = None
+    prev_loss: float = math.nan
+    calm: int = 0
+    rising: int = 0
+    best_theta: Array | None = None
+    best_loss: float = math.inf
+    epoch_losses: list[float] = field(default_factory=list)
+    lr_ls: float = 1.0
+    last_lr: float = math.nan
+    sampler: dict[str, Any] | None = None
+    elapsed: float = 0.0
+    encoded_opt_state: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (exact; no pickle)."""
+        rec = self.recorder
+        cols = list(zip(*rec.rows, strict=True)) if rec.rows else [()] * 5
+        return {
+            "k": int(self.k),
+            "theta": encode_array(self.theta),
+            "opt_state": self.opt_state if self.encoded_opt_state else encode_tree(self.opt_state),
+            "history": {
+                "step": encode_array(np.asarray(cols[0], dtype=np.int64)),
+                "loss": encode_array(np.asarray(cols[1], dtype=np.float64)),
+                "grad_norm": encode_array(np.asarray(cols[2], dtype=np.float64)),
+                "step_size": encode_array(np.asarray(cols[3], dtype=np.float64)),
+                "lr": encode_array(np.asarray(cols[4], dtype=np.float64)),
+                "params": None
+                if rec.params is None
+                else encode_array(np.vstack(rec.params) if rec.params else np.zeros((0, 0))),
+                "norms": {
+                    key: encode_array(np.asarray(v, dtype=np.float64))
+                    for key, v in rec.norms.items()
+                },
+            },
+            "loss0": None if self.loss0 is None else encode_float(self.loss0),
+            "prev_loss": encode_float(self.prev_loss),
+            "calm": int(self.calm),
+            "rising": int(self.rising),
+            "best_theta": encode_array(self.theta if self.best_theta is None else self.best_theta),
+            "best_loss": encode_float(self.best_loss),
+            "epoch_losses": [encode_float(v) for v in self.epoch_losses],
+            "lr_ls": encode_float(self.lr_ls),
+            "last_lr": encode_float(self.last_lr),
+            "sampler": self.sampler,
+            "elapsed": float(self.elapsed),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LoopState:
+        """Inverse of :meth:`to_dict`; the optimizer state stays encoded until :meth:`restore`."""
+        h = d["history"]
+        theta = decode_array(d["theta"]).astype(np.float64)
+        rec = Recorder(False, theta)
+        steps = decode_array(h["step"])
+        columns = [decode_array(h[f]) for f in ("loss", "grad_norm", "step_size", "lr")]
+        rec.rows = [
+            (int(steps[i]), *(float(c[i]) for c in columns))  # type: ignore[misc]
+            for i in range(steps.shape[0])
+        ]
+        if h["params"] is not None:
+            P = decode_array(h["params"])
+            rec.params = [P[i].copy() for i in range(P.shape[0])]
+        rec.norms = {key: [float(v) for v in decode_array(a)] for key, a in h["norms"].items()}
+        return cls(
+            k=int(d["k"]),
+            theta=theta,
+            opt_state=d["opt_state"],
+            recorder=rec,
+            loss0=None if d["loss0"] is None else decode_float(d["loss0"]),
+            prev_loss=decode_float(d["prev_loss"]),
+            calm=int(d["calm"]),
+            rising=int(d["rising"]),
+            best_theta=decode_array(d["best_theta"]).astype(np.float64),
+            best_loss=decode_float(d["best_loss"]),
+            epoch_losses=[decode_float(v) for v in d["epoch_losses"]],
+            lr_ls=decode_float(d["lr_ls"]),
+            last_lr=decode_float(d["last_lr"]),
+            sampler=d["sampler"],
+            elapsed=float(d["elapsed"]),
+            encoded_opt_state=True,
+        )
+
+    def decoded_opt_state(self, template: Any) -> Any:
+        """The optimizer state, decoded against ``template = opt.init(θ)`` when needed."""
+        if self.encoded_opt_state:
+            return decode_tree(self.opt_state, template)
+        return self.opt_state
+
+
+# ---------------------------------------------------------------------------------------------
+# the loop body
+# ---------------------------------------------------------------------------------------------
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def start_point(objective: Any, theta0: Any) -> Array:
+    """θ₀ as a fresh flat float64 array, checked against the objective.
+
+    Raises
+    ------
+    ValueError
+        θ₀ holds NaN or inf, or has another length than the objective's parameter vector.
+    """
+    theta = np.array(theta0, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta0 contains NaN or inf: start from finite parameters")
+    n_params = objective.n_params or theta.shape[0]
+    if theta.shape[0] != n_params:
+        raise ValueError(f"theta0 has {theta.shape[0]} entries but the objective has {n_params}")
+    return theta
+
+
+def check_batch_size(objective: Any, batch_size: Any) -> int | None:
+    """The sampling a ``batch_size`` asks for: None (full batch) or k with 1 ≤ k < n.
+
+    A batch of every row (k ≥ n) is full-batch descent, exactly, and becomes None.
+
+    Raises
+    ------
+    ValueError
+        A batch size for an objective without rows, or one that is not a whole number ≥ 1.
+    """
+    if batch_size is None:
+        return None
+    n_samples = objective.n_samples
+    if n_samples is None:
+        raise ValueError(
+            "batch_size needs a data objective (rows to sample); this objective has none"
+        )
+    if (
+        isinstance(batch_size, bool | np.bool_)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be a whole number ≥ 1 or None, got {batch_size!r}")
+    return None if batch_size >= n_samples else int(batch_size)
+
+
+def divergence_message(
+    k: int, loss: float, lr: float, advice: Advice | None, nonfinite: bool, objective: Any
+) -> str:
+    """Why a run diverged at step k, and what to change (the stability limit 2/λ_max, κ)."""
+    what = "became non-finite" if nonfinite else "kept rising"
+    msg = f"diverged at step {k}: the loss {what} (last value {loss:.4g})."
+    if advice is not None:
+        if lr >= advice.stability_limit:
+            msg += (
+                f" The learning rate {lr:.4g} is above the stability limit 2/λ_max = "
+                f"{advice.stability_limit:.4g}, so each step overshoots the minimum by more than "
+                f"it gains. Use lr < {advice.stability_limit:.4g}; the best constant rate is "
+                f"{advice.best_lr:.4g} (learning_rate='auto')."
+            )
+        else:
+            msg += f" The curvature says: {advice.describe()}."
+        model = objective.model
+        if model is not None and not model.scale:
+            msg += (
+                f" The features are unscaled (scale=False), which makes κ = {advice.kappa_text()}: "
+                "scale=True standardises them."
+            )
+    else:
+        msg += " The learning rate is probably too large: try one 10× smaller."
+    return msg + " Returned the last good θ (lowest loss seen)."
+
+
+class Descent:
+    r"""One run of gradient descent, advanced one iteration at a time.
+
+    This is the loop body that :func:`descend.minimize` and :class:`descend.Session` share. It
+    owns the run's state — θ, the optimizer state, the mini-batch sampler, the divergence guard's
+    and the stopping rules' counters, the lowest-loss θ and the history — and :meth:`step` makes
+    one iteration:
+
+    1. sample rows B_k: all of them (full batch), or the next ``batch_size`` rows of a fresh
+       shuffle per epoch (mini-batch; ``batch_size=1`` is stochastic descent);
+    2. evaluate L_k = L_{B_k}(θ_k) and g_k = ∇L_{B_k}(θ_k);
+    3. check the divergence guard, then (full batch) the stopping rules;
+    4. update: (u_k, s_{k+1}) = opt.update(g_k, s_k, θ_k) and θ_{k+1} = θ_k + u_k (for plain
+       gradient descent u_k = −η_k·g_k with η_k = ``opt.learning_rate(k)``; with a line search,
+       u_k = t_k·d_k where d_k is the update at rate 1 and t_k the Armijo step);
+    5. record (k, L_k, ‖g_k‖, ‖u_k‖, η_k), call the callback, and at the end of a mini-batch
+       epoch evaluate the full loss.
+
+    Stopping rules, checked in this order (``stop_reason`` and ``message`` say which fired):
+
+    * **max_steps** — k = ``max_steps`` updates were made.
+    * **diverged** — L_k or ‖g_k‖ is not finite; or (full batch) L_k rose above L_{k−1} for
+      ``rise_patience`` steps in a row while above ``rise_floor``·L_0 (1 for plain GD, which
+      below the stability limit never raises a smooth convex loss; 100 for momentum and the
+      adaptive rules, whose loss may rise for a while before it falls); or (mini-batch) a batch
+      loss above 10¹²·L_0. θ is rolled back to the lowest-loss θ seen and the message explains
+      the stop with the curvature (the rate against the stability limit 2/λ_max).
+    * **converged** (full batch) — ‖g_k‖ ≤ ``gtol``; or the relative change
+      |L_{k−1} − L_k| / max(|L_k|, ε·|L_0|) ≤ ``tol`` for ``patience`` steps in a row; or the
+      line search found no decrease.
+    * **converged** (mini-batch) — the full loss at the end of ``patience`` consecutive epochs
+      changed by ≤ ``tol`` relatively (against max(|L|, ε·|L at the first epoch end|)).
+    * **interrupted** — the callback returned True (or a shell called :meth:`stop`).
+
+    Parameters
+    ----------
+    objective : Objective
+        ``value_and_grad(θ)`` (and ``value_and_grad(θ, rows)`` and ``value(θ)`` for
+        mini-batches); a data objective may draw its own batches (``batches(k, rng)``, Dask).
+    theta0 : array-like, shape (p,)
+        The start (copied); ignored when ``start`` is given.
+    opt : Optimizer
+        The update rule, its learning rate or schedule built in.
+    max_steps : int
+        The most updates to make.
+    batch_size : int or None
+        None: full batch; k: mini-batches of k rows (see :func:`check_batch_size`).
+    seed : int or None
+        Seeds the mini-batch shuffling.
+    tol, patience, gtol, rise_patience
+        The stopping rules above.
+    line_search : bool
+        Armijo backtracking each step (full batch; ``opt`` then runs at rate 1).
+    record_params, record_state : bool
+        Keep θ at every step; keep the norms of the optimizer state.
+    advice : Advice, optional
+        Curvature advice for explaining a divergence (computed then, when cheap, if None).
+    callback : callable, optional
+        ``callback(k, θ_{k+1}, L_k)`` after each update; True stops the run ("interrupted").
+    start : LoopState, optional
+        Continue from a saved state (bitwise the uninterrupted run's iterates).
+    resumable : bool
+        The state will be checkpointed: refuse an objective that draws its own batches.
+    sampling : {"reshuffle", "slices", "contiguous"}
+        The mini-batch sampler (:data:`descend.data.tables.SAMPLINGS`): a fresh permutation each
+        epoch (default, checkpointable), one permutation cut into slices visited in a new
+        order each epoch, or contiguous views of pre-shuffled rows.
+
+    Attributes
+    ----------
+    k : int
+        Updates made.
+    theta : ndarray, shape (p,)
+        θ_k (after a divergence: the lowest-loss θ seen).
+    opt_state : Any
+        The optimizer's state.
+    loss : float
+        The last loss evaluated (NaN before the first step).
+    recorder : Recorder
+        The history so far.
+    stop_reason : str or None
+        None while the run may go on.
+    message : str
+        Why it stopped, or "".
+    at_boundary : bool
+        The state is between two iterations, so a snapshot resumes exactly.
+    """
+
+    def __init__(
+        self,
+        objective: Any,
+        theta0: Any,
+        opt: Optimizer,
+        *,
+        max_steps: int = 10_000,
+        batch_size: int | None = None,
+        seed: int | None = 0,
+        tol: float = 1e-9,
+        patience: int = 5,
+        gtol: float = 0.0,
+        rise_patience: int = 10,
+        line_search: bool = False,
+        record_params: bool = False,
+        record_state: bool = False,
+        advice: Advice | None = None,
+        callback: Callable[[int, Array, float], Any] | None = None,
+        start: LoopState | None = None,
+        resumable: bool = False,
+        sampling: str = "reshuffle",
+    ) -> None:
+        theta = start_point(objective, theta0)
+        batch_size = check_batch_size(objective, batch_size)
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+        self.objective = objective
+        self.opt = opt
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.full_batch = batch_size is None
+        self.tol, self.patience, self.gtol = tol, patience, gtol
+        self.rise_patience = rise_patience
+        self.line_search = line_search
+        self.record_state = record_state
+        self.advice = advice
+        self.callback = callback
+        # Plain GD below the stability limit never raises a smooth convex loss, so a rising run
+        # is diverging; momentum and adaptive rules may rise for a while before they settle.
+        self.rise_floor = 1.0 if opt.name in ("gd", "sgd") else 100.0
+
+        # -- sampling ----------------------------------------------------------------------
+        self.sampler: BatchSampler | None = None
+        self.batches: Iterator[Any] = iter(())  # full batch draws none
+        self.steps_per_epoch = 0
+        if batch_size is not None:
+            n_samples = int(objective.n_samples)
+            rng = np.random.default_rng(seed)
+            own = objective.owns_batches  # e.g. Dask: batches that sample chunks
+            if own and sampling != "reshuffle":
+                raise ValueError(
+                    f"sampling={sampling!r} is for in-memory data; this objective samples its "
+                    "own batches (e.g. Dask chunks)"
+                )
+            if own or sampling != "reshuffle":
+                if resumable or start is not None:
+                    raise ValueError(
+                        "checkpoints need descend's own reshuffling mini-batch sampler "
+                        "(sampling='reshuffle', in-memory data): checkpoint that, or a "
+                        "full-batch run"
+                    )
+                if own:
+                    self.batches = objective.batches(batch_size, rng)
+                else:
+                    self.batches = sampler(sampling, n_samples, batch_size, rng)
+            else:
+                self.sampler = BatchSampler(n_samples, batch_size, rng)
+                self.batches = self.sampler
+            self.steps_per_epoch = math.ceil(n_samples / batch_size)
+
+        # -- state: fresh, or restored from a checkpoint -----------------------------------
+        if start is None:
+            start = LoopState(
+                k=0, theta=theta, opt_state=opt.init(theta), recorder=Recorder(record_params, theta)
+            )
+            opt_state = start.opt_state
+        else:
+            if start.theta.shape != theta.shape:
+                raise ValueError(
+                    f"the saved state has {start.theta.shape[0]} parameters, this objective "
+                    f"{theta.shape[0]}"
+                )
+            if (start.recorder.params is not None) != record_params:
+                raise ValueError("record_params differs from the run being resumed")
+            opt_state = start.decoded_opt_state(opt.init(theta))
+            if self.sampler is not None:
+                if start.sampler is None:
+                    raise ValueError("the saved run was full-batch; resume it without batch_size")
+                self.sampler.load_state(start.sampler)
+            elif start.sampler is not None:
+                raise ValueError("the saved run was mini-batch; resume it with the same batch_size")
+        self.k = start.k
+        self.theta = start.theta.copy()
+        self.opt_state = opt_state
+        self.recorder = start.recorder
+        self.loss0: float | None = start.loss0
+        self.prev_loss = start.prev_loss
+        self.calm = start.calm  # consecutive steps (epochs) with a small relative loss change
+        self.rising = start.rising  # consecutive steps with a rising full-batch loss
+        self.best_theta = self.theta.copy() if start.best_theta is None else start.best_theta.copy()
+        self.best_loss = start.best_loss
+        self.epoch_losses: list[float] = list(start.epoch_losses)
+        self.lr_ls = start.lr_ls  # warm start of the line search
+        self.last_lr = start.last_lr
+        #: seconds the run had spent before ``start`` was saved
+        self.elapsed = start.elapsed
+        self.loss = math.nan
+        self.stop_reason: str | None = None
+        self.message = ""
+        self.at_boundary = True
+
+    # -- one iteration ---------------------------------------------------------------------
+    def step(self) -> Row | None:
+        """Make one iteration (see the class docstring).
+
+        Returns
+        -------
+        tuple or None
+            The history row ``(k, L_k, ‖g_k‖, ‖u_k‖, η_k)`` of the update made, or None when
+            the run stopped before updating (or had stopped already). An update can also end
+            the run (the callback, a mini-batch epoch's convergence): check
+            :attr:`stop_reason`.
+        """
+        if self.stop_reason is not None:
+            return None
+        k = self.k
+        if k >= self.max_steps:
+            self.stop(
+                "max_steps",
+                f"stopped after max_steps = {self.max_steps} updates without meeting "
+                f"tol = {self.tol:g}",
+            )
+            return None
+        self.at_boundary = False
+        objective, theta, full_batch = self.objective, self.theta, self.full_batch
+        if full_batch:
+            loss, g = objective.value_and_grad(theta)
+        else:
+            loss, g = objective.value_and_grad(theta, next(self.batches))
+        loss = float(loss)
+        gnorm = float(np.linalg.norm(g))
+        self.loss = loss
+        loss0 = self.loss0
+        if loss0 is None:
+            self.loss0 = loss0 = loss
+        prev_loss = self.prev_loss
+        finite = math.isfinite(loss) and math.isfinite(gnorm)
+
+        # divergence guard: non-finite, or rising persistently above the start
+        if full_batch and finite and loss < self.best_loss:
+            self.best_theta, self.best_loss = theta.copy(), loss
+        if full_batch and finite and loss > prev_loss and loss > self.rise_floor * loss0:
+            self.rising += 1
+        else:
+            self.rising = 0
+        blown = not full_batch and finite and loss > 1e12 * max(loss0, 1e-300)
+        if not finite or self.rising >= self.rise_patience or blown:
+            self._diverge(loss, not finite or blown)
+            return None
+
+        # convergence (full batch): gradient norm, then relative loss change
+        if full_batch:
+            if gnorm <= self.gtol:
+                self.stop("converged", f"‖g‖ = {gnorm:.3g} ≤ gtol = {self.gtol:g}")
+                return None
+            if k > 0 and math.isfinite(prev_loss):  # prev_loss is NaN after restart()
+                denom = max(abs(loss), _EPS * abs(loss0))
+                change = abs(prev_loss - loss) / denom if denom > 0 else 0.0
+                self.calm = self.calm + 1 if change <= self.tol else 0
+                if self.calm >= self.patience:
+                    self.stop(
+                        "converged",
+                        f"relative loss change ≤ tol = {self.tol:g} for {self.patience} "
+                        f"steps in a row (at step {k})",
+                    )
+                    return None
+        self.prev_loss = loss
+
+        # the update
+        u, new_state = self.opt.update(g, self.opt_state, theta)
+        if self.line_search:
+            t, _ = backtracking(objective, theta, g, u, loss=loss, lr0=2.0 * self.lr_ls)
+            if t == 0.0:
+                self.stop(
+                    "converged", "the line search found no decrease along the update direction"
+                )
+                return None
+            self.lr_ls = lr = t
+            u = t * u
+        else:
+            # the η this update applied, from the rule's own step count (a restart resets it)
+            applied = self.opt.applied_lr
+            lr = applied(new_state) if applied is not None else float(self.opt.learning_rate(k))
+        self.last_lr = lr
+        self.opt_state = new_state
+        self.theta = theta = theta + u
+        self.k = k + 1
+        recorder = self.recorder
+        recorder.add(
+            k,
+            loss,
+            gnorm,
+            float(np.linalg.norm(u)),
+            lr,
+            theta,
+            _state_norms(new_state) if self.record_state else None,
+        )
+        row = recorder.rows[-1]
+        epoch_end = not full_batch and (k + 1) % self.steps_per_epoch == 0
+        self.at_boundary = not epoch_end
+        callback = self.callback
+        if callback is not None and callback(k, theta, loss):
+            self.stop("interrupted", f"stopped by the callback at step {k + 1}")
+            return row
+        if epoch_end:
+            self._end_epoch(theta)
+        self.at_boundary = True
+        return row
+
+    def _end_epoch(self, theta: Array) -> None:
+        """Mini-batch: the full loss at the end of an epoch, for the rollback and for tol."""
+        full = float(self.objective.value(theta))
+        if math.isfinite(full) and full < self.best_loss:
+            self.best_theta, self.best_loss = theta.copy(), full
+        losses = self.epoch_losses
+        if losses:
+            denom = max(abs(full), _EPS * abs(losses[0]))
+            change = abs(losses[-1] - full) / denom if denom > 0 else 0.0
+            self.calm = self.calm + 1 if change <= self.tol else 0
+            if self.calm >= self.patience:
+                self.stop(
+                    "converged",
+                    f"full loss changed by ≤ tol = {self.tol:g} (relative) for "
+                    f"{self.patience} epochs in a row",
+                )
+        losses.append(full)
+
+    def _diverge(self, loss: float, nonfinite: bool) -> None:
+        if self.advice is None and self.objective.model is not None:
+            try:
+                self.advice = advise(self.objective, self.best_theta)
+            except (ValueError, np.linalg.LinAlgError):
+                self.advice = None
+        self.stop(
+            "diverged",
+            divergence_message(self.k, loss, self.last_lr, self.advice, nonfinite, self.objective),
+        )
+        self.theta = self.best_theta.copy()
+
+    # -- control ---------------------------------------------------------------------------
+    def stop(self, reason: str, message: str) -> None:
+        """End the run: :meth:`step` makes no update until :meth:`clear_stop`/:meth:`restart`."""
+        self.stop_reason, self.message = reason, message
+
+    def clear_stop(self) -> None:
+        """Let a stopped run go on (the calm-step counter restarts): e.g. after convergence."""
+        self.stop_reason, self.message = None, ""
+        self.calm = 0
+
+    def restart(self) -> None:
+        """Go on from the current θ with a fresh optimizer state and fresh guards.
+
+        What a steerable shell does after a divergence (θ was rolled back to the lowest-loss
+        θ), typically with a smaller learning rate: k, the history and the sampler carry on.
+        """
+        self.opt_state = self.opt.init(self.theta)
+        self.stop_reason, self.message = None, ""
+        self.loss0, self.prev_loss = None, math.nan
+        self.calm = self.rising = 0
+        self.best_loss = math.inf
+        self.epoch_losses = []
+
+    def snapshot(self, elapsed: float = 0.0) -> LoopState:
+        """The state as a :class:`LoopState` (shares the arrays; encode it before going on).
+
+        Parameters
+        ----------
+        elapsed : float
+            Seconds the run has spent in all, saved with the state.
+        """
+        return LoopState(
+            k=self.k,
+            theta=self.theta,
+            opt_state=self.opt_state,
+            recorder=self.recorder,
+            loss0=self.loss0,
+            prev_loss=self.prev_loss,
+            calm=self.calm,
+            rising=self.rising,
+            best_theta=self.best_theta,
+            best_loss=self.best_loss,
+            epoch_losses=self.epoch_losses,
+            lr_ls=self.lr_ls,
+            last_lr=self.last_lr,
+            sampler=None if self.sampler is None else self.sampler.state_dict(),
+            elapsed=elapsed,
+        )
+
+
+def _state_norms(state: Any) -> dict[str, float]:
+    return state_norms(state)

@@ -1,0 +1,309 @@
+"""Run descent on any objective: :func:`minimize`.
+
+One loop serves every problem. At each step k it samples the rows (all of them, a mini-batch
+of ``batch_size`` rows, or one row), evaluates L(θ_k) and g_k = ∇L(θ_k), asks the optimizer
+for the update u_k and sets θ_{k+1} = θ_k + u_k (for plain gradient descent u_k = −lr·g_k).
+That iteration is :class:`descend.descent.loop.Descent`, shared with :class:`descend.Session`;
+:func:`minimize` drives it to the end and adds callbacks, checkpoints and Ctrl-C.
+
+The loop owns safety: it stops when the run has converged, hit ``max_steps``, diverged or was
+interrupted (Ctrl-C), and in every case returns what it reached; it never raises finished work
+away.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from descend.descent import optim as _optim
+from descend.descent.checkpoint import Checkpointer
+from descend.descent.loop import Descent, LoopState, start_point
+from descend.descent.rates import is_auto, resolve_rate
+from descend.descent.result import FitResult
+from descend.problems.curvature import Advice, advise
+
+Array = NDArray[np.float64]
+
+__all__ = ["MINIMIZE_OPTIONS", "minimize", "optimizer_name"]
+
+
+def optimizer_name(optimizer: Any) -> str:
+    """The registry name of ``optimizer`` (a name or an :class:`~descend.descent.optim.Optimizer`).
+
+    Raises
+    ------
+    TypeError
+        Neither a name nor an Optimizer.
+    """
+    if isinstance(optimizer, _optim.Optimizer):
+        return optimizer.name
+    if isinstance(optimizer, str):
+        return optimizer.strip().lower()
+    raise TypeError(
+        f"optimizer must be a name such as 'adam' or an optimizer from descend.optim "
+        f"(e.g. descend.optim.adam()), got {type(optimizer).__name__} {optimizer!r}"
+    )
+
+
+def _resolve_optimizer(
+    optimizer: str | _optim.Optimizer, learning_rate: Any, hyper: dict[str, Any]
+) -> _optim.Optimizer:
+    if isinstance(optimizer, _optim.Optimizer):
+        if hyper:
+            raise ValueError(
+                f"hyperparameters {sorted(hyper)} were given beside a ready-made optimizer; "
+                "set them when you build it (e.g. ds.optim.adam(b1=0.8))"
+            )
+        return optimizer
+    return _optim.get(optimizer_name(optimizer), learning_rate, **hyper)
+
+
+def minimize(
+    objective: Any,
+    theta0: Any,
+    optimizer: str | _optim.Optimizer = "gd",
+    learning_rate: Any = 0.01,
+    *,
+    batch_size: int | None = None,
+    max_steps: int = 10_000,
+    tol: float = 1e-9,
+    patience: int = 5,
+    gtol: float = 0.0,
+    schedule: str | None = None,
+    seed: int | None = 0,
+    record_params: bool | str = "auto",
+    record_state: bool = False,
+    callback: Callable[[int, Array, float], Any] | None = None,
+    advice: Advice | None = None,
+    rise_patience: int = 10,
+    checkpoint: Any = None,
+    checkpoint_every: int | None = None,
+    checkpoint_seconds: float | None = None,
+    resume_from: LoopState | None = None,
+    sampling: str = "reshuffle",
+    **hyper: Any,
+) -> FitResult:
+    """Minimise an objective by gradient descent from θ₀.
+
+    Each step k evaluates L_k and g_k = ∇L(θ_k) on the sampled rows, asks the optimizer for
+    the update, (u_k, s_{k+1}) = opt.update(g_k, s_k, θ_k), and sets θ_{k+1} = θ_k + u_k
+    (plain gradient descent: u_k = −η_k·g_k). The run stops at the first of
+
+    * ``"max_steps"``: ``max_steps`` updates made;
+    * ``"diverged"``: a non-finite loss or gradient, or a loss that kept rising (see
+      ``rise_patience``); θ is rolled back to the lowest-loss θ seen and the message explains
+      the stop (the rate against the stability limit 2/λ_max);
+    * ``"converged"``: ‖g_k‖ ≤ ``gtol``, or the relative loss change ≤ ``tol`` for
+      ``patience`` steps (full batch) or epochs (mini-batch) in a row;
+    * ``"interrupted"``: the callback returned True, Ctrl-C, or (with a checkpoint) SIGTERM.
+
+    The iteration itself is :class:`descend.descent.loop.Descent` (shared with
+    :class:`descend.Session`); this function drives it to a stop, saves checkpoints and builds
+    the :class:`FitResult`.
+
+    Parameters
+    ----------
+    objective : Objective
+        Anything with ``value_and_grad(θ) -> (float, ndarray)``; a data objective also accepts
+        ``rows`` for mini-batches.
+    theta0 : array-like, shape (p,)
+        Start; copied, never modified.
+    optimizer : str or Optimizer
+        ``"gd"``, ``"momentum"``, ``"adam"``, … or an :class:`descend.descent.optim.Optimizer`.
+    learning_rate : float, schedule, "auto", "armijo" or Rate
+        Constant rate, a schedule ``step -> lr``, ``"auto"`` (the curvature's best settings for
+        the update rule: the table in :mod:`descend.descent.rates`, the same for every entry
+        point), or ``"armijo"`` (backtracking line search each step, full batch only).
+    batch_size : int or None
+        None: full-batch descent; k: mini-batches of k rows (each epoch a fresh shuffle);
+        1: stochastic gradient descent. Every update rule works with every choice.
+    max_steps : int
+        Maximum number of updates.
+    tol : float
+        Converged when the relative loss change |L_{k−1} − L_k| / max(|L_k|, ε·L_0) ≤ tol for
+        ``patience`` consecutive steps (full batch), or the full loss changes by ≤ tol
+        relatively between ``patience`` consecutive epochs (mini-batch).
+    gtol : float
+        Also converged when ‖g‖ ≤ gtol (full batch).
+    schedule : str, optional
+        Name of a learning-rate schedule built from ``learning_rate`` (``"cosine"``, …).
+    seed : int or None
+        Seeds the mini-batch shuffling.
+    record_params : bool or "auto"
+        Keep θ at every step in ``history.params`` ("auto": when p ≤ 100).
+    record_state : bool
+        Keep norms of the optimizer state (e.g. velocity) in ``history.state_norms``.
+    callback : callable, optional
+        ``callback(k, θ_{k+1}, L_k)`` after each step; returning True stops the run
+        (reason "interrupted").
+    advice : Advice, optional
+        Curvature advice used to explain a divergence (computed when cheap if not given).
+    sampling : {"reshuffle", "slices", "contiguous"}
+        How mini-batches are drawn (ignored for full batches).
+
+        - "reshuffle" (default, unchanged): a fresh permutation of the rows each epoch, cut
+          into consecutive batches.
+        - "slices": one permutation at the start, cut once into contiguous slices that every
+          epoch visits in a fresh random order ("shuffle once"): no O(n) permutation per
+          epoch and sorted gathers; the batch *sets* repeat across epochs, so it is not the
+          same sequence as "reshuffle" (:func:`descend.data.tables.slice_batches`).
+        - "contiguous": the same with the stored order as the shuffled one — each batch is a
+          view X[i:i+b], no gather. Equivalent to "slices" only when the rows are already in
+          random order (:func:`descend.data.tables.contiguous_batches`).
+    rise_patience : int
+        Diverged when the full-batch loss rose this many steps in a row while above its start
+        (plain GD) or above 100× its start (momentum and adaptive rules, whose loss may rise
+        for a while before it falls). A non-finite loss is always divergence.
+    checkpoint : str, os.PathLike or Checkpointer, optional
+        Save the loop's state to this file every ``checkpoint_every`` steps and/or
+        ``checkpoint_seconds`` seconds (default: every 1000 steps), when the run stops at
+        ``max_steps`` and when it is interrupted. While it runs in the main thread, SIGINT and
+        SIGTERM stop it cleanly at the next step boundary (state saved, reason "interrupted").
+        See :func:`descend.resume`.
+    checkpoint_every, checkpoint_seconds : int or float, optional
+        How often to save.
+    resume_from : LoopState, optional
+        Continue from a saved state instead of θ₀ (what :func:`descend.resume` passes); the
+        iterates are bitwise those of the uninterrupted run.
+    **hyper
+        Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
+
+    Returns
+    -------
+    FitResult
+    """
+    t_start = time.perf_counter()
+    theta = start_point(objective, theta0)
+    if not isinstance(max_steps, int | np.integer) or max_steps < 0:
+        raise ValueError(f"max_steps must be a whole number ≥ 0, got {max_steps!r}")
+    if not (tol >= 0) or not (gtol >= 0):
+        raise ValueError(f"tol and gtol must be ≥ 0, got tol={tol!r}, gtol={gtol!r}")
+    if patience < 1:
+        raise ValueError(f"patience must be ≥ 1, got {patience!r}")
+
+    # -- the rate: resolved once, by the one resolver (a Rate from fit passes through) ------
+    opt_name = optimizer_name(optimizer)
+    if is_auto(learning_rate) and advice is None:
+        advice = advise(objective, theta)
+    rate = resolve_rate(
+        learning_rate,
+        opt_name,
+        advice=advice,
+        target_scale=objective.target_scale,
+        schedule=schedule,
+        max_steps=max_steps,
+        hyper=hyper,
+        batch_size=batch_size,
+    )
+    opt = _resolve_optimizer(optimizer, rate.learning_rate, rate.hyper)
+
+    # -- the run: fresh, or restored from a checkpoint -------------------------------------
+    if record_params == "auto":
+        record_params = theta.shape[0] <= 100
+    run = Descent(
+        objective,
+        theta,
+        opt,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        seed=seed,
+        tol=tol,
+        patience=patience,
+        gtol=gtol,
+        rise_patience=rise_patience,
+        line_search=rate.line_search,
+        record_params=bool(record_params),
+        record_state=record_state,
+        advice=advice,
+        callback=callback,
+        start=resume_from,
+        resumable=checkpoint is not None,
+        sampling=sampling,
+    )
+
+    def snapshot() -> LoopState:
+        return run.snapshot(elapsed=run.elapsed + time.perf_counter() - t_start)
+
+    ckpt = None
+    if checkpoint is not None:
+        ckpt = (
+            checkpoint
+            if isinstance(checkpoint, Checkpointer)
+            else Checkpointer(checkpoint, every=checkpoint_every, seconds=checkpoint_seconds)
+        )
+        ckpt.configure(every=checkpoint_every, seconds=checkpoint_seconds)
+    elif checkpoint_every is not None or checkpoint_seconds is not None:
+        raise ValueError("checkpoint_every/checkpoint_seconds need checkpoint='path'")
+    guard = ckpt.guard() if ckpt is not None else None
+
+    step = run.step
+    try:
+        if ckpt is None:
+            while step() is not None and run.stop_reason is None:
+                pass
+        else:
+            assert guard is not None
+            guard.install()
+            while True:
+                if guard.requested and run.k < max_steps:
+                    run.stop("interrupted", f"interrupted by {guard.signal_name} at step {run.k}")
+                    break
+                if step() is None or run.stop_reason is not None:
+                    break
+                if ckpt.due(run.k):
+                    ckpt.save(snapshot(), "running")
+    except KeyboardInterrupt:
+        run.stop(
+            "interrupted", f"interrupted at step {run.k}: returning the parameters reached so far"
+        )
+    finally:
+        if guard is not None:
+            guard.uninstall()
+
+    stop_reason = run.stop_reason
+    assert stop_reason is not None
+    message = run.message
+    if ckpt is not None:
+        message += ckpt.finish(snapshot, stop_reason, run.at_boundary)
+
+    theta = run.theta  # after a divergence, the last good θ
+    return FitResult(
+        params=theta,
+        loss=float(objective.value(theta)),
+        history=run.recorder.history(),
+        stop_reason=stop_reason,
+        message=message,
+        n_steps=run.k,
+        wall_time=run.elapsed + time.perf_counter() - t_start,
+        advice=run.advice,
+        settings={
+            "optimizer": opt.name,
+            "hyperparams": dict(opt.hyperparams or {}),
+            "learning_rate": rate.describe(),
+            "schedule": rate.schedule,
+            "batch_size": run.batch_size,
+            "max_steps": max_steps,
+            "tol": tol,
+            "patience": patience,
+            "gtol": gtol,
+            "seed": seed,
+            "sampling": sampling if batch_size is not None else None,
+        },
+        objective=objective,
+        opt_state=run.opt_state,
+    )
+
+
+#: the keyword options :func:`minimize` itself takes; any other keyword is a hyperparameter of
+#: the update rule (``beta``, ``b1``, …)
+MINIMIZE_OPTIONS = frozenset(
+    name
+    for name, p in inspect.signature(minimize).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY or name in ("learning_rate", "optimizer")
+)

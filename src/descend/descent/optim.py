@@ -1,0 +1,961 @@
+"""Pure, optax-style update rules on a flat parameter vector θ (1-D float64 array).
+
+An :class:`Optimizer` is a pair of pure functions plus the learning-rate schedule::
+
+    state = opt.init(theta)
+    u, state = opt.update(g, state, theta)     # g = ∇f(θ)
+    theta = theta + u                          # plain GD: u = −η_t · g
+
+Nothing is mutated: ``update`` returns new arrays and a new state. States are NamedTuples (a tuple
+of NamedTuples for a :func:`chain`) so the loop can record them and :func:`state_norms` can plot
+them. Full-batch, mini-batch and stochastic descent are *sampling* choices of the loop, so every
+rule here works with all of them.
+
+Rules are built from small :class:`GradientTransformation` blocks composed with :func:`chain`;
+every alias ends with :func:`scale_by_schedule`, which multiplies by −η_t. The aliases reproduce
+PyTorch's ``torch.optim`` iterates (same conventions, same placement of ε), which the test suite
+checks to 1e-10.
+
+================  =====================================================================
+name              update (g = ∇f(θ), η = η_t from the schedule, t = 1, 2, … )
+================  =====================================================================
+``gd``/``sgd``    u = −η g
+``momentum``      v ← β v + g ;  u = −η v
+``nesterov``      v ← β v + g ;  u = −η (g + β v)
+``adagrad``       G ← G + g² ;  u = −η g / (√G + ε)
+``rmsprop``       s ← ρ s + (1 − ρ) g² ;  u = −η g / (√s + ε)
+``adam``          m ← β₁ m + (1 − β₁) g ;  v ← β₂ v + (1 − β₂) g² ;
+                  u = −η (m / (1 − β₁ᵗ)) / (√v / √(1 − β₂ᵗ) + ε)
+``adamw``         as adam, plus decoupled decay: u ← u − η λ θ
+================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from descend.descent.schedules import Schedule, as_schedule
+
+Array = NDArray[np.float64]
+
+__all__ = [
+    "Optimizer",
+    "GradientTransformation",
+    "EmptyState",
+    "ScheduleState",
+    "MomentumState",
+    "AdagradState",
+    "RmsState",
+    "AdamState",
+    "chain",
+    "identity",
+    "scale_by_momentum",
+    "scale_by_adagrad",
+    "scale_by_rms",
+    "scale_by_adam",
+    "add_decayed_weights",
+    "clip_by_global_norm",
+    "clip_by_value",
+    "scale_by_schedule",
+    "gd",
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "get",
+    "OPTIMIZERS",
+    "describe",
+    "state_norms",
+]
+
+InitFn = Callable[[Array], Any]
+UpdateFn = Callable[..., tuple[Array, Any]]
+
+
+class GradientTransformation(NamedTuple):
+    """A building block: ``init(θ) -> state`` and ``update(g, state, θ=None) -> (g', state)``."""
+
+    init: InitFn
+    update: UpdateFn
+
+
+class Optimizer(NamedTuple):
+    """A complete update rule.
+
+    Attributes
+    ----------
+    init : Callable[[ndarray], Any]
+        ``θ (shape (p,)) -> state``; a NamedTuple, or a tuple of them for a chain.
+    update : Callable[[ndarray, Any, ndarray | None], tuple[ndarray, Any]]
+        ``(g, state, θ) -> (u, new_state)`` with ``u`` of shape (p,); apply as θ ← θ + u.
+    learning_rate : Schedule
+        The schedule η_t (``learning_rate(t)`` is the rate of update t, 0-based), so the loop
+        can record it.
+    name : str
+        Registry name (``"adam"``…) or ``"custom"``.
+    hyperparams : Mapping[str, Any]
+        Read-only constructor arguments (``learning_rate`` as given: a float or a schedule).
+    applied_lr : Callable[[Any], float] or None
+        ``new_state -> η``: the rate the update that produced ``new_state`` applied, read
+        from the rule's own step count (what the history records, so recorded and applied
+        rates cannot differ). None for a hand-built rule: the loop then records
+        ``learning_rate(k)``.
+    """
+
+    init: InitFn
+    update: UpdateFn
+    learning_rate: Schedule
+    name: str = "custom"
+    hyperparams: Mapping[str, Any] = MappingProxyType({})
+    applied_lr: Callable[[Any], float] | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# states
+
+
+class EmptyState(NamedTuple):
+    """State of a stateless transformation."""
+
+
+class ScheduleState(NamedTuple):
+    """Number of updates taken so far (the schedule's t) and the rate the last one applied."""
+
+    step: int
+    lr: float = math.nan
+
+
+class MomentumState(NamedTuple):
+    """Velocity v (shape (p,)) of heavy-ball / Nesterov momentum."""
+
+    velocity: Array
+
+
+class AdagradState(NamedTuple):
+    """Running sum of squared gradients G (shape (p,))."""
+
+    sum_of_squares: Array
+
+
+class RmsState(NamedTuple):
+    """Exponential moving average s of squared gradients (shape (p,))."""
+
+    square_avg: Array
+
+
+class AdamState(NamedTuple):
+    """Adam's step count t and first/second moment estimates m, v (shape (p,))."""
+
+    step: int
+    m: Array
+    v: Array
+
+
+# --------------------------------------------------------------------------------------------
+# validation (messages name the parameter and the bad value, as torch.optim does)
+
+
+def _real(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _check_unit(name: str, value: Any) -> float:
+    if not _real(value) or not 0.0 <= value < 1.0:
+        raise ValueError(f"Invalid {name}: {value!r} (must be in [0, 1))")
+    return float(value)
+
+
+def _check_positive(name: str, value: Any) -> float:
+    if not _real(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"Invalid {name}: {value!r} (must be a positive finite number)")
+    return float(value)
+
+
+def _check_nonnegative(name: str, value: Any) -> float:
+    if not _real(value) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"Invalid {name}: {value!r} (must be a finite number >= 0)")
+    return float(value)
+
+
+def _as_array(x: Any) -> Array:
+    return np.asarray(x, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# building blocks
+
+
+def identity() -> GradientTransformation:
+    """The transformation that returns g unchanged."""
+
+    def init(theta: Array) -> EmptyState:
+        return EmptyState()
+
+    def update(g: Array, state: EmptyState, theta: Array | None = None) -> tuple[Array, EmptyState]:
+        return _as_array(g), state
+
+    return GradientTransformation(init, update)
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformation:
+    """Compose transformations left to right; the state is the tuple of their states.
+
+    Parameters
+    ----------
+    *transforms : GradientTransformation
+        Applied in order: the output of one is the input g of the next; all see the same θ.
+
+    >>> tx = chain(clip_by_value(1.0), scale_by_schedule(0.5))
+    >>> u, s = tx.update(np.array([3.0, -0.5]), tx.init(np.zeros(2)))
+    >>> u, s
+    (array([-0.5 ,  0.25]), (EmptyState(), ScheduleState(step=1, lr=0.5)))
+    """
+
+    def init(theta: Array) -> tuple[Any, ...]:
+        return tuple(t.init(theta) for t in transforms)
+
+    def update(
+        g: Array, state: tuple[Any, ...], theta: Array | None = None
+    ) -> tuple[Array, tuple[Any, ...]]:
+        if len(state) != len(transforms):
+            raise ValueError(
+                f"state has {len(state)} entries but the chain has {len(transforms)} transforms"
+            )
+        out = _as_array(g)
+        new_states = []
+        for t, s in zip(transforms, state, strict=True):
+            out, s = t.update(out, s, theta)
+            new_states.append(s)
+        return out, tuple(new_states)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_schedule(schedule: float | Schedule) -> GradientTransformation:
+    """g ↦ −η_t · g, where η_t = ``schedule(t)`` and t counts this transform's updates from 0.
+
+    Parameters
+    ----------
+    schedule : float or Schedule
+        A positive learning rate or a schedule.
+    """
+    sched = as_schedule(schedule)
+
+    def init(theta: Array) -> ScheduleState:
+        return ScheduleState(step=0)
+
+    def update(
+        g: Array, state: ScheduleState, theta: Array | None = None
+    ) -> tuple[Array, ScheduleState]:
+        lr = float(sched(state.step))
+        return -lr * _as_array(g), ScheduleState(step=state.step + 1, lr=lr)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_momentum(beta: float = 0.9, nesterov: bool = False) -> GradientTransformation:
+    """Momentum, PyTorch convention: v ← β v + g; output v, or g + β v when ``nesterov``.
+
+    Parameters
+    ----------
+    beta : float
+        Momentum coefficient β in [0, 1).
+    nesterov : bool
+        Nesterov's look-ahead form (as ``torch.optim.SGD(nesterov=True)``).
+    """
+    beta = _check_unit("beta", beta)
+
+    def init(theta: Array) -> MomentumState:
+        return MomentumState(velocity=np.zeros_like(theta, dtype=np.float64))
+
+    def update(
+        g: Array, state: MomentumState, theta: Array | None = None
+    ) -> tuple[Array, MomentumState]:
+        g = _as_array(g)
+        v = beta * state.velocity + g
+        out = g + beta * v if nesterov else v
+        return out, MomentumState(velocity=v)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_adagrad(
+    eps: float = 1e-10, initial_accumulator: float = 0.0
+) -> GradientTransformation:
+    """Adagrad scaling, as torch: G ← G + g²; output g / (√G + ε).
+
+    Parameters
+    ----------
+    eps : float
+        ε > 0, added outside the square root.
+    initial_accumulator : float
+        Initial value of every entry of G, ≥ 0.
+    """
+    eps = _check_positive("eps", eps)
+    acc0 = _check_nonnegative("initial_accumulator", initial_accumulator)
+
+    def init(theta: Array) -> AdagradState:
+        return AdagradState(sum_of_squares=np.full(np.shape(theta), acc0, dtype=np.float64))
+
+    def update(
+        g: Array, state: AdagradState, theta: Array | None = None
+    ) -> tuple[Array, AdagradState]:
+        g = _as_array(g)
+        acc = state.sum_of_squares + g * g
+        return g / (np.sqrt(acc) + eps), AdagradState(sum_of_squares=acc)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> GradientTransformation:
+    """RMSprop scaling, as torch: s ← ρ s + (1 − ρ) g²; output g / (√s + ε), s₀ = 0.
+
+    Parameters
+    ----------
+    decay : float
+        ρ in [0, 1) (torch's ``alpha``).
+    eps : float
+        ε > 0, added *outside* the square root (torch's convention; optax puts it inside).
+    """
+    decay = _check_unit("decay", decay)
+    eps = _check_positive("eps", eps)
+
+    def init(theta: Array) -> RmsState:
+        return RmsState(square_avg=np.zeros_like(theta, dtype=np.float64))
+
+    def update(g: Array, state: RmsState, theta: Array | None = None) -> tuple[Array, RmsState]:
+        g = _as_array(g)
+        s = decay * state.square_avg + (1.0 - decay) * (g * g)
+        return g / (np.sqrt(s) + eps), RmsState(square_avg=s)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
+    """Adam scaling with torch's bias correction: output m̂ / (√v / √(1 − β₂ᵗ) + ε).
+
+    m ← β₁ m + (1 − β₁) g,  v ← β₂ v + (1 − β₂) g²,  m̂ = m / (1 − β₁ᵗ), t = 1, 2, …
+
+    ε is added after the bias correction of √v, exactly as ``torch.optim.Adam``.
+
+    Parameters
+    ----------
+    b1, b2 : float
+        Decay rates β₁, β₂ in [0, 1).
+    eps : float
+        ε > 0.
+    """
+    b1 = _check_unit("b1", b1)
+    b2 = _check_unit("b2", b2)
+    eps = _check_positive("eps", eps)
+
+    def init(theta: Array) -> AdamState:
+        z = np.zeros_like(theta, dtype=np.float64)
+        return AdamState(step=0, m=z, v=z.copy())
+
+    def update(g: Array, state: AdamState, theta: Array | None = None) -> tuple[Array, AdamState]:
+        g = _as_array(g)
+        t = state.step + 1
+        m = b1 * state.m + (1.0 - b1) * g
+        v = b2 * state.v + (1.0 - b2) * (g * g)
+        bc1 = 1.0 - b1**t
+        bc2_sqrt = math.sqrt(1.0 - b2**t)
+        out = (m / bc1) / (np.sqrt(v) / bc2_sqrt + eps)
+        return out, AdamState(step=t, m=m, v=v)
+
+    return GradientTransformation(init, update)
+
+
+def add_decayed_weights(weight_decay: float = 0.0) -> GradientTransformation:
+    """g ↦ g + λ θ (weight decay; decoupled when placed after the adaptive scaling).
+
+    Needs θ: ``update(g, state, theta)``.
+
+    Parameters
+    ----------
+    weight_decay : float
+        λ ≥ 0.
+    """
+    wd = _check_nonnegative("weight_decay", weight_decay)
+
+    def init(theta: Array) -> EmptyState:
+        return EmptyState()
+
+    def update(g: Array, state: EmptyState, theta: Array | None = None) -> tuple[Array, EmptyState]:
+        if theta is None:
+            raise ValueError("weight decay needs the parameters: call update(g, state, theta)")
+        return _as_array(g) + wd * _as_array(theta), state
+
+    return GradientTransformation(init, update)
+
+
+def clip_by_global_norm(max_norm: float) -> GradientTransformation:
+    """Rescale g to norm ``max_norm`` when ‖g‖₂ > max_norm (direction kept).
+
+    Parameters
+    ----------
+    max_norm : float
+        > 0.
+    """
+    max_norm = _check_positive("clip_norm", max_norm)
+
+    def init(theta: Array) -> EmptyState:
+        return EmptyState()
+
+    def update(g: Array, state: EmptyState, theta: Array | None = None) -> tuple[Array, EmptyState]:
+        g = _as_array(g)
+        norm = float(np.linalg.norm(g))
+        if norm > max_norm:
+            return g * (max_norm / norm), state
+        return g.copy(), state
+
+    return GradientTransformation(init, update)
+
+
+def clip_by_value(max_value: float) -> GradientTransformation:
+    """Clip every entry of g to [−max_value, max_value].
+
+    Parameters
+    ----------
+    max_value : float
+        > 0.
+    """
+    max_value = _check_positive("clip_value", max_value)
+
+    def init(theta: Array) -> EmptyState:
+        return EmptyState()
+
+    def update(g: Array, state: EmptyState, theta: Array | None = None) -> tuple[Array, EmptyState]:
+        return np.clip(_as_array(g), -max_value, max_value), state
+
+    return GradientTransformation(init, update)
+
+
+# --------------------------------------------------------------------------------------------
+# aliases
+
+
+def _make(
+    name: str,
+    core: list[GradientTransformation],
+    learning_rate: float | Schedule,
+    hyperparams: dict[str, Any],
+    clip_norm: float | None,
+    clip_value: float | None,
+) -> Optimizer:
+    schedule = as_schedule(learning_rate)
+    pre: list[GradientTransformation] = []
+    if clip_value is not None:
+        pre.append(clip_by_value(clip_value))
+    if clip_norm is not None:
+        pre.append(clip_by_global_norm(clip_norm))
+    tx = chain(*pre, *core, scale_by_schedule(schedule))
+    params = {"learning_rate": learning_rate, **hyperparams}
+    params.update(clip_norm=clip_norm, clip_value=clip_value)
+    return Optimizer(
+        tx.init, tx.update, schedule, name, MappingProxyType(params), _last_schedule_lr
+    )
+
+
+def _last_schedule_lr(state: tuple[Any, ...]) -> float:
+    """η applied by the last update of a rule built by :func:`_make` (its last transform)."""
+    return float(state[-1].lr)
+
+
+def gd(
+    learning_rate: float | Schedule = 0.01,
+    *,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+) -> Optimizer:
+    """Plain gradient descent (``torch.optim.SGD()``).
+
+    .. math:: u_t = -\\eta_t g_t
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule
+        η_t > 0.
+    clip_norm, clip_value : float, optional
+        Clip g first: entries to [−clip_value, clip_value], then to global norm ≤ clip_norm.
+
+    Returns
+    -------
+    Optimizer
+        ``update(g, state, θ) -> (u, state)``, g and u of shape (p,).
+
+    Examples
+    --------
+    >>> opt = gd(learning_rate=0.1)
+    >>> theta = np.array([1.0, -2.0])
+    >>> u, state = opt.update(np.array([2.0, -4.0]), opt.init(theta), theta)
+    >>> u
+    array([-0.2,  0.4])
+    """
+    return _make("gd", [], learning_rate, {}, clip_norm, clip_value)
+
+
+sgd = gd
+
+
+def momentum(
+    learning_rate: float | Schedule = 0.01,
+    beta: float = 0.9,
+    *,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+) -> Optimizer:
+    """Heavy-ball momentum, PyTorch convention (``torch.optim.SGD(momentum=β)``).
+
+    .. math::
+
+        v_t = \\beta v_{t-1} + g_t,\\quad v_0 = 0 \\\\
+        u_t = -\\eta_t v_t
+
+    (The step is η·v, not η·(1 − β)·v: the velocity accumulates raw gradients.)
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule
+        η_t > 0.
+    beta : float
+        β in [0, 1).
+    clip_norm, clip_value : float, optional
+        Clip g first (see :func:`gd`).
+
+    Examples
+    --------
+    >>> opt = momentum(learning_rate=0.1, beta=0.5)
+    >>> theta = np.zeros(1)
+    >>> s = opt.init(theta)
+    >>> u1, s = opt.update(np.array([1.0]), s, theta)
+    >>> u2, s = opt.update(np.array([1.0]), s, theta)
+    >>> u1, u2
+    (array([-0.1]), array([-0.15]))
+    """
+    beta = _check_unit("beta", beta)
+    return _make(
+        "momentum", [scale_by_momentum(beta)], learning_rate, {"beta": beta}, clip_norm, clip_value
+    )
+
+
+def nesterov(
+    learning_rate: float | Schedule = 0.01,
+    beta: float = 0.9,
+    *,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+) -> Optimizer:
+    """Nesterov momentum, PyTorch convention (``torch.optim.SGD(momentum=β, nesterov=True)``).
+
+    .. math::
+
+        v_t = \\beta v_{t-1} + g_t,\\quad v_0 = 0 \\\\
+        u_t = -\\eta_t (g_t + \\beta v_t)
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule
+        η_t > 0.
+    beta : float
+        β in [0, 1).
+    clip_norm, clip_value : float, optional
+        Clip g first (see :func:`gd`).
+
+    Examples
+    --------
+    >>> opt = nesterov(learning_rate=0.1, beta=0.5)
+    >>> theta = np.zeros(1)
+    >>> s = opt.init(theta)
+    >>> u1, s = opt.update(np.array([1.0]), s, theta)
+    >>> u2, s = opt.update(np.array([1.0]), s, theta)
+    >>> u1, u2
+    (array([-0.15]), array([-0.175]))
+    """
+    beta = _check_unit("beta", beta)
+    return _make(
+        "nesterov",
+        [scale_by_momentum(beta, nesterov=True)],
+        learning_rate,
+        {"beta": beta},
+        clip_norm,
+        clip_value,
+    )
+
+
+def adagrad(
+    learning_rate: float | Schedule = 0.01,
+    eps: float = 1e-10,
+    initial_accumulator: float = 0.0,
+    *,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+) -> Optimizer:
+    """Adagrad (``torch.optim.Adagrad`` with ``lr_decay=0``, ``weight_decay=0``).
+
+    .. math::
+
+        G_t = G_{t-1} + g_t^2,\\quad G_0 = \\text{initial\\_accumulator} \\\\
+        u_t = -\\eta_t\\, g_t / (\\sqrt{G_t} + \\epsilon)
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule
+        η_t > 0.
+    eps : float
+        ε > 0, outside the square root.
+    initial_accumulator : float
+        G₀ ≥ 0 (torch's ``initial_accumulator_value``).
+    clip_norm, clip_value : float, optional
+        Clip g first (see :func:`gd`).
+
+    Examples
+    --------
+    >>> opt = adagrad(learning_rate=0.1)
+    >>> theta = np.zeros(2)
+    >>> u, s = opt.update(np.array([3.0, -4.0]), opt.init(theta), theta)
+    >>> np.round(u, 12)
+    array([-0.1,  0.1])
+    """
+    eps = _check_positive("eps", eps)
+    acc0 = _check_nonnegative("initial_accumulator", initial_accumulator)
+    return _make(
+        "adagrad",
+        [scale_by_adagrad(eps, acc0)],
+        learning_rate,
+        {"eps": eps, "initial_accumulator": acc0},
+        clip_norm,
+        clip_value,
+    )
+
+
+def rmsprop(
+    learning_rate: float | Schedule = 0.01,
+    decay: float = 0.99,
+    eps: float = 1e-8,
+    momentum: float = 0.0,
+    *,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+) -> Optimizer:
+    """RMSprop (``torch.optim.RMSprop(alpha=decay, centered=False)``).
+
+    .. math::
+
+        s_t = \\rho s_{t-1} + (1 - \\rho) g_t^2,\\quad s_0 = 0 \\\\
+        b_t = \\mu b_{t-1} + g_t / (\\sqrt{s_t} + \\epsilon) \\\\
+        u_t = -\\eta_t b_t
+
+    With ``momentum = 0`` (μ = 0), u_t = −η g_t / (√s_t + ε). Note ε is *outside* the square
+    root (torch), and s starts at 0, so the first step is ≈ η / √(1 − ρ) = 10 η per coordinate
+    for ρ = 0.99.
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule
+        η_t > 0.
+    decay : float
+        ρ in [0, 1) (torch's ``alpha``).
+    eps : float
+        ε > 0.
+    momentum : float
+        μ in [0, 1).
+    clip_norm, clip_value : float, optional
+        Clip g first (see :func:`gd`).
+
+    Examples
+    --------
+    >>> opt = rmsprop(learning_rate=0.01, decay=0.99)
+    >>> theta = np.zeros(2)
+    >>> u, s = opt.update(np.array([2.0, -0.5]), opt.init(theta), theta)
+    >>> np.round(u, 6)
+    array([-0.1,  0.1])
+    """
+    decay = _check_unit("decay", decay)
+    eps = _check_positive("eps", eps)
+    mu = _check_unit("momentum", momentum)
+    core = [scale_by_rms(decay, eps)]
+    if mu > 0.0:
+        core.append(scale_by_momentum(mu))
+    return _make(
+        "rmsprop",
+        core,
+        learning_rate,
+        {"decay": decay, "eps": eps, "momentum": mu},
+        clip_norm,
+        clip_value,
+    )
+
+
+def adam(
+    learning_rate: float | Schedule = 0.001,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    *,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+) -> Optimizer:
+    """Adam (``torch.optim.Adam``, bias correction as torch does it).
+
+    .. math::
+
+        m_t = \\beta_1 m_{t-1} + (1 - \\beta_1) g_t \\\\
+        v_t = \\beta_2 v_{t-1} + (1 - \\beta_2) g_t^2 \\\\
+        u_t = -\\eta_t \\frac{m_t / (1 - \\beta_1^t)}
+              {\\sqrt{v_t} / \\sqrt{1 - \\beta_2^t} + \\epsilon}
+
+    with m₀ = v₀ = 0 and t = 1, 2, … . The first step is u₁ ≈ −η sign(g₁).
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule
+        η_t > 0.
+    b1, b2 : float
+        β₁, β₂ in [0, 1).
+    eps : float
+        ε > 0.
+    clip_norm, clip_value : float, optional
+        Clip g first (see :func:`gd`).
+
+    Examples
+    --------
+    >>> opt = adam(learning_rate=0.1)
+    >>> theta = np.zeros(2)
+    >>> u, s = opt.update(np.array([5.0, -0.01]), opt.init(theta), theta)
+    >>> np.round(u, 6)
+    array([-0.1,  0.1])
+    """
+    b1 = _check_unit("b1", b1)
+    b2 = _check_unit("b2", b2)
+    eps = _check_positive("eps", eps)
+    return _make(
+        "adam",
+        [scale_by_adam(b1, b2, eps)],
+        learning_rate,
+        {"b1": b1, "b2": b2, "eps": eps},
+        clip_norm,
+        clip_value,
+    )
+
+
+def adamw(
+    learning_rate: float | Schedule = 0.001,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.01,
+    *,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+) -> Optimizer:
+    """AdamW: Adam with decoupled weight decay (``torch.optim.AdamW``).
+
+    .. math::
+
+        u_t = -\\eta_t \\left( \\frac{m_t / (1 - \\beta_1^t)}
+              {\\sqrt{v_t} / \\sqrt{1 - \\beta_2^t} + \\epsilon} + \\lambda \\theta_{t-1} \\right)
+
+    i.e. θ ← θ − η λ θ, then the Adam step (m, v from g only; λ θ never enters them).
+    Needs θ: ``update(g, state, theta)``.
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule
+        η_t > 0.
+    b1, b2 : float
+        β₁, β₂ in [0, 1).
+    eps : float
+        ε > 0.
+    weight_decay : float
+        λ ≥ 0.
+    clip_norm, clip_value : float, optional
+        Clip g first (see :func:`gd`).
+
+    Examples
+    --------
+    >>> opt = adamw(learning_rate=0.1, weight_decay=0.5)
+    >>> theta = np.array([1.0, 1.0])
+    >>> u, s = opt.update(np.array([5.0, -0.01]), opt.init(theta), theta)
+    >>> np.round(u, 6)   # −0.1·sign(g) − 0.1·0.5·θ
+    array([-0.15,  0.05])
+    """
+    b1 = _check_unit("b1", b1)
+    b2 = _check_unit("b2", b2)
+    eps = _check_positive("eps", eps)
+    wd = _check_nonnegative("weight_decay", weight_decay)
+    return _make(
+        "adamw",
+        [scale_by_adam(b1, b2, eps), add_decayed_weights(wd)],
+        learning_rate,
+        {"b1": b1, "b2": b2, "eps": eps, "weight_decay": wd},
+        clip_norm,
+        clip_value,
+    )
+
+
+#: name → constructor; ``"sgd"`` is an alias of ``"gd"``.
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
+    "gd": gd,
+    "sgd": sgd,
+    "momentum": momentum,
+    "nesterov": nesterov,
+    "adagrad": adagrad,
+    "rmsprop": rmsprop,
+    "adam": adam,
+    "adamw": adamw,
+}
+
+_INFO: dict[str, tuple[str, str]] = {
+    "gd": ("plain gradient descent (alias: sgd)", "u = −η g"),
+    "momentum": (
+        "heavy-ball momentum, PyTorch convention",
+        "v ← β v + g ;  u = −η v",
+    ),
+    "nesterov": (
+        "Nesterov momentum, PyTorch convention",
+        "v ← β v + g ;  u = −η (g + β v)",
+    ),
+    "adagrad": (
+        "per-coordinate rates shrinking with the summed squared gradients",
+        "G ← G + g² ;  u = −η g / (√G + ε)",
+    ),
+    "rmsprop": (
+        "per-coordinate rates from a moving average of squared gradients",
+        "s ← ρ s + (1 − ρ) g² ;  b ← μ b + g / (√s + ε) ;  u = −η b",
+    ),
+    "adam": (
+        "momentum + RMS scaling with bias correction",
+        "m ← β₁ m + (1 − β₁) g ;  v ← β₂ v + (1 − β₂) g² ;  "
+        "u = −η (m / (1 − β₁ᵗ)) / (√v / √(1 − β₂ᵗ) + ε)",
+    ),
+    "adamw": (
+        "Adam with decoupled weight decay",
+        "Adam's m, v ;  u = −η [(m / (1 − β₁ᵗ)) / (√v / √(1 − β₂ᵗ) + ε) + λ θ]",
+    ),
+}
+
+
+def _canonical(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
+def _defaults(factory: Callable[..., Optimizer]) -> dict[str, Any]:
+    return {
+        p.name: p.default
+        for p in inspect.signature(factory).parameters.values()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def get(name: str, learning_rate: float | Schedule | None = None, **hyperparams: Any) -> Optimizer:
+    """Build an optimizer by name.
+
+    Parameters
+    ----------
+    name : str
+        ``"gd"``/``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
+        ``"adam"`` or ``"adamw"`` (case-insensitive).
+    learning_rate : float or Schedule, optional
+        None → the rule's default.
+    **hyperparams
+        The rule's other keyword arguments (``beta``, ``eps``, ``clip_norm``…).
+
+    Raises
+    ------
+    ValueError
+        Unknown name or hyperparameter (the message lists the valid ones), or invalid value.
+
+    >>> get("adam", 0.1).hyperparams["learning_rate"]
+    0.1
+    >>> get("adam", betta=0.9)
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown hyperparameter 'betta' for optimizer 'adam'; valid: b1, b2, clip_norm, \
+clip_value, eps, learning_rate
+    """
+    key = _canonical(name)
+    if key not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}")
+    factory = OPTIMIZERS[key]
+    valid = _defaults(factory)
+    for hp in hyperparams:
+        if hp not in valid:
+            raise ValueError(
+                f"Unknown hyperparameter {hp!r} for optimizer {key!r}; "
+                f"valid: {', '.join(sorted(valid))}"
+            )
+    if learning_rate is not None:
+        hyperparams["learning_rate"] = learning_rate
+    return factory(**hyperparams)
+
+
+def describe() -> list[dict[str, Any]]:
+    """One entry per rule for ``descend optimizers``: name, aliases, summary, equations, defaults.
+
+    >>> [d["name"] for d in describe()]
+    ['gd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adamw']
+    >>> describe()[0]["aliases"]
+    ['sgd']
+    """
+    out = []
+    for name, (summary, equations) in _INFO.items():
+        factory = OPTIMIZERS[name]
+        aliases = [k for k, f in OPTIMIZERS.items() if f is factory and k != name]
+        out.append(
+            {
+                "name": name,
+                "aliases": aliases,
+                "summary": summary,
+                "equations": equations,
+                "defaults": _defaults(factory),
+            }
+        )
+    return out
+
+
+def state_norms(state: Any) -> dict[str, float]:
+    """Euclidean norms of every array in an optimizer state, keyed by field name.
+
+    Walks NamedTuples and (nested) tuples; integer counters are skipped. When two arrays share a
+    field name the later one is keyed ``"<name>_<k>"``.
+
+    >>> opt = adam(0.1)
+    >>> theta = np.zeros(2)
+    >>> _, s = opt.update(np.array([3.0, 4.0]), opt.init(theta), theta)
+    >>> {k: round(v, 6) for k, v in state_norms(s).items()}
+    {'m': 0.5, 'v': 0.018358}
+    """
+    out: dict[str, float] = {}
+
+    def add(key: str, arr: Array) -> None:
+        k, n = key, 1
+        while k in out:
+            n += 1
+            k = f"{key}_{n}"
+        out[k] = float(np.linalg.norm(arr))
+
+    def walk(node: Any) -> None:
+        if isinstance(node, tuple) and hasattr(node, "_fields"):
+            for fname, value in zip(node._fields, node, strict=True):
+                if isinstance(value, np.ndarray):
+                    add(fname, value)
+                elif isinstance(value, tuple):
+                    walk(value)
+        elif isinstance(node, tuple | list):
+            for item in node:
+                walk(item)
+
+    walk(state)
+    return out

@@ -1,0 +1,61 @@
+"""Plain-text summary of a run (the CLI's output)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["summary_text"]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.10g}"
+
+
+def summary_text(res: Any) -> str:
+    """Multi-line summary: parameters in original units, losses, gap, steps, stop reason."""
+    s = res.settings
+    lines = []
+    head = f"{s.get('model', 'objective')} · loss {s.get('loss', '?')} · optimizer {s['optimizer']}"
+    lr = s.get("learning_rate")
+    lr_txt = f"{lr:.4g}" if isinstance(lr, float) else str(lr)
+    bs = s.get("batch_size")
+    head += f" · lr {lr_txt} · batch {'full' if bs is None else bs}"
+    lines.append(head)
+    for note in res.warnings:
+        lines.append(f"note: {note}")
+    model = res.model
+    ref = res.reference
+    if model is not None and model.is_linear:
+        names = ["intercept"] + _coef_names(model)
+        values = [res.intercept, *res.coef.tolist()]
+        refs = [ref.intercept, *ref.coef.tolist()] if ref is not None else None
+        title = "parameters (original units):"
+        lines.append(title + ("   fitted / exact least squares" if refs else ""))
+        width = max(len(n) for n in names)
+        for i, (n, v) in enumerate(zip(names, values, strict=True)):
+            if n == "intercept" and not model.intercept:
+                continue
+            extra = f"   {_fmt(refs[i])}" if refs else ""
+            lines.append(f"  {n:<{width}} = {_fmt(v)}{extra}")
+    else:
+        lines.append(f"parameters: {np.array2string(res.params, precision=6)}")
+    lines.append(f"final loss      {_fmt(res.loss)}")
+    if ref is not None:
+        lines.append(f"reference loss  {_fmt(ref.loss)}   (closed-form least squares)")
+        lines.append(
+            f"gap             loss {res.loss_gap:.3g}, ‖θ − θ*‖ = {res.distance_to_reference:.3g}"
+        )
+    if res.advice is not None:
+        lines.append(f"curvature       {res.advice.describe()}")
+    lines.append(f"steps           {res.n_steps} in {res.wall_time:.3f} s")
+    lines.append(f"stop reason     {res.stop_reason} — {res.message}")
+    return "\n".join(lines)
+
+
+def _coef_names(model: Any) -> list[str]:
+    if model.expands_features:
+        x = model.feature_names[0] if model.feature_names else "x"
+        return [f"{x}^{k}" if k > 1 else x for k in range(1, model.degree + 1)]
+    return list(model.feature_names)

@@ -1,0 +1,224 @@
+"""One problem, built once: data, model and loss in; everything a run needs out.
+
+:func:`build_problem` is the only place that turns (X, y, model, loss) into a run's problem,
+and :func:`prepare` the only place that turns an objective into one. Every entry point —
+:func:`descend.fit`, :func:`descend.compare`, :func:`descend.lr_sweep`, the estimator, the
+playground and the Dask path — calls them and repeats none of their steps:
+
+1. the bound objective: plain, fast (one-pass statistics, no copy of X) or Dask — chosen from
+   the data and the model's declared capabilities (:mod:`descend.problems.fastfit`,
+   :mod:`descend.problems.distributed`);
+2. θ₀: the given start, else the model's seeded random start, else the objective's suggested one;
+3. the curvature advice (exact for models linear in θ, local at θ₀ otherwise, when "auto"
+   needs it);
+4. the reference answer (closed-form least squares) when there is one;
+5. the preconditioner (:func:`descend.problems.precondition.plan`) and the advice in the
+   coordinates descent runs in.
+
+What the run does with the problem (the rate, the loop) belongs to :mod:`descend.descent`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from descend.problems.curvature import Advice, advise
+from descend.problems.distributed import dask_objective, is_dask
+from descend.problems.fastfit import build_objective
+from descend.problems.losses import get_loss
+from descend.problems.models import get_model
+from descend.problems.objective import Objective
+from descend.problems.precondition import Plan, plan
+from descend.problems.reference import Reference
+
+Array = NDArray[np.float64]
+
+__all__ = ["Problem", "build_problem", "prepare", "start_for"]
+
+
+@dataclass
+class Problem:
+    """Everything a run needs, built once.
+
+    Attributes
+    ----------
+    base : Objective
+        The objective in the model's coordinates θ.
+    plan : Plan
+        The preconditioner: ``plan.objective`` is what descent minimises (φ coordinates when
+        preconditioned), ``plan.pre`` maps φ ↔ θ, ``plan.kind``/``plan.reason`` say what and why.
+    theta0 : ndarray, shape (p,)
+        The start in θ coordinates.
+    advice : Advice or None
+        Curvature of ``plan.objective`` (what "auto" and the divergence messages read).
+    reference : Reference or None
+        The closed-form answer (least squares), in θ and in original units.
+    notes : list of str
+        Sentences for ``res.warnings`` (what was chosen and why).
+    """
+
+    base: Objective
+    plan: Plan
+    theta0: Array
+    advice: Advice | None
+    reference: Reference | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def objective(self) -> Objective:
+        """What descent minimises (the preconditioned objective when there is one)."""
+        return self.plan.objective
+
+    @property
+    def start(self) -> Array:
+        """θ₀ in the coordinates descent runs in."""
+        return self.plan.pre.from_model(self.theta0)
+
+    @property
+    def model(self) -> Any:
+        """The bound model (None for a surface)."""
+        return self.base.model
+
+    @property
+    def target_scale(self) -> float:
+        """std(y) for data, 1 otherwise (the adaptive rules' "auto" rate scales with it)."""
+        return self.base.target_scale
+
+
+def start_for(objective: Objective, theta0: Any = None, seed: int | None = 0) -> Array:
+    """θ₀: the given start, else the model's seeded random start, else the suggested one.
+
+    Raises
+    ------
+    ValueError
+        No start given and the objective has neither a model nor a suggested start.
+    """
+    if theta0 is not None:
+        return np.array(theta0, dtype=np.float64).reshape(-1)
+    if objective.model is not None:
+        return np.asarray(objective.model.init_params(np.random.default_rng(seed)))
+    if objective.suggested_start is not None:
+        return np.array(objective.suggested_start, dtype=np.float64)
+    raise ValueError("give theta0: this objective has no model to draw a start from")
+
+
+def prepare(
+    objective: Objective,
+    *,
+    auto_rate: bool = False,
+    preconditioner: str | None = None,
+    seed: int | None = 0,
+    theta0: Any = None,
+    reference: bool = True,
+    advice: Advice | None = None,
+) -> Problem:
+    """Turn a bound objective into a :class:`Problem`: θ₀, advice, reference, preconditioner.
+
+    Parameters
+    ----------
+    objective : Objective
+        A data objective (:func:`descend.objective`), a surface, anything with the protocol.
+    auto_rate : bool
+        The run's learning rate is "auto": compute the curvature even where it is local (at
+        θ₀), and let ``preconditioner=None`` whiten an ill-conditioned least-squares problem.
+    preconditioner : {"none", "diagonal", "qr"} or None
+        As in :func:`descend.fit`.
+    seed : int or None
+        Seeds the model's random start.
+    theta0 : array-like, optional
+        The start (θ coordinates).
+    reference : bool
+        Compute the closed-form answer when there is one.
+    advice : Advice, optional
+        Curvature already known for ``objective`` (not recomputed).
+
+    Returns
+    -------
+    Problem
+    """
+    theta_start = start_for(objective, theta0, seed)
+    ref = objective.reference() if (reference or objective.has_statistics) else None
+    if objective.is_linear_least_squares and ref is None and objective.has_statistics:
+        ref = objective.reference()
+    notes: list[str] = []
+    if advice is None and (objective.is_linear or auto_rate):
+        try:
+            advice = advise(objective, theta_start)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            notes.append(f"no curvature advice: {exc}")
+    the_plan = plan(objective, preconditioner, auto_rate, advice)
+    if (preconditioner is not None or auto_rate) and objective.is_linear:
+        notes.insert(0, the_plan.note())
+    return Problem(
+        objective, the_plan, theta_start, the_plan.advice, ref if reference else None, notes
+    )
+
+
+def build_problem(
+    X: Any,
+    y: Any,
+    model: Any = "linear",
+    loss: Any = "mse",
+    *,
+    auto_rate: bool = False,
+    preconditioner: str | None = None,
+    seed: int | None = 0,
+    theta0: Any = None,
+    reference: bool = True,
+    feature_names: list[str] | None = None,
+    fast: bool | str = "auto",
+    dtype: Any = None,
+    full_batch: bool = True,
+    progress: bool = False,
+) -> Problem:
+    """Validate the data, bind the model, build the objective and :func:`prepare` the problem.
+
+    Parameters
+    ----------
+    X : array-like, shape (n, d) or (n,); DataFrame; Dask array
+    y : array-like, shape (n,)
+    model : str or Model
+    loss : str or Loss
+    auto_rate, preconditioner, seed, theta0, reference
+        As in :func:`prepare`.
+    feature_names : list of str, optional
+    fast : bool or "auto"
+        The fast path (see :func:`descend.problems.fastfit.build_objective`).
+    dtype : None, np.float32 or np.float64
+        How the fast path stores X.
+    full_batch : bool
+        The run uses full batches (a loss other than the squared error then stores X
+        column-major on the fast path).
+    progress : bool
+        Dask: show a progress bar for each chunked pass.
+
+    Returns
+    -------
+    Problem
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise TypeError(f"seed must be a whole number or None, got {seed!r}")
+    if is_dask(X):
+        if dtype is not None:
+            raise ValueError("dtype is for in-memory arrays; cast the Dask array (X.astype)")
+        obj: Objective = dask_objective(
+            X, y, get_model(model), get_loss(loss), feature_names=feature_names,
+            progress=progress,
+        )  # fmt: skip
+    else:
+        obj = build_objective(
+            X, y, model, loss, feature_names=feature_names, fast=fast,
+            column_major=full_batch, dtype=dtype,
+        )  # fmt: skip
+    return prepare(
+        obj,
+        auto_rate=auto_rate,
+        preconditioner=preconditioner,
+        seed=seed,
+        theta0=theta0,
+        reference=reference,
+    )

@@ -1,0 +1,162 @@
+"""Loss functions of predictions: value and gradient with respect to ŷ.
+
+Every loss here is a *mean over samples*, with no hidden factor ½ unless the docstring says so:
+
+    L(y, ŷ) = (1/n) · Σ_i ℓ(y_i, ŷ_i)
+
+and ``grad`` returns ∂L/∂ŷ, an array of shape ``(n,)`` that already contains the 1/n. Models
+apply the chain rule to turn it into ∂L/∂θ (see :mod:`descend.problems.models`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+__all__ = ["MSE", "MAE", "Huber", "LogLoss", "Loss", "get_loss", "LOSSES"]
+
+
+class Loss:
+    """Base class: ``value``, ``grad`` and ``value_and_grad`` of ``(y, ŷ)``, each of shape (n,)."""
+
+    name: str = "loss"
+    #: True when L is a quadratic in ŷ (closed-form least squares applies).
+    is_least_squares: bool = False
+    #: Upper bound on the second derivative ∂²ℓ/∂ŷ² (None when unbounded or non-smooth).
+    curvature_bound: float | None = None
+
+    def value(self, y: Array, yhat: Array) -> float:
+        """L(y, ŷ), the mean over the n rows; y and ŷ of shape (n,)."""
+        return self.value_and_grad(y, yhat)[0]
+
+    def grad(self, y: Array, yhat: Array) -> Array:
+        """∂L/∂ŷ, shape (n,) (the 1/n of the mean included); y and ŷ of shape (n,)."""
+        return self.value_and_grad(y, yhat)[1]
+
+    def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
+        """(L, ∂L/∂ŷ) in one pass: a float and an array of shape (n,); y, ŷ of shape (n,)."""
+        raise NotImplementedError
+
+    def spec(self) -> str:
+        """The name that :func:`get_loss` turns back into this loss."""
+        return self.name
+
+
+@dataclass(frozen=True)
+class MSE(Loss):
+    """Mean squared error, the lesson's loss.
+
+    L = (1/n) Σ (y_i − ŷ_i)²,   ∂L/∂ŷ_i = −(2/n) (y_i − ŷ_i).
+    """
+
+    name: str = "mse"
+    is_least_squares: bool = True
+    curvature_bound: float | None = 2.0
+
+    def value(self, y: Array, yhat: Array) -> float:
+        r = y - yhat
+        return float(r @ r) / r.shape[0]
+
+    def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
+        r = y - yhat
+        n = r.shape[0]
+        return float(r @ r) / n, (-2.0 / n) * r
+
+
+@dataclass(frozen=True)
+class MAE(Loss):
+    """Mean absolute error (robust to outliers, not differentiable at r = 0).
+
+    L = (1/n) Σ |y_i − ŷ_i|,   ∂L/∂ŷ_i = −(1/n) sign(y_i − ŷ_i)  (0 at r = 0, a subgradient).
+    """
+
+    name: str = "mae"
+
+    def value(self, y: Array, yhat: Array) -> float:
+        return float(np.mean(np.abs(y - yhat)))
+
+    def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
+        r = y - yhat
+        n = r.shape[0]
+        return float(np.abs(r).sum()) / n, -np.sign(r) / n
+
+
+@dataclass(frozen=True)
+class Huber(Loss):
+    """Huber loss with threshold δ: quadratic for small residuals, linear for large ones.
+
+    With r = y − ŷ,  ℓ(r) = ½ r²  for |r| ≤ δ,  and  δ (|r| − ½ δ)  otherwise (the usual ½,
+    so that ℓ is continuously differentiable);  L = (1/n) Σ ℓ(r_i),
+    ∂L/∂ŷ_i = −(1/n) clip(r_i, −δ, δ).
+    """
+
+    delta: float = 1.0
+    name: str = "huber"
+    curvature_bound: float | None = 1.0
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.delta) and self.delta > 0):
+            raise ValueError(f"Huber delta must be a positive number, got {self.delta!r}")
+
+    def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
+        r = y - yhat
+        n = r.shape[0]
+        a = np.abs(r)
+        small = a <= self.delta
+        per = np.where(small, 0.5 * r * r, self.delta * (a - 0.5 * self.delta))
+        return float(per.sum()) / n, -np.clip(r, -self.delta, self.delta) / n
+
+    def spec(self) -> str:
+        return f"huber:{self.delta:g}"
+
+
+@dataclass(frozen=True)
+class LogLoss(Loss):
+    """Binary cross-entropy on logits (two-class problems, y ∈ {0, 1}).
+
+    With z = ŷ a logit and p = σ(z):  L = (1/n) Σ [log(1 + e^z) − y z],
+    ∂L/∂z_i = (1/n)(σ(z_i) − y_i). Computed in the stable form log1p(e^−|z|) + max(z, 0) − y z.
+    """
+
+    name: str = "logloss"
+    curvature_bound: float | None = 0.25
+
+    def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
+        z = yhat
+        n = z.shape[0]
+        per = np.logaddexp(0.0, z) - y * z
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))  # σ(z) without overflow
+        return float(per.sum()) / n, (p - y) / n
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "mse": MSE,
+    "mae": MAE,
+    "huber": Huber,
+    "logloss": LogLoss,
+}
+
+
+def get_loss(loss: str | Loss) -> Loss:
+    """A Loss from its name: ``"mse"``, ``"mae"``, ``"huber:2.5"``, ``"logloss"``."""
+    if isinstance(loss, Loss):
+        return loss
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a name or a Loss, got {type(loss).__name__}")
+    name, _, arg = loss.strip().lower().partition(":")
+    if name in ("cross-entropy", "crossentropy", "logistic", "bce"):
+        name = "logloss"
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    if name == "huber" and arg:
+        try:
+            return Huber(delta=float(arg))
+        except ValueError as exc:
+            raise ValueError(f"bad Huber threshold in {loss!r}: {exc}") from None
+    if arg:
+        raise ValueError(f"loss {name!r} takes no argument (got {loss!r})")
+    return LOSSES[name]()

@@ -1,0 +1,140 @@
+"""The model interface every model implements."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from descend.problems.features import PolynomialBasis
+
+__all__ = ["Model"]
+
+
+Array = NDArray[np.float64]
+
+
+class Model:
+    """ŷ = f(θ, Z) on a design Z made from the raw inputs X.
+
+    A model is first *bound* to data (:meth:`bind`), which learns its feature scaling and fixes
+    the number of parameters; then:
+
+    - ``design(X) -> Z``: features in the coordinates descent runs in, shape (n, k);
+    - ``forward(θ, Z) -> ŷ``: predictions, shape (n,);
+    - ``vjp(θ, Z, g) -> ∂L/∂θ``: the chain rule, with g = ∂L/∂ŷ of shape (n,);
+    - ``unpack(θ) -> dict``: named views of θ (``{"m": …, "b": …}``, per-layer weights);
+    - ``init_params(rng) -> θ₀``: random initial parameters.
+    """
+
+    # -- declared capabilities (subclasses override; nobody probes with getattr) -----------
+    #: linear in θ: ŷ = Z·w (+ b), so least squares has a closed form and the one-pass
+    #: statistics of the features (the fast paths, Dask) describe the whole problem
+    is_linear: bool = False
+    #: the features are a map Φ(X) of more columns than X (a polynomial): a pass over X alone
+    #: does not give Φ's statistics
+    expands_features: bool = False
+    #: θ holds an intercept b (ŷ = … + b)
+    intercept: bool = False
+    #: the inputs are standardised before the model sees them
+    scale: bool = True
+    #: the polynomial basis Φ is built from (a Polynomial's; None for every other model)
+    basis: PolynomialBasis | None = None
+    n_params: int = 0
+    n_features: int = 0
+    feature_names: list[str]
+
+    # -- life cycle -----------------------------------------------------------------------
+    def bind(
+        self, X: Array, feature_names: list[str] | None = None, y: Array | None = None
+    ) -> Model:
+        """Return a copy of this model fitted to the inputs X of shape (n, d).
+
+        ``y`` (shape (n,)), when given, lets a model centre its random start on the data
+        (see :meth:`bind_target`); it never changes the features.
+        """
+        bound = copy.copy(self)
+        bound.n_features = int(X.shape[1])
+        bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
+        bound._bind(X)
+        if y is not None:
+            bound.bind_target(np.asarray(y, dtype=np.float64))
+        return bound
+
+    def _bind(self, X: Array) -> None:
+        raise NotImplementedError
+
+    def bind_target(self, y: Array) -> None:
+        """Learn what the random start needs from the targets y, shape (n,) (nothing here)."""
+        self.bind_target_mean(float(np.mean(y)))
+
+    def bind_target_mean(self, y_mean: float) -> None:
+        """Learn what the random start needs from the targets' mean (nothing by default)."""
+
+    @property
+    def is_bound(self) -> bool:
+        """True once :meth:`bind` has fixed the feature scaling and the size p of θ."""
+        return self.n_params > 0
+
+    def _check_bound(self) -> None:
+        if not self.is_bound:
+            raise RuntimeError(f"{self.spec()} is not bound to data yet: call model.bind(X)")
+
+    def check_inputs(self, X: Array) -> None:
+        """Raise a clear error when X has the wrong number of columns."""
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            got = X.shape[1] if X.ndim == 2 else "a 1-D array"
+            raise ValueError(
+                f"X has {got} feature column(s) but the model was fitted on {self.n_features} "
+                f"({', '.join(self.feature_names)}): pass the same columns in the same order"
+            )
+
+    # -- the mathematics ------------------------------------------------------------------
+    def design(self, X: Array) -> Array:
+        """Z, the features descent runs on, shape (n, k), from raw inputs X of shape (n, d)."""
+        raise NotImplementedError
+
+    def forward(self, theta: Array, Z: Array) -> Array:
+        """Predictions ŷ, shape (n,), for θ of shape (p,) on a design Z of shape (n, k)."""
+        raise NotImplementedError
+
+    def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
+        """∂L/∂θ = (∂ŷ/∂θ)ᵀ g, shape (p,), for g = ∂L/∂ŷ of shape (n,) (backpropagation)."""
+        raise NotImplementedError
+
+    def predict(self, theta: Array, X: Array) -> Array:
+        """ŷ for raw inputs X of shape (n, d): ``forward(θ, design(X))``."""
+        self._check_bound()
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 1 and self.n_features == 1:
+            X = X.reshape(-1, 1)
+        self.check_inputs(X)
+        return self.forward(np.asarray(theta, dtype=np.float64), self.design(X))
+
+    def init_params(self, rng: np.random.Generator) -> Array:
+        """A random starting point θ₀, shape (p,), drawn from ``rng``."""
+        raise NotImplementedError
+
+    def unpack(self, theta: Array) -> dict[str, Any]:
+        """Named views of θ (shape (p,)) for display: ``{"m": …, "b": …}``, per-layer weights."""
+        raise NotImplementedError
+
+    def param_names(self) -> list[str]:
+        """One label per entry of θ, for tables and plot axes."""
+        names: list[str] = []
+        for key, value in self.unpack(np.zeros(self.n_params)).items():
+            size = int(np.size(value))
+            if size == 1:
+                names.append(key)
+            else:
+                names.extend(f"{key}[{i}]" for i in np.ndindex(np.shape(value)))
+        return [n.replace("(", "").replace(",)", "").replace(")", "") for n in names]
+
+    def spec(self) -> str:
+        """The string that :func:`descend.problems.models.get_model` turns back into this model."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec()!r})"

@@ -1,0 +1,237 @@
+"""Linear and polynomial regression: ŷ = Z·w + b on (scaled) features Z."""
+
+from __future__ import annotations
+
+import copy
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from descend.problems.features import PolynomialBasis, Standardizer
+from descend.problems.models.base import Model
+
+__all__ = ["Linear", "Polynomial"]
+
+
+Array = NDArray[np.float64]
+
+
+class Linear(Model):
+    """The lesson's linear model y = m·x + b, or y = X·w + b with many features.
+
+    θ = [w₁, …, w_k, b] (b last, and absent when ``intercept=False``), in the coordinates of
+    the scaled features z = (x − μ)/s when ``scale=True`` (the default), so descent converges
+    quickly; :meth:`to_original` converts back to the units of the data.
+
+    Gradients (chain rule, with g = ∂L/∂ŷ):  ∂L/∂w = Zᵀg,  ∂L/∂b = Σ_i g_i.
+    For the MSE, g_i = −(2/n)(y_i − ŷ_i), so ∂L/∂m = −(2/n) Σ x_i (y_i − ŷ_i) and
+    ∂L/∂b = −(2/n) Σ (y_i − ŷ_i); the Hessian is (2/n)·AᵀA with A = [Z, 1].
+
+    Parameters
+    ----------
+    intercept : bool
+        Fit b (default True).
+    scale : bool
+        Standardise the feature columns before descent (default True). ``scale=False`` runs
+        descent on the raw columns, where badly scaled data make it crawl or diverge.
+    """
+
+    is_linear = True
+    #: the random start's intercept centre (ȳ once bound with targets; see bind_target_mean)
+    start_offset = 0.0
+
+    def __init__(self, intercept: bool = True, scale: bool = True) -> None:
+        self.intercept = bool(intercept)
+        self.scale = bool(scale)
+        self.scaler: Standardizer | None = None
+        self.feature_names = []
+
+    # -- features -------------------------------------------------------------------------
+    def _raw_features(self, X: Array) -> Array:
+        """Φ(X) before scaling; the identity here, the polynomial basis in Polynomial."""
+        return X
+
+    def _bind_features(self, X: Array) -> None:
+        """Learn whatever the raw feature map needs from X (nothing for Linear)."""
+
+    def _bind(self, X: Array) -> None:
+        self._bind_features(X)
+        Phi = self._raw_features(X)
+        k = Phi.shape[1]
+        self.scaler = (
+            Standardizer.fit(Phi, center=self.intercept) if self.scale else Standardizer.identity(k)
+        )
+        self.n_params = k + int(self.intercept)
+
+    def bind_features(self, X: Array, feature_names: list[str] | None = None) -> Linear:
+        """A copy bound to X's feature map only; finish with :meth:`set_scaling`.
+
+        The fast path of :func:`descend.problems.objective.make_objective` uses this pair instead of
+        :meth:`bind` so that the scaling comes from the one-pass statistics
+        (:func:`descend.problems.stats.moments`) rather than from extra passes (and a temporary
+        copy)
+        over X.
+        """
+        bound = copy.copy(self)
+        bound.n_features = int(X.shape[1])
+        bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
+        bound._bind_features(X)
+        return bound
+
+    def raw_features(self, X: Array) -> Array:
+        """Φ(X), the unscaled features (X itself, not a copy, for :class:`Linear`)."""
+        return self._raw_features(X)
+
+    def set_scaling(self, mean: Array, std: Array, rms: Array) -> None:
+        """Finish binding with column statistics of Φ(X): z = (φ − mean)/std, or φ/rms
+        without an intercept, or no scaling when ``scale=False`` (zero spreads become 1)."""
+        k = int(np.shape(mean)[0])
+        if not self.scale:
+            self.scaler = Standardizer.identity(k)
+        elif self.intercept:
+            s = np.asarray(std, dtype=np.float64)
+            self.scaler = Standardizer(np.asarray(mean, dtype=np.float64), np.where(s > 0, s, 1.0))
+        else:
+            s = np.asarray(rms, dtype=np.float64)
+            self.scaler = Standardizer(np.zeros(k), np.where(s > 0, s, 1.0))
+        self.n_params = k + int(self.intercept)
+
+    @property
+    def n_weights(self) -> int:
+        """k, the number of feature columns (θ without the intercept)."""
+        return self.n_params - int(self.intercept)
+
+    def design(self, X: Array) -> Array:
+        """Z = (Φ(X) − μ)/s, shape (n, k)."""
+        self._check_bound()
+        assert self.scaler is not None
+        Z = self.scaler.transform(self._raw_features(X)) if self.scale else self._raw_features(X)
+        return np.ascontiguousarray(Z, dtype=np.float64)
+
+    def augmented(self, Z: Array) -> Array:
+        """A = [Z, 1] (or Z without an intercept), so that ŷ = A·θ; shape (n, p)."""
+        if not self.intercept:
+            return Z
+        return np.column_stack([Z, np.ones(Z.shape[0])])
+
+    # -- the mathematics ------------------------------------------------------------------
+    def forward(self, theta: Array, Z: Array) -> Array:
+        k = self.n_weights
+        yhat = Z @ theta[:k]
+        if self.intercept:
+            yhat = yhat + theta[k]
+        return np.asarray(yhat)
+
+    def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
+        out = np.empty(self.n_params)
+        k = self.n_weights
+        out[:k] = Z.T @ g
+        if self.intercept:
+            out[k] = g.sum()
+        return out
+
+    def bind_target_mean(self, y_mean: float) -> None:
+        # With centred features the optimal b is the mean of y; starting b there (plus noise)
+        # keeps every update rule's first steps about the slope, not about the data's level.
+        self.start_offset = float(y_mean) if (self.intercept and self.scale) else 0.0
+
+    def init_params(self, rng: np.random.Generator) -> Array:
+        """Random θ₀: every entry ~ N(0, 1), plus ȳ on the intercept of a scaled model.
+
+        θ₀ = ε + ȳ·e_b with ε ~ N(0, I), where ȳ is the mean of the y the model was bound
+        with (0 when unscaled, without an intercept, or bound without y).
+        """
+        self._check_bound()
+        theta = rng.standard_normal(self.n_params)
+        if self.intercept:
+            theta[self.n_weights] += self.start_offset
+        return theta
+
+    def unpack(self, theta: Array) -> dict[str, Any]:
+        """``{"m": …, "b": …}`` for one feature, ``{"w1": …, …, "b": …}`` for several."""
+        theta = np.asarray(theta, dtype=np.float64)
+        k = self.n_weights
+        names = ["m"] if k == 1 else [f"w{j + 1}" for j in range(k)]
+        out: dict[str, Any] = {n: float(theta[j]) for j, n in enumerate(names)}
+        if self.intercept:
+            out["b"] = float(theta[k])
+        return out
+
+    # -- original units -------------------------------------------------------------------
+    def _from_feature_coef(self, a0: Fraction, a: list[Fraction]) -> list[Fraction]:
+        """[intercept, coef…] of the user's columns from those of Φ, exactly (identity here)."""
+        return [a0, *a]
+
+    def to_original(self, theta: Array) -> tuple[float, Array]:
+        """(intercept, coef) in the data's units: y ≈ intercept + coef·x.
+
+        The whole map (undo the scaling z = (Φ − μ)/s, then Φ's change of basis) runs in exact
+        rational arithmetic on the float64 θ, μ, s (and domain), and each result is rounded
+        once: the conversion adds no error beyond that final rounding.
+        """
+        self._check_bound()
+        assert self.scaler is not None
+        theta = np.asarray(theta, dtype=np.float64)
+        k = self.n_weights
+        b = float(theta[k]) if self.intercept else 0.0
+        a0, a = self.scaler.unscale_exact(theta[:k], b)
+        c = self._from_feature_coef(a0, a)
+        return float(c[0]), np.array([float(v) for v in c[1:]], dtype=np.float64)
+
+    def spec(self) -> str:
+        return "linear" if self.intercept else "linear-nointercept"
+
+
+class Polynomial(Linear):
+    """Polynomial regression as linear regression on expanded features of one input x.
+
+    ŷ = b + Σ_{k=1..d} w_k·z_k, with z_k the standardised φ_k(t) and t = x mapped onto
+    [−1, 1] over the data's range (``scale=True``), or t = x and raw powers (``scale=False``).
+    ``to_original`` reports coef[k−1] as the coefficient of x**k in the user's units.
+
+    Parameters
+    ----------
+    degree : int
+    basis : {"monomial", "legendre", "chebyshev"}
+    intercept, scale : bool
+        As in :class:`Linear`.
+    """
+
+    expands_features = True
+    basis: PolynomialBasis
+
+    def __init__(
+        self, degree: int, basis: str = "monomial", intercept: bool = True, scale: bool = True
+    ) -> None:
+        super().__init__(intercept=intercept, scale=scale)
+        self.basis = PolynomialBasis(degree, basis)  # validates degree and kind
+        self.degree = int(degree)
+        self.basis_kind = basis
+
+    def _bind_features(self, X: Array) -> None:
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"a polynomial model expands one input column, but X has {X.shape[1]} columns "
+                f"({', '.join(self.feature_names)}): choose one with --x (CLI) or pass X[:, [j]]"
+            )
+        domain = (float(X.min()), float(X.max())) if self.scale else None
+        self.basis = PolynomialBasis(self.degree, self.basis_kind, domain)
+
+    def _raw_features(self, X: Array) -> Array:
+        return self.basis.transform(X[:, 0])
+
+    def _from_feature_coef(self, a0: Fraction, a: list[Fraction]) -> list[Fraction]:
+        return self.basis.to_monomial_exact([a0, *a])
+
+    def unpack(self, theta: Array) -> dict[str, Any]:
+        theta = np.asarray(theta, dtype=np.float64)
+        out: dict[str, Any] = {f"w{k + 1}": float(theta[k]) for k in range(self.degree)}
+        if self.intercept:
+            out["b"] = float(theta[self.degree])
+        return out
+
+    def spec(self) -> str:
+        base = f"poly:{self.degree}"
+        return base if self.basis_kind == "monomial" else f"{base}:{self.basis_kind}"

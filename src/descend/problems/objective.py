@@ -1,0 +1,225 @@
+"""The Objective seam: a function of one flat parameter vector θ, with its gradient.
+
+Everything descend minimises is an :class:`Objective`. A data objective is
+``L(θ) = loss(y, model(θ, X))``; a textbook surface (:mod:`descend.problems.surfaces`) is ``f(θ)``
+directly. The loop, optimizers, curvature tools and plots only ever see this interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from descend.problems.curvature import hessian_fd
+from descend.problems.losses import Loss, get_loss
+from descend.problems.reference import Reference, solve_qr
+
+Array = NDArray[np.float64]
+
+__all__ = ["Objective", "DataObjective"]
+
+
+class Objective:
+    """A scalar function of θ ∈ ℝᵖ: the protocol every part of descend relies on.
+
+    **Required**: :meth:`value_and_grad` (θ of shape (p,) → (float, ndarray (p,))) and
+    ``n_params``. :meth:`value`, :meth:`grad`, :meth:`hessian` and :meth:`hvp` have defaults
+    (central differences of the gradient; override them where an exact form exists).
+
+    **Declared capabilities**: the class attributes below say what an objective offers. Each
+    subclass sets what it has; the rest of descend reads these and never probes with
+    ``getattr``/``hasattr`` or checks types.
+
+    Attributes
+    ----------
+    n_params : int
+        p, the length of θ.
+    name : str
+        A short human name for reports and plots.
+    n_samples : int or None
+        Rows that mini-batches sample (``value_and_grad(θ, rows)``); None: no rows.
+    model, loss : Model and Loss, or None
+        The bound model and the loss of a data objective (None for a surface).
+    suggested_start : ndarray (p,) or None
+        Where a run starts when no θ₀ is given and there is no model to draw one from.
+    has_statistics : bool
+        Holds the one-pass least-squares statistics (Gram form): cheap L*, cheap Hessian.
+    refinement_pays : bool
+        Iterative refinement on the exactly rounded residual can add digits.
+    owns_batches : bool
+        Draws its own mini-batches with :meth:`batches` (Dask: rows within chunks).
+    target_scale : float
+        std(y) for data, 1 otherwise: the adaptive rules' "auto" rate is proportional to it.
+    is_linear_least_squares : bool
+        A model linear in θ with the squared error: :meth:`reference` gives the closed form.
+    bounds : list of (lo, hi), or None
+        A box that holds the interesting region (a surface's plotting and multi-start box).
+    """
+
+    n_params: int = 0
+    name: str = "objective"
+    n_samples: int | None = None
+    model: Any = None
+    loss: Any = None
+    suggested_start: Array | None = None
+    has_statistics: bool = False
+    refinement_pays: bool = True
+    owns_batches: bool = False
+    target_scale: float = 1.0
+    is_linear_least_squares: bool = False
+    #: one (lo, hi) per parameter where the objective has a natural box (surfaces), else None
+    bounds: list[tuple[float, float]] | None = None
+
+    @property
+    def is_linear(self) -> bool:
+        """The objective's model is linear in θ (a constant Hessian for smooth losses)."""
+        return self.model is not None and bool(self.model.is_linear)
+
+    def batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[Any]:
+        """Endless mini-batches (``rows`` for :meth:`value_and_grad`) when ``owns_batches``."""
+        raise NotImplementedError(f"{self.name} does not draw its own batches")
+
+    def reference(self) -> Reference | None:
+        """The closed-form minimiser where one exists (least squares), else None."""
+        return None
+
+    def gram(self) -> Array:
+        """(1/n)·AᵀA of the augmented design, shape (p, p), for a model linear in θ."""
+        raise NotImplementedError(f"{self.name} is not linear in θ: it has no Gram matrix")
+
+    def value_and_grad(self, theta: Array) -> tuple[float, Array]:
+        """Return ``(f(θ), ∇f(θ))``, the gradient of shape (p,)."""
+        raise NotImplementedError
+
+    def value(self, theta: Array) -> float:
+        """Return f(θ)."""
+        return self.value_and_grad(theta)[0]
+
+    def grad(self, theta: Array) -> Array:
+        """Return ∇f(θ), shape (p,)."""
+        return self.value_and_grad(theta)[1]
+
+    def hessian(self, theta: Array) -> Array:
+        """Return ∇²f(θ), shape (p, p); here by central differences of the gradient."""
+        return hessian_fd(self, theta)
+
+    def hvp(self, theta: Array, v: Array) -> Array:
+        """Hessian-vector product ∇²f(θ)·v, shape (p,); here by a central difference."""
+        theta = np.asarray(theta, dtype=np.float64)
+        v = np.asarray(v, dtype=np.float64)
+        nv = float(np.linalg.norm(v))
+        if nv == 0.0:
+            return np.zeros_like(theta)
+        h = np.sqrt(np.finfo(np.float64).eps) * max(1.0, float(np.linalg.norm(theta))) / nv
+        return (self.grad(theta + h * v) - self.grad(theta - h * v)) / (2.0 * h)
+
+
+class DataObjective(Objective):
+    """``L(θ) = loss(y, model.forward(θ, Z))`` over a design ``Z`` made by a bound model.
+
+    Parameters
+    ----------
+    model : descend.problems.models.Model
+        A model already bound to the data (``model.bind(X)``).
+    loss : Loss or str
+    Z : ndarray, shape (n, k)
+        The model's design (``model.design(X)``): features in the coordinates descent runs in.
+    y : ndarray, shape (n,)
+
+    Notes
+    -----
+    ``value_and_grad(θ, rows)`` evaluates the loss on a subset of rows (a mini-batch), as the
+    mean over those rows, so that a batch gradient is an unbiased estimate of the full one.
+    The gradient is ``model.vjp(θ, Z, ∂L/∂ŷ)``: the chain rule, loss first, then model.
+    """
+
+    n_samples: int
+
+    def __init__(self, model: Any, loss: Loss | str, Z: Array, y: Array) -> None:
+        self.model = model
+        self.loss = get_loss(loss)
+        self._Z: Array | None = Z
+        self.y = y
+        self.n_params = int(model.n_params)
+        self.n_samples = int(y.shape[0])
+        self.name = f"{self.loss.spec()} of {model.spec()}"
+        self._target_scale: float | None = None
+
+    @property
+    def Z(self) -> Array:
+        """The design the descent runs on, shape (n, k) (see :class:`FastDataObjective`)."""
+        assert self._Z is not None
+        return self._Z
+
+    @Z.setter
+    def Z(self, value: Array) -> None:
+        self._Z = value
+
+    # -- evaluation -----------------------------------------------------------------------
+    def _rows(self, rows: Array | None) -> tuple[Array, Array]:
+        if rows is None:
+            return self.Z, self.y
+        return self.Z[rows], self.y[rows]
+
+    def value_and_grad(self, theta: Array, rows: Array | None = None) -> tuple[float, Array]:
+        Z, y = self._rows(rows)
+        yhat = self.model.forward(theta, Z)
+        loss, dyhat = self.loss.value_and_grad(y, yhat)
+        return loss, self.model.vjp(theta, Z, dyhat)
+
+    def value(self, theta: Array, rows: Array | None = None) -> float:
+        Z, y = self._rows(rows)
+        return self.loss.value(y, self.model.forward(theta, Z))
+
+    def predict(self, theta: Array) -> Array:
+        """ŷ on the objective's own rows, shape (n,)."""
+        return np.asarray(self.model.forward(theta, self.Z))
+
+    @property
+    def target_scale(self) -> float:  # type: ignore[override]
+        """std(y), computed once (one pass over y)."""
+        if self._target_scale is None:
+            self._target_scale = float(np.std(self.y))
+        return self._target_scale
+
+    # -- curvature ------------------------------------------------------------------------
+    @property
+    def is_linear_least_squares(self) -> bool:  # type: ignore[override]
+        """True when the model is linear in θ and the loss is the squared error."""
+        return bool(self.model.is_linear and self.loss.is_least_squares)
+
+    def reference(self) -> Reference | None:
+        """The least-squares answer by QR on the scaled design A = [Z, 1] descent sees.
+
+        That keeps the problem as well conditioned as descent's; the model converts it to
+        original units. None unless :attr:`is_linear_least_squares`, or when A is singular.
+        """
+        if not self.is_linear_least_squares:
+            return None
+        A = self.model.augmented(self.Z)
+        try:
+            theta = solve_qr(A, self.y)
+        except ValueError:
+            return None
+        intercept, coef = self.model.to_original(theta)
+        return Reference(theta, self.value(theta), intercept, coef)
+
+    def gram(self) -> Array:
+        """(1/n)·AᵀA for the linear model's augmented design A (with the intercept column)."""
+        A = self.model.augmented(self.Z)
+        return (A.T @ A) / self.n_samples
+
+    def hessian(self, theta: Array) -> Array:
+        """Exact (2/n)·AᵀA for a linear model with the MSE; finite differences otherwise."""
+        if self.is_linear_least_squares:
+            return 2.0 * self.gram()
+        return super().hessian(theta)
+
+    def hvp(self, theta: Array, v: Array) -> Array:
+        if self.is_linear_least_squares:
+            A = self.model.augmented(self.Z)
+            return (2.0 / self.n_samples) * (A.T @ (A @ v))
+        return super().hvp(theta, v)

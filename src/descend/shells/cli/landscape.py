@@ -1,0 +1,111 @@
+"""``descend landscape``: local minima by multi-start, the saddle-point study, the GOE check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from descend.studies.landscape import (
+    goe_positive_definite_fraction,
+    multistart,
+    saddle_study,
+    tiny_network_objective,
+)
+
+__all__ = ["add_landscape_arguments", "register", "run_landscape"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend landscape`` to the sub-command parsers ``sub``."""
+    p = sub.add_parser(
+        "landscape",
+        help="non-convex landscapes: multistart, saddle-point study, random-matrix check",
+        description="Measure the lesson's claims about non-convex losses: with few parameters "
+        "descent ends in different local minima (multistart); in networks, critical points "
+        "are mostly saddles (saddles); and a random symmetric matrix is rarely positive "
+        "definite (goe).",
+    )
+    add_landscape_arguments(p)
+    p.set_defaults(func=run_landscape)
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers like 2,4,8; got {text!r}"
+        ) from None
+
+
+def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``saddles`` / ``multistart`` / ``goe`` sub-commands to ``parser``."""
+    sub = parser.add_subparsers(dest="landscape_command", metavar="WHAT", required=True)
+    s = sub.add_parser("saddles", help="critical points of growing networks: index vs loss")
+    s.add_argument(
+        "--sizes",
+        type=_int_list,
+        default=[2, 4, 8, 16, 32],
+        help="hidden-layer widths, one network each (default 2,4,8,16,32)",
+    )
+    s.add_argument("--points", type=int, default=6, help="descent runs per size (default 6)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--samples", type=int, default=200, help="rows of the regression task")
+    s.add_argument("--gtol", type=float, default=1e-8, help="a point is critical when ‖∇L‖ ≤ this")
+    s.add_argument("--json", metavar="FILE", help="also write the raw data as JSON")
+    m = sub.add_parser("multistart", help="descent from many starts: which minima it finds")
+    m.add_argument("--surface", default="himmelblau", help="a surface name (default himmelblau)")
+    m.add_argument("--starts", type=int, default=20)
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--optimizer", default="gd")
+    m.add_argument("--lr", type=float, default=0.005, help="learning rate (default 0.005)")
+    m.add_argument("--max-steps", type=int, default=5000)
+    m.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    g = sub.add_parser(
+        "goe", help="fraction of random symmetric matrices that are positive definite"
+    )
+    g.add_argument("--sizes", type=_int_list, default=[1, 2, 3, 4, 5, 6])
+    g.add_argument("--samples", type=int, default=100_000)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--json", metavar="FILE", help="also write the table as JSON")
+
+
+def run_landscape(args: argparse.Namespace) -> int:
+    """Run the sub-command parsed by :func:`add_landscape_arguments`; print; return 0."""
+    what = args.landscape_command
+    data: dict[str, Any]
+    if what == "saddles":
+        study = saddle_study(
+            args.sizes, n_points=args.points, seed=args.seed, n_samples=args.samples, gtol=args.gtol
+        )
+        print(study.table())
+        print()
+        print(study.binned())
+        data = study.to_dict()
+    elif what == "multistart":
+        from descend.problems import surfaces
+
+        if args.surface == "tiny-network":
+            obj: Any = tiny_network_objective()
+        else:
+            obj = surfaces.get(args.surface)
+        res = multistart(
+            obj,
+            n_starts=args.starts,
+            seed=args.seed,
+            optimizer=args.optimizer,
+            learning_rate=args.lr,
+            max_steps=args.max_steps,
+        )
+        print(res.table())
+        data = res.to_dict()
+    else:
+        goe = goe_positive_definite_fraction(args.sizes, args.samples, args.seed)
+        print(goe.table())
+        data = {"rows": goe.rows, "seed": goe.seed}
+    out = getattr(args, "json", None)
+    if out:
+        with open(out, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, default=float)
+    return 0

@@ -1,0 +1,62 @@
+"""``descend resume``: continue a checkpointed fit to the iterates it would have reached."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from descend.shells.cli.fit import add_checkpoint_arguments, finish
+
+__all__ = ["register", "run"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``descend resume`` to the sub-command parsers ``sub``."""
+    p = sub.add_parser(
+        "resume",
+        help="continue a fit from its --checkpoint file",
+        description="Continue a fit saved with 'descend fit --checkpoint PATH' (after Ctrl-C, "
+        "SIGTERM, a crash or max-iter). The data are reloaded from the CSV file or dataset the "
+        "checkpoint names and checked against its SHA-256 hash; the iterates are bitwise those "
+        "of a run that was never stopped.",
+    )
+    p.add_argument("path", metavar="CHECKPOINT", help="the checkpoint file")
+    p.add_argument("--csv", metavar="PATH", help="read the data from this CSV file instead")
+    p.add_argument(
+        "--max-iter", type=int, metavar="N", help="a new step limit (default: the original one)"
+    )
+    p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
+    add_checkpoint_arguments(p)
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``descend resume`` with the parsed ``args``; return the exit status."""
+    from descend.descent.checkpoint import load_checkpoint
+    from descend.descent.resume import load_source, resume
+    from descend.shells.cli.progress import Progress
+
+    ck = load_checkpoint(args.path)
+    if ck.data is None or ck.config is None:
+        raise ValueError(f"{args.path!r} was written by ds.minimize; resume it from Python")
+    source: Any = ck.data.get("source")
+    if args.csv:
+        source = {**(source or {}), "csv": args.csv}
+        source.pop("dataset", None)
+    X, y = load_source(source, args.path)
+    target = args.checkpoint or args.path
+    args.checkpoint = target
+    max_steps = args.max_iter if args.max_iter is not None else ck.config["max_steps"]
+    progress = Progress(max_steps) if not args.quiet else None
+    extra: dict[str, Any] = {}
+    if args.checkpoint_every is not None or args.checkpoint_seconds is not None:
+        extra = {"checkpoint_every": args.checkpoint_every,
+                 "checkpoint_seconds": args.checkpoint_seconds}  # fmt: skip
+    res = resume(
+        args.path, X, y, max_steps=args.max_iter, checkpoint=target, callback=progress, **extra
+    )
+    if progress is not None:
+        progress.close()
+    label = f"resumed {args.path} from step {ck.step}"
+    return finish(res, args, label, len(y))

@@ -1,0 +1,523 @@
+"""Runs held by the playground server: data in, a :class:`descend.Session` out, and the views.
+
+This module translates the page's settings into library calls and the library's results into
+JSON; the mathematics (descent, curvature, reference answers, loss grids) is the library's.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from descend.data import datasets
+from descend.data.synthetic import make_regression
+from descend.data.tables import DataError, as_arrays, read_csv
+from descend.descent.history import History
+from descend.descent.rates import is_auto
+from descend.descent.session import Session
+from descend.problems.build import build_problem
+from descend.problems.models import get_model
+from descend.problems.slices import landscape_grid
+from descend.shells.web import controls
+from descend.shells.web.limits import LimitError, Limits
+
+Array = NDArray[np.float64]
+
+__all__ = ["Run", "RunManager", "Upload", "clean"]
+
+#: points of the fitted curve drawn over the data
+CURVE_POINTS = 200
+#: most data points drawn (rows beyond are subsampled for display only)
+PLOT_ROWS = 2000
+#: most loss-curve entries and path points per update message
+STEPS_PER_MESSAGE = 200
+PATH_PER_MESSAGE = 100
+
+
+def clean(values: Any) -> Any:
+    """Floats and arrays as JSON-safe lists: NaN and ±inf become None."""
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind in "iub":
+            return values.tolist()
+        arr = values.astype(np.float64)
+        out = arr.astype(object)
+        out[~np.isfinite(arr)] = None
+        return out.tolist()
+    if isinstance(values, float | np.floating):
+        return float(values) if math.isfinite(values) else None
+    if isinstance(values, dict):
+        return {k: clean(v) for k, v in values.items()}
+    if isinstance(values, list | tuple):
+        return [clean(v) for v in values]
+    return values
+
+
+def _thin(n: int, most: int) -> NDArray[np.intp]:
+    """At most ``most`` indices of range(n), evenly spread, always keeping the last."""
+    if n <= most:
+        return np.arange(n)
+    idx = np.unique(np.linspace(0, n - 1, most).round().astype(np.intp))
+    return idx
+
+
+# ---------------------------------------------------------------------------------------------
+# uploads
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Upload:
+    """A CSV file a page sent: kept in memory only, never written under a name it chose."""
+
+    id: str
+    name: str
+    content: bytes
+    columns: list[str]
+    rows: int
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def display_name(filename: str | None) -> str:
+    """A harmless label for an uploaded file (the base name, odd characters dropped)."""
+    base = os.path.basename((filename or "").replace("\\", "/")) or "upload.csv"
+    base = _SAFE_NAME.sub("_", base)[:80]
+    return base or "upload.csv"
+
+
+def parse_csv(
+    content: bytes, name: str, x: list[str] | None = None, y: str | None = None
+) -> tuple[Array, Array, list[str], str]:
+    """Parse uploaded bytes with :func:`descend.data.tables.read_csv` (via a private temporary
+    file).
+
+    Messages name the upload, never the temporary path.
+    """
+
+    with tempfile.TemporaryDirectory(prefix="descend-upload-") as tmp:
+        path = os.path.join(tmp, "upload.csv")
+        with open(path, "wb") as fh:
+            fh.write(content)
+        try:
+            return read_csv(path, x=x, y=y)
+        except DataError as exc:
+            raise DataError(str(exc).replace(repr(path), repr(name))) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# a run
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """One page's descent: the session, the data it plots, and bookkeeping."""
+
+    id: str
+    session: Session
+    info: dict[str, Any]
+    X: Array
+    y: Array
+    limits: Limits
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_seen: float = field(default_factory=time.monotonic)
+    sockets: int = 0
+    pair: tuple[int, int] = (0, 1)
+
+    def touch(self) -> None:
+        """Mark the run as used now (idle runs are evicted)."""
+        self.last_seen = time.monotonic()
+
+    # -- views -----------------------------------------------------------------------------
+    def fit_view(self) -> dict[str, Any]:
+        """The model's predictions at the current θ: a curve over x, or ŷ per row."""
+        s = self.session
+        model = s.objective.model
+        with np.errstate(all="ignore"):
+            if self.X.shape[1] == 1:
+                lo, hi = float(self.X.min()), float(self.X.max())
+                pad = 0.05 * (hi - lo or 1.0)
+                grid = np.linspace(lo - pad, hi + pad, CURVE_POINTS)
+                pred = model.predict(s.theta, grid.reshape(-1, 1))
+                return {"kind": "curve", "x": clean(grid), "y": clean(np.asarray(pred))}
+            idx = self.info["plot_rows"]
+            pred = model.predict(s.theta, self.X[idx])
+            return {"kind": "scatter", "yhat": clean(np.asarray(pred))}
+
+    def status(self) -> dict[str, Any]:
+        """Where the run stands (JSON-ready)."""
+        snap = self.session.snapshot()
+        snap["theta"] = clean(np.asarray(snap["theta"]))
+        snap["current_lr"] = clean(snap["current_lr"])
+        return snap
+
+    def update(self, batch: History) -> dict[str, Any]:
+        """One update message: the steps of ``batch`` (thinned), the path, the fit, status."""
+        idx = _thin(len(batch), STEPS_PER_MESSAGE)
+        i, j = self.pair
+        p = self.session.theta.shape[0]
+        if len(batch) and p >= 2:
+            pidx = _thin(len(batch), PATH_PER_MESSAGE)
+            assert batch.params is not None  # θ before and after each update of the batch
+            path = batch.params[1:][pidx][:, [i, j]]
+            if self.session.stop_reason == "diverged":
+                path = np.vstack([path, self.session.theta[[i, j]]])
+        else:
+            path = np.zeros((0, 2))
+        return {
+            "type": "update",
+            "steps": {
+                "k": clean(batch.step[idx]),
+                "loss": clean(batch.loss[idx]),
+                "grad_norm": clean(batch.grad_norm[idx]),
+                "step_size": clean(batch.step_size[idx]),
+                "lr": clean(batch.lr[idx]),
+            },
+            "n_steps": len(batch),
+            "pair": [i, j],
+            "path": clean(path),
+            "fit": self.fit_view(),
+            "status": self.status(),
+        }
+
+    def step(self, n: int, max_seconds: float | None = None) -> dict[str, Any]:
+        """Advance up to n updates (thread-safe) and return the update message."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise LimitError(f"n must be a whole number ≥ 1, got {n!r}")
+        cap = self.limits.max_steps_per_request
+        if n > cap:
+            raise LimitError(f"at most {cap} steps per request (asked for {n})")
+        with self.lock:
+            self.touch()
+            batch = self.session.step(n, max_seconds=max_seconds)
+            return self.update(batch)
+
+    def set_learning_rate(self, lr: Any) -> dict[str, Any]:
+        """Change the learning rate without a reset; returns the status."""
+        if isinstance(lr, bool) or not isinstance(lr, int | float):
+            raise LimitError(f"learning rate must be a number, got {lr!r}")
+        if not (math.isfinite(lr) and 0 < lr <= 1e6):
+            raise LimitError(f"learning rate must be in (0, 1e6], got {lr!r}")
+        with self.lock:
+            self.touch()
+            self.session.set_learning_rate(float(lr))
+            return self.status()
+
+    def reset(self) -> dict[str, Any]:
+        """Back to θ₀ with a fresh optimizer state; returns the full description."""
+        with self.lock:
+            self.touch()
+            self.session.reset()
+            return self.describe()
+
+    def set_pair(self, i: Any, j: Any) -> None:
+        """Choose the two parameters the contour and the path show."""
+        p = self.session.theta.shape[0]
+        for v in (i, j):
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < p:
+                raise LimitError(f"parameter index must be a whole number in 0..{p - 1}, got {v!r}")
+        if i == j:
+            raise LimitError("choose two different parameters for the contour")
+        self.pair = (i, j)
+
+    def contour(self, i: int, j: int, n: int = 40) -> dict[str, Any]:
+        """The loss over a grid of θ_i, θ_j (the others at the current θ), and the path."""
+        p = self.session.theta.shape[0]
+        if p < 2:
+            raise LimitError("the contour needs a model with at least two parameters")
+        if isinstance(n, bool) or not isinstance(n, int) or not 5 <= n <= self.limits.max_grid:
+            raise LimitError(f"grid size must be a whole number from 5 to {self.limits.max_grid}")
+        self.set_pair(i, j)
+        with self.lock:
+            self.touch()
+            s = self.session
+            path = s.path(i, j)
+            pts = [path, s.theta[[i, j]][None, :]]
+            ref = self.info.get("reference")
+            if ref is not None:
+                pts.append(np.asarray(ref["params"])[[i, j]][None, :])
+            allp = np.vstack(pts)
+            allp = allp[np.all(np.isfinite(allp), axis=1)]
+            lo, hi = allp.min(axis=0), allp.max(axis=0)
+            span = np.maximum(hi - lo, np.maximum(0.2 * np.abs(hi + lo) / 2, 1.0))
+            lo, hi = lo - 0.2 * span, hi + 0.2 * span
+            a = np.linspace(lo[0], hi[0], n)
+            b = np.linspace(lo[1], hi[1], n)
+            Z = landscape_grid(s.objective, s.theta, i, j, a, b)
+        names = self.info["param_names"]
+        return {
+            "i": i,
+            "j": j,
+            "names": [names[i], names[j]],
+            "a": clean(a),
+            "b": clean(b),
+            "z": clean(Z),
+            "path": clean(path),
+            "reference": None if ref is None else clean(np.asarray(ref["params"])[[i, j]]),
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """Everything the page needs to draw a fresh run."""
+        idx = self.info["plot_rows"]
+        data: dict[str, Any] = {
+            "n_rows": int(self.y.shape[0]),
+            "feature_names": self.info["feature_names"],
+            "target_name": self.info["target_name"],
+            "label": self.info["label"],
+            "y": clean(self.y[idx]),
+        }
+        if self.X.shape[1] == 1:
+            data["x"] = clean(self.X[idx, 0])
+        hist = self.session.history
+        return {
+            "id": self.id,
+            "data": data,
+            "model": self.info["model"],
+            "loss": self.info["loss"],
+            "param_names": self.info["param_names"],
+            "n_params": len(self.info["param_names"]),
+            "advice": self.info["advice"],
+            "reference": self.info["reference"],
+            "notes": self.info["notes"],
+            "settings": self.info["settings"],
+            "history": {
+                "k": clean(hist.step),
+                "loss": clean(hist.loss),
+                "step_size": clean(hist.step_size),
+                "lr": clean(hist.lr),
+            },
+            "fit": self.fit_view(),
+            "status": self.status(),
+            "pair": list(self.pair),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# the registry of runs and uploads
+# ---------------------------------------------------------------------------------------------
+_MLP = re.compile(r"^\s*mlp\s*:\s*([^:]*)(?::.*)?$", re.IGNORECASE)
+_POLY = re.compile(r"^\s*poly(?:nomial)?\s*:\s*(-?\d+)", re.IGNORECASE)
+
+
+class RunManager:
+    """Holds runs and uploads under the caps of :class:`Limits`; thread-safe."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        #: the page's run settings (``controls.CONTROLS`` when the manager was made)
+        self.controls: tuple[controls.Control, ...] = controls.CONTROLS
+        self.runs: dict[str, Run] = {}
+        self.uploads: OrderedDict[str, Upload] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- uploads ---------------------------------------------------------------------------
+    def add_upload(self, filename: str | None, content: bytes) -> Upload:
+        """Check and keep an uploaded CSV; raises DataError/LimitError with the reason."""
+        lim = self.limits
+        if len(content) > lim.max_upload_bytes:
+            raise LimitError(
+                f"the file is {len(content):,} bytes; uploads are limited to "
+                f"{lim.max_upload_bytes:,} bytes",
+                413,
+            )
+        name = display_name(filename)
+        X, y, names, target = parse_csv(content, name)
+        if y.shape[0] > lim.max_rows:
+            raise LimitError(
+                f"{name!r} has {y.shape[0]:,} rows; the playground takes at most {lim.max_rows:,}"
+            )
+        up = Upload(secrets.token_urlsafe(9), name, content, [*names, target], int(y.shape[0]))
+        with self._lock:
+            self.uploads[up.id] = up
+            while len(self.uploads) > lim.max_uploads:
+                self.uploads.popitem(last=False)
+        return up
+
+    # -- runs ------------------------------------------------------------------------------
+    def get(self, run_id: str) -> Run:
+        """The run, touched; KeyError when there is none (expired or never made)."""
+        with self._lock:
+            run = self.runs.get(run_id)
+        if run is None:
+            raise KeyError(run_id)
+        run.touch()
+        return run
+
+    def remove(self, run_id: str) -> bool:
+        """Forget a run (its memory goes with it); True when there was one."""
+        with self._lock:
+            return self.runs.pop(run_id, None) is not None
+
+    def purge(self, now: float | None = None) -> list[str]:
+        """Remove runs idle for longer than the timeout and without an open socket."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            old = [
+                rid
+                for rid, run in self.runs.items()
+                if run.sockets == 0 and now - run.last_seen > self.limits.idle_timeout_s
+            ]
+            for rid in old:
+                del self.runs[rid]
+        return old
+
+    def create(self, spec: dict[str, Any]) -> Run:
+        """Build a run from the page's settings (already type-checked)."""
+        self.purge()
+        with self._lock:
+            if len(self.runs) >= self.limits.max_runs:
+                raise LimitError(
+                    f"too many runs at once (the limit is {self.limits.max_runs}); close another "
+                    f"playground tab or wait {self.limits.idle_timeout_s:g} s for idle runs to "
+                    "expire",
+                    429,
+                )
+        run = self._build(spec)
+        with self._lock:
+            if len(self.runs) >= self.limits.max_runs:
+                raise LimitError(
+                    f"too many runs at once (the limit is {self.limits.max_runs})", 429
+                )
+            self.runs[run.id] = run
+        return run
+
+    # -- building a run: settings -> library calls -----------------------------------------
+    def _data(self, d: dict[str, Any]) -> tuple[Array, Array, list[str], str, str, str | None]:
+        lim = self.limits
+        source = d.get("source", "dataset")
+        if source == "dataset":
+            ds_ = datasets.load(d.get("name") or datasets.DEFAULT)
+            label = f"NIST StRD {ds_.title} ({ds_.y.shape[0]} rows)"
+            return ds_.X, ds_.y, ds_.feature_names, ds_.target_name, label, ds_.model
+        if source == "synthetic":
+            n = d.get("n", 50)
+            if n > lim.max_rows:
+                raise LimitError(f"at most {lim.max_rows:,} rows (asked for {n:,})")
+            deg = d.get("degree", 3)
+            if d.get("kind") == "poly" and deg > lim.max_degree:
+                raise LimitError(f"polynomial degree is limited to {lim.max_degree} (got {deg})")
+            syn = make_regression(
+                d.get("kind", "linear"),
+                n=n,
+                noise=d.get("noise", 1.0),
+                outliers=d.get("outliers", 0.0),
+                degree=deg,
+                seed=d.get("seed", 0),
+            )
+            default = "linear" if d.get("kind", "linear") == "linear" else f"poly:{deg}"
+            return syn.X, syn.y, ["x"], "y", f"synthetic: {syn.description}", default
+        if source == "upload":
+            up_id = d.get("upload_id")
+            with self._lock:
+                up = self.uploads.get(up_id or "")
+            if up is None:
+                raise LimitError(
+                    "that upload is no longer on the server (uploads are kept in memory for a "
+                    "while only); upload the file again",
+                    404,
+                )
+            X, y, names, target = parse_csv(up.content, up.name, x=d.get("x") or None, y=d.get("y"))
+            label = f"{up.name}: {target} ~ {', '.join(names)} ({y.shape[0]} rows)"
+            return X, y, names, target, label, None
+        raise LimitError(f"unknown data source {source!r}; use dataset, synthetic or upload")
+
+    def _check_model_spec(self, spec: str) -> None:
+        lim = self.limits
+        m = _MLP.match(spec)
+        if m:
+            sizes = [s for s in m.group(1).split(",") if s.strip()]
+            if len(sizes) > lim.max_hidden:
+                raise LimitError(
+                    f"at most {lim.max_hidden} hidden layers (got {len(sizes)} in {spec!r})"
+                )
+            for s in sizes:
+                if s.strip().isdigit() and int(s) > lim.max_width:
+                    raise LimitError(
+                        f"at most {lim.max_width} units per hidden layer (got {int(s)} in {spec!r})"
+                    )
+        m = _POLY.match(spec)
+        if m and int(m.group(1)) > lim.max_degree:
+            raise LimitError(
+                f"polynomial degree is limited to {lim.max_degree} (got {int(m.group(1))})"
+            )
+
+    def _build(self, spec: dict[str, Any]) -> Run:
+        lim = self.limits
+        X0, y0, names0, target, label, default_model = self._data(spec.get("data") or {})
+        X, y_or_none, names = as_arrays(X0, y0, feature_names=names0)
+        assert y_or_none is not None
+        y = y_or_none
+        model_spec = (spec.get("model") or default_model or "linear").strip()
+        self._check_model_spec(model_spec)
+        # the page's controls (controls.py), each passed on by name
+        settings = controls.values(spec, self.controls)
+        controls.check_caps(settings, lim, self.controls)
+        model = get_model(model_spec)
+        n_params = model.bind(X, feature_names=names).n_params
+        if n_params > lim.max_params:
+            raise LimitError(
+                f"{model.spec()} on {X.shape[1]} feature(s) has {n_params} parameters; the "
+                f"playground allows at most {lim.max_params}"
+            )
+        notes: list[str] = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # the one problem builder and the one rate resolver, as ds.fit uses them
+            problem = build_problem(
+                X,
+                y,
+                model,
+                spec.get("loss") or "mse",
+                auto_rate=is_auto(settings.get("learning_rate")),
+                feature_names=names,
+                full_batch=settings.get("batch_size") is None,
+                **controls.passed_to("problem", settings, self.controls),
+            )
+            session = Session(
+                problem,
+                optimizer=spec.get("optimizer") or "gd",
+                **controls.passed_to("session", settings, self.controls),
+                **(spec.get("hyper") or {}),
+            )
+        notes.extend(str(w.message) for w in caught)
+        notes.extend(session.notes)
+        bound, obj, advice = problem.model, problem.base, problem.advice
+        ref = problem.reference
+        rows = _thin(y.shape[0], PLOT_ROWS)
+        info: dict[str, Any] = {
+            "label": label,
+            "feature_names": list(names),
+            "target_name": target,
+            "model": bound.spec(),
+            "loss": obj.loss.spec(),
+            "param_names": bound.param_names(),
+            "advice": None
+            if advice is None
+            else {**clean(advice.to_dict()), "describe": advice.describe()},
+            "reference": None
+            if ref is None
+            else {"params": clean(ref.params), "loss": clean(ref.loss)},
+            "notes": notes,
+            "settings": {  # every control's value, as the session resolved it where it did
+                "optimizer": session.optimizer_name,
+                "hyper": session.hyper,
+                **settings,
+                "learning_rate": session.learning_rate,
+                "schedule": session.rate.schedule_name,
+                "batch_size": session.batch_size,
+            },
+            "plot_rows": rows,
+        }
+        run = Run(secrets.token_urlsafe(12), session, info, X, y, lim)
+        if bound.n_params < 2:
+            run.pair = (0, 0)
+        return run

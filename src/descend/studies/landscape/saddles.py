@@ -1,0 +1,613 @@
+"""The saddle-point study: with many parameters, critical points are mostly saddles.
+
+:func:`saddle_study` finds critical points (∇L = 0) of tanh networks of growing size on one
+small regression task (:func:`saddle_task`, loss :class:`SaddleObjective`) and records, for
+each, the loss and the *index* α (the fraction of negative Hessian eigenvalues). Dauphin et al.
+(2014, "Identifying and attacking the saddle point problem in high-dimensional non-convex
+optimization", Fig. 1) report that α grows with the loss: the high-loss critical points are
+saddles with many ways down, the low-loss ones are (nearly) minima. The searches are
+:func:`find_critical_point` (attracted to critical points of every index) and
+:func:`saddle_free_newton` (descends to a minimum); the result is a :class:`SaddleStudy`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from descend.descent.minimize import minimize
+from descend.problems.curvature import CriticalPoint, classify, hessian_fd
+from descend.problems.models.mlp import MLP
+from descend.problems.objective import DataObjective, Objective
+
+Array = NDArray[np.float64]
+
+__all__ = [
+    "saddle_task",
+    "SaddleObjective",
+    "find_critical_point",
+    "saddle_free_newton",
+    "SaddleStudy",
+    "saddle_study",
+]
+
+
+def saddle_task(n: int = 200, seed: int = 0, noise: float = 0.3) -> tuple[Array, Array]:
+    """The fixed small regression task of the saddle study.
+
+    X: n points uniform on [−2, 2]²; the signal f = sin(2x₁)·cos(x₂) + 0.5·x₂² is standardised,
+    Gaussian noise of standard deviation ``noise`` is added, and y is standardised again (mean
+    0, variance 1, so the best constant prediction has MSE 1). The noise puts a floor under
+    the loss a network can reach without overfitting: noise²/(1 + noise²) ≈ 0.083 for 0.3.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    seed : int
+        Seeds X and the noise.
+    noise : float
+        Noise standard deviation relative to the standardised signal.
+
+    Returns
+    -------
+    X : ndarray, shape (n, 2)
+    y : ndarray, shape (n,)
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2.0, 2.0, size=(n, 2))
+    f = np.sin(2.0 * X[:, 0]) * np.cos(X[:, 1]) + 0.5 * X[:, 1] ** 2
+    y = (f - f.mean()) / f.std() + noise * rng.standard_normal(n)
+    return X, (y - y.mean()) / y.std()
+
+
+class SaddleObjective(Objective):
+    """L(θ) = MSE of a tanh :class:`~descend.problems.models.mlp.MLP` on (X, y) + ½·l2·‖θ‖².
+
+    The small L2 penalty keeps the critical points at finite θ: without it, small tanh
+    networks lower the MSE forever by letting two units cancel with ever larger weights, so
+    descent's end points drift and no critical point lies near them. For one hidden layer the
+    Hessian is exact (see :meth:`hessian`); deeper networks fall back to central differences of
+    the backpropagated gradient.
+
+    Parameters
+    ----------
+    hidden : sequence of int
+        Hidden-layer widths.
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+    l2 : float
+        The penalty weight (≥ 0).
+    """
+
+    def __init__(self, hidden: Sequence[int], X: Array, y: Array, l2: float = 1e-3) -> None:
+        if l2 < 0:
+            raise ValueError(f"l2 must be ≥ 0, got {l2!r}")
+        self.model: MLP = cast(MLP, MLP(list(hidden)).bind(X))  # bind returns a copy of itself
+        self.Z = self.model.design(X)
+        self.y = np.asarray(y, dtype=np.float64)
+        self.data = DataObjective(self.model, "mse", self.Z, self.y)
+        self.l2 = float(l2)
+        self.n_params = int(self.model.n_params)
+        self.name = f"tanh MLP {list(hidden)}: MSE + {self.l2:g}/2·‖θ‖²"
+
+    def value_and_grad(self, theta: Array) -> tuple[float, Array]:
+        """(L(θ), ∇L(θ)): the data part by backpropagation, plus the penalty."""
+        theta = np.asarray(theta, dtype=np.float64)
+        f, g = self.data.value_and_grad(theta)
+        return f + 0.5 * self.l2 * float(theta @ theta), g + self.l2 * theta
+
+    def mse(self, theta: Array) -> float:
+        """The data loss alone (MSE, 1 for the best constant on the standardised task)."""
+        return float(self.data.value(np.asarray(theta, dtype=np.float64)))
+
+    def hessian(self, theta: Array) -> Array:
+        """∇²L(θ), shape (p, p): exact for one hidden layer, central differences otherwise.
+
+        With ŷᵢ = Σₖ vₖ tanh(uᵢₖ) + c, uᵢₖ = x̃ᵢ·w̃ₖ (x̃ᵢ = (zᵢ, 1), w̃ₖ the unit's weights and
+        bias), rᵢ = ŷᵢ − yᵢ and J = ∂ŷ/∂θ (n × p):
+
+            ∇²L = (2/n) JᵀJ + (2/n) Σᵢ rᵢ ∇²ŷᵢ + l2·I,
+
+        where ∇²ŷᵢ is non-zero only in the blocks ∂²ŷᵢ/∂vₖ∂w̃ₖ = tanh'(uᵢₖ) x̃ᵢ and
+        ∂²ŷᵢ/∂w̃ₖ² = vₖ tanh''(uᵢₖ) x̃ᵢx̃ᵢᵀ of each unit k.
+        """
+        theta = np.asarray(theta, dtype=np.float64)
+        if len(self.model.hidden) != 1 or self.model.activation != "tanh":
+            return hessian_fd(self, theta)
+        Z = self.Z
+        n, d = Z.shape
+        h = self.model.hidden[0]
+        p = self.n_params
+        W1 = theta[: d * h].reshape(d, h)
+        b1 = theta[d * h : d * h + h]
+        v = theta[d * h + h : d * h + 2 * h]
+        A = np.tanh(Z @ W1 + b1)  # (n, h)
+        D1 = 1.0 - A * A  # tanh'
+        D2 = -2.0 * A * D1  # tanh''
+        q = (2.0 / n) * (A @ v + theta[-1] - self.y)  # ∂L/∂ŷ
+        J = np.empty((n, p))
+        J[:, : d * h] = (Z[:, :, None] * (D1 * v)[:, None, :]).reshape(n, d * h)
+        J[:, d * h : d * h + h] = D1 * v
+        J[:, d * h + h : d * h + 2 * h] = A
+        J[:, -1] = 1.0
+        H = (2.0 / n) * (J.T @ J)
+        Xt = np.hstack([Z, np.ones((n, 1))])  # (n, d + 1)
+        cross = Xt.T @ (q[:, None] * D1)  # (d + 1, h): Σᵢ qᵢ tanh'(uᵢₖ) x̃ᵢ
+        blocks = np.einsum("ik,ia,ib->kab", q[:, None] * D2, Xt, Xt) * v[:, None, None]
+        for k in range(h):
+            w_idx = np.array([j * h + k for j in range(d)] + [d * h + k])
+            v_idx = d * h + h + k
+            H[np.ix_(w_idx, w_idx)] += blocks[k]
+            H[w_idx, v_idx] += cross[:, k]
+            H[v_idx, w_idx] += cross[:, k]
+        H[np.diag_indices(p)] += self.l2
+        return 0.5 * (H + H.T)
+
+
+def find_critical_point(
+    objective: Any,
+    theta0: Array,
+    max_iter: int = 100,
+    gtol: float = 1e-8,
+    mu0: float = 1e-3,
+    max_step: float = 1.0,
+) -> tuple[Array, bool, int]:
+    """Find a critical point near θ₀ by minimising ½‖∇L(θ)‖² with Levenberg–Marquardt steps.
+
+    The residual is r(θ) = ∇L(θ), whose Jacobian is the Hessian H; the damped Gauss–Newton
+    step is δ = −(H² + μI)⁻¹ H r. With H = V diag(λ) Vᵀ this is
+    δ = −V diag(λ/(λ² + μ)) Vᵀ r: Newton's step −H⁻¹r along well-curved directions (λ² ≫ μ),
+    and a short gradient step on ½‖r‖² along flat ones. Unlike descent on L it is attracted
+    to critical points of *every* kind (minima, saddles, maxima) — which is the point: the
+    study needs saddles too. A step is taken only when it lowers ‖∇L‖ and is no longer than
+    ``max_step``; otherwise μ grows ×10 and the step is retried. After a success μ shrinks
+    ×10, so near a non-degenerate critical point the steps become Newton's and converge
+    quadratically.
+
+    Parameters
+    ----------
+    objective : Objective
+        Anything with ``grad`` and ``hessian``.
+    theta0 : ndarray, shape (p,)
+    max_iter : int
+        Maximum number of Hessian evaluations (outer iterations).
+    gtol : float
+        Converged when ‖∇L‖ ≤ gtol.
+    mu0 : float
+        Initial damping relative to max λ².
+    max_step : float
+        Longest step allowed (Euclidean, in θ): keeps the search local.
+
+    Returns
+    -------
+    theta : ndarray, shape (p,)
+        The last iterate (a critical point when ``converged``).
+    converged : bool
+        ‖∇L(theta)‖ ≤ gtol.
+    n_iter : int
+        Outer iterations used.
+    """
+    theta = np.array(theta0, dtype=np.float64, copy=True)
+    r = objective.grad(theta)
+    rn = float(np.linalg.norm(r))
+    mu = -1.0
+    for it in range(1, max_iter + 1):
+        if rn <= gtol:
+            return theta, True, it - 1
+        H = np.asarray(objective.hessian(theta), dtype=np.float64)
+        lam, V = np.linalg.eigh(0.5 * (H + H.T))
+        lam2 = lam * lam
+        scale = max(float(lam2.max()), 1e-300)
+        if mu < 0:
+            mu = mu0 * scale
+        c = V.T @ r
+        for _ in range(40):  # raise μ until the step is short enough and lowers ‖∇L‖
+            mu = max(mu, 1e-30 * scale)
+            step = V @ (lam / (lam2 + mu) * c)
+            if float(np.linalg.norm(step)) <= max_step:
+                trial = theta - step
+                r_new = objective.grad(trial)
+                rn_new = float(np.linalg.norm(r_new))
+                if math.isfinite(rn_new) and rn_new < rn:
+                    theta, r, rn = trial, r_new, rn_new
+                    mu /= 10.0
+                    break
+            mu *= 10.0
+        else:
+            return theta, rn <= gtol, it
+    return theta, rn <= gtol, max_iter
+
+
+def saddle_free_newton(
+    objective: Any,
+    theta0: Array,
+    max_iter: int = 200,
+    gtol: float = 1e-8,
+    max_step: float = 1.0,
+) -> tuple[Array, bool, int]:
+    """Descend L to a minimum with saddle-free Newton steps and a backtracking line search.
+
+    The step is δ = −V diag(1/|λ|) Vᵀ∇L (Dauphin et al. 2014's saddle-free Newton, with
+    |λ| floored at 1e-8·max|λ|): Newton's step along positively curved directions and its
+    mirror image along negatively curved ones, so it always points downhill and is repelled
+    by saddles instead of attracted. It is cut to at most ``max_step`` and then halved until
+    the Armijo condition holds. Near a non-degenerate minimum it is Newton's method and
+    converges quadratically; this is how the study converges descent's end points, which
+    after a few thousand first-order steps still sit at ‖∇L‖ ≈ 1e-4 … 1e-2 on long flat
+    slopes.
+
+    Parameters
+    ----------
+    objective : Objective
+        Anything with ``value_and_grad``, ``value`` and ``hessian``.
+    theta0 : ndarray, shape (p,)
+    max_iter : int
+        Maximum number of Hessian evaluations.
+    gtol : float
+        Converged when ‖∇L‖ ≤ gtol.
+    max_step : float
+        Longest trial step (Euclidean, in θ).
+
+    Returns
+    -------
+    theta : ndarray, shape (p,)
+    converged : bool
+        ‖∇L(theta)‖ ≤ gtol.
+    n_iter : int
+    """
+    theta = np.array(theta0, dtype=np.float64, copy=True)
+    f, g = objective.value_and_grad(theta)
+    for it in range(1, max_iter + 1):
+        if float(np.linalg.norm(g)) <= gtol:
+            return theta, True, it - 1
+        H = np.asarray(objective.hessian(theta), dtype=np.float64)
+        lam, V = np.linalg.eigh(0.5 * (H + H.T))
+        absl = np.maximum(np.abs(lam), 1e-8 * max(float(np.abs(lam).max()), 1e-300))
+        d = -(V @ ((V.T @ g) / absl))
+        nd = float(np.linalg.norm(d))
+        if nd > max_step:
+            d *= max_step / nd
+        slope = float(g @ d)
+        t = 1.0
+        while t > 1e-12:
+            f_new, g_new = objective.value_and_grad(theta + t * d)
+            if math.isfinite(f_new) and f_new <= f + 1e-4 * t * slope:
+                break
+            t *= 0.5
+        else:
+            return theta, False, it
+        theta = theta + t * d
+        f, g = f_new, g_new
+    return theta, float(np.linalg.norm(g)) <= gtol, max_iter
+
+
+@dataclass
+class SaddleStudy:
+    """Critical points of networks of growing size on one task.
+
+    Attributes
+    ----------
+    sizes : list of list of int
+        The hidden-layer widths studied.
+    n_params : list of int
+        p for each size.
+    points : list of dict
+        One record per distinct critical point found: ``size`` (index into sizes), ``hidden``,
+        ``n_params``, ``loss`` (the MSE part), ``objective`` (MSE + penalty), ``index``
+        (fraction of negative Hessian eigenvalues), ``n_negative``, ``grad_norm``, ``kind``,
+        ``source`` (``"search"``: Levenberg–Marquardt on ½‖∇L‖²; ``"descent"``: saddle-free
+        Newton from the end of a descent run), ``start_step`` (the descent step the search
+        started from), ``start_loss``, ``hits`` (how many searches reached it), ``min_eig``,
+        ``max_eig``, ``theta`` (the point, as a list).
+    rows : list of dict
+        The summary per size: ``hidden``, ``n_params``, ``searches`` (all attempts),
+        ``converged`` (attempts ending with ‖∇L‖ ≤ gtol), ``found`` (distinct critical
+        points), ``minima`` (those with every eigenvalue > 0), ``frac_minima``,
+        ``corr_index_loss`` (Pearson over the distinct points; nan with < 3 points or no
+        spread), ``min_loss``, ``max_loss``, ``mean_index``, ``stalled_grad_norm`` (median
+        ‖∇L‖ where unconverged attempts stopped; nan when none).
+    settings : dict
+    """
+
+    sizes: list[list[int]]
+    n_params: list[int]
+    points: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    settings: dict[str, Any]
+
+    def scatter(self, size: int | None = None) -> tuple[Array, Array]:
+        """(loss, index) arrays for the index-vs-loss scatter (one size, or all)."""
+        pts = [p for p in self.points if size is None or p["size"] == size]
+        return np.array([p["loss"] for p in pts]), np.array([p["index"] for p in pts])
+
+    def table(self) -> str:
+        """The per-size summary as a Markdown table."""
+        head = (
+            "| hidden | params | searches | converged | critical points | minima | "
+            "fraction minima | corr(index, loss) | loss range | mean index |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+        )
+        lines = [head]
+        for r in self.rows:
+            corr = (
+                "n/a" if not math.isfinite(r["corr_index_loss"]) else f"{r['corr_index_loss']:.2f}"
+            )
+            rng = "–" if not r["found"] else f"{r['min_loss']:.3g} … {r['max_loss']:.3g}"
+            frac = "–" if not r["found"] else f"{r['frac_minima']:.2f}"
+            mean = "–" if not r["found"] else f"{r['mean_index']:.3f}"
+            lines.append(
+                f"| {','.join(map(str, r['hidden']))} | {r['n_params']} | {r['searches']} | "
+                f"{r['converged']} | {r['found']} | {r['minima']} | {frac} | {corr} | {rng} | "
+                f"{mean} |"
+            )
+        return "\n".join(lines)
+
+    def binned(self, edges: Sequence[float] = (0.0, 0.1, 0.2, 0.5, 0.9, math.inf)) -> str:
+        """Index against loss, binned over all sizes: a Markdown table of the scatter.
+
+        Parameters
+        ----------
+        edges : sequence of float
+            Loss bin edges (left-closed).
+
+        Returns
+        -------
+        str
+            One row per non-empty bin: points, minima, mean and range of the index.
+        """
+        loss, index = self.scatter()
+        lines = [
+            "| loss | points | minima | mean index | index range |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            sel = (loss >= lo) & (loss < hi)
+            if not sel.any():
+                continue
+            ix = index[sel]
+            label = f"≥ {lo:g}" if math.isinf(hi) else f"{lo:g} – {hi:g}"
+            lines.append(
+                f"| {label} | {int(sel.sum())} | {int(np.sum(ix == 0))} | {ix.mean():.3f} | "
+                f"{ix.min():.3f} … {ix.max():.3f} |"
+            )
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "sizes": self.sizes,
+            "n_params": self.n_params,
+            "rows": self.rows,
+            "points": self.points,
+            "settings": self.settings,
+        }
+
+
+def _pearson(a: Array, b: Array) -> float:
+    if a.shape[0] < 3 or np.std(a) == 0 or np.std(b) == 0:
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _plateaus(path: Array, count: int, window: int = 25) -> list[int]:
+    """Steps where descent slowed down most: step 0 and local minima of the step length.
+
+    For gradient descent ‖θₖ₊₁ − θₖ‖ = lr·‖∇L(θₖ)‖, so the local minima of the step length
+    along the path are the plateaus where the run passed close to a critical point — the
+    natural starting points for a critical-point search. Returns step 0 and up to
+    ``count − 1`` such minima (the slowest first, at least ``window`` steps apart), sorted.
+    """
+    speed = np.linalg.norm(np.diff(path, axis=0), axis=1)
+    n = speed.shape[0]
+    cand = [
+        k
+        for k in range(1, n)
+        if speed[k] == speed[max(0, k - window) : min(n, k + window + 1)].min()
+    ]
+    chosen: list[int] = []
+    for k in sorted(cand, key=lambda k: speed[k]):
+        if len(chosen) >= count - 1:
+            break
+        if all(abs(k - c) > window for c in chosen):
+            chosen.append(k)
+    return sorted({0, *chosen})
+
+
+def _same_point(a: CriticalPoint, b: CriticalPoint) -> bool:
+    """Same loss and Hessian spectrum: the same point or a symmetric copy of it.
+
+    Permuting hidden units or flipping a tanh unit's signs maps a critical point to another
+    with the same loss and eigenvalues, so this deduplicates by symmetry as well as by θ.
+    """
+    if abs(a.value - b.value) > 1e-9 * max(1.0, abs(a.value)):
+        return False
+    scale = max(1.0, float(np.abs(a.eigenvalues).max()))
+    return bool(np.max(np.abs(a.eigenvalues - b.eigenvalues)) <= 1e-6 * scale)
+
+
+def saddle_study(
+    sizes: Sequence[Sequence[int] | int] = ((2,), (4,), (8,), (16,), (32,)),
+    n_points: int = 6,
+    seed: int = 0,
+    n_samples: int = 200,
+    noise: float = 0.3,
+    l2: float = 1e-3,
+    descent_steps: int = 3_000,
+    learning_rate: float = 0.05,
+    snapshots: int = 5,
+    max_iter: int = 100,
+    gtol: float = 1e-8,
+) -> SaddleStudy:
+    """Find critical points of tanh networks of growing size and classify them.
+
+    For each size, ``n_points`` runs of plain full-batch gradient descent (via
+    :func:`descend.descent.minimize.minimize`) start from Glorot initialisations. From each run,
+    :func:`find_critical_point` (Newton-type steps on ½‖∇L‖², attracted to critical points of
+    any index) starts at step 0 and at up to ``snapshots − 1`` plateaus, the steps where the
+    run slowed down most (local minima of ‖∇L‖ along the path, where it passed near a
+    critical point). In addition each run's end point is converged by
+    :func:`saddle_free_newton`, which descends to a minimum. Attempts reaching
+    ‖∇L‖ ≤ ``gtol`` count as critical points; duplicates (the same loss and Hessian spectrum,
+    which also merges copies under unit permutation and sign flips) are merged, and each
+    distinct point is classified by its exact Hessian (:func:`descend.problems.curvature.classify`).
+    Attempts that stall above ``gtol`` are counted (``searches − converged``), never
+    included.
+
+    Parameters
+    ----------
+    sizes : sequence of hidden-layer widths
+        e.g. ``[[2], [4], [8]]`` or ``[2, 4, 8]`` (one hidden layer each).
+    n_points : int
+        Descent runs per size; each gives up to ``snapshots`` searches plus its end point.
+    seed : int
+        Seeds the initialisations.
+    n_samples, noise : int, float
+        The task (:func:`saddle_task`, always with seed 0). Keep ``n_samples`` above the
+        largest parameter count so that minima are isolated.
+    l2 : float
+        Penalty ½·l2·‖θ‖² added to the MSE (:class:`SaddleObjective`), so that minima lie at
+        finite θ.
+    descent_steps, learning_rate : int, float
+        The descent runs the starting points are taken from.
+    snapshots : int
+        Most searches per descent run (step 0 and the slowest plateaus).
+    max_iter : int
+        Iteration limit of each search (:func:`find_critical_point`,
+        :func:`saddle_free_newton`).
+    gtol : float
+        A point is critical when ‖∇L‖ ≤ gtol; nothing looser is accepted.
+
+    Returns
+    -------
+    SaddleStudy
+    """
+    hidden_sizes = [
+        [int(s)] if isinstance(s, int | np.integer) else [int(h) for h in s] for s in sizes
+    ]
+    if not hidden_sizes or any(h < 1 for hs in hidden_sizes for h in hs):
+        raise ValueError(
+            f"hidden-layer widths must be whole numbers >= 1, got {list(sizes)!r}; e.g. 2,4,8"
+        )
+    if int(n_points) < 1:
+        raise ValueError(f"n_points must be >= 1 descent runs per size, got {n_points!r}")
+    if int(n_samples) < 2:
+        raise ValueError(f"n_samples must be >= 2 rows of the task, got {n_samples!r}")
+    if not gtol > 0:
+        raise ValueError(f"gtol must be a positive gradient-norm tolerance, got {gtol!r}")
+    X, y = saddle_task(n_samples, seed=0, noise=noise)
+    rng = np.random.default_rng(seed)
+    points: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    n_params: list[int] = []
+    for si, hidden in enumerate(hidden_sizes):
+        obj = SaddleObjective(hidden, X, y, l2=l2)
+        p = obj.n_params
+        n_params.append(p)
+        attempts: list[tuple[str, int, Array]] = []  # (source, step, θ at the start)
+        for _ in range(n_points):
+            theta0 = obj.model.init_params(rng)
+            path: list[Array] = [theta0.copy()]
+
+            def keep(_k: int, th: Array, _loss: float, path: list[Array] = path) -> None:
+                path.append(th.copy())
+
+            res = minimize(
+                obj,
+                theta0,
+                "gd",
+                learning_rate,
+                max_steps=int(descent_steps),
+                tol=0.0,
+                record_params=False,
+                callback=keep,
+            )
+            attempts.extend(("search", k, path[k]) for k in _plateaus(np.array(path), snapshots))
+            attempts.append(("descent", len(path) - 1, res.params))
+        found: list[tuple[CriticalPoint, dict[str, Any]]] = []
+        converged = 0
+        stalled: list[float] = []
+        for source, step, th in attempts:
+            if source == "search":
+                crit, ok, _ = find_critical_point(obj, th, max_iter=max_iter, gtol=gtol)
+            else:
+                crit, ok, _ = saddle_free_newton(obj, th, max_iter=max_iter, gtol=gtol)
+            if not ok:
+                stalled.append(float(np.linalg.norm(obj.grad(crit))))
+                continue
+            converged += 1
+            cp = classify(obj, crit)
+            dup = next((rec for c, rec in found if _same_point(c, cp)), None)
+            if dup is not None:
+                dup["hits"] += 1
+                continue
+            found.append(
+                (
+                    cp,
+                    {
+                        "size": si,
+                        "hidden": hidden,
+                        "n_params": p,
+                        "loss": obj.mse(crit),
+                        "objective": cp.value,
+                        "index": cp.index,
+                        "n_negative": cp.n_negative,
+                        "grad_norm": cp.grad_norm,
+                        "kind": cp.kind,
+                        "source": source,
+                        "start_step": step,
+                        "start_loss": obj.mse(th),
+                        "hits": 1,
+                        "min_eig": float(cp.eigenvalues[0]),
+                        "max_eig": float(cp.eigenvalues[-1]),
+                        "theta": crit.tolist(),
+                    },
+                )
+            )
+        recs = [rec for _, rec in found]
+        points.extend(recs)
+        loss = np.array([f["loss"] for f in recs])
+        index = np.array([f["index"] for f in recs])
+        n_min = sum(1 for f in recs if f["kind"] == "minimum")
+        rows.append(
+            {
+                "hidden": hidden,
+                "n_params": p,
+                "searches": len(attempts),
+                "converged": converged,
+                "found": len(recs),
+                "minima": n_min,
+                "frac_minima": n_min / len(recs) if recs else math.nan,
+                "corr_index_loss": _pearson(index, loss),
+                "min_loss": float(loss.min()) if recs else math.nan,
+                "max_loss": float(loss.max()) if recs else math.nan,
+                "mean_index": float(index.mean()) if recs else math.nan,
+                "stalled_grad_norm": float(np.median(stalled)) if stalled else math.nan,
+            }
+        )
+    return SaddleStudy(
+        sizes=hidden_sizes,
+        n_params=n_params,
+        points=points,
+        rows=rows,
+        settings={
+            "n_points": n_points,
+            "seed": seed,
+            "n_samples": n_samples,
+            "noise": noise,
+            "l2": l2,
+            "descent": "gd",
+            "descent_steps": descent_steps,
+            "learning_rate": learning_rate,
+            "snapshots": snapshots,
+            "max_iter": max_iter,
+            "gtol": gtol,
+            "task": "y = sin(2x1)cos(x2) + 0.5x2^2 standardised + noise·N(0,1), standardised; "
+            "x ~ U[-2,2]^2; loss MSE + l2/2·|θ|², tanh",
+        },
+    )

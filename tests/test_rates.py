@@ -1,0 +1,101 @@
+"""The one rate resolver: every learning-rate setting becomes one Rate, the same everywhere."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import descend as ds
+from descend.descent.rates import Rate, auto_settings, resolve_rate
+from descend.descent.schedules import CosineDecay
+from descend.problems.curvature import advice_from_eigenvalues
+
+
+@pytest.fixture
+def advice():
+    """λ_min = 1, λ_max = 100 (κ = 100)."""
+    return advice_from_eigenvalues(np.array([1.0, 100.0]), exact=True)
+
+
+def test_auto_table(advice):
+    """The documented table: gd 2/(λmin+λmax), Polyak's heavy ball, Nesterov, adaptive ∝ std(y)."""
+    assert auto_settings(advice, "gd") == (2 / 101, {})
+    lr, hyper = auto_settings(advice, "momentum")
+    assert lr == pytest.approx(4 / (10 + 1) ** 2) and hyper["beta"] == pytest.approx((9 / 11) ** 2)
+    lr, hyper = auto_settings(advice, "nesterov")
+    assert lr == pytest.approx(1 / 100) and hyper["beta"] == pytest.approx(9 / 11)
+    assert auto_settings(advice, "adam", target_scale=3.0) == (pytest.approx(0.03), {})
+    assert auto_settings(advice, "adagrad", target_scale=3.0) == (pytest.approx(0.3), {})
+
+
+def test_auto_with_a_singular_hessian_falls_back():
+    """κ = ∞: momentum takes gd's rate and keeps its default β."""
+    singular = advice_from_eigenvalues(np.array([0.0, 4.0]), exact=True)
+    assert math.isinf(singular.kappa)
+    lr, hyper = auto_settings(singular, "momentum")
+    assert lr == singular.best_lr and hyper == {}
+
+
+def test_given_hyperparameters_win_over_auto(advice):
+    """beta=0.5 given with "auto" stays 0.5; the rate is still Polyak's."""
+    rate = resolve_rate("auto", "momentum", advice=advice, hyper={"beta": 0.5})
+    assert rate.hyper == {"beta": 0.5}
+    assert rate.learning_rate == pytest.approx(4 / 121)
+    assert "learning_rate='auto' chose" in rate.notes[0] and "beta" not in rate.notes[0]
+
+
+def test_numbers_schedules_and_armijo(advice):
+    """A number stays a number; a schedule name shapes it; armijo runs the rule at rate 1."""
+    assert resolve_rate(0.1, "gd").learning_rate == 0.1
+    shaped = resolve_rate(0.1, "gd", schedule="cosine", max_steps=100)
+    assert isinstance(shaped.learning_rate, CosineDecay) and shaped.learning_rate(100) == 0.0
+    assert shaped.describe()["name"] == "cosine"
+    armijo = resolve_rate("ARMIJO", "gd")
+    assert armijo.line_search and armijo.learning_rate == 1.0 and armijo.describe() == "armijo"
+    same = Rate(0.2)
+    assert resolve_rate(same, "gd") is same
+
+
+@pytest.mark.parametrize(
+    ("lr", "kwargs", "match"),
+    [
+        ("fast", {}, "'auto' or 'armijo'"),
+        ("auto", {}, "needs the problem's curvature"),
+        (-1.0, {}, "positive finite"),
+        (math.inf, {}, "positive finite"),
+        (True, {}, "'auto' or 'armijo'"),
+        (lambda k: 0.1, {"schedule": "cosine"}, "not both"),
+        ("armijo", {"batch_size": 8}, "full"),
+    ],
+)
+def test_bad_settings_are_refused(lr, kwargs, match):
+    """Each bad setting gets one clear error naming it."""
+    with pytest.raises(ValueError, match=match):
+        resolve_rate(lr, "gd", **kwargs)
+
+
+def test_above_the_limit_warns(advice):
+    """A constant plain-GD rate at or above 2/λ_max warns (and notes it) when asked to."""
+    with pytest.warns(ds.DescendWarning, match="stability limit"):
+        rate = resolve_rate(0.05, "gd", advice=advice, warn=True)
+    assert rate.notes and "0.02" in rate.notes[0]
+
+
+def test_recorded_rate_is_the_applied_rate_after_a_restart():
+    """A diverged cosine session restarted at a new rate records exactly the η it applies."""
+    d = ds.datasets.load("norris")
+    session = ds.Session(ds.objective(d.X, d.y), learning_rate=1.5, schedule="cosine")
+    session.step(200)
+    assert session.stop_reason == "diverged"
+    session.set_learning_rate(0.1)  # restarts the rule's state (its step count) at the new rate
+    made = session.step(5)
+    # the rule's own count restarted at 0, so cosine gives its peak again: 0.1 exactly
+    assert made.lr[0] == 0.1
+    theta_change = np.diff(made.params, axis=0)
+    grads = [session.objective.grad(p) for p in made.params[:-1]]
+    applied = [
+        np.linalg.norm(dt) / np.linalg.norm(g) for dt, g in zip(theta_change, grads, strict=True)
+    ]
+    np.testing.assert_allclose(made.lr, applied, rtol=1e-9)

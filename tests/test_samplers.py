@@ -1,0 +1,135 @@
+"""descend.data.samplers: the mini-batch samplers (reshuffle, slices, contiguous)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+import descend as ds
+from descend.data.samplers import BatchSampler, batches, contiguous_batches, slice_batches
+from descend.data.tables import DataError
+from descend.problems.fastfit import make_objective
+from descend.problems.models import Linear
+from descend.problems.objective import DataObjective
+
+# -- batches: the reshuffling sampler ------------------------------------------------------------
+
+
+def _take(it: Iterator[np.ndarray], k: int) -> list[np.ndarray]:
+    return [next(it) for _ in range(k)]
+
+
+def test_batches_full_batch_is_arange(rng: np.random.Generator) -> None:
+    """batch_size = n, None or larger gives arange(n) every time, in order."""
+    for bs in (7, None, 100):
+        for idx in _take(batches(7, bs, rng), 3):
+            np.testing.assert_array_equal(idx, np.arange(7))
+
+
+def test_batches_epoch_covers_each_row_once(rng: np.random.Generator) -> None:
+    """Each epoch visits every row exactly once; the last batch of an epoch may be shorter."""
+    n, bs = 10, 3
+    got = _take(batches(n, bs, rng), 8)  # two epochs of 4 batches: 3, 3, 3, 1
+    assert [len(b) for b in got] == [3, 3, 3, 1, 3, 3, 3, 1]
+    for epoch in (got[:4], got[4:]):
+        np.testing.assert_array_equal(np.sort(np.concatenate(epoch)), np.arange(n))
+
+
+def test_batches_same_seed_same_batches() -> None:
+    """The same seed gives the same batches."""
+    a = _take(batches(20, 6, np.random.default_rng(3)), 10)
+    b = _take(batches(20, 6, np.random.default_rng(3)), 10)
+    for u, v in zip(a, b, strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_batches_shuffles_between_epochs(rng: np.random.Generator) -> None:
+    """Different epochs use different permutations."""
+    got = _take(batches(50, 50 - 1, rng), 4)
+    assert not np.array_equal(got[0], got[2])
+
+
+@pytest.mark.parametrize("bs", [0, -2])
+def test_batches_bad_batch_size(rng: np.random.Generator, bs: int) -> None:
+    """batch_size < 1 raises DataError at call time with the value."""
+    with pytest.raises(DataError, match=f"at least 1.*got {bs}"):
+        batches(10, bs, rng)
+
+
+def test_default_sampler_is_unchanged():
+    """The default ("reshuffle"): each epoch one rng.permutation(n), cut in order."""
+    rng = np.random.default_rng(7)
+    it = batches(10, 4, np.random.default_rng(7))
+    for _ in range(3):
+        perm = rng.permutation(10)
+        for start in (0, 4, 8):
+            np.testing.assert_array_equal(next(it), perm[start : start + 4])
+
+
+def test_sampler_matches_batches_and_restores(rng):
+    """BatchSampler draws the batches data.batches draws, and restores mid-epoch exactly."""
+    ref = batches(23, 5, np.random.default_rng(4))
+    s = BatchSampler(23, 5, np.random.default_rng(4))
+    for _ in range(12):
+        np.testing.assert_array_equal(next(s), next(ref))
+    saved = json.loads(json.dumps(s.state_dict()))
+    expected = [next(s) for _ in range(9)]
+    t = BatchSampler(23, 5, np.random.default_rng(999))
+    t.load_state(saved)
+    for e in expected:
+        np.testing.assert_array_equal(next(t), e)
+
+
+# -- slice_batches and contiguous_batches ------------------------------------------------------
+
+
+def test_slice_batches_shuffle_once():
+    """Every epoch covers each row once, with the same sorted slices in a new order."""
+    n, b = 103, 10
+    it = slice_batches(n, b, np.random.default_rng(1))
+    epochs = [[next(it) for _ in range(11)] for _ in range(3)]
+    for ep in epochs:
+        rows = np.concatenate(ep)
+        np.testing.assert_array_equal(np.sort(rows), np.arange(n))
+        assert all(np.all(np.diff(s) > 0) for s in ep)
+    sets = [sorted(tuple(s) for s in ep) for ep in epochs]
+    assert sets[0] == sets[1] == sets[2]  # the partition is drawn once
+    assert [tuple(s) for s in epochs[0]] != [tuple(s) for s in epochs[1]]  # order is fresh
+    a = [next(slice_batches(n, b, np.random.default_rng(4))) for _ in range(2)]
+    np.testing.assert_array_equal(a[0], a[1])  # deterministic given the seed
+
+
+def test_contiguous_batches_are_views_in_a_fresh_order():
+    it = contiguous_batches(25, 10, np.random.default_rng(0))
+    first = [next(it) for _ in range(3)]
+    assert sorted((s.start, s.stop) for s in first) == [(0, 10), (10, 20), (20, 25)]
+    with pytest.raises(DataError):
+        contiguous_batches(25, 0, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("sampling", ["slices", "contiguous"])
+def test_samplers_give_fast_and_plain_the_same_iterates(rng, correlated, sampling):
+    """With a sampler, the fast objective's mini-batch steps stay bitwise equal to the plain."""
+    X, y = correlated(rng, n=3000, kappa=10.0)
+    fast = make_objective(Linear(), "mse", X, y, fast=True)
+    plain = DataObjective(fast.model, "mse", fast.model.design(X), y)
+    th0 = rng.standard_normal(fast.n_params)
+    kw = dict(learning_rate=0.05, batch_size=64, max_steps=200, tol=0.0, seed=3)
+    a = ds.minimize(fast, th0, sampling=sampling, **kw)
+    b = ds.minimize(plain, th0, sampling=sampling, **kw)
+    np.testing.assert_array_equal(a.history.params, b.history.params)
+    assert a.settings["sampling"] == sampling
+
+
+@pytest.mark.parametrize("sampling", ["slices", "contiguous"])
+def test_samplers_converge_like_reshuffling(rng, correlated, sampling):
+    """On rows in random order every sampler gets as close to L* (within 2 %)."""
+    X, y = correlated(rng, n=20_000, kappa=10.0)
+    kw = dict(learning_rate=0.02, batch_size=256, max_steps=2000, tol=0.0, seed=1)
+    a = ds.fit(X, y, sampling=sampling, **kw)
+    b = ds.fit(X, y, **kw)
+    assert a.loss == pytest.approx(b.loss, rel=0.02)
+    assert a.loss <= 1.02 * a.reference.loss
