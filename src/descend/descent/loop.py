@@ -88,8 +88,9 @@ class LoopState:
     calm, rising, flips : int
         Consecutive steps (epochs) with an unchanged loss, with a rising loss, with the
         gradient's direction reversed.
-    streak_grad : float
-        ‖∇L‖ when the current run of unchanged losses began.
+    grad_low, last_low, low_gap : float, int, int
+        ‖∇L‖ at its last new low by more than 1 %, the step of that low, and the steps between
+        it and the low before (full batch; the stall rule's measure of progress).
         Consecutive calm (small change) and rising steps.
     best_theta : ndarray, shape (p,)
         θ with the lowest loss (the divergence guard's rollback).
@@ -110,7 +111,9 @@ class LoopState:
     prev_loss: float = math.nan
     calm: int = 0
     flips: int = 0
-    streak_grad: float = math.inf
+    grad_low: float = math.inf
+    last_low: int = 0
+    low_gap: int = 0
     rising: int = 0
     best_theta: Array | None = None
     best_loss: float = math.inf
@@ -149,7 +152,9 @@ class LoopState:
             "prev_loss": encode_float(self.prev_loss),
             "calm": int(self.calm),
             "flips": int(self.flips),
-            "streak_grad": encode_float(self.streak_grad),
+            "grad_low": encode_float(self.grad_low),
+            "last_low": int(self.last_low),
+            "low_gap": int(self.low_gap),
             "prev_grad": None if self.prev_grad is None else encode_array(self.prev_grad),
             "rising": int(self.rising),
             "best_theta": encode_array(self.theta if self.best_theta is None else self.best_theta),
@@ -187,7 +192,9 @@ class LoopState:
             prev_loss=decode_float(d["prev_loss"]),
             calm=int(d["calm"]),
             flips=int(d.get("flips", 0)),
-            streak_grad=decode_float(d.get("streak_grad", "Infinity")),
+            grad_low=decode_float(d.get("grad_low", "Infinity")),
+            last_low=int(d.get("last_low", 0)),
+            low_gap=int(d.get("low_gap", 0)),
             prev_grad=None if d.get("prev_grad") is None else decode_array(d["prev_grad"]),
             rising=int(d["rising"]),
             best_theta=decode_array(d["best_theta"]).astype(np.float64),
@@ -211,6 +218,7 @@ class LoopState:
 # the loop body
 # ---------------------------------------------------------------------------------------------
 _EPS = float(np.finfo(np.float64).eps)
+_SQRT_EPS = math.sqrt(_EPS)
 
 
 def start_point(objective: Any, theta0: Any) -> Array:
@@ -517,7 +525,9 @@ class Descent:
         self.grad0: float | None = start.grad0
         self.prev_loss = start.prev_loss
         self.flips = start.flips  # consecutive steps whose gradient reversed direction
-        self.streak_grad = start.streak_grad
+        self.grad_low = start.grad_low  # ‖∇L‖ at its last new 1 % low …
+        self.last_low = start.last_low  # … at this step,
+        self.low_gap = start.low_gap  # … that many steps after the low before
         self.prev_grad = None if start.prev_grad is None else start.prev_grad.copy()
         self.calm = start.calm  # consecutive steps (epochs) with a small relative loss change
         self.rising = start.rising  # consecutive steps with a rising full-batch loss
@@ -575,8 +585,11 @@ class Descent:
         finite = math.isfinite(loss) and math.isfinite(gnorm)
 
         # divergence guard: non-finite, or growth the rule that ran does not allow
+        prev_best = self.best_loss
         if full_batch and finite and loss < self.best_loss:
             self.best_theta, self.best_loss = theta.copy(), loss
+        if full_batch and gnorm < 0.99 * self.grad_low:  # a new low of ‖∇L‖ by more than 1 %
+            self.low_gap, self.last_low, self.grad_low = k - self.last_low, k, gnorm
         blown = finite and loss > 1e12 * max(abs(loss0), 1e-300)
         if full_batch and finite and loss > prev_loss and loss > self.rise_floor * loss0:
             self.rising += 1
@@ -595,23 +608,18 @@ class Descent:
             self.prev_grad = np.array(g, dtype=np.float64, copy=True)
             if self._settled(loss, gnorm, k):
                 return None
-            if k > 0 and math.isfinite(prev_loss):  # prev_loss is NaN after restart()
-                denom = max(abs(loss), _EPS * abs(loss0))
-                change = abs(prev_loss - loss) / denom if denom > 0 else 0.0
-                if change > self.stall_tol:
-                    self.calm = 0
-                else:
-                    if self.calm == 0:
-                        self.streak_grad = gnorm  # ‖∇L‖ when the loss stopped changing
-                    self.calm += 1
-                if self.calm >= self.patience and k >= self.resume_at:
-                    # the loss may sit at rounding level while the gradient still shrinks:
-                    # that is progress, so only a gradient that stopped falling is a stall
-                    if gnorm < (1.0 - 1e-3) * self.streak_grad:
-                        self.calm = 0
-                    else:
-                        self._stall(gnorm, oscillating=self.flips >= self.patience)
-                        return None
+            # a stall: for `patience` steps no new low of the loss (beyond rounding) while it
+            # hardly moves (≤ √ε relative: rounding noise, not momentum's transient rise)…
+            scale = max(abs(loss), _EPS * abs(loss0))  # a perfect fit's loss is all rounding
+            progress = loss < prev_best - self.stall_tol * scale
+            still = math.isfinite(prev_loss) and abs(loss - prev_loss) <= _SQRT_EPS * scale
+            self.calm = self.calm + 1 if still and not progress else 0
+            # …and the gradient has set no new 1 % low for three times the gap between its
+            # last two lows: slow but steady progress is never a stall, a stopped one is
+            quiet = k - self.last_low >= max(self.patience, 3 * self.low_gap)
+            if self.calm >= self.patience and quiet and k >= self.resume_at:
+                self._stall(gnorm, oscillating=self.flips >= self.patience)
+                return None
         self.prev_loss = loss
 
         # the update
@@ -670,9 +678,13 @@ class Descent:
         """Certified convergence (μ known) or stationarity (no certificate): stop and say so."""
         if k < self.resume_at:  # a shell asked for more steps after a stop: make them
             return False
-        if self.mu is not None:
+        mu = self.mu
+        if mu is not None:
+            # cheap first: the excess bound ‖g‖²/(2μ) against tol·|L| (no allocation per step)
+            if gnorm * gnorm > 2.0 * mu * self.tol * max(abs(loss), _EPS * abs(self.loss0 or 0.0)):
+                return False
             cert = certify(
-                loss, gnorm, self.mu, self.certificate_method, float(np.linalg.norm(self.theta))
+                loss, gnorm, mu, self.certificate_method, float(np.linalg.norm(self.theta))
             )
             if cert is not None and cert.holds(self.tol, self.loss0 or 0.0, self.theta0_norm):
                 self.certificate = cert
@@ -760,8 +772,10 @@ class Descent:
                         advice.lam_max,
                         cert.excess_bound,
                         self.tol * abs(self.loss),
+                        cert.distance_bound,
+                        self.tol * cert.theta_norm,
                     )
-                    if more is not None and math.isfinite(more):
+                    if more is not None and math.isfinite(more) and more > 0:
                         msg += f"; about {math.ceil(more):,} more steps at this rate"
                 return msg
         if math.isfinite(self.last_gnorm) and self.grad0:
@@ -843,6 +857,7 @@ class Descent:
         self.loss0, self.grad0, self.prev_loss = None, None, math.nan
         self.calm = self.rising = self.flips = 0
         self.prev_grad = None
+        self.grad_low, self.last_low, self.low_gap = math.inf, self.k, 0
         self.best_loss = math.inf
         self.epoch_losses = []
 
@@ -864,7 +879,9 @@ class Descent:
             prev_loss=self.prev_loss,
             calm=self.calm,
             flips=self.flips,
-            streak_grad=self.streak_grad,
+            grad_low=self.grad_low,
+            last_low=self.last_low,
+            low_gap=self.low_gap,
             prev_grad=self.prev_grad,
             rising=self.rising,
             best_theta=self.best_theta,

@@ -224,21 +224,35 @@ def limit_text(optimizer: str, hyper: dict[str, Any]) -> str:
 
 
 def predicted_steps(
-    optimizer: str, lr: float, lam_min: float, lam_max: float, gap: float, target: float
+    optimizer: str,
+    lr: float,
+    lam_min: float,
+    lam_max: float,
+    gap: float,
+    target: float,
+    distance: float = 0.0,
+    distance_target: float = 0.0,
 ) -> float | None:
-    """Steps plain gradient descent at a constant rate still needs to shrink ``gap`` to ``target``.
+    """Steps plain gradient descent at a constant rate still needs to bring the excess bound
+    ``gap`` to ``target`` and the distance bound ``distance`` to ``distance_target``.
 
-    The excess loss contracts by ρ² per step with ρ = max(|1 − η·λ_min|, |1 − η·λ_max|); None
-    for other rules, a non-contracting rate or unknown curvature.
+    Both shrink geometrically: the excess by ρ² per step, the distance by ρ, with
+    ρ = max(|1 − η·λ_min|, |1 − η·λ_max|). None for other rules, a non-contracting rate or
+    unknown curvature.
     """
     if optimizer.lower() not in ("gd", "sgd") or not (lam_min > 0) or not (lr > 0):
         return None
     rho = max(abs(1.0 - lr * lam_min), abs(1.0 - lr * lam_max))
-    if not rho < 1.0 or not (gap > target > 0):
-        return None if not gap > target else 0.0
-    if rho == 0.0:  # the exact rate on a perfectly conditioned problem: one step
-        return 1.0
-    return math.log(target / gap) / (2.0 * math.log(rho))
+    if not rho < 1.0:
+        return None
+    needed = 0.0
+    for now, goal, power in ((gap, target, 2.0), (distance, distance_target, 1.0)):
+        if now > goal > 0:
+            if rho == 0.0:  # the exact rate on a perfectly conditioned problem: one step
+                needed = max(needed, 1.0)
+            else:
+                needed = max(needed, math.log(goal / now) / (power * math.log(rho)))
+    return needed
 
 
 def stall_diagnosis(
