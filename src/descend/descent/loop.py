@@ -349,14 +349,16 @@ class Descent:
       above 10¹²·L_0. θ is rolled back to the lowest-loss θ seen; the message names the limit
       of the rule that ran.
     * **converged** — certified (see :class:`~descend.descent.verdicts.Certificate`): on a
-      μ-strongly convex problem with μ known (least squares), ‖g‖²/(2μ) ≤ ``tol``·|L|
-      (full batch each step; mini-batch at each epoch's end, on the full gradient).
+      μ-strongly convex problem with μ known (least squares), ‖g‖²/(2μ) ≤ ``tol``·|L| and
+      ‖g‖/μ ≤ ``tol``·‖θ‖ (full batch each step; mini-batch at each epoch's end, on the full
+      gradient).
     * **stationary** — no certificate exists for the problem, and ‖g‖ ≤ ``gtol``·‖g_0‖.
-    * **stalled** — the relative loss change ≤ ``stall_tol`` (rounding level) for ``patience``
-      steps in a row, or (mini-batch) the full loss at epoch ends changed by ≤ ``tol``
-      relatively for ``patience`` epochs, without either of the above; or the line search found
-      no decrease. The message says why (a rate too small, oscillation at the stability limit,
-      rounding, mini-batch noise) with the numbers.
+    * **stalled** — for ``patience`` steps the loss set no new low beyond ``stall_tol``
+      (rounding) while moving by ≤ √ε relatively, and ‖g‖ set no new 1 % low for three times the
+      gap between its last two lows (slow but steady progress is not a stall); or (mini-batch)
+      the full loss at epoch ends changed by ≤ ``tol`` relatively for ``patience`` epochs; or the
+      line search found no decrease. The message says why (a rate too small, oscillation at the
+      stability limit, rounding, mini-batch noise) with the numbers.
     * **interrupted** — the callback returned True (or a shell called :meth:`stop`).
 
     Parameters
