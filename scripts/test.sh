@@ -20,7 +20,7 @@ fi
 
 python -m pip install -q -e ".[all,test]"
 
-python -m ruff check src tests benchmarks
-python -m ruff format --check src tests benchmarks
+python -m ruff check src tests benchmarks scripts
+python -m ruff format --check src tests benchmarks scripts
 python -m mypy
 python -m pytest "$@"

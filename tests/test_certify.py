@@ -34,7 +34,8 @@ def rows():
 def test_descent_reaches_qr_minus_one_digit(name, rows):
     """Gradient descent (lr='auto') gets within one digit of QR's LRE on every NIST dataset."""
     r = rows[name]
-    assert r.stop_reason == "converged"
+    # certification descends to the rounding floor (tol = 0): it ends there, "stalled"
+    assert r.stop_reason == "stalled"
     assert r.min_lre >= QR_LRE[name] - 1.0, (name, r.min_lre, r.param_lre)
 
 

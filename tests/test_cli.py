@@ -47,11 +47,9 @@ def test_fit_csv_with_columns_and_json(tmp_path, capsys, rng):
             str(out_json),
             "--max-iter",
             "50000",
-            "--tol",
-            "0",
         ]
     )
-    assert code == 0
+    assert code == 0  # certified "converged" (a --tol 0 run ends "stalled", exit status 4)
     data = json.loads(out_json.read_text())
     np.testing.assert_allclose(
         [data["original_units"]["intercept"], *data["original_units"]["coef"]],

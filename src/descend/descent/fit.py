@@ -19,6 +19,7 @@ from descend.descent.minimize import MINIMIZE_OPTIONS, minimize, optimizer_name
 from descend.descent.optim import Optimizer
 from descend.descent.rates import is_auto, resolve_rate
 from descend.descent.result import FitResult
+from descend.descent.verdicts import DEFAULT_TOL, MU_METHOD, certify, known_mu
 from descend.problems.build import build_problem
 from descend.problems.distributed import connect, is_dask
 
@@ -39,7 +40,7 @@ def fit(
     learning_rate: Any = 0.01,
     batch_size: int | None = None,
     max_steps: int = 10_000,
-    tol: float = 1e-9,
+    tol: float = DEFAULT_TOL,
     seed: int | None = 0,
     *,
     theta0: Any = None,
@@ -211,6 +212,13 @@ def _fit(
         )
 
     res = problem.plan.run(run, problem.theta0, refine, full_batch=batch_size is None)
+    mu = known_mu(problem.objective, problem.advice)
+    if mu is not None and res.settings.get("refine"):  # refinement moved θ: certify it there
+        phi = problem.plan.pre.from_model(res.params)
+        loss_phi, g_phi = problem.objective.value_and_grad(phi)
+        res.certificate = certify(
+            float(loss_phi), float(np.linalg.norm(g_phi)), mu, MU_METHOD, float(np.linalg.norm(phi))
+        )
     bound = problem.model
     res.model = bound
     res.advice = problem.advice

@@ -34,6 +34,19 @@ from descend.data.samplers import SAMPLINGS, BatchSampler, sampler
 from descend.descent.history import Recorder
 from descend.descent.linesearch import backtracking
 from descend.descent.optim import Optimizer, state_norms
+from descend.descent.verdicts import (
+    ADAPTIVE_RULES,
+    DEFAULT_GTOL,
+    DEFAULT_PATIENCE,
+    DEFAULT_TOL,
+    Certificate,
+    certify,
+    known_mu,
+    limit_text,
+    predicted_steps,
+    stability_limit,
+    stall_diagnosis,
+)
 from descend.problems.curvature import Advice, advise
 
 Array = NDArray[np.float64]
@@ -68,9 +81,16 @@ class LoopState:
         The optimizer's state (NamedTuples), or its encoded form before :meth:`restore`.
     recorder : Recorder
         The history so far.
-    loss0, prev_loss, best_loss, lr_ls, last_lr : float or None
+    loss0, grad0, prev_loss, best_loss, lr_ls, last_lr : float or None
+        The first loss and gradient norm, the previous loss, the lowest loss, the line
+        search's warm start, the last rate applied.
         First loss, previous loss, lowest loss, line-search warm start, last learning rate.
-    calm, rising : int
+    calm, rising, flips : int
+        Consecutive steps (epochs) with an unchanged loss, with a rising loss, with the
+        gradient's direction reversed.
+    grad_low, last_low, low_gap : float, int, int
+        ‖∇L‖ at its last new low by more than 1 %, the step of that low, and the steps between
+        it and the low before (full batch; the stall rule's measure of progress).
         Consecutive calm (small change) and rising steps.
     best_theta : ndarray, shape (p,)
         θ with the lowest loss (the divergence guard's rollback).
@@ -87,8 +107,13 @@ class LoopState:
     opt_state: Any
     recorder: Recorder
     loss0: float | None = None
+    grad0: float | None = None
     prev_loss: float = math.nan
     calm: int = 0
+    flips: int = 0
+    grad_low: float = math.inf
+    last_low: int = 0
+    low_gap: int = 0
     rising: int = 0
     best_theta: Array | None = None
     best_loss: float = math.inf
@@ -98,6 +123,7 @@ class LoopState:
     sampler: dict[str, Any] | None = None
     elapsed: float = 0.0
     encoded_opt_state: bool = False
+    prev_grad: Array | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (exact; no pickle)."""
@@ -122,8 +148,14 @@ class LoopState:
                 },
             },
             "loss0": None if self.loss0 is None else encode_float(self.loss0),
+            "grad0": None if self.grad0 is None else encode_float(self.grad0),
             "prev_loss": encode_float(self.prev_loss),
             "calm": int(self.calm),
+            "flips": int(self.flips),
+            "grad_low": encode_float(self.grad_low),
+            "last_low": int(self.last_low),
+            "low_gap": int(self.low_gap),
+            "prev_grad": None if self.prev_grad is None else encode_array(self.prev_grad),
             "rising": int(self.rising),
             "best_theta": encode_array(self.theta if self.best_theta is None else self.best_theta),
             "best_loss": encode_float(self.best_loss),
@@ -156,8 +188,14 @@ class LoopState:
             opt_state=d["opt_state"],
             recorder=rec,
             loss0=None if d["loss0"] is None else decode_float(d["loss0"]),
+            grad0=None if d.get("grad0") is None else decode_float(d["grad0"]),
             prev_loss=decode_float(d["prev_loss"]),
             calm=int(d["calm"]),
+            flips=int(d.get("flips", 0)),
+            grad_low=decode_float(d.get("grad_low", "Infinity")),
+            last_low=int(d.get("last_low", 0)),
+            low_gap=int(d.get("low_gap", 0)),
+            prev_grad=None if d.get("prev_grad") is None else decode_array(d["prev_grad"]),
             rising=int(d["rising"]),
             best_theta=decode_array(d["best_theta"]).astype(np.float64),
             best_loss=decode_float(d["best_loss"]),
@@ -180,6 +218,7 @@ class LoopState:
 # the loop body
 # ---------------------------------------------------------------------------------------------
 _EPS = float(np.finfo(np.float64).eps)
+_SQRT_EPS = math.sqrt(_EPS)
 
 
 def start_point(objective: Any, theta0: Any) -> Array:
@@ -226,27 +265,53 @@ def check_batch_size(objective: Any, batch_size: Any) -> int | None:
 
 
 def divergence_message(
-    k: int, loss: float, lr: float, advice: Advice | None, nonfinite: bool, objective: Any
+    k: int,
+    loss: float,
+    lr: float,
+    advice: Advice | None,
+    how: str,
+    objective: Any,
+    optimizer: str = "gd",
+    hyper: dict[str, Any] | None = None,
 ) -> str:
-    """Why a run diverged at step k, and what to change (the stability limit 2/λ_max, κ)."""
-    what = "became non-finite" if nonfinite else "kept rising"
+    """Why a run diverged at step k, judged by the stability limit of the rule that ran.
+
+    ``how`` is "non-finite", "blown" (beyond 10¹²·L_0) or "rising" (``rise_patience`` steps).
+    """
+    hyper = dict(hyper or {})
+    what = {
+        "non-finite": "became non-finite",
+        "blown": "grew by more than 10¹² times its start",
+        "rising": "kept rising",
+    }[how]
     msg = f"diverged at step {k}: the loss {what} (last value {loss:.4g})."
-    if advice is not None:
-        if lr >= advice.stability_limit:
+    limit = None if advice is None else stability_limit(optimizer, hyper, advice.lam_max)
+    if advice is not None and limit is not None:
+        best = advice.best_lr if optimizer in ("gd", "sgd") else None
+        if lr >= limit:
             msg += (
-                f" The learning rate {lr:.4g} is above the stability limit 2/λ_max = "
-                f"{advice.stability_limit:.4g}, so each step overshoots the minimum by more than "
-                f"it gains. Use lr < {advice.stability_limit:.4g}; the best constant rate is "
-                f"{advice.best_lr:.4g} (learning_rate='auto')."
+                f" The learning rate {lr:.4g} is above {limit_text(optimizer, hyper)} = "
+                f"{limit:.4g}, so each step overshoots the minimum by more than it gains. Use "
+                f"lr < {limit:.4g}"
+                + (f"; the best constant rate is {best:.4g}" if best is not None else "")
+                + " (learning_rate='auto' chooses the rule's best settings)."
             )
         else:
-            msg += f" The curvature says: {advice.describe()}."
+            msg += (
+                f" The rate {lr:.4g} is within {limit_text(optimizer, hyper)} = {limit:.4g}; "
+                f"the curvature says: {advice.describe()}."
+            )
         model = objective.model
         if model is not None and not model.scale:
             msg += (
                 f" The features are unscaled (scale=False), which makes κ = {advice.kappa_text()}: "
                 "scale=True standardises them."
             )
+    elif optimizer in ADAPTIVE_RULES:
+        msg += (
+            f" {optimizer} has no curvature limit; its loss grew far beyond a transient. Try a "
+            "rate 10× smaller, or learning_rate='auto'."
+        )
     else:
         msg += " The learning rate is probably too large: try one 10× smaller."
     return msg + " Returned the last good θ (lowest loss seen)."
@@ -270,20 +335,30 @@ class Descent:
     5. record (k, L_k, ‖g_k‖, ‖u_k‖, η_k), call the callback, and at the end of a mini-batch
        epoch evaluate the full loss.
 
-    Stopping rules, checked in this order (``stop_reason`` and ``message`` say which fired):
+    Stopping rules, checked in this order (``stop_reason`` and ``message`` say which fired; the
+    reasons are defined in :mod:`descend.descent.verdicts`):
 
-    * **max_steps** — k = ``max_steps`` updates were made.
-    * **diverged** — L_k or ‖g_k‖ is not finite; or (full batch) L_k rose above L_{k−1} for
-      ``rise_patience`` steps in a row while above ``rise_floor``·L_0 (1 for plain GD, which
-      below the stability limit never raises a smooth convex loss; 100 for momentum and the
-      adaptive rules, whose loss may rise for a while before it falls); or (mini-batch) a batch
-      loss above 10¹²·L_0. θ is rolled back to the lowest-loss θ seen and the message explains
-      the stop with the curvature (the rate against the stability limit 2/λ_max).
-    * **converged** (full batch) — ‖g_k‖ ≤ ``gtol``; or the relative change
-      |L_{k−1} − L_k| / max(|L_k|, ε·|L_0|) ≤ ``tol`` for ``patience`` steps in a row; or the
-      line search found no decrease.
-    * **converged** (mini-batch) — the full loss at the end of ``patience`` consecutive epochs
-      changed by ≤ ``tol`` relatively (against max(|L|, ε·|L at the first epoch end|)).
+    * **max_steps** — k = ``max_steps`` updates were made (the message gives the bound reached
+      and, for plain GD with known curvature, the steps still needed).
+    * **diverged** — L_k or ‖g_k‖ is not finite; or the loss grew in a way the rule that ran
+      does not allow: with known curvature (a model linear in θ) and a rate inside the rule's
+      stability limit (:func:`~descend.descent.verdicts.stability_limit`), only growth beyond
+      10¹²·L_0 counts (momentum's loss may rise for a while before it falls); outside the limit,
+      or without a limit to judge by, L_k rising for ``rise_patience`` steps in a row while
+      above ``rise_floor``·L_0 (1 for plain GD, 100 for the others). Mini-batch: a batch loss
+      above 10¹²·L_0. θ is rolled back to the lowest-loss θ seen; the message names the limit
+      of the rule that ran.
+    * **converged** — certified (see :class:`~descend.descent.verdicts.Certificate`): on a
+      μ-strongly convex problem with μ known (least squares), ‖g‖²/(2μ) ≤ ``tol``·|L| and
+      ‖g‖/μ ≤ ``tol``·‖θ‖ (full batch each step; mini-batch at each epoch's end, on the full
+      gradient).
+    * **stationary** — no certificate exists for the problem, and ‖g‖ ≤ ``gtol``·‖g_0‖.
+    * **stalled** — for ``patience`` steps the loss set no new low beyond ``stall_tol``
+      (rounding) while moving by ≤ √ε relatively, and ‖g‖ set no new 1 % low for three times the
+      gap between its last two lows (slow but steady progress is not a stall); or (mini-batch)
+      the full loss at epoch ends changed by ≤ ``tol`` relatively for ``patience`` epochs; or the
+      line search found no decrease. The message says why (a rate too small, oscillation at the
+      stability limit, rounding, mini-batch noise) with the numbers.
     * **interrupted** — the callback returned True (or a shell called :meth:`stop`).
 
     Parameters
@@ -301,8 +376,10 @@ class Descent:
         None: full batch; k: mini-batches of k rows (see :func:`check_batch_size`).
     seed : int or None
         Seeds the mini-batch shuffling.
-    tol, patience, gtol, rise_patience
-        The stopping rules above.
+    tol, gtol, patience, stall_tol, rise_patience
+        The stopping rules above: the certified relative excess, the relative gradient norm
+        for problems without a certificate, the steps (epochs) an unchanged loss must last, the
+        relative change that counts as unchanged, the steps a rising loss must last.
     line_search : bool
         Armijo backtracking each step (full batch; ``opt`` then runs at rate 1).
     record_params, record_state : bool
@@ -349,10 +426,11 @@ class Descent:
         max_steps: int = 10_000,
         batch_size: int | None = None,
         seed: int | None = 0,
-        tol: float = 1e-9,
-        patience: int = 5,
-        gtol: float = 0.0,
+        tol: float = DEFAULT_TOL,
+        patience: int = DEFAULT_PATIENCE,
+        gtol: float = DEFAULT_GTOL,
         rise_patience: int = 10,
+        stall_tol: float = 64 * _EPS,
         line_search: bool = False,
         record_params: bool = False,
         record_state: bool = False,
@@ -372,14 +450,24 @@ class Descent:
         self.batch_size = batch_size
         self.full_batch = batch_size is None
         self.tol, self.patience, self.gtol = tol, patience, gtol
+        self.stall_tol = stall_tol
         self.rise_patience = rise_patience
         self.line_search = line_search
         self.record_state = record_state
+        if advice is None and objective.is_linear_least_squares:
+            advice = advise(objective)  # exact and cheap (p × p): what the certificate needs
         self.advice = advice
         self.callback = callback
+        self.hyper = dict(opt.hyperparams or {})
         # Plain GD below the stability limit never raises a smooth convex loss, so a rising run
         # is diverging; momentum and adaptive rules may rise for a while before they settle.
         self.rise_floor = 1.0 if opt.name in ("gd", "sgd") else 100.0
+        # What the verdicts may rely on: the curvature is a global fact only for a model linear
+        # in θ (exact Hessian or a bound), and μ is known only for least squares.
+        trusted = advice is not None and objective.is_linear
+        self.lam_max = advice.lam_max if trusted and advice is not None else None
+        self.mu = known_mu(objective, advice)
+        self.certificate: Certificate | None = None
 
         # -- sampling ----------------------------------------------------------------------
         self.sampler: BatchSampler | None = None
@@ -436,7 +524,13 @@ class Descent:
         self.opt_state = opt_state
         self.recorder = start.recorder
         self.loss0: float | None = start.loss0
+        self.grad0: float | None = start.grad0
         self.prev_loss = start.prev_loss
+        self.flips = start.flips  # consecutive steps whose gradient reversed direction
+        self.grad_low = start.grad_low  # ‖∇L‖ at its last new 1 % low …
+        self.last_low = start.last_low  # … at this step,
+        self.low_gap = start.low_gap  # … that many steps after the low before
+        self.prev_grad = None if start.prev_grad is None else start.prev_grad.copy()
         self.calm = start.calm  # consecutive steps (epochs) with a small relative loss change
         self.rising = start.rising  # consecutive steps with a rising full-batch loss
         self.best_theta = self.theta.copy() if start.best_theta is None else start.best_theta.copy()
@@ -447,6 +541,9 @@ class Descent:
         #: seconds the run had spent before ``start`` was saved
         self.elapsed = start.elapsed
         self.loss = math.nan
+        self.last_gnorm = math.nan
+        self.resume_at = 0  # verdicts resume at this step after clear_stop()
+        self.theta0_norm = float(np.linalg.norm(self.theta))
         self.stop_reason: str | None = None
         self.message = ""
         self.at_boundary = True
@@ -467,55 +564,64 @@ class Descent:
             return None
         k = self.k
         if k >= self.max_steps:
-            self.stop(
-                "max_steps",
-                f"stopped after max_steps = {self.max_steps} updates without meeting "
-                f"tol = {self.tol:g}",
-            )
+            self.stop("max_steps", self._budget_message())
             return None
         self.at_boundary = False
         objective, theta, full_batch = self.objective, self.theta, self.full_batch
         if full_batch:
             loss, g = objective.value_and_grad(theta)
         else:
+            if self.grad0 is None:  # the full gradient at θ₀: what "stationary" is relative to
+                self.grad0 = float(np.linalg.norm(objective.value_and_grad(theta)[1]))
             loss, g = objective.value_and_grad(theta, next(self.batches))
         loss = float(loss)
         gnorm = float(np.linalg.norm(g))
         self.loss = loss
+        self.last_gnorm = gnorm
         loss0 = self.loss0
         if loss0 is None:
             self.loss0 = loss0 = loss
+        if self.grad0 is None:
+            self.grad0 = gnorm
         prev_loss = self.prev_loss
         finite = math.isfinite(loss) and math.isfinite(gnorm)
 
-        # divergence guard: non-finite, or rising persistently above the start
+        # divergence guard: non-finite, or growth the rule that ran does not allow
+        prev_best = self.best_loss
         if full_batch and finite and loss < self.best_loss:
             self.best_theta, self.best_loss = theta.copy(), loss
+        if full_batch and gnorm < 0.99 * self.grad_low:  # a new low of ‖∇L‖ by more than 1 %
+            self.low_gap, self.last_low, self.grad_low = k - self.last_low, k, gnorm
+        blown = finite and loss > 1e12 * max(abs(loss0), 1e-300)
         if full_batch and finite and loss > prev_loss and loss > self.rise_floor * loss0:
             self.rising += 1
         else:
             self.rising = 0
-        blown = not full_batch and finite and loss > 1e12 * max(loss0, 1e-300)
-        if not finite or self.rising >= self.rise_patience or blown:
-            self._diverge(loss, not finite or blown)
+        rising = self.rising >= self.rise_patience and not self._within_limit()
+        if not finite or blown or rising:
+            self._diverge(loss, "non-finite" if not finite else "blown" if blown else "rising")
             return None
 
-        # convergence (full batch): gradient norm, then relative loss change
         if full_batch:
-            if gnorm <= self.gtol:
-                self.stop("converged", f"‖g‖ = {gnorm:.3g} ≤ gtol = {self.gtol:g}")
+            # the gradient's direction reversing step after step: oscillation
+            prev_g = self.prev_grad
+            reversed_ = prev_g is not None and float(np.dot(g, prev_g)) < 0.0
+            self.flips = self.flips + 1 if reversed_ else 0
+            self.prev_grad = np.array(g, dtype=np.float64, copy=True)
+            if self._settled(loss, gnorm, k):
                 return None
-            if k > 0 and math.isfinite(prev_loss):  # prev_loss is NaN after restart()
-                denom = max(abs(loss), _EPS * abs(loss0))
-                change = abs(prev_loss - loss) / denom if denom > 0 else 0.0
-                self.calm = self.calm + 1 if change <= self.tol else 0
-                if self.calm >= self.patience:
-                    self.stop(
-                        "converged",
-                        f"relative loss change ≤ tol = {self.tol:g} for {self.patience} "
-                        f"steps in a row (at step {k})",
-                    )
-                    return None
+            # a stall: for `patience` steps no new low of the loss (beyond rounding) while it
+            # hardly moves (≤ √ε relative: rounding noise, not momentum's transient rise)…
+            scale = max(abs(loss), _EPS * abs(loss0))  # a perfect fit's loss is all rounding
+            progress = loss < prev_best - self.stall_tol * scale
+            still = math.isfinite(prev_loss) and abs(loss - prev_loss) <= _SQRT_EPS * scale
+            self.calm = self.calm + 1 if still and not progress else 0
+            # …and the gradient has set no new 1 % low for three times the gap between its
+            # last two lows: slow but steady progress is never a stall, a stopped one is
+            quiet = k - self.last_low >= max(self.patience, 3 * self.low_gap)
+            if self.calm >= self.patience and quiet and k >= self.resume_at:
+                self._stall(gnorm, oscillating=self.flips >= self.patience)
+                return None
         self.prev_loss = loss
 
         # the update
@@ -524,7 +630,11 @@ class Descent:
             t, _ = backtracking(objective, theta, g, u, loss=loss, lr0=2.0 * self.lr_ls)
             if t == 0.0:
                 self.stop(
-                    "converged", "the line search found no decrease along the update direction"
+                    "stalled",
+                    "stalled: the line search found no decrease along the update direction "
+                    f"(‖∇L‖ = {gnorm:.3g}, {gnorm / (self.grad0 or 1.0):.2g} of the first "
+                    "gradient): the loss cannot fall further in floating point here"
+                    + self._bound_text(),
                 )
                 return None
             self.lr_ls = lr = t
@@ -559,25 +669,152 @@ class Descent:
         self.at_boundary = True
         return row
 
+    def _within_limit(self) -> bool:
+        """The rate that ran is inside the rule's stability limit on known curvature."""
+        if self.lam_max is None or self.line_search:
+            return False
+        limit = stability_limit(self.opt.name, self.hyper, self.lam_max)
+        return limit is not None and math.isfinite(self.last_lr) and self.last_lr < limit
+
+    def _settled(self, loss: float, gnorm: float, k: int) -> bool:
+        """Certified convergence (μ known) or stationarity (no certificate): stop and say so."""
+        if k < self.resume_at:  # a shell asked for more steps after a stop: make them
+            return False
+        mu = self.mu
+        if mu is not None:
+            # cheap first: the excess bound ‖g‖²/(2μ) against tol·|L| (no allocation per step)
+            if gnorm * gnorm > 2.0 * mu * self.tol * max(abs(loss), _EPS * abs(self.loss0 or 0.0)):
+                return False
+            cert = certify(
+                loss, gnorm, mu, self.certificate_method, float(np.linalg.norm(self.theta))
+            )
+            if cert is not None and cert.holds(self.tol, self.loss0 or 0.0, self.theta0_norm):
+                self.certificate = cert
+                self.stop(
+                    "converged",
+                    f"certified at step {k}: L − L* ≤ ‖∇L‖²/(2μ) = {cert.excess_bound:.3g} ≤ "
+                    f"tol·|L| and ‖θ − θ*‖ ≤ ‖∇L‖/μ = {cert.distance_bound:.3g} ≤ tol·‖θ‖ "
+                    f"(tol = {self.tol:g}, μ = {self.mu:.4g})",
+                )
+                return True
+            return False
+        g0 = self.grad0 or 0.0
+        if gnorm == 0.0 or (self.gtol > 0 and gnorm <= self.gtol * g0):
+            self.stop(
+                "stationary",
+                f"stationary at step {k}: ‖∇L‖ = {gnorm:.3g} ≤ gtol·‖∇L(θ₀)‖ = "
+                f"{self.gtol * g0:.3g}; no certificate exists for this problem (it is not "
+                "strongly convex with a known μ), so this is a stationary point to that "
+                "tolerance, not a certified minimum",
+            )
+            return True
+        return False
+
+    #: how μ is known, for the certificate
+    certificate_method = (
+        "least squares: μ = λ_min of the exact Hessian (coordinates descent ran in)"
+    )
+
+    def _stall(self, gnorm: float, oscillating: bool) -> None:
+        lam_max = self.lam_max
+        self.stop(
+            "stalled",
+            stall_diagnosis(
+                self.opt.name,
+                self.hyper,
+                self.last_lr if math.isfinite(self.last_lr) else math.nan,
+                lam_max,
+                gnorm,
+                self.grad0 or 0.0,
+                oscillating,
+            )
+            + self._bound_text(),
+        )
+
+    def _bound_text(self) -> str:
+        """'; the certificate's bound so far: …' where μ is known."""
+        if self.mu is None or not math.isfinite(self.loss):
+            return ""
+        cert = certify(
+            self.loss,
+            self.last_gnorm,
+            self.mu,
+            self.certificate_method,
+            float(np.linalg.norm(self.theta)),
+        )
+        if cert is None:
+            return ""
+        rel = cert.relative_excess_bound
+        return f"; bound reached: L − L* ≤ {cert.excess_bound:.3g} ({rel:.2g} of L)"
+
+    def _budget_message(self) -> str:
+        """Why max_steps is not a success: the bound reached and the steps still needed."""
+        msg = f"stopped after max_steps = {self.max_steps} updates"
+        if self.mu is not None and math.isfinite(self.loss):
+            cert = certify(
+                self.loss,
+                self.last_gnorm,
+                self.mu,
+                self.certificate_method,
+                float(np.linalg.norm(self.theta)),
+            )
+            if cert is not None:
+                msg += (
+                    f" before the certificate held: L − L* ≤ {cert.excess_bound:.3g} "
+                    f"({cert.relative_excess_bound:.2g} of L) and ‖θ − θ*‖ ≤ "
+                    f"{cert.distance_bound:.3g} ({cert.relative_distance_bound:.2g} of ‖θ‖), "
+                    f"tol = {self.tol:g}"
+                )
+                advice = self.advice
+                if advice is not None and math.isfinite(self.last_lr):
+                    more = predicted_steps(
+                        self.opt.name,
+                        self.last_lr,
+                        advice.lam_min,
+                        advice.lam_max,
+                        cert.excess_bound,
+                        self.tol * abs(self.loss),
+                        cert.distance_bound,
+                        self.tol * cert.theta_norm,
+                    )
+                    if more is not None and math.isfinite(more) and more > 0:
+                        msg += f"; about {math.ceil(more):,} more steps at this rate"
+                return msg
+        if math.isfinite(self.last_gnorm) and self.grad0:
+            msg += (
+                f" with ‖∇L‖ = {self.last_gnorm:.3g} ({self.last_gnorm / self.grad0:.2g} of the "
+                f"first gradient; gtol = {self.gtol:g})"
+            )
+        return msg
+
     def _end_epoch(self, theta: Array) -> None:
-        """Mini-batch: the full loss at the end of an epoch, for the rollback and for tol."""
-        full = float(self.objective.value(theta))
+        """Mini-batch: the full loss and gradient at an epoch's end, for the rollback, the
+        certificate (or stationarity) and the stall rule."""
+        full, g = self.objective.value_and_grad(theta)
+        full = float(full)
+        gnorm = float(np.linalg.norm(g))
         if math.isfinite(full) and full < self.best_loss:
             self.best_theta, self.best_loss = theta.copy(), full
+        self.loss, self.last_gnorm = full, gnorm
+        if math.isfinite(full) and math.isfinite(gnorm) and self._settled(full, gnorm, self.k):
+            return
         losses = self.epoch_losses
         if losses:
             denom = max(abs(full), _EPS * abs(losses[0]))
             change = abs(losses[-1] - full) / denom if denom > 0 else 0.0
             self.calm = self.calm + 1 if change <= self.tol else 0
             if self.calm >= self.patience:
+                rel = gnorm / self.grad0 if self.grad0 else math.nan
                 self.stop(
-                    "converged",
-                    f"full loss changed by ≤ tol = {self.tol:g} (relative) for "
-                    f"{self.patience} epochs in a row",
+                    "stalled",
+                    f"stalled: the full loss changed by ≤ tol = {self.tol:g} (relative) for "
+                    f"{self.patience} epochs in a row while ‖∇L‖ = {gnorm:.3g} ({rel:.2g} of the "
+                    "first gradient): the mini-batch noise floor at this rate — a decaying "
+                    "schedule or larger batches go further" + self._bound_text(),
                 )
         losses.append(full)
 
-    def _diverge(self, loss: float, nonfinite: bool) -> None:
+    def _diverge(self, loss: float, how: str) -> None:
         if self.advice is None and self.objective.model is not None:
             try:
                 self.advice = advise(self.objective, self.best_theta)
@@ -585,7 +822,16 @@ class Descent:
                 self.advice = None
         self.stop(
             "diverged",
-            divergence_message(self.k, loss, self.last_lr, self.advice, nonfinite, self.objective),
+            divergence_message(
+                self.k,
+                loss,
+                self.last_lr,
+                self.advice,
+                how,
+                self.objective,
+                self.opt.name,
+                self.hyper,
+            ),
         )
         self.theta = self.best_theta.copy()
 
@@ -595,9 +841,12 @@ class Descent:
         self.stop_reason, self.message = reason, message
 
     def clear_stop(self) -> None:
-        """Let a stopped run go on (the calm-step counter restarts): e.g. after convergence."""
+        """Let a stopped run go on, e.g. after convergence: the next ``patience`` steps are
+        made whatever the verdicts say, then they apply again."""
         self.stop_reason, self.message = None, ""
         self.calm = 0
+        self.certificate = None
+        self.resume_at = self.k + self.patience
 
     def restart(self) -> None:
         """Go on from the current θ with a fresh optimizer state and fresh guards.
@@ -607,8 +856,10 @@ class Descent:
         """
         self.opt_state = self.opt.init(self.theta)
         self.stop_reason, self.message = None, ""
-        self.loss0, self.prev_loss = None, math.nan
-        self.calm = self.rising = 0
+        self.loss0, self.grad0, self.prev_loss = None, None, math.nan
+        self.calm = self.rising = self.flips = 0
+        self.prev_grad = None
+        self.grad_low, self.last_low, self.low_gap = math.inf, self.k, 0
         self.best_loss = math.inf
         self.epoch_losses = []
 
@@ -626,8 +877,14 @@ class Descent:
             opt_state=self.opt_state,
             recorder=self.recorder,
             loss0=self.loss0,
+            grad0=self.grad0,
             prev_loss=self.prev_loss,
             calm=self.calm,
+            flips=self.flips,
+            grad_low=self.grad_low,
+            last_low=self.last_low,
+            low_gap=self.low_gap,
+            prev_grad=self.prev_grad,
             rising=self.rising,
             best_theta=self.best_theta,
             best_loss=self.best_loss,

@@ -26,6 +26,7 @@ from descend.descent.checkpoint import Checkpointer
 from descend.descent.loop import Descent, LoopState, start_point
 from descend.descent.rates import is_auto, resolve_rate
 from descend.descent.result import FitResult
+from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL, certify
 from descend.problems.curvature import Advice, advise
 
 Array = NDArray[np.float64]
@@ -72,9 +73,10 @@ def minimize(
     *,
     batch_size: int | None = None,
     max_steps: int = 10_000,
-    tol: float = 1e-9,
-    patience: int = 5,
-    gtol: float = 0.0,
+    tol: float = DEFAULT_TOL,
+    patience: int = DEFAULT_PATIENCE,
+    gtol: float = DEFAULT_GTOL,
+    stall_tol: float = 64 * float(np.finfo(np.float64).eps),
     schedule: str | None = None,
     seed: int | None = 0,
     record_params: bool | str = "auto",
@@ -93,14 +95,17 @@ def minimize(
 
     Each step k evaluates L_k and g_k = ∇L(θ_k) on the sampled rows, asks the optimizer for
     the update, (u_k, s_{k+1}) = opt.update(g_k, s_k, θ_k), and sets θ_{k+1} = θ_k + u_k
-    (plain gradient descent: u_k = −η_k·g_k). The run stops at the first of
+    (plain gradient descent: u_k = −η_k·g_k). The run stops at the first of (defined in
+    :mod:`descend.descent.verdicts`, applied by :class:`descend.descent.loop.Descent`)
 
-    * ``"max_steps"``: ``max_steps`` updates made;
-    * ``"diverged"``: a non-finite loss or gradient, or a loss that kept rising (see
-      ``rise_patience``); θ is rolled back to the lowest-loss θ seen and the message explains
-      the stop (the rate against the stability limit 2/λ_max);
-    * ``"converged"``: ‖g_k‖ ≤ ``gtol``, or the relative loss change ≤ ``tol`` for
-      ``patience`` steps (full batch) or epochs (mini-batch) in a row;
+    * ``"max_steps"``: ``max_steps`` updates made (the message says how far from done);
+    * ``"diverged"``: a non-finite loss or gradient, or growth the update rule does not allow
+      (judged by its own stability limit); θ is rolled back to the lowest-loss θ seen;
+    * ``"converged"``: certified — L(θ) − L* ≤ ‖∇L‖²/(2μ) ≤ ``tol``·|L(θ)| on a strongly convex
+      problem with μ known (least squares); ``res.certificate`` holds the bounds;
+    * ``"stationary"``: ‖∇L‖ ≤ ``gtol``·‖∇L(θ₀)‖ where no certificate exists;
+    * ``"stalled"``: the loss stopped changing but the gradient did not vanish (the message
+      says why: a rate too small, oscillation at the stability limit, rounding, noise);
     * ``"interrupted"``: the callback returned True, Ctrl-C, or (with a checkpoint) SIGTERM.
 
     The iteration itself is :class:`descend.descent.loop.Descent` (shared with
@@ -126,11 +131,15 @@ def minimize(
     max_steps : int
         Maximum number of updates.
     tol : float
-        Converged when the relative loss change |L_{k−1} − L_k| / max(|L_k|, ε·L_0) ≤ tol for
-        ``patience`` consecutive steps (full batch), or the full loss changes by ≤ tol
-        relatively between ``patience`` consecutive epochs (mini-batch).
+        The certified relative excess: "converged" when ‖∇L‖²/(2μ) ≤ tol·|L| (μ known). For
+        mini-batches also the relative change of the full loss between epochs below which the
+        run has "stalled" at its noise floor.
+    patience : int
+        Steps (epochs) an unchanged loss must last before the run counts as "stalled".
     gtol : float
-        Also converged when ‖g‖ ≤ gtol (full batch).
+        "stationary" when ‖∇L‖ ≤ gtol·‖∇L(θ₀)‖, for problems without a certificate.
+    stall_tol : float
+        The relative loss change that counts as unchanged (default 64·ε: rounding).
     schedule : str, optional
         Name of a learning-rate schedule built from ``learning_rate`` (``"cosine"``, …).
     seed : int or None
@@ -216,6 +225,7 @@ def minimize(
         tol=tol,
         patience=patience,
         gtol=gtol,
+        stall_tol=stall_tol,
         rise_patience=rise_patience,
         line_search=rate.line_search,
         record_params=bool(record_params),
@@ -273,9 +283,23 @@ def minimize(
         message += ckpt.finish(snapshot, stop_reason, run.at_boundary)
 
     theta = run.theta  # after a divergence, the last good θ
+    if run.mu is not None and run.certificate is None:  # the bound at the θ returned
+        final_loss, final_grad = objective.value_and_grad(theta)
+        final_loss = float(final_loss)
+        certificate = certify(
+            final_loss,
+            float(np.linalg.norm(final_grad)),
+            run.mu,
+            run.certificate_method,
+            float(np.linalg.norm(theta)),
+        )
+    else:
+        final_loss = float(objective.value(theta))
+        certificate = run.certificate
     return FitResult(
         params=theta,
-        loss=float(objective.value(theta)),
+        loss=final_loss,
+        certificate=certificate,
         history=run.recorder.history(),
         stop_reason=stop_reason,
         message=message,
@@ -292,6 +316,7 @@ def minimize(
             "tol": tol,
             "patience": patience,
             "gtol": gtol,
+            "stall_tol": stall_tol,
             "seed": seed,
             "sampling": sampling if batch_size is not None else None,
         },

@@ -16,6 +16,8 @@ from numpy.typing import NDArray
 from descend.data.tables import as_arrays
 from descend.descent.history import History
 from descend.descent.summary import summary_text
+from descend.descent.verdicts import STOP_REASONS as _REASONS
+from descend.descent.verdicts import Certificate
 from descend.problems.curvature import Advice
 from descend.problems.reference import Reference
 
@@ -23,8 +25,8 @@ Array = NDArray[np.float64]
 
 __all__ = ["FitResult", "STOP_REASONS"]
 
-#: why a run stops (:attr:`FitResult.stop_reason`)
-STOP_REASONS = ("converged", "max_steps", "diverged", "interrupted")
+#: why a run stops (:attr:`FitResult.stop_reason`); the meanings: :data:`verdicts.STOP_REASONS`
+STOP_REASONS = tuple(_REASONS)
 
 
 @dataclass
@@ -40,7 +42,8 @@ class FitResult:
         Full-data loss at ``params``.
     history : History
         Per-step record (loss, grad_norm, step_size, lr, optionally θ).
-    stop_reason : {"converged", "max_steps", "diverged", "interrupted"}
+    stop_reason : {"converged", "stationary", "stalled", "max_steps", "diverged", "interrupted"}
+        See :mod:`descend.descent.verdicts`: "converged" is certified, never a guess.
     message : str
         One or two sentences explaining the stop (for divergence: why, and what to change).
     n_steps : int
@@ -56,6 +59,9 @@ class FitResult:
     versions : dict
         Versions of descend, NumPy and Python that produced a result loaded from JSON (empty
         for a run made in this process).
+    certificate : Certificate or None
+        Bounds on L(θ) − L* and ‖θ − θ*‖ at ``params`` where the problem is strongly convex
+        with μ known (least squares); None where no certificate exists.
     """
 
     params: Array
@@ -73,6 +79,7 @@ class FitResult:
     opt_state: Any = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    certificate: Certificate | None = None
 
     # -- original units -------------------------------------------------------------------
     def _linear_model(self) -> Any:
@@ -124,7 +131,7 @@ class FitResult:
 
     @property
     def converged(self) -> bool:
-        """True when the run stopped because it met a convergence rule."""
+        """True when the run stopped "converged": certified, with ``certificate`` as evidence."""
         return self.stop_reason == "converged"
 
     def summary(self) -> str:

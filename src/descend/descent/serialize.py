@@ -24,6 +24,7 @@ import numpy as np
 
 from descend.descent.history import FIELDS, History
 from descend.descent.result import FitResult
+from descend.descent.verdicts import Certificate
 from descend.problems.curvature import Advice
 from descend.problems.features import PolynomialBasis, Standardizer
 from descend.problems.models import get_model
@@ -171,6 +172,7 @@ def result_to_dict(res: FitResult) -> dict[str, Any]:
             "method": ref.method,
         },
         "advice": None if res.advice is None else _plain(asdict(res.advice)),
+        "certificate": None if res.certificate is None else _plain(asdict(res.certificate)),
         "model": _model_to_dict(res.model),
         "versions": versions,
     }
@@ -193,6 +195,7 @@ def result_from_dict(d: dict[str, Any]) -> FitResult:
         raise ValueError(f"not a descend result (format {got!r}, expected {FORMAT})")
     ref = d.get("reference")
     adv = d.get("advice")
+    cert = d.get("certificate")
     h = d["history"]
     params = h.get("params")
     history = History(
@@ -223,6 +226,7 @@ def result_from_dict(d: dict[str, Any]) -> FitResult:
         model=_model_from_dict(d.get("model")),
         warnings=list(d.get("warnings", [])),
         versions=dict(d.get("versions", {})),
+        certificate=None if cert is None else Certificate(**_unplain(cert)),
     )
 
 

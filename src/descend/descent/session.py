@@ -40,6 +40,7 @@ from descend.descent.loop import Descent, check_batch_size
 from descend.descent.minimize import optimizer_name
 from descend.descent.rates import is_auto, resolve_rate
 from descend.descent.schedules import as_schedule, get_schedule
+from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL
 from descend.problems.build import Problem, prepare
 from descend.problems.curvature import Advice
 from descend.problems.objective import Objective
@@ -157,9 +158,9 @@ class Session:
         batch_size: int | None = None,
         seed: int | None = 0,
         max_steps: int = 10_000,
-        tol: float = 1e-9,
-        patience: int = 5,
-        gtol: float = 0.0,
+        tol: float = DEFAULT_TOL,
+        patience: int = DEFAULT_PATIENCE,
+        gtol: float = DEFAULT_GTOL,
         rise_patience: int = 10,
         advice: Advice | None = None,
         path_limit: int = 4000,
@@ -314,7 +315,8 @@ class Session:
     def step(self, n: int = 1, max_seconds: float | None = None) -> History:
         """Make up to ``n`` updates (fewer when the run stops or ``max_seconds`` runs out).
 
-        A converged session goes on when stepped again (its stopping counter restarts); a
+        A converged, stationary or stalled session goes on when stepped again (its counters
+        restart); a
         diverged one waits for :meth:`set_learning_rate` or :meth:`reset`.
 
         Returns
@@ -327,7 +329,7 @@ class Session:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a whole number ≥ 0, got {n!r}")
         run = self._run
-        if run.stop_reason == "converged":
+        if run.stop_reason in ("converged", "stationary", "stalled"):
             run.clear_stop()
         deadline = None if max_seconds is None else time.perf_counter() + max_seconds
         first = run.k
@@ -395,5 +397,8 @@ class Session:
             "batch_size": self.batch_size,
             "stop_reason": self.stop_reason,
             "message": self.message,
+            "certificate": None
+            if self._run.certificate is None
+            else self._run.certificate.to_dict(),
             "stopped": self.stopped,
         }

@@ -51,6 +51,11 @@ def summary_text(res: Any) -> str:
         lines.append(f"curvature       {res.advice.describe()}")
     lines.append(f"steps           {res.n_steps} in {res.wall_time:.3f} s")
     lines.append(f"stop reason     {res.stop_reason} — {res.message}")
+    cert = res.certificate
+    if cert is not None:
+        lines.append(f"certificate     {cert.describe()}")
+    else:
+        lines.append("certificate     none: this problem has no known strong convexity (μ)")
     return "\n".join(lines)
 
 

@@ -106,9 +106,11 @@ class Advice:
     def check(self, lr: float) -> str | None:
         """A warning text when ``lr`` is at or above the stability limit, else None."""
         if lr >= self.stability_limit:
+            at = math.isclose(lr, self.stability_limit, rel_tol=1e-12)
+            fate = "oscillate and never converge" if at else "overshoot and diverge"
             return (
                 f"learning rate {lr:g} is at or above the stability limit 2/λ_max = "
-                f"{self.stability_limit:.4g}: gradient descent will overshoot and diverge"
+                f"{self.stability_limit:.4g}: gradient descent will {fate}"
                 + ("" if self.exact else " (limit estimated)")
                 + f"; use lr < {self.stability_limit:.4g}, e.g. the best constant rate "
                 f"{self.best_lr:.4g} (or learning_rate='auto')"

@@ -470,7 +470,7 @@ class Plan:
         can = (
             self.base.is_linear_least_squares
             and full_batch
-            and res.stop_reason in ("converged", "max_steps")
+            and res.stop_reason in ("converged", "stalled", "max_steps")
         )
         if want and can:
             theta, info = refine(self.base, self.pre, res.params, minimize_fn)

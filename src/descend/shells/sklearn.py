@@ -27,6 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from descend.descent.fit import fit as _fit
+from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL
 from descend.problems.features import BASES, PolynomialBasis
 
 Array = NDArray[np.float64]
@@ -59,11 +60,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     max_iter : int, default=10000
         Maximum number of updates (descend's ``max_steps``).
     tol : float, default=1e-9
-        Relative loss-change tolerance (see :func:`descend.minimize`).
-    patience : int, default=5
-        Consecutive calm steps (or epochs) needed to stop.
-    gtol : float, default=0.0
-        Gradient-norm tolerance.
+        Certified relative excess: "converged" when ‖∇L‖²/(2μ) ≤ tol·|L| (see
+        :func:`descend.minimize` and :mod:`descend.descent.verdicts`).
+    patience : int, default=10
+        Consecutive steps (or epochs) with an unchanged loss before the run has "stalled".
+    gtol : float, default=1e-8
+        "stationary" when ‖∇L‖ ≤ gtol·‖∇L(θ₀)‖ (problems without a certificate).
     seed : int or None, default=0
         Seeds θ₀ and the mini-batch shuffling (scikit-learn's ``random_state``).
     optimizer_params : dict or None, default=None
@@ -79,7 +81,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Updates made.
     loss_curve_ : ndarray of shape (n_iter_,)
         The loss before each update.
-    stop_reason_ : {"converged", "max_steps", "diverged", "interrupted"}
+    stop_reason_ : {"converged", "stationary", "stalled", "max_steps", "diverged", "interrupted"}
+        "converged" is certified (see ``certificate_``); a ConvergenceWarning is raised for
+        "stalled", "max_steps" and "diverged".
+    certificate_ : descend.descent.verdicts.Certificate or None
+        Bounds on the excess loss and the distance to the optimum (least squares), else None.
     result_ : descend.FitResult
         The full result (history, advice, reference, message), without its objective.
     n_features_in_ : int
@@ -96,9 +102,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         batch_size: int | None = None,
         schedule: str | None = None,
         max_iter: int = 10_000,
-        tol: float = 1e-9,
-        patience: int = 5,
-        gtol: float = 0.0,
+        tol: float = DEFAULT_TOL,
+        patience: int = DEFAULT_PATIENCE,
+        gtol: float = DEFAULT_GTOL,
         seed: int | None = 0,
         optimizer_params: dict[str, Any] | None = None,
     ) -> None:
@@ -158,10 +164,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = int(res.n_steps)
         self.loss_curve_ = np.asarray(res.history.loss)
         self.stop_reason_ = res.stop_reason
+        self.certificate_ = res.certificate
         if res.model.is_linear:
             self.intercept_ = float(res.intercept)
             self.coef_ = np.asarray(res.coef)
-        if res.stop_reason in ("max_steps", "diverged"):
+        if res.stop_reason in ("max_steps", "diverged", "stalled"):
             warnings.warn(
                 f"GDRegressor {res.stop_reason}: {res.message}", ConvergenceWarning, stacklevel=2
             )

@@ -194,7 +194,7 @@ def _steps_to_target(res: FitResult, ref_loss: float | None, target: float) -> i
     if res.stop_reason == "diverged":
         return None
     if ref_loss is None:
-        return res.n_steps if res.converged else None
+        return res.n_steps if res.stop_reason in ("converged", "stationary") else None
     denom = max(abs(ref_loss), np.finfo(np.float64).tiny)
     losses = np.append(res.history.loss, res.loss)  # L(θ_0) … L(θ_K)
     hit = np.flatnonzero((losses - ref_loss) / denom <= target)

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from descend.descent.minimize import MINIMIZE_OPTIONS, minimize
 from descend.descent.rates import is_auto, resolve_rate
 from descend.descent.result import FitResult
+from descend.descent.verdicts import DEFAULT_TOL
 from descend.problems.build import build_problem, prepare
 from descend.problems.curvature import Advice, advise
 
@@ -109,7 +110,7 @@ def lr_sweep(
     seed: int | None = 0,
     *,
     optimizer: str = "gd",
-    tol: float = 1e-9,
+    tol: float = DEFAULT_TOL,
     batch_size: int | None = None,
     **options: Any,
 ) -> LRSweep:

@@ -117,7 +117,8 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
         "--tol",
         type=float,
         default=1e-9,
-        help="stop when the relative loss change stays below this (default 1e-9)",
+        help="converged (certified) when the bounds on L − L* and ‖θ − θ*‖ are within this "
+        "fraction of L and ‖θ‖ (least squares; default 1e-9); see docs/verdicts.md",
     )
     p.add_argument("--seed", type=int, default=0, help="seed for θ₀ and shuffling (default 0)")
     p.add_argument(
@@ -264,6 +265,9 @@ def finish(
     if res.stop_reason == "diverged":
         print(f"descend: {res.message}", file=sys.stderr)
         return 3
+    if res.stop_reason == "stalled":  # nothing more to gain at these settings: say so
+        print(f"descend: {res.message}", file=sys.stderr)
+        return 4
     if res.stop_reason == "interrupted" and args.checkpoint:
         print(
             f"descend: interrupted; state saved to {args.checkpoint}, result to {json_path}. "

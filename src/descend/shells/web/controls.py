@@ -14,8 +14,8 @@ Each :class:`Control` is at once
 So ``name`` must be the keyword those functions take. For example, exposing the stopping rule's
 patience is one line::
 
-    Control("patience", "Patience (steps)", "integer", 5, minimum=1, maximum=1000,
-            help="steps in a row with a relative loss change ≤ tol before stopping")
+    Control("patience", "Patience (steps)", "integer", 10, minimum=1, maximum=1000,
+            help="steps without progress before the run counts as stalled")
 
 The learning rate keeps its hand-written widget (``custom=True``: the number input ``#lr``, the
 log slider ``#lr-slider`` and the ``#lr-auto`` button, which change the rate of a running session
@@ -226,8 +226,8 @@ CONTROLS: tuple[Control, ...] = (
         "Tolerance",
         "number",
         1e-9,
-        help="converged when the relative loss change stays ≤ tol for a few steps in a row "
-        "(0: never stop early)",
+        help="converged (certified, least squares) when the bounds on L − L* and ‖θ − θ*‖ are "
+        "within tol of L and ‖θ‖ (0: descend to the rounding floor)",
         minimum=0,
         maximum=1,
     ),

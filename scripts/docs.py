@@ -1,0 +1,221 @@
+"""Regenerate the figures, tables and verdicts quoted in README.md and docs/.
+
+Each quoted block sits between ``<!-- docs:NAME -->`` and ``<!-- /docs:NAME -->`` in a Markdown
+file; :data:`BLOCKS` says how to make it. ``python scripts/docs.py`` rewrites every block from
+what the code prints now; ``python scripts/docs.py --check`` exits 1 and names the blocks that
+differ (timings are masked: they vary from run to run). tests/test_docs.py runs the cheap ones.
+
+Usage: python scripts/docs.py [--check] [NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import math
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import descend as ds
+from descend.descent.verdicts import STOP_REASONS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A quoted block: the file it lives in, how to make it, whether a test may run it."""
+
+    path: str
+    make: Callable[[], str]
+    cheap: bool = True
+
+
+def stop_reasons() -> str:
+    """The table of stop reasons, from descend.descent.verdicts.STOP_REASONS."""
+    rows = ["| `stop_reason` | meaning |", "|---|---|"]
+    rows += [f"| `{name}` | {text} |" for name, text in STOP_REASONS.items()]
+    return "\n".join(rows)
+
+
+def _norris_case(lr: float | str) -> tuple[str, int, str]:
+    d = ds.datasets.load("norris")
+    with contextlib.redirect_stderr(io.StringIO()), _quiet():
+        res = ds.fit(d.X, d.y, learning_rate=lr, warn=False)
+    c = res.certificate
+    bound = "—" if c is None else f"{c.relative_excess_bound:.1e}, {c.relative_distance_bound:.1e}"
+    return res.stop_reason, res.n_steps, bound
+
+
+@contextlib.contextmanager
+def _quiet():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def verdict_cases() -> str:
+    """What descend says on NIST Norris at the rates the lesson talks about."""
+    rows = [
+        "| `descend fit` on Norris | stop reason | steps "
+        "| bound at the end: L − L*, ‖θ − θ*‖ (relative) |",
+        "|---|---|---:|---|",
+    ]
+    for label, lr in [
+        ("`--lr 0.01` (the lesson's rate)", 0.01),
+        ("`--lr auto` (2/(λ_min+λ_max) = 0.5)", "auto"),
+        ("`--lr 1` (exactly 2/λ_max)", 1.0),
+        ("`--lr 1e-300`", 1e-300),
+        ("`--lr 1.5` (above 2/λ_max)", 1.5),
+    ]:
+        reason, steps, bound = _norris_case(lr)
+        rows.append(f"| {label} | {reason} | {steps} | {bound} |")
+    return "\n".join(rows)
+
+
+def compare_longley() -> str:
+    """The optimizer comparison on NIST Longley, as ``descend compare --dataset longley``."""
+    d = ds.datasets.load("longley")
+    table = ds.compare(
+        ds.objective(d.X, d.y),
+        ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"],
+        preconditioner="none",
+    )
+    return table.to_markdown()
+
+
+def measured_norris() -> str:
+    """The paragraph quoting the lesson's run on Norris."""
+    d = ds.datasets.load("norris")
+    slow = ds.fit(d.X, d.y)
+    auto = ds.fit(d.X, d.y, learning_rate="auto")
+
+    def digits(res: ds.FitResult) -> float:
+        est = np.r_[res.intercept, res.coef]
+        return min(
+            -math.log10(max(abs(e - c) / abs(c), 1e-16))
+            for e, c in zip(est, d.certified, strict=True)
+        )
+
+    cert = slow.certificate
+    assert cert is not None
+    return (
+        f"On NIST Norris (36 rows), `descend fit` (lr 0.01) stops *{slow.stop_reason}* after "
+        f"{slow.n_steps} steps with the certificate L − L* ≤ {cert.excess_bound:.1e} and "
+        f"‖θ − θ*‖ ≤ {cert.distance_bound:.1e} ({cert.relative_distance_bound:.0e} of ‖θ‖), "
+        f"{slow.wall_time * 1e3:.0f} ms for the loop, and matches NIST's certified parameters to "
+        f"{digits(slow):.1f} digits; `descend fit --lr auto` (the best constant rate "
+        f"2/(λ_min+λ_max) = {auto.settings['learning_rate']:g}, κ = 1 after standardising) "
+        f"stops *{auto.stop_reason}* after {auto.n_steps} step and matches them to "
+        f"{digits(auto):.1f} digits."
+    )
+
+
+def certify_text() -> str:
+    """What ``descend certify`` prints (docs/certification.md)."""
+    from descend.studies.certify import certify, format_table
+
+    return "```\n$ descend certify\n" + format_table(certify()) + "\n```"
+
+
+def certify_readme() -> str:
+    """The README's certification table: descend's digits beside numpy.linalg.lstsq's."""
+    from descend.studies.certify import certify
+
+    rows = [
+        "| dataset | κ(H) | preconditioner | descend | np.linalg.lstsq |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for r in certify():
+        kappa = f"{r.kappa:.2g}".replace("e+0", "e")
+        rank = "" if r.numpy_rank == r.n_params else f" (rank {r.numpy_rank}/{r.n_params})"
+        rows.append(
+            f"| {r.title} | {kappa} | {r.preconditioner} | {r.min_lre:.1f} | "
+            f"{r.numpy_min_lre:.1f}{rank} |"
+        )
+    return "\n".join(rows)
+
+
+def certify_plain() -> str:
+    """The README's sentence on plain descent (no preconditioner) on the hard datasets."""
+    from descend.studies.certify import certify
+
+    rows = certify(["filip", "longley", "wampler3", "wampler4", "wampler5"], preconditioner="none")
+    parts = [f"{r.title} {r.min_lre:.1f} ({r.stop_reason}, {r.steps:,} steps)" for r in rows]
+    return (
+        "Plain descent (`--preconditioner none`) on the hard problems gets "
+        + ", ".join(parts[:-1])
+        + f" and {parts[-1]} digits."
+    )
+
+
+BLOCKS: dict[str, Block] = {
+    "certify-plain": Block("README.md", certify_plain, cheap=False),
+    "certify-readme": Block("README.md", certify_readme),
+    "certify-text": Block("docs/certification.md", certify_text),
+    "stop-reasons": Block("docs/verdicts.md", stop_reasons),
+    "verdict-cases": Block("README.md", verdict_cases),
+    "measured-norris": Block("README.md", measured_norris),
+    "compare-longley": Block("README.md", compare_longley),
+}
+
+_TIME_COLUMN = re.compile(r"\| [0-9.]+ \| (\S+) \|$", re.M)
+_TIME_TEXT = re.compile(r"[0-9.]+ ms for the loop")
+
+
+def masked(text: str) -> str:
+    """The block with its timings masked (they vary from run to run)."""
+    return _TIME_TEXT.sub("… ms for the loop", _TIME_COLUMN.sub(r"| … | \1 |", text))
+
+
+def _span(text: str, name: str) -> tuple[int, int]:
+    start = f"<!-- docs:{name} -->\n"
+    end = f"\n<!-- /docs:{name} -->"
+    i = text.index(start) + len(start)
+    return i, text.index(end, i)
+
+
+def current(name: str) -> str:
+    """The block as it stands in its file."""
+    text = (ROOT / BLOCKS[name].path).read_text(encoding="utf-8")
+    i, j = _span(text, name)
+    return text[i:j]
+
+
+def write(name: str, body: str) -> None:
+    path = ROOT / BLOCKS[name].path
+    text = path.read_text(encoding="utf-8")
+    i, j = _span(text, name)
+    path.write_text(text[:i] + body + text[j:], encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare only; exit 1 on a diff")
+    parser.add_argument("names", nargs="*", help=f"blocks (default all): {', '.join(BLOCKS)}")
+    args = parser.parse_args(argv)
+    stale = []
+    for name in args.names or list(BLOCKS):
+        body = BLOCKS[name].make()
+        if args.check:
+            if masked(body) != masked(current(name)):
+                stale.append(name)
+        else:
+            write(name, body)
+            print(f"wrote {name} in {BLOCKS[name].path}")
+    if stale:
+        print(f"stale: {', '.join(stale)} (run python scripts/docs.py)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
