@@ -127,6 +127,69 @@ def test_degenerate_when_zero_eigenvalues_and_one_sign():
     assert cp.kind == "degenerate" and cp.index == 0.0 and cp.n_zero == 1
 
 
+def test_exact_critical_points_of_the_surfaces_are_classified():
+    """At exact critical points — the saddle x² − y² at 0, Himmelblau's minimum (3, 2) and
+    Rosenbrock's (1, 1), where ∇f = 0 in floating point — the Newton step is 0 and the kind
+    comes from the eigenvalue signs; the criterion is in the fields and in describe()."""
+    from descend.problems import surfaces
+    from descend.problems.curvature import CRITICAL_STEP_RTOL, classify
+
+    sad = classify(surfaces.saddle(), np.zeros(2))
+    assert sad.kind == sad.hessian_kind == "saddle" and sad.critical
+    assert sad.grad_norm == 0.0 and sad.newton_step == 0.0
+    assert sad.step_rtol == CRITICAL_STEP_RTOL == 1e-4 and sad.step_tol == 1e-4  # ‖θ‖ < 1
+    for s, theta in [(surfaces.himmelblau(), [3.0, 2.0]), (surfaces.rosenbrock(), [1.0, 1.0])]:
+        cp = classify(s, np.array(theta))
+        assert cp.kind == "minimum" and cp.critical and cp.newton_step == 0.0
+        assert cp.step_tol == pytest.approx(1e-4 * np.linalg.norm(theta), rel=1e-15)
+        assert "minimum" in cp.describe() and "‖H⁻¹∇f‖ = 0.00e+00 ≤" in cp.describe()
+
+
+def test_near_but_not_at_a_minimum_is_not_critical():
+    """(3.01, 2) is 0.01 from Himmelblau's minimum: the Hessian is positive definite there, but
+    ‖∇f‖ = 0.77 and the Newton step ‖H⁻¹∇f‖ ≈ 0.01 is far above 1e-4·‖θ‖ = 3.6e-4, so the
+    point is "not critical" (with the numbers), not a minimum."""
+    from descend.problems import surfaces
+    from descend.problems.curvature import NOT_CRITICAL, classify
+
+    s = surfaces.himmelblau()
+    theta = np.array([3.01, 2.0])
+    cp = classify(s, theta)
+    assert cp.kind == NOT_CRITICAL == "not critical" and not cp.critical
+    assert cp.hessian_kind == "minimum" and cp.index == 0.0
+    g, H = s.grad(theta), s.hessian(theta)
+    assert cp.grad_norm == pytest.approx(np.linalg.norm(g), rel=1e-15)
+    assert cp.newton_step == pytest.approx(np.linalg.norm(np.linalg.solve(H, g)), rel=1e-12)
+    assert cp.newton_step > 0.009 and cp.step_tol == pytest.approx(1e-4 * np.linalg.norm(theta))
+    text = cp.describe()
+    assert text.startswith("not critical (the Hessian there alone would say minimum")
+    assert f"‖∇f‖ = {cp.grad_norm:.2e}" in text and "‖H⁻¹∇f‖ = " in text and " > " in text
+    assert classify(s, theta, step_rtol=0.1).kind == "minimum"  # the stated tolerance decides
+    with pytest.raises(ValueError, match="step_rtol"):
+        classify(s, theta, step_rtol=0.0)
+
+
+def test_a_small_gradient_on_a_flat_valley_is_not_critical():
+    """f = ½(10⁻³x² + y²): at (0.5, 0) ‖∇f‖ = 5e-4 looks small, but the minimum is 0.5 away
+    (Newton step 0.5): not critical. At (10⁻⁵, 0) the step is 10⁻⁵ ≤ 10⁻⁴: a minimum."""
+    from descend.problems.curvature import classify
+
+    class Valley(ds.Objective):
+        n_params = 2
+
+        def value_and_grad(self, t):
+            return 0.5 * float(1e-3 * t[0] ** 2 + t[1] ** 2), np.array([1e-3 * t[0], t[1]])
+
+        def hessian(self, t):
+            return np.diag([1e-3, 1.0])
+
+    far = classify(Valley(), np.array([0.5, 0.0]))
+    assert far.kind == "not critical" and far.grad_norm == pytest.approx(5e-4)
+    assert far.newton_step == pytest.approx(0.5, rel=1e-12)
+    near = classify(Valley(), np.array([1e-5, 0.0]))
+    assert near.kind == "minimum" and near.newton_step == pytest.approx(1e-5, rel=1e-12)
+
+
 def test_hessian_hvp_matches_the_hessian(rng):
     """H built from Hessian-vector products equals the exact Hessian (surface) and the
     finite-difference Hessian (network objective)."""

@@ -239,11 +239,15 @@ def test_schedule_drives_the_step_count() -> None:
 
 
 def test_clipping_is_applied_to_g_first() -> None:
-    """clip_value clips entries, then clip_norm rescales to the norm bound."""
+    """clip_value clips entries, then clip_norm rescales by min(1, c / (‖g‖ + 1e-6)) (torch)."""
     (u,) = _steps(optim.gd(1.0, clip_value=1.0), [[3.0, -0.5]])
     np.testing.assert_allclose(u, [-1.0, 0.5])
     (u,) = _steps(optim.gd(1.0, clip_norm=1.0), [[3.0, 4.0]])
-    np.testing.assert_allclose(u, [-0.6, -0.8], rtol=1e-15)
+    np.testing.assert_allclose(u, [-3.0 / 5.000001, -4.0 / 5.000001], rtol=1e-15)
+    (u,) = _steps(optim.gd(1.0, clip_norm=5.0000005), [[3.0, 4.0]])  # ‖g‖ just below c: scaled
+    np.testing.assert_allclose(u, [-3.0 * 5.0000005 / 5.000001, -4.0 * 5.0000005 / 5.000001])
+    (u,) = _steps(optim.gd(1.0, clip_value=1.0, clip_norm=1.0), [[3.0, -4.0]])  # value first
+    np.testing.assert_allclose(u, [-1.0 / (2**0.5 + 1e-6), 1.0 / (2**0.5 + 1e-6)], rtol=1e-15)
     (u,) = _steps(optim.gd(1.0, clip_norm=10.0), [[3.0, 4.0]])
     np.testing.assert_allclose(u, [-3.0, -4.0])
     (u,) = _steps(optim.adam(0.1, clip_value=1e-3), [[5.0, -5.0]])  # adam is scale-free
@@ -415,7 +419,40 @@ TORCH_CASES = [
         "Adagrad",
         {"lr": 0.1, "initial_accumulator_value": 0.5},
     ),
+    # clipping: descend's clip_value/clip_norm against torch.nn.utils.clip_grad_value_ /
+    # clip_grad_norm_ applied to p.grad before the step (‖g₀‖ ≈ 3 here, so both bite early)
+    ("gd", {"learning_rate": 0.05, "clip_norm": 1.0}, "SGD", {"lr": 0.05}),
+    (
+        "momentum",
+        {"learning_rate": 0.05, "beta": 0.9, "clip_value": 0.5},
+        "SGD",
+        {"lr": 0.05, "momentum": 0.9},
+    ),
+    ("adam", {"learning_rate": 0.05, "clip_norm": 0.5}, "Adam", {"lr": 0.05}),
+    (
+        "adamw",
+        {"learning_rate": 0.05, "weight_decay": 0.1, "clip_value": 0.8, "clip_norm": 1.0},
+        "AdamW",
+        {"lr": 0.05, "weight_decay": 0.1},
+    ),
+    ("rmsprop", {"learning_rate": 0.01, "clip_norm": 0.3}, "RMSprop", {"lr": 0.01}),
 ]
+
+
+def _torch_clip(torch: Any, p: Any, ours: dict) -> None:
+    """Clip p.grad in place as descend does: entries first, then the global norm."""
+    if ours.get("clip_value") is not None:
+        torch.nn.utils.clip_grad_value_([p], ours["clip_value"], foreach=False)
+    if ours.get("clip_norm") is not None:
+        torch.nn.utils.clip_grad_norm_([p], ours["clip_norm"], foreach=False)
+
+
+def _max_rel_diff(mine: Array, ref: Array) -> float:
+    """max over steps of ‖θ_t − θ_t^torch‖∞ / ‖θ_t^torch‖∞."""
+    mine, ref = np.atleast_2d(mine), np.atleast_2d(ref)
+    num = np.max(np.abs(mine - ref), axis=1)
+    den = np.max(np.abs(ref), axis=1)
+    return float(np.max(num / den))
 
 
 @pytest.mark.parametrize(
@@ -426,7 +463,8 @@ TORCH_CASES = [
 def test_matches_torch_trajectory(
     rng: np.random.Generator, name: str, ours: dict, torch_name: str, theirs: dict
 ) -> None:
-    """50 steps on the same float64 quadratic from the same start equal torch.optim's to 1e-10."""
+    """50 steps on the same float64 quadratic from the same start equal torch.optim's (with
+    torch's gradient clipping where the rule clips) to a relative 1e-12."""
     torch = pytest.importorskip("torch")
     dim = 6
     M = rng.standard_normal((dim, dim))
@@ -450,8 +488,81 @@ def test_matches_torch_trajectory(
     for _ in range(50):
         with torch.no_grad():
             p.grad = At @ p - bt
+        _torch_clip(torch, p, ours)
         topt.step()
         ref.append(p.detach().numpy().copy())
 
     assert p.dtype == torch.float64
-    np.testing.assert_allclose(np.array(mine), np.array(ref), rtol=1e-10, atol=1e-14)
+    assert _max_rel_diff(np.array(mine), np.array(ref)) <= 1e-12
+
+
+def _gradients_at_the_clip_edges(rng: np.random.Generator, kind: str, c: float) -> Array:
+    """50 gradients (dim 5) that straddle the clip threshold c.
+
+    clip_norm: norms c·(1 ± 10⁻³), c ± 5·10⁻⁷ and c − 10⁻⁷ (inside torch's 10⁻⁶ band, where it
+    scales and a plain "‖g‖ > c" rule does not), c + 10⁻⁹, exactly c, c − 2·10⁻⁶ (below the band),
+    c/2 and 3c. clip_value: entries at ±c·(1 ± 10⁻⁹), ±c exactly, well inside and outside.
+    """
+    targets = [c * (1 + 1e-3), c + 5e-7, c - 5e-7, c - 1e-7, c + 1e-9, c, c - 2e-6, c * (1 - 1e-3)]
+    targets += [0.5 * c, 3.0 * c]
+    out = []
+    for k in range(50):
+        g = rng.standard_normal(5)
+        if kind == "clip_norm":
+            g *= targets[k % len(targets)] / np.linalg.norm(g)
+        else:
+            edges = [c * (1 + 1e-9), c * (1 - 1e-9), c, 0.3 * c, 4.0 * c]
+            g = np.array(edges) * np.sign(g)
+            rng.shuffle(g)
+        out.append(g)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("kind", ["clip_norm", "clip_value"])
+@pytest.mark.parametrize(
+    ("name", "ours", "torch_name", "theirs"),
+    [
+        ("gd", {"learning_rate": 0.1}, "SGD", {"lr": 0.1}),
+        ("adam", {"learning_rate": 0.1}, "Adam", {"lr": 0.1}),
+    ],
+    ids=["sgd", "adam"],
+)
+def test_clipping_matches_torch_at_the_threshold(
+    rng: np.random.Generator, kind: str, name: str, ours: dict, torch_name: str, theirs: dict
+) -> None:
+    """The same 50 gradients, with norms (entries) just above, at and just below the clip
+    threshold, through descend's rule and through torch's clip_grad_norm_ / clip_grad_value_ +
+    torch.optim (float64): clipped gradients and iterates agree to a relative 1e-12."""
+    torch = pytest.importorskip("torch")
+    c = 1.0
+    grads = _gradients_at_the_clip_edges(rng, kind, c)
+    clip = {kind: c}
+
+    tx = optim.clip_by_global_norm(c) if kind == "clip_norm" else optim.clip_by_value(c)
+    opt = optim.get(name, **ours, **clip)
+    theta = np.zeros(5)  # θ stays the size of the updates, so a changed step shows
+    state = opt.init(theta)
+    mine, mine_clipped = [], []
+    for g in grads:
+        mine_clipped.append(tx.update(g, tx.init(theta))[0])
+        u, state = opt.update(g, state, theta)
+        theta = theta + u
+        mine.append(theta)
+
+    p = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    topt = getattr(torch.optim, torch_name)([p], foreach=False, **theirs)
+    ref, ref_clipped = [], []
+    for g in grads:
+        p.grad = torch.tensor(g)
+        _torch_clip(torch, p, clip)
+        ref_clipped.append(p.grad.numpy().copy())
+        topt.step()
+        ref.append(p.detach().numpy().copy())
+
+    assert _max_rel_diff(np.array(mine_clipped), np.array(ref_clipped)) <= 1e-12
+    assert _max_rel_diff(np.array(mine), np.array(ref)) <= 1e-12
+    if kind == "clip_norm":  # the sequence reaches torch's band, where "‖g‖ > c" would not clip
+        norms = np.linalg.norm(grads, axis=1)
+        in_band = (norms > c - 1e-6) & (norms <= c)
+        assert in_band.any()
+        assert np.all(np.linalg.norm(np.array(ref_clipped)[in_band], axis=1) < norms[in_band])

@@ -28,6 +28,8 @@ __all__ = [
     "advise",
     "eigenvalues",
     "CriticalPoint",
+    "CRITICAL_STEP_RTOL",
+    "NOT_CRITICAL",
     "classify",
     "hessian_hvp",
 ]
@@ -203,25 +205,41 @@ def advise(objective: Any, theta: Array | None = None) -> Advice:
 # and down when λ_i < 0. All λ_i > 0: a minimum; all < 0: a maximum; both signs: a saddle,
 # and the eigenvectors with λ_i < 0 are the directions that escape it. Zero eigenvalues leave
 # the test inconclusive along their directions (higher-order terms decide): "degenerate".
+#
+# The test says nothing about a point that is not critical: the signs of H at a point on a
+# slope describe the slope, not a minimum. So classify() first asks whether θ is critical,
+# *relative to the curvature*: the Newton step δ = H⁻¹∇f (the distance to the critical point
+# of the local quadratic model, with |λ| floored at the zero threshold) must be short compared
+# with θ itself. A small ‖∇f‖ alone is not enough: on a flat valley (λ_min = 10⁻³) a gradient
+# of 10⁻³ is still a whole unit of θ away from the bottom.
+
+#: Default of :func:`classify`'s ``step_rtol``: θ is critical when its Newton step is at most
+#: this fraction of max(1, ‖θ‖).
+CRITICAL_STEP_RTOL = 1e-4
+
+#: The kind :func:`classify` gives a point whose Newton step is too long.
+NOT_CRITICAL = "not critical"
 
 
 @dataclass(frozen=True)
 class CriticalPoint:
-    """The second-order picture of f at θ.
+    """The second-order picture of f at θ, and whether θ is a critical point at all.
 
     Attributes
     ----------
-    kind : {"minimum", "maximum", "saddle", "degenerate"}
-        From the signs of the Hessian eigenvalues, with |λ| ≤ tol counted as zero:
-        all positive → minimum; all negative → maximum; both signs → saddle (even when some
-        are zero); otherwise (zeros mixed with one sign only, or all zero) → degenerate.
+    kind : {"minimum", "maximum", "saddle", "degenerate", "not critical"}
+        "not critical" unless the Newton criterion holds (``newton_step ≤ step_tol``, see
+        :attr:`critical`). At a critical point, from the signs of the Hessian eigenvalues, with
+        |λ| ≤ tol counted as zero: all positive → minimum; all negative → maximum; both signs →
+        saddle (even when some are zero); otherwise (zeros mixed with one sign only, or all
+        zero) → degenerate.
     index : float
-        The fraction of negative eigenvalues, #{λ_i < −tol}/p (Dauphin et al.'s α): 0 at a
-        minimum, ½ at the saddle x² − y², 1 at a maximum.
+        The fraction of negative eigenvalues of the Hessian at θ, #{λ_i < −tol}/p (Dauphin et
+        al.'s α): 0 at a minimum, ½ at the saddle x² − y², 1 at a maximum.
     eigenvalues : ndarray, shape (p,)
         Hessian eigenvalues in ascending order.
     grad_norm : float
-        ‖∇f(θ)‖: the classification describes a critical point only when this is ≈ 0.
+        ‖∇f(θ)‖.
     escape_directions : ndarray, shape (p, k)
         Unit eigenvectors (columns) of the k negative eigenvalues, most negative first: moving
         along ±v decreases f to second order, f(θ + εv) ≈ f(θ) + ½ ε² λ.
@@ -229,6 +247,18 @@ class CriticalPoint:
         f(θ).
     tol : float
         The threshold below which |λ| counted as zero.
+    newton_step : float
+        ‖δ‖ with δ = V diag(1/max(|λ_i|, tol)) Vᵀ ∇f(θ): the length of the Newton step H⁻¹∇f
+        (|λ| floored at ``tol``, so a gradient along a flat direction counts as a long step),
+        i.e. how far the critical point of the local quadratic model lies from θ.
+    step_tol : float
+        The longest Newton step of a critical point: ``step_rtol · max(1, ‖θ‖)``.
+    step_rtol : float
+        ``step_tol`` relative to the scale of θ (default :data:`CRITICAL_STEP_RTOL`).
+    hessian_kind : str
+        What the eigenvalue signs alone say ("minimum", …, "degenerate"), whether or not θ is
+        critical: equal to ``kind`` at a critical point; at a point that is not, it describes
+        the slope (e.g. "minimum": the Hessian is already positive definite there).
     """
 
     kind: str
@@ -238,6 +268,15 @@ class CriticalPoint:
     escape_directions: Array
     value: float
     tol: float
+    newton_step: float
+    step_tol: float
+    step_rtol: float
+    hessian_kind: str
+
+    @property
+    def critical(self) -> bool:
+        """True when the Newton step is at most ``step_tol`` (False when it is not finite)."""
+        return bool(self.newton_step <= self.step_tol)
 
     @property
     def n_negative(self) -> int:
@@ -249,17 +288,30 @@ class CriticalPoint:
         """How many eigenvalues lie within ±tol."""
         return int(np.sum(np.abs(self.eigenvalues) <= self.tol))
 
-    def is_critical(self, gtol: float = 1e-6) -> bool:
-        """True when ‖∇f(θ)‖ ≤ gtol."""
-        return self.grad_norm <= gtol
+    def is_critical(self, gtol: float | None = None) -> bool:
+        """The Newton criterion (:attr:`critical`); with ``gtol``, the plain ‖∇f(θ)‖ ≤ gtol."""
+        return self.critical if gtol is None else self.grad_norm <= gtol
+
+    def criterion(self) -> str:
+        """The critical-point test as numbers: ‖H⁻¹∇f‖ against its tolerance."""
+        sign = "≤" if self.critical else ">"
+        return (
+            f"‖H⁻¹∇f‖ = {self.newton_step:.2e} {sign} {self.step_tol:.2e} = "
+            f"{self.step_rtol:g}·max(1, ‖θ‖)"
+        )
 
     def describe(self) -> str:
-        """One line: kind, index, f and ‖∇f‖."""
+        """One line: kind, index, f, ‖∇f‖ and the critical-point criterion."""
         p = self.eigenvalues.shape[0]
-        return (
-            f"{self.kind} (index {self.index:.3g}: {self.n_negative} of {p} eigenvalues "
-            f"negative, {self.n_zero} ≈ 0), f = {self.value:.6g}, ‖∇f‖ = {self.grad_norm:.2e}"
+        signs = (
+            f"index {self.index:.3g}: {self.n_negative} of {p} eigenvalues negative, "
+            f"{self.n_zero} ≈ 0"
         )
+        numbers = f"f = {self.value:.6g}, ‖∇f‖ = {self.grad_norm:.2e}, {self.criterion()}"
+        if self.critical:
+            return f"{self.kind} ({signs}), {numbers}"
+        alone = f"the Hessian there alone would say {self.hessian_kind}"
+        return f"{self.kind} ({alone}; {signs}), {numbers}"
 
 
 def hessian_hvp(objective: Any, theta: Array) -> Array:
@@ -281,9 +333,22 @@ def hessian_hvp(objective: Any, theta: Array) -> Array:
 
 
 def classify(
-    objective: Any, theta: Array, tol: float | None = None, hessian: Array | None = None
+    objective: Any,
+    theta: Array,
+    tol: float | None = None,
+    hessian: Array | None = None,
+    step_rtol: float = CRITICAL_STEP_RTOL,
 ) -> CriticalPoint:
-    """Classify θ by the eigenvalues of the Hessian ∇²f(θ).
+    """Classify θ by the eigenvalues of the Hessian ∇²f(θ) — if θ is a critical point.
+
+    θ counts as critical when the Newton step is short relative to θ:
+
+        ‖V diag(1/max(|λ_i|, tol)) Vᵀ ∇f(θ)‖ ≤ step_rtol · max(1, ‖θ‖)
+
+    (H = V diag(λ) Vᵀ), i.e. the critical point of the local quadratic model lies within a
+    fraction ``step_rtol`` of the scale of θ. Otherwise the kind is ``"not critical"`` and the
+    sign pattern is kept in ``hessian_kind``; the criterion's numbers are in the result
+    (``newton_step``, ``step_tol``) and in its ``describe()``.
 
     Parameters
     ----------
@@ -297,6 +362,9 @@ def classify(
         curvature of any genuine direction in the examples here.
     hessian : ndarray, shape (p, p), optional
         A Hessian already computed at θ (skips recomputing it).
+    step_rtol : float
+        The critical-point tolerance, relative to max(1, ‖θ‖); default
+        :data:`CRITICAL_STEP_RTOL` = 1e-4.
 
     Returns
     -------
@@ -308,9 +376,15 @@ def classify(
     >>> from descend.problems import surfaces
     >>> classify(surfaces.saddle(), np.zeros(2)).kind
     'saddle'
+    >>> cp = classify(surfaces.himmelblau(), np.array([3.01, 2.0]))  # near, not at, a minimum
+    >>> cp.kind, cp.hessian_kind
+    ('not critical', 'minimum')
     """
+    if not _real_positive(step_rtol):
+        raise ValueError(f"step_rtol must be a positive number, got {step_rtol!r}")
     theta = np.asarray(theta, dtype=np.float64)
     f, g = objective.value_and_grad(theta)
+    g = np.asarray(g, dtype=np.float64)
     H = np.asarray(objective.hessian(theta) if hessian is None else hessian, dtype=np.float64)
     lam, V = np.linalg.eigh(0.5 * (H + H.T))
     scale = float(np.max(np.abs(lam))) if lam.size else 0.0
@@ -318,19 +392,35 @@ def classify(
     neg = lam < -tol
     pos = lam > tol
     if neg.any() and pos.any():
-        kind = "saddle"
+        signs = "saddle"
     elif pos.all():
-        kind = "minimum"
+        signs = "minimum"
     elif neg.all():
-        kind = "maximum"
+        signs = "maximum"
     else:
-        kind = "degenerate"
+        signs = "degenerate"
+    floor = np.maximum(np.abs(lam), tol) if tol > 0 else np.abs(lam)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coeffs = (V.T @ g) / floor
+    coeffs = np.where(V.T @ g == 0.0, 0.0, coeffs)  # no gradient along v: no step, even at λ = 0
+    newton = float(np.linalg.norm(coeffs))
+    step_tol = float(step_rtol) * max(1.0, float(np.linalg.norm(theta)))
+    critical = newton <= step_tol
     return CriticalPoint(
-        kind=kind,
+        kind=signs if critical else NOT_CRITICAL,
         index=float(neg.sum()) / max(lam.size, 1),
         eigenvalues=lam,
         grad_norm=float(np.linalg.norm(g)),
         escape_directions=V[:, neg],
         value=float(f),
         tol=tol,
+        newton_step=newton,
+        step_tol=step_tol,
+        step_rtol=float(step_rtol),
+        hessian_kind=signs,
     )
+
+
+def _real_positive(x: Any) -> bool:
+    ok = isinstance(x, int | float | np.floating | np.integer) and not isinstance(x, bool)
+    return ok and math.isfinite(x) and bool(x > 0)

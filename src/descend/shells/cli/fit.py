@@ -146,7 +146,11 @@ HYPER_FLAGS = [
     ("--eps", "eps", "ε added to the denominator (adagrad, rmsprop, adam)"),
     ("--decay", "decay", "RMSprop's averaging constant ρ (default 0.99)"),
     ("--weight-decay", "weight_decay", "AdamW's decoupled weight decay λ"),
-    ("--clip-norm", "clip_norm", "clip the gradient to this Euclidean norm"),
+    (
+        "--clip-norm",
+        "clip_norm",
+        "scale the gradient by min(1, this / (‖g‖ + 1e-6)), as torch's clip_grad_norm_",
+    ),
     ("--clip-value", "clip_value", "clip each gradient entry to ±this value"),
 ]
 

@@ -55,12 +55,29 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--gtol", type=float, default=1e-8, help="a point is critical when ‖∇L‖ ≤ this")
     s.add_argument("--json", metavar="FILE", help="also write the raw data as JSON")
     m = sub.add_parser("multistart", help="descent from many starts: which minima it finds")
-    m.add_argument("--surface", default="himmelblau", help="a surface name (default himmelblau)")
+    m.add_argument(
+        "--surface",
+        default="himmelblau",
+        help="a surface name, or tiny-network for the one-hidden-unit network (default himmelblau)",
+    )
     m.add_argument("--starts", type=int, default=20)
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--optimizer", default="gd")
     m.add_argument("--lr", type=float, default=0.005, help="learning rate (default 0.005)")
     m.add_argument("--max-steps", type=int, default=5000)
+    m.add_argument(
+        "--cluster-tol",
+        type=float,
+        default=1e-2,
+        help="end points closer than this (in θ) are one point (default 0.01)",
+    )
+    m.add_argument(
+        "--no-polish",
+        dest="polish",
+        action="store_false",
+        help="report descent's end points as they are, without converging them by "
+        "saddle-free Newton (they are then usually not critical points)",
+    )
     m.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     g = sub.add_parser(
         "goe", help="fraction of random symmetric matrices that are positive definite"
@@ -97,6 +114,8 @@ def run_landscape(args: argparse.Namespace) -> int:
             optimizer=args.optimizer,
             learning_rate=args.lr,
             max_steps=args.max_steps,
+            cluster_tol=args.cluster_tol,
+            polish=args.polish,
         )
         print(res.table())
         data = res.to_dict()

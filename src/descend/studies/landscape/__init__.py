@@ -3,7 +3,8 @@
 The lesson's last claim has two halves, and this package measures both:
 
 1. **Few parameters → local minima trap descent.** :func:`multistart` runs descent from many
-   random starts and clusters where the runs end: on Himmelblau's function the starts split
+   random starts, converges each end point to a critical point and clusters them (each
+   classified only if it is critical): on Himmelblau's function the starts split
    between four equally good minima, on Rastrigin's egg-box most end in a poor local minimum,
    and a one-hidden-unit network (:func:`tiny_network_objective`) ends in a worse minimum
    from some starts.

@@ -300,15 +300,17 @@ class SaddleStudy:
     points : list of dict
         One record per distinct critical point found: ``size`` (index into sizes), ``hidden``,
         ``n_params``, ``loss`` (the MSE part), ``objective`` (MSE + penalty), ``index``
-        (fraction of negative Hessian eigenvalues), ``n_negative``, ``grad_norm``, ``kind``,
+        (fraction of negative Hessian eigenvalues), ``n_negative``, ``grad_norm``,
+        ``newton_step`` (‖H⁻¹∇L‖, see :func:`~descend.problems.curvature.classify`), ``kind``,
         ``source`` (``"search"``: Levenberg–Marquardt on ½‖∇L‖²; ``"descent"``: saddle-free
         Newton from the end of a descent run), ``start_step`` (the descent step the search
         started from), ``start_loss``, ``hits`` (how many searches reached it), ``min_eig``,
         ``max_eig``, ``theta`` (the point, as a list).
     rows : list of dict
         The summary per size: ``hidden``, ``n_params``, ``searches`` (all attempts),
-        ``converged`` (attempts ending with ‖∇L‖ ≤ gtol), ``found`` (distinct critical
-        points), ``minima`` (those with every eigenvalue > 0), ``frac_minima``,
+        ``converged`` (attempts ending at a critical point: ‖∇L‖ ≤ gtol and a short Newton
+        step), ``found`` (distinct critical points), ``minima`` (those with every eigenvalue
+        > 0), ``frac_minima``,
         ``corr_index_loss`` (Pearson over the distinct points; nan with < 3 points or no
         spread), ``min_loss``, ``max_loss``, ``mean_index``, ``stalled_grad_norm`` (median
         ‖∇L‖ where unconverged attempts stopped; nan when none).
@@ -362,6 +364,7 @@ class SaddleStudy:
             One row per non-empty bin: points, minima, mean and range of the index.
         """
         loss, index = self.scatter()
+        minimum = np.array([p["kind"] == "minimum" for p in self.points], dtype=bool)
         lines = [
             "| loss | points | minima | mean index | index range |",
             "|---|---:|---:|---:|---|",
@@ -373,7 +376,7 @@ class SaddleStudy:
             ix = index[sel]
             label = f"≥ {lo:g}" if math.isinf(hi) else f"{lo:g} – {hi:g}"
             lines.append(
-                f"| {label} | {int(sel.sum())} | {int(np.sum(ix == 0))} | {ix.mean():.3f} | "
+                f"| {label} | {int(sel.sum())} | {int(np.sum(minimum[sel]))} | {ix.mean():.3f} | "
                 f"{ix.min():.3f} … {ix.max():.3f} |"
             )
         return "\n".join(lines)
@@ -453,8 +456,10 @@ def saddle_study(
     run slowed down most (local minima of ‖∇L‖ along the path, where it passed near a
     critical point). In addition each run's end point is converged by
     :func:`saddle_free_newton`, which descends to a minimum. Attempts reaching
-    ‖∇L‖ ≤ ``gtol`` count as critical points; duplicates (the same loss and Hessian spectrum,
-    which also merges copies under unit permutation and sign flips) are merged, and each
+    ‖∇L‖ ≤ ``gtol`` whose Newton step is short (:attr:`CriticalPoint.critical
+    <descend.problems.curvature.CriticalPoint.critical>`) count as critical points;
+    duplicates (the same loss and Hessian spectrum, which also merges copies under unit
+    permutation and sign flips) are merged, and each
     distinct point is classified by its exact Hessian (:func:`descend.problems.curvature.classify`).
     Attempts that stall above ``gtol`` are counted (``searches − converged``), never
     included.
@@ -481,7 +486,8 @@ def saddle_study(
         Iteration limit of each search (:func:`find_critical_point`,
         :func:`saddle_free_newton`).
     gtol : float
-        A point is critical when ‖∇L‖ ≤ gtol; nothing looser is accepted.
+        A point is critical when ‖∇L‖ ≤ gtol (and :func:`~descend.problems.curvature.classify`'s
+        Newton criterion holds there); nothing looser is accepted.
 
     Returns
     -------
@@ -537,11 +543,11 @@ def saddle_study(
                 crit, ok, _ = find_critical_point(obj, th, max_iter=max_iter, gtol=gtol)
             else:
                 crit, ok, _ = saddle_free_newton(obj, th, max_iter=max_iter, gtol=gtol)
-            if not ok:
+            cp = classify(obj, crit) if ok else None
+            if cp is None or not cp.critical:  # ‖∇L‖ > gtol, or a long Newton step left
                 stalled.append(float(np.linalg.norm(obj.grad(crit))))
                 continue
             converged += 1
-            cp = classify(obj, crit)
             dup = next((rec for c, rec in found if _same_point(c, cp)), None)
             if dup is not None:
                 dup["hits"] += 1
@@ -558,6 +564,7 @@ def saddle_study(
                         "index": cp.index,
                         "n_negative": cp.n_negative,
                         "grad_norm": cp.grad_norm,
+                        "newton_step": cp.newton_step,
                         "kind": cp.kind,
                         "source": source,
                         "start_step": step,
