@@ -23,18 +23,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import logging
 import math
+import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, FastAPI, File, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticCustomError
@@ -47,6 +49,7 @@ from descend.descent import optim, schedules
 from descend.problems.losses import LOSSES
 from descend.shells.web import controls
 from descend.shells.web.controls import Control
+from descend.shells.web.guard import Guard, allowed_hosts
 from descend.shells.web.limits import LimitError, Limits
 from descend.shells.web.runs import Run, RunManager, clean
 
@@ -286,19 +289,29 @@ def _options(manager: RunManager) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # the app
 # ---------------------------------------------------------------------------------------------
-def create_app(limits: Limits | None = None) -> FastAPI:
+def create_app(
+    limits: Limits | None = None, hosts: Iterable[str] = (), token: str | None = None
+) -> FastAPI:
     """Build the playground application.
 
     Parameters
     ----------
     limits : Limits, optional
         Caps on uploads, sizes, steps and concurrent runs (defaults: :class:`Limits`).
+    hosts : iterable of str
+        Host names the server answers to besides 127.0.0.1, localhost and [::1] (the
+        ``--host`` it binds); see :mod:`descend.shells.web.guard`.
+    token : str, optional
+        The token state-changing requests must carry (default: a fresh random one).
 
     Returns
     -------
     FastAPI
-        ``app.state.manager`` holds the runs.
+        ``app.state.manager`` holds the runs, ``app.state.token`` the token.
     """
+    token = token or secrets.token_urlsafe(24)
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    page = page.replace('content="__DESCEND_TOKEN__"', f'content="{html.escape(token)}"')
     manager = RunManager(limits)
     lim = manager.limits
     run_in = run_model(manager.controls)  # the controls as they are now (tests patch them)
@@ -324,7 +337,9 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.manager = manager
+    app.state.token = token
     app.add_middleware(BodyLimit, limits=lim)
+    app.add_middleware(Guard, hosts=allowed_hosts(hosts), token=token)  # outermost: runs first
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(RequestValidationError)
@@ -336,8 +351,9 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         return _error(422, "invalid request: " + "; ".join(parts))
 
     @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+    async def index() -> HTMLResponse:
+        # the page carries the token; only a same-origin page can read it
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     @app.get("/api/options")
     async def options() -> JSONResponse:
@@ -415,9 +431,38 @@ async def _send(ws: WebSocket, payload: dict[str, Any]) -> None:
     await ws.send_text(json.dumps(payload, allow_nan=False, separators=(",", ":")))
 
 
+def json_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in JSON text (brackets inside strings not counted),
+    found without parsing: deep input never reaches the recursive parser."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def _parse_command(text: str, lim: Limits) -> dict[str, Any]:
-    if len(text) > lim.max_message_bytes:
-        raise LimitError(f"command too long ({len(text)} bytes; limit {lim.max_message_bytes})")
+    size = len(text.encode("utf-8"))
+    if size > lim.max_message_bytes:
+        raise LimitError(f"command too long ({size:,} bytes; limit {lim.max_message_bytes:,})")
+    if json_depth(text) > lim.max_message_depth:
+        raise LimitError(
+            f"command nested too deeply (more than {lim.max_message_depth} levels); commands "
+            'are flat JSON objects, e.g. {"action": "step", "n": 10}'
+        )
     try:
         msg = json.loads(text)
     except ValueError:
@@ -565,6 +610,13 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
                 except _EXPECTED as exc:
                     detail = str(exc.args[0]) if exc.args else type(exc).__name__
                     await _send(ws, {"type": "error", "detail": detail})
+                except (WebSocketDisconnect, asyncio.CancelledError):
+                    raise
+                except Exception:  # a bug answering one command: say so, keep the run
+                    log.exception("playground command failed on run %s", run_id)
+                    await _send(
+                        ws, {"type": "error", "detail": "the server failed on that command"}
+                    )
             elif not running and now - last_command >= lim.idle_timeout_s:
                 await _send(
                     ws,

@@ -48,6 +48,8 @@ class Limits:
         Most points per side of a loss contour grid.
     max_message_bytes : int
         Longest WebSocket command and JSON body.
+    max_message_depth : int
+        Deepest nesting of ``[``/``{`` in a WebSocket command (deeper: an error frame).
     messages_per_second : float
         Most update messages per second on a socket (steps are batched between them).
     """
@@ -66,6 +68,7 @@ class Limits:
     idle_timeout_s: float = 300.0
     max_grid: int = 80
     max_message_bytes: int = 65_536
+    max_message_depth: int = 8
     messages_per_second: float = 20.0
 
     def to_dict(self) -> dict[str, Any]:

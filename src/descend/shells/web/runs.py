@@ -23,12 +23,13 @@ from numpy.typing import NDArray
 
 from descend.data import datasets
 from descend.data.synthetic import make_regression
-from descend.data.tables import DataError, as_arrays, read_csv
+from descend.data.tables import DataError, as_arrays, check_fit_data, read_csv
+from descend.descent import optim
 from descend.descent.history import History
 from descend.descent.rates import is_auto
 from descend.descent.session import Session
 from descend.problems.build import build_problem
-from descend.problems.models import get_model
+from descend.problems.models import Model, get_model
 from descend.problems.slices import landscape_grid
 from descend.shells.web import controls
 from descend.shells.web.limits import LimitError, Limits
@@ -113,6 +114,39 @@ def parse_csv(
             return read_csv(path, x=x, y=y)
         except DataError as exc:
             raise DataError(str(exc).replace(repr(path), repr(name))) from None
+
+
+def hyperparameters(optimizer: str) -> dict[str, Any]:
+    """The documented hyperparameters of a rule and their defaults (``optim.describe``),
+    without ``learning_rate`` (a control of its own); ValueError naming the rules when
+    ``optimizer`` is none of them."""
+    key = optimizer.strip().lower().replace("_", "-")
+    for rule in optim.describe():
+        if key == rule["name"] or key in rule["aliases"]:
+            return {k: v for k, v in rule["defaults"].items() if k != "learning_rate"}
+    names = ", ".join(r["name"] for r in optim.describe())
+    raise LimitError(f"unknown optimizer {optimizer!r}; use one of {names}")
+
+
+def check_hyper(optimizer: str, hyper: dict[str, Any]) -> dict[str, Any]:
+    """``hyper`` when every key is a documented hyperparameter of ``optimizer`` with a finite
+    number, else a LimitError that names the key and the valid ones. Nothing else reaches the
+    session (no ``path_limit``, no ``objective``)."""
+    valid = hyperparameters(optimizer)
+    out: dict[str, Any] = {}
+    for key, value in hyper.items():
+        if key not in valid:
+            listed = ", ".join(sorted(valid)) or "none"
+            raise LimitError(
+                f"hyper: {key!r} is not a hyperparameter of {optimizer!r}; its hyperparameters "
+                f"are {listed} (the learning rate has its own control)"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise LimitError(f"hyper: {key} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise LimitError(f"hyper: {key} must be finite, got {value!r}")
+        out[key] = float(value)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,8 +338,6 @@ class Run:
 # ---------------------------------------------------------------------------------------------
 # the registry of runs and uploads
 # ---------------------------------------------------------------------------------------------
-_MLP = re.compile(r"^\s*mlp\s*:\s*([^:]*)(?::.*)?$", re.IGNORECASE)
-_POLY = re.compile(r"^\s*poly(?:nomial)?\s*:\s*(-?\d+)", re.IGNORECASE)
 
 
 class RunManager:
@@ -335,6 +367,7 @@ class RunManager:
             raise LimitError(
                 f"{name!r} has {y.shape[0]:,} rows; the playground takes at most {lim.max_rows:,}"
             )
+        check_fit_data(X, y, names)  # the library's refusals (1e308: squares overflow) now
         up = Upload(secrets.token_urlsafe(9), name, content, [*names, target], int(y.shape[0]))
         with self._lock:
             self.uploads[up.id] = up
@@ -430,24 +463,24 @@ class RunManager:
             return X, y, names, target, label, None
         raise LimitError(f"unknown data source {source!r}; use dataset, synthetic or upload")
 
-    def _check_model_spec(self, spec: str) -> None:
+    def _check_model(self, model: Model) -> None:
+        """The caps on the model as parsed (:meth:`Model.sizes`), before it meets the data."""
         lim = self.limits
-        m = _MLP.match(spec)
-        if m:
-            sizes = [s for s in m.group(1).split(",") if s.strip()]
-            if len(sizes) > lim.max_hidden:
-                raise LimitError(
-                    f"at most {lim.max_hidden} hidden layers (got {len(sizes)} in {spec!r})"
-                )
-            for s in sizes:
-                if s.strip().isdigit() and int(s) > lim.max_width:
-                    raise LimitError(
-                        f"at most {lim.max_width} units per hidden layer (got {int(s)} in {spec!r})"
-                    )
-        m = _POLY.match(spec)
-        if m and int(m.group(1)) > lim.max_degree:
+        sizes = model.sizes()
+        if sizes.get("degree", 0) > lim.max_degree:
             raise LimitError(
-                f"polynomial degree is limited to {lim.max_degree} (got {int(m.group(1))})"
+                f"polynomial degree is limited to {lim.max_degree} (got {sizes['degree']} in "
+                f"{model.spec()!r})"
+            )
+        if sizes.get("layers", 0) > lim.max_hidden:
+            raise LimitError(
+                f"at most {lim.max_hidden} hidden layers (got {sizes['layers']} in "
+                f"{model.spec()!r})"
+            )
+        if sizes.get("width", 0) > lim.max_width:
+            raise LimitError(
+                f"at most {lim.max_width} units per hidden layer (got {sizes['width']} in "
+                f"{model.spec()!r})"
             )
 
     def _build(self, spec: dict[str, Any]) -> Run:
@@ -456,12 +489,15 @@ class RunManager:
         X, y_or_none, names = as_arrays(X0, y0, feature_names=names0)
         assert y_or_none is not None
         y = y_or_none
-        model_spec = (spec.get("model") or default_model or "linear").strip()
-        self._check_model_spec(model_spec)
+        check_fit_data(X, y, names)  # what ds.fit refuses, the page refuses, with its message
+        optimizer = spec.get("optimizer") or "gd"
+        hyper = check_hyper(optimizer, spec.get("hyper") or {})
+        # parsed once, strictly, by the library; the caps apply to what it parsed
+        model = get_model((spec.get("model") or default_model or "linear").strip())
+        self._check_model(model)
         # the page's controls (controls.py), each passed on by name
         settings = controls.values(spec, self.controls)
         controls.check_caps(settings, lim, self.controls)
-        model = get_model(model_spec)
         n_params = model.bind(X, feature_names=names).n_params
         if n_params > lim.max_params:
             raise LimitError(
@@ -484,9 +520,9 @@ class RunManager:
             )
             session = Session(
                 problem,
-                optimizer=spec.get("optimizer") or "gd",
+                optimizer=optimizer,
                 **controls.passed_to("session", settings, self.controls),
-                **(spec.get("hyper") or {}),
+                **hyper,
             )
         notes.extend(str(w.message) for w in caught)
         notes.extend(session.notes)

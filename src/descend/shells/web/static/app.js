@@ -10,8 +10,10 @@ const state = {
 window.playground = state; // for the browser tests and the curious
 
 // ---------------------------------------------------------------------------------- helpers
+// the server's token (in the page it served): requests that change state must carry it
+const TOKEN = (document.querySelector('meta[name="descend-token"]') || {}).content || "";
 async function api(method, path, body) {
-  const init = { method, headers: {} };
+  const init = { method, headers: method === "GET" ? {} : { "X-Descend-Token": TOKEN } };
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
