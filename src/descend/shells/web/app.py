@@ -51,6 +51,7 @@ from descend.shells.web import controls
 from descend.shells.web.controls import Control
 from descend.shells.web.guard import Guard, allowed_hosts
 from descend.shells.web.limits import LimitError, Limits
+from descend.shells.web.outbox import Outbox
 from descend.shells.web.runs import Run, RunManager, clean
 
 __all__ = ["create_app", "run_model", "RunIn", "STATIC_DIR"]
@@ -427,10 +428,6 @@ def create_app(
 # ---------------------------------------------------------------------------------------------
 # the WebSocket: commands in, throttled updates out
 # ---------------------------------------------------------------------------------------------
-async def _send(ws: WebSocket, payload: dict[str, Any]) -> None:
-    await ws.send_text(json.dumps(payload, allow_nan=False, separators=(",", ":")))
-
-
 def json_depth(text: str) -> int:
     """The deepest nesting of ``[``/``{`` in JSON text (brackets inside strings not counted),
     found without parsing: deep input never reaches the recursive parser."""
@@ -483,7 +480,12 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
         return
     await ws.accept()
     run.sockets += 1
-    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=lim.max_queued_commands)
+    outbox = Outbox(ws, lim.max_queued_frames, lim.send_timeout_s)
+    outbox.start()
+
+    def _send(payload: dict[str, Any]) -> None:
+        outbox.offer(payload)
 
     async def reader() -> None:
         try:
@@ -494,12 +496,20 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
                 text = message.get("text")
                 if text is None:
                     text = (message.get("bytes") or b"").decode("utf-8", "replace")
-                await queue.put(text)
+                try:
+                    queue.put_nowait(text)
+                except asyncio.QueueFull:  # commands faster than they are answered
+                    outbox.offer(
+                        {"type": "error", "detail": "too many commands at once; slow down"}
+                    )
         except Exception:  # any transport failure ends the session the same way
             pass
         finally:
-            await queue.put(None)
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+            stop.set()
 
+    stop = asyncio.Event()  # the reader ended (the page went away)
     reader_task = asyncio.create_task(reader())
     interval = 1.0 / lim.messages_per_second
     running = False
@@ -515,12 +525,12 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
         nonlocal running, credit
         credit = min(credit + speed * interval, max(2.0 * speed * interval, 1.0))
         n = int(credit)
-        if n < 1:
-            return
+        if n < 1 or outbox.congested:
+            return  # the page has not read the last frames: the next one carries these steps
         n = min(n, lim.max_steps_per_request)
         payload = await in_thread(run.step, n, 0.8 * interval)
         credit -= payload["n_steps"] if payload["n_steps"] else n
-        await _send(ws, payload)
+        _send(payload)
         status = payload["status"]
         if status["stop_reason"] is not None or payload["n_steps"] == 0:
             running = False
@@ -532,29 +542,29 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
         if "speed" in msg:
             await on_speed({"value": msg["speed"]})
         if run.session.stopped:
-            await _send(ws, {"type": "status", "status": run.status()})
+            _send({"type": "status", "status": run.status()})
             return
         running = True
 
     async def on_pause(msg: dict[str, Any]) -> None:
         nonlocal running
         running = False
-        await _send(ws, {"type": "status", "status": run.status()})
+        _send({"type": "status", "status": run.status()})
 
     async def on_step(msg: dict[str, Any]) -> None:
         n = msg.get("n", 1)
         payload = await in_thread(run.step, n)
-        await _send(ws, payload)
+        _send(payload)
 
     async def on_set_lr(msg: dict[str, Any]) -> None:
         status = await in_thread(run.set_learning_rate, msg.get("value"))
-        await _send(ws, {"type": "status", "status": status})
+        _send({"type": "status", "status": status})
 
     async def on_reset(msg: dict[str, Any]) -> None:
         nonlocal running, credit
         running, credit = False, 0.0
         payload = await in_thread(run.reset)
-        await _send(ws, {"type": "reset", **payload})
+        _send({"type": "reset", **payload})
 
     async def on_speed(msg: dict[str, Any]) -> None:
         nonlocal speed
@@ -572,7 +582,7 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
 
     async def on_pair(msg: dict[str, Any]) -> None:
         run.set_pair(msg.get("i"), msg.get("j"))
-        await _send(ws, {"type": "pair", "pair": list(run.pair)})
+        _send({"type": "pair", "pair": list(run.pair)})
 
     handlers.update(
         run=on_run,
@@ -584,17 +594,26 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
         pair=on_pair,
     )
 
+    close_code, close_reason = 1000, "bye"
     try:
-        await _send(ws, {"type": "hello", "status": run.status()})
+        _send({"type": "hello", "status": run.status()})
         while True:
             now = time.monotonic()
             if manager.runs.get(run_id) is not run:
-                await ws.close(code=4404, reason="the run was removed")
+                close_code, close_reason = 4404, "the run was removed"
+                break
+            if outbox.failed or stop.is_set() and queue.empty():
+                break  # the page stopped reading for send_timeout_s, or went away
+            if now - max(outbox.last_sent, last_command) >= lim.idle_timeout_s:
+                # frames have not gone out and no command came for the idle timeout: the slot
+                # is freed whatever the socket does
+                close_code, close_reason = 1008, "idle timeout"
                 break
             if running:
                 timeout = max(0.0, next_tick - now)
             else:
                 timeout = max(0.0, lim.idle_timeout_s - (now - last_command))
+            timeout = min(timeout, 1.0)  # look at the outbox and the clock at least every second
             try:
                 text = await asyncio.wait_for(queue.get(), timeout)
             except TimeoutError:
@@ -609,20 +628,17 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
                     await handlers[msg["action"]](msg)
                 except _EXPECTED as exc:
                     detail = str(exc.args[0]) if exc.args else type(exc).__name__
-                    await _send(ws, {"type": "error", "detail": detail})
+                    _send({"type": "error", "detail": detail})
                 except (WebSocketDisconnect, asyncio.CancelledError):
                     raise
                 except Exception:  # a bug answering one command: say so, keep the run
                     log.exception("playground command failed on run %s", run_id)
-                    await _send(
-                        ws, {"type": "error", "detail": "the server failed on that command"}
-                    )
+                    _send({"type": "error", "detail": "the server failed on that command"})
             elif not running and now - last_command >= lim.idle_timeout_s:
-                await _send(
-                    ws,
+                _send(
                     {"type": "closing", "detail": f"idle for {lim.idle_timeout_s:g} s; run ended"},
                 )
-                await ws.close(code=1000, reason="idle timeout")
+                close_reason = "idle timeout"
                 break
             if running and time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + interval
@@ -634,6 +650,7 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
     finally:
         run.sockets -= 1
         manager.remove(run_id)
+        await outbox.close(close_code, close_reason)
         reader_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader_task

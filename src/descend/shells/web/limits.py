@@ -52,6 +52,14 @@ class Limits:
         Deepest nesting of ``[``/``{`` in a WebSocket command (deeper: an error frame).
     messages_per_second : float
         Most update messages per second on a socket (steps are batched between them).
+    max_queued_frames : int
+        Frames waiting to go out on one socket; while half of them wait, the run does not step
+        (updates are coalesced), and replies beyond are dropped.
+    max_queued_commands : int
+        Commands waiting to be answered on one socket (beyond: an error frame).
+    send_timeout_s : float
+        Longest one frame may take to go out; a page that does not read for this long is
+        disconnected and its run freed.
     """
 
     max_upload_bytes: int = 1_000_000
@@ -70,6 +78,9 @@ class Limits:
     max_message_bytes: int = 65_536
     max_message_depth: int = 8
     messages_per_second: float = 20.0
+    max_queued_frames: int = 16
+    max_queued_commands: int = 64
+    send_timeout_s: float = 10.0
 
     def to_dict(self) -> dict[str, Any]:
         """The caps as plain values (the page shows them)."""

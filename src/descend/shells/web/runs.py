@@ -403,23 +403,26 @@ class RunManager:
                 del self.runs[rid]
         return old
 
+    def busy_message(self) -> str:
+        """The 429 answer: how long until a slot frees itself at the latest."""
+        lim = self.limits
+        return (
+            f"too many runs at once (the limit is {lim.max_runs}); close another playground "
+            f"tab, or try again later: a run nobody uses is closed after {lim.idle_timeout_s:g} "
+            f"s, and a page that stops reading its updates is disconnected after "
+            f"{lim.send_timeout_s:g} s"
+        )
+
     def create(self, spec: dict[str, Any]) -> Run:
         """Build a run from the page's settings (already type-checked)."""
         self.purge()
         with self._lock:
             if len(self.runs) >= self.limits.max_runs:
-                raise LimitError(
-                    f"too many runs at once (the limit is {self.limits.max_runs}); close another "
-                    f"playground tab or wait {self.limits.idle_timeout_s:g} s for idle runs to "
-                    "expire",
-                    429,
-                )
+                raise LimitError(self.busy_message(), 429)
         run = self._build(spec)
         with self._lock:
             if len(self.runs) >= self.limits.max_runs:
-                raise LimitError(
-                    f"too many runs at once (the limit is {self.limits.max_runs})", 429
-                )
+                raise LimitError(self.busy_message(), 429)
             self.runs[run.id] = run
         return run
 
