@@ -399,3 +399,37 @@ def test_json_depth_ignores_brackets_in_strings():
     assert json_depth('{"a": "[[[{{{", "b": [1, [2]]}') == 3
     assert json_depth('{"a": "\\"[["}') == 1
     assert json_depth("3") == 0
+
+
+# -- the contour: outside the run's lock, within a cost cap -----------------------------------
+def test_contour_grid_is_computed_outside_the_run_s_lock(client, monkeypatch):
+    """The run can step while its grid is being computed (the grid used to hold the lock)."""
+    from descend.shells.web import runs
+
+    rid = new_run(client)["id"]
+    run = client.app.state.manager.runs[rid]
+    seen = []
+    original = runs.landscape_grid
+
+    def watched(*args, **kwargs):
+        seen.append(run.lock.locked())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "landscape_grid", watched)
+    assert client.get(f"/api/runs/{rid}/contour", params={"n": 10}).status_code == 200
+    assert seen == [False]
+
+
+def test_contour_cost_cap_shrinks_or_refuses_the_grid():
+    """rows × parameters × points ≤ max_contour_cost: n = ⌊√(cap / (rows·p))⌋, or a 422."""
+    body = {"model": "poly:3", "data": {"source": "synthetic", "kind": "poly", "n": 1000}}
+    with make(Limits(max_contour_cost=1000 * 4 * 12**2)) as c:  # p = 4: room for 12 × 12
+        rid = new_run(c, **body)["id"]
+        r = c.get(f"/api/runs/{rid}/contour", params={"n": 40}).json()
+        assert r["n"] == 12 and len(r["a"]) == 12 and len(r["z"]) == 12
+        small = c.get(f"/api/runs/{rid}/contour", params={"n": 8}).json()
+        assert small["n"] == 8  # under the cap: as asked
+    with make(Limits(max_contour_cost=1000 * 4 * 24)) as c:  # not even 5 × 5
+        rid = new_run(c, **body)["id"]
+        r = c.get(f"/api/runs/{rid}/contour")
+        assert r.status_code == 422 and "even a 5 × 5 grid" in detail(r)

@@ -46,6 +46,9 @@ class Limits:
         A run nobody has touched for this long (no request, a paused socket) is removed.
     max_grid : int
         Most points per side of a loss contour grid.
+    max_contour_cost : int
+        Most rows × parameters × grid points one loss contour may evaluate (a larger grid is
+        shrunk to fit; about a second of work at the cap).
     max_message_bytes : int
         Longest WebSocket command and JSON body.
     max_message_depth : int
@@ -75,6 +78,7 @@ class Limits:
     max_uploads: int = 16
     idle_timeout_s: float = 300.0
     max_grid: int = 80
+    max_contour_cost: int = 200_000_000
     max_message_bytes: int = 65_536
     max_message_depth: int = 8
     messages_per_second: float = 20.0

@@ -263,34 +263,58 @@ class Run:
             raise LimitError("choose two different parameters for the contour")
         self.pair = (i, j)
 
+    def contour_size(self, n: int) -> int:
+        """The grid side the contour uses when ``n`` is asked for: ``n``, or smaller so that
+        rows × parameters × points stays within ``Limits.max_contour_cost``; LimitError when
+        even a 5 × 5 grid costs more."""
+        rows, p = self.y.shape[0], self.session.theta.shape[0]
+        cap = self.limits.max_contour_cost
+        most = math.isqrt(cap // max(rows * p, 1))
+        if most < 5:
+            raise LimitError(
+                f"a loss contour of this run costs {rows:,} rows × {p} parameters per grid point; "
+                f"even a 5 × 5 grid is over the playground's cap of {cap:,} (rows × parameters × "
+                "points): use fewer rows or a smaller model to see it"
+            )
+        return min(n, most)
+
     def contour(self, i: int, j: int, n: int = 40) -> dict[str, Any]:
-        """The loss over a grid of θ_i, θ_j (the others at the current θ), and the path."""
+        """The loss over a grid of θ_i, θ_j (the others at the current θ), and the path.
+
+        The grid is computed outside the run's lock (the run goes on meanwhile) on a copy of
+        θ, with at most ``Limits.max_contour_cost`` rows × parameters × grid points (``n`` is
+        lowered to fit; the answer's ``n`` says what was used).
+        """
         p = self.session.theta.shape[0]
         if p < 2:
             raise LimitError("the contour needs a model with at least two parameters")
         if isinstance(n, bool) or not isinstance(n, int) or not 5 <= n <= self.limits.max_grid:
             raise LimitError(f"grid size must be a whole number from 5 to {self.limits.max_grid}")
         self.set_pair(i, j)
-        with self.lock:
+        n = self.contour_size(n)
+        with self.lock:  # a consistent snapshot only; the grid is computed after
             self.touch()
             s = self.session
-            path = s.path(i, j)
-            pts = [path, s.theta[[i, j]][None, :]]
-            ref = self.info.get("reference")
-            if ref is not None:
-                pts.append(np.asarray(ref["params"])[[i, j]][None, :])
-            allp = np.vstack(pts)
-            allp = allp[np.all(np.isfinite(allp), axis=1)]
-            lo, hi = allp.min(axis=0), allp.max(axis=0)
-            span = np.maximum(hi - lo, np.maximum(0.2 * np.abs(hi + lo) / 2, 1.0))
-            lo, hi = lo - 0.2 * span, hi + 0.2 * span
-            a = np.linspace(lo[0], hi[0], n)
-            b = np.linspace(lo[1], hi[1], n)
-            Z = landscape_grid(s.objective, s.theta, i, j, a, b)
+            path = s.path(i, j).copy()
+            theta = s.theta.copy()
+            objective = s.objective
+        pts = [path, theta[[i, j]][None, :]]
+        ref = self.info.get("reference")
+        if ref is not None:
+            pts.append(np.asarray(ref["params"])[[i, j]][None, :])
+        allp = np.vstack(pts)
+        allp = allp[np.all(np.isfinite(allp), axis=1)]
+        lo, hi = allp.min(axis=0), allp.max(axis=0)
+        span = np.maximum(hi - lo, np.maximum(0.2 * np.abs(hi + lo) / 2, 1.0))
+        lo, hi = lo - 0.2 * span, hi + 0.2 * span
+        a = np.linspace(lo[0], hi[0], n)
+        b = np.linspace(lo[1], hi[1], n)
+        Z = landscape_grid(objective, theta, i, j, a, b)
         names = self.info["param_names"]
         return {
             "i": i,
             "j": j,
+            "n": n,
             "names": [names[i], names[j]],
             "a": clean(a),
             "b": clean(b),
