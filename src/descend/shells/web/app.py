@@ -16,7 +16,9 @@ Endpoints
 ``WS /api/runs/{id}/ws``                run / pause / step / set_lr / reset / speed / pair;
                                         the server streams throttled update messages
 
-Every error is an HTTP 4xx with ``{"detail": "<a sentence saying what and why>"}``.
+Every error is an HTTP 4xx with ``{"detail": "<a sentence saying what and why>"}``. Requests
+pass :class:`~descend.shells.web.guard.Guard` first: allowed Host, same-site Origin, and the
+page's token (``X-Descend-Token``) on every state-changing request.
 """
 
 from __future__ import annotations
