@@ -190,9 +190,15 @@ class Run:
     def status(self) -> dict[str, Any]:
         """Where the run stands (JSON-ready)."""
         snap = self.session.snapshot()
+        if self.session.stop_reason == "diverged":
+            # θ was rolled back to the last good point: show the loss there, and the one that
+            # tripped the guard apart (the status bar used to show 10²⁴ beside a sane θ)
+            snap["loss_at_divergence"] = snap["loss"]
+            with np.errstate(all="ignore"):
+                snap["loss"] = float(self.session.objective.value(self.session.theta))
         snap["theta"] = clean(np.asarray(snap["theta"]))
         snap["current_lr"] = clean(snap["current_lr"])
-        return snap
+        return clean(snap)
 
     def update(self, batch: History) -> dict[str, Any]:
         """One update message: the steps of ``batch`` (thinned), the path, the fit, status."""
