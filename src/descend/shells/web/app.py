@@ -197,6 +197,24 @@ class RateIn(BaseModel):
     learning_rate: Annotated[float, Field(**_bounds(controls.get("learning_rate")))]
 
 
+class ErrorOut(BaseModel):
+    """Every error answer: one sentence saying what and why."""
+
+    detail: str
+
+
+_ERR = {"model": ErrorOut}
+#: the answers every API route may give besides its success (declared in the OpenAPI schema)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**_ERR, "description": "a body that does not parse, or a Host this server refuses"},
+    403: {**_ERR, "description": "cross-site request, or no/wrong X-Descend-Token"},
+    404: {**_ERR, "description": "no such run or upload"},
+    413: {**_ERR, "description": "body or upload over the size limit"},
+    422: {**_ERR, "description": "invalid settings, data or parameters"},
+    429: {**_ERR, "description": "too many runs at once"},
+}
+
+
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
@@ -358,11 +376,11 @@ def create_app(
         # the page carries the token; only a same-origin page can read it
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
-    @app.get("/api/options")
+    @app.get("/api/options", responses=ERRORS)
     async def options() -> JSONResponse:
         return JSONResponse(_options(manager))
 
-    @app.post("/api/upload")
+    @app.post("/api/upload", responses=ERRORS)
     async def upload(file: UploadFile = File(...)) -> JSONResponse:  # noqa: B008
         content = await file.read(lim.max_upload_bytes + 1)
         await file.close()
@@ -374,7 +392,7 @@ def create_app(
             {"upload_id": up.id, "name": up.name, "columns": up.columns, "rows": up.rows}
         )
 
-    @app.post("/api/runs")
+    @app.post("/api/runs", responses=ERRORS, status_code=201)
     async def create_run(body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         try:
             settings = run_in.model_validate(body)
@@ -394,29 +412,29 @@ def create_app(
         except _EXPECTED as exc:
             return _fail(exc)
 
-    @app.get("/api/runs/{run_id}")
+    @app.get("/api/runs/{run_id}", responses=ERRORS)
     async def get_run(run_id: str) -> JSONResponse:
         return await _with_run(run_id, lambda r: r.describe())
 
-    @app.delete("/api/runs/{run_id}")
+    @app.delete("/api/runs/{run_id}", responses=ERRORS)
     async def delete_run(run_id: str) -> JSONResponse:
         if not manager.remove(run_id):
             return _fail(KeyError(run_id))
         return JSONResponse({"deleted": run_id})
 
-    @app.post("/api/runs/{run_id}/step")
+    @app.post("/api/runs/{run_id}/step", responses=ERRORS)
     async def step(run_id: str, body: StepIn) -> JSONResponse:
         return await _with_run(run_id, lambda r: r.step(body.n))
 
-    @app.post("/api/runs/{run_id}/learning-rate")
+    @app.post("/api/runs/{run_id}/learning-rate", responses=ERRORS)
     async def learning_rate(run_id: str, body: RateIn) -> JSONResponse:
         return await _with_run(run_id, lambda r: r.set_learning_rate(body.learning_rate))
 
-    @app.post("/api/runs/{run_id}/reset")
+    @app.post("/api/runs/{run_id}/reset", responses=ERRORS)
     async def reset(run_id: str) -> JSONResponse:
         return await _with_run(run_id, lambda r: r.reset())
 
-    @app.get("/api/runs/{run_id}/contour")
+    @app.get("/api/runs/{run_id}/contour", responses=ERRORS)
     async def contour(run_id: str, i: int = 0, j: int = 1, n: int = 40) -> JSONResponse:
         return await _with_run(run_id, lambda r: r.contour(i, j, n))
 
