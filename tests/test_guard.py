@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 from descend.shells.web import create_app  # noqa: E402
-from descend.shells.web.guard import allowed_hosts, host_name  # noqa: E402
+from descend.shells.web.guard import allowed_hosts, host_name, names_for_bind  # noqa: E402
 
 CSV = b"size,price\n1,2.1\n2,3.9\n3,6.2\n4,7.8\n5,10.1\n"
 
@@ -54,6 +54,14 @@ def test_allowed_hosts_ignores_wildcards():
         "fe80::1",
         "box.lan",
     }
+
+
+def test_a_wildcard_bind_answers_to_this_machine_s_name():
+    import socket
+
+    assert names_for_bind("box.lan") == ["box.lan"]
+    names = names_for_bind("0.0.0.0")
+    assert socket.gethostname() in names and "0.0.0.0" not in allowed_hosts(names)
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.nip.io", ""])

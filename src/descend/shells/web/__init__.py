@@ -32,7 +32,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = Non
     ----------
     host : str
         Interface to bind; the default 127.0.0.1 keeps the page private to this machine. The
-        server answers only to requests addressed to 127.0.0.1, localhost, [::1] or ``host``.
+        server answers only to requests addressed to 127.0.0.1, localhost, [::1] or ``host``
+        (for 0.0.0.0: this machine's host name and addresses).
     port : int
         TCP port (0 picks a free one).
     limits : Limits, optional
@@ -40,6 +41,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = Non
     """
     import uvicorn
 
+    from descend.shells.web.guard import names_for_bind
+
     uvicorn.run(
-        create_app(limits, hosts=[host]), host=host, port=port, log_level="warning", ws="auto"
+        create_app(limits, hosts=names_for_bind(host)),
+        host=host,
+        port=port,
+        log_level="warning",
+        ws="auto",
     )

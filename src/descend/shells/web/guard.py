@@ -20,14 +20,16 @@ answers. :class:`Guard` closes these doors:
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
+import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["Guard", "LOCAL_HOSTS", "TOKEN_HEADER", "host_name", "allowed_hosts"]
+__all__ = ["Guard", "LOCAL_HOSTS", "TOKEN_HEADER", "host_name", "allowed_hosts", "names_for_bind"]
 
 #: the names of this machine the server always answers to
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -61,6 +63,19 @@ def allowed_hosts(extra: Iterable[str] = ()) -> frozenset[str]:
         if h and h not in ("0.0.0.0", "::"):  # a wildcard bind is not a name to answer to
             names.add(h)
     return frozenset(names)
+
+
+def names_for_bind(host: str) -> list[str]:
+    """The names a server bound to ``host`` answers to besides the local ones: ``host`` itself,
+    or, for a wildcard bind (``0.0.0.0``, ``::``), this machine's host name and its addresses
+    (what another machine on the network would type)."""
+    if host.strip().strip("[]") not in ("0.0.0.0", "::", ""):
+        return [host]
+    name = socket.gethostname()
+    names = [name, f"{name}.local"]
+    with contextlib.suppress(OSError):
+        names += [str(info[4][0]) for info in socket.getaddrinfo(name, None)]
+    return names
 
 
 class Guard:
