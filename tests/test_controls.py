@@ -17,6 +17,14 @@ from descend.shells.web import controls as controls_module  # noqa: E402
 from descend.shells.web.app import RunIn, run_model  # noqa: E402
 from descend.shells.web.controls import CONTROLS, Control  # noqa: E402
 
+
+def local(app):
+    """A client addressed to 127.0.0.1 that carries the page's token (as the page does)."""
+    return TestClient(
+        app, base_url="http://127.0.0.1", headers={"X-Descend-Token": app.state.token}
+    )
+
+
 RECEIVERS = {"session": Session.__init__, "problem": build_problem}
 
 #: a hypothetical new control: the stopping rule's patience, passed to Session by name
@@ -45,7 +53,7 @@ SHADE = Control(
 def added(monkeypatch):
     """The table with the two hypothetical controls appended (the app built after)."""
     monkeypatch.setattr(controls_module, "CONTROLS", (*CONTROLS, PATIENCE, SHADE))
-    with TestClient(create_app()) as c:
+    with local(create_app()) as c:
         yield c
 
 
@@ -95,7 +103,7 @@ def test_bad_entries_are_refused():
 
 def test_options_serve_the_table_with_caps_resolved():
     """The page receives every control in order; a cap from Limits tightens ``max``."""
-    with TestClient(create_app(Limits(max_steps=500))) as c:
+    with local(create_app(Limits(max_steps=500))) as c:
         got = c.get("/api/options").json()["controls"]
     assert [g["name"] for g in got] == [c.name for c in CONTROLS]
     by_name = {g["name"]: g for g in got}
@@ -110,7 +118,7 @@ def test_options_serve_the_table_with_caps_resolved():
 
 def test_learning_rate_validation_comes_from_the_table():
     """A number in (0, 1e6] or "auto", with one message; the mid-run change has the same bounds."""
-    with TestClient(create_app()) as c:
+    with local(create_app()) as c:
         for bad in (-1, 0, 2e6, "fast", True):
             r = c.post("/api/runs", json={"learning_rate": bad})
             assert r.status_code == 422, bad
@@ -173,7 +181,7 @@ def test_an_added_control_is_validated(added, body, needle):
 
 def test_without_the_entry_the_field_is_unknown():
     """The stock table has no such control: the API refuses it as an extra input."""
-    with TestClient(create_app()) as c:
+    with local(create_app()) as c:
         r = c.post("/api/runs", json={"patience": 3})
     assert r.status_code == 422 and "patience: Extra inputs are not permitted" in r.json()["detail"]
     assert "patience" not in run_model().model_fields

@@ -83,6 +83,22 @@ def test_get_model_specs_and_errors():
         get_model("tree")
 
 
+@pytest.mark.parametrize(
+    "spec", ["poly:+3", "poly:1_0", "poly:-2", "poly:3e1", "poly:", "mlp:+8", "mlp:8,,8", "mlp:1_6"]
+)
+def test_get_model_is_strict_about_sizes(spec):
+    """Sizes are plain digits: Python's int("+3") and int("1_0") would pass caps by."""
+    with pytest.raises(ValueError, match="bad model"):
+        get_model(spec)
+
+
+def test_model_sizes_are_declared():
+    """sizes() reports what a caller caps, from the parsed model (not from the spec text)."""
+    assert get_model(" POLY: 7 ").sizes() == {"degree": 7}
+    assert get_model("mlp:3, 65,2:relu").sizes() == {"layers": 3, "width": 65}
+    assert get_model("linear").sizes() == {}
+
+
 def test_polynomial_needs_one_column(rng):
     """A polynomial of two columns is refused with the fix."""
     with pytest.raises(ValueError, match="one input column"):

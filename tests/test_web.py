@@ -14,18 +14,26 @@ from starlette.websockets import WebSocketDisconnect  # noqa: E402
 from descend.shells.web import Limits, create_app  # noqa: E402
 from descend.shells.web.app import STATIC_DIR  # noqa: E402
 
+
+def local(app):
+    """A client addressed to 127.0.0.1 that carries the page's token (as the page does)."""
+    return TestClient(
+        app, base_url="http://127.0.0.1", headers={"X-Descend-Token": app.state.token}
+    )
+
+
 BAD_CSV = b"x,y\n1,2\n2,abc\n3,6\n"
 GOOD_CSV = b"size,price\n1,2.1\n2,3.9\n3,6.2\n4,7.8\n5,10.1\n"
 
 
 @pytest.fixture
 def client():
-    with TestClient(create_app()) as c:
+    with local(create_app()) as c:
         yield c
 
 
 def make(limits=None):
-    return TestClient(create_app(limits))
+    return local(create_app(limits))
 
 
 def new_run(client, **body):
@@ -137,6 +145,53 @@ def test_bad_run_settings_are_4xx(client, body, status, needle):
     assert needle in detail(r)
 
 
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"hyper": {"path_limit": 1e9}}, "'path_limit' is not a hyperparameter of 'gd'"),
+        ({"hyper": {"objective": 1}}, "'objective' is not a hyperparameter"),
+        ({"hyper": {"learning_rate": 0.1}}, "its own control"),
+        ({"optimizer": "adam", "hyper": {"beta": 0.5}}, "b1, b2, clip_norm"),
+        ({"optimizer": "momentum", "hyper": {"beta": "x"}}, "hyper.beta"),
+    ],
+)
+def test_hyper_takes_only_the_rule_s_documented_hyperparameters(client, body, needle):
+    """Nothing but the rule's own hyperparameters (optim.describe) reaches the session."""
+    r = client.post("/api/runs", json=body)
+    assert r.status_code == 422 and needle in detail(r), r.text
+    assert client.app.state.manager.runs == {}
+
+
+def test_hyper_documented_values_are_used(client):
+    run = new_run(client, optimizer="momentum", hyper={"beta": 0.5, "clip_norm": 10})
+    assert run["settings"]["hyper"]["beta"] == 0.5
+    # the path a run keeps is bounded by the session's default, whatever the page sends
+    session = client.app.state.manager.runs[run["id"]].session
+    assert session.path_limit == 4000
+
+
+@pytest.mark.parametrize(
+    ("model", "needle"),
+    [
+        ("poly:+499", "bad model"),
+        ("poly:1_00", "bad model"),
+        ("mlp:+65", "bad model"),
+        ("mlp:65", "at most 64 units"),
+        ("mlp:2,2,2,2,2", "at most 4 hidden layers"),
+        ("poly:13", "degree is limited to 12"),
+        ("poly:013", "degree is limited to 12"),
+    ],
+)
+def test_model_caps_apply_to_the_parsed_model(client, model, needle):
+    """Specs are parsed once by get_model; the caps see its numbers, before any data binding."""
+    t0 = time.perf_counter()
+    r = client.post(
+        "/api/runs", json={"model": model, "data": {"source": "synthetic", "n": 10_000}}
+    )
+    assert r.status_code == 422 and needle in detail(r), r.text
+    assert time.perf_counter() - t0 < 2.0  # refused before a 10k-row design is built
+
+
 def test_malformed_bodies(client):
     """Non-JSON, wrong types and oversized bodies are 4xx."""
     r = client.post("/api/runs", content=b"{not json", headers={"content-type": "application/json"})
@@ -195,6 +250,10 @@ def test_upload_then_run(client):
         (b"x,y\n", "no data rows"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b"x,y\n1,2,3\n", "cells"),
+        # the library's fit-data check (check_fit_data): squares of 1e308 overflow
+        (b"x,y\n1,2\n2,1e308\n3,6\n", "holds values as large as 1e+308"),
+        (b"x,y\n1e300,2\n2,1\n3,6\n", "column 'x' of X holds values as large as 1e+300"),
+        (b"x,y\n1,2\n", "only 1 sample"),
     ],
 )
 def test_upload_errors(client, content, needle):
@@ -226,7 +285,7 @@ def receive_until(ws, pred, limit=200):
 def test_socket_run_set_lr_and_close_frees_run(client):
     """run streams batched updates; set_lr applies mid-run; closing the socket ends the run."""
     rid = new_run(client, learning_rate=0.001)["id"]
-    with client.websocket_connect(f"/api/runs/{rid}/ws") as ws:
+    with client.websocket_connect(f"ws://127.0.0.1/api/runs/{rid}/ws") as ws:
         assert ws.receive_json()["type"] == "hello"
         ws.send_json({"action": "run", "speed": 1000})
         first = receive_until(ws, lambda m: m["type"] == "update")
@@ -256,7 +315,7 @@ def test_socket_run_set_lr_and_close_frees_run(client):
 def test_socket_divergence_stops_running(client):
     """A diverging run stops streaming and reports why."""
     rid = new_run(client, learning_rate=2.5)["id"]
-    with client.websocket_connect(f"/api/runs/{rid}/ws") as ws:
+    with client.websocket_connect(f"ws://127.0.0.1/api/runs/{rid}/ws") as ws:
         ws.receive_json()
         ws.send_json({"action": "run", "speed": 5000})
         msg = receive_until(ws, lambda m: m["type"] == "update" and m["status"]["stopped"])
@@ -271,10 +330,13 @@ def test_socket_divergence_stops_running(client):
 def test_socket_unknown_run_and_idle_timeout():
     """A socket to no run is closed; an idle paused socket is closed and its run freed."""
     with make(Limits(idle_timeout_s=0.3)) as c:
-        with pytest.raises(WebSocketDisconnect), c.websocket_connect("/api/runs/nope/ws") as ws:
+        with (
+            pytest.raises(WebSocketDisconnect),
+            c.websocket_connect("ws://127.0.0.1/api/runs/nope/ws") as ws,
+        ):
             ws.receive_json()
         rid = new_run(c)["id"]
-        with c.websocket_connect(f"/api/runs/{rid}/ws") as ws:
+        with c.websocket_connect(f"ws://127.0.0.1/api/runs/{rid}/ws") as ws:
             ws.receive_json()
             msg = ws.receive_json()
             assert msg["type"] == "closing" and "idle" in msg["detail"]
@@ -305,3 +367,69 @@ def test_mlp_and_adam_run(client):
     assert r.status_code == 422 and "hidden layers" in detail(r)
     r = client.post("/api/runs", json={"model": "mlp:500"})
     assert r.status_code == 422 and "units per hidden layer" in detail(r)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('{"action":"step","n":' + "[" * 30_000 + "]" * 30_000 + "}", "nested too deeply"),
+        ('{"action":"pair","i":' + "{" * 9 + "}" * 9 + "}", "nested too deeply"),
+        ('{"action":"step","x":"' + "a" * 70_000 + '"}', "command too long"),
+        ('{"action":"step","x":"' + "é" * 40_000 + '"}', "80,024 bytes"),
+        ("[[1]]", "commands are JSON objects"),
+    ],
+    ids=["deep-60KB", "depth-10", "long", "long-in-bytes", "not-an-object"],
+)
+def test_socket_deep_or_long_commands_get_an_error_frame(client, text, needle):
+    """60 KB of nesting never reaches json.loads' recursion: an error frame, the run kept."""
+    rid = new_run(client)["id"]
+    with client.websocket_connect(f"ws://127.0.0.1/api/runs/{rid}/ws") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_text(text)
+        msg = ws.receive_json()
+        assert msg["type"] == "error" and needle in msg["detail"], msg["detail"][:200]
+        ws.send_json({"action": "step", "n": 3})  # the socket and the run carry on
+        assert ws.receive_json()["n_steps"] == 3
+    assert client.get(f"/api/runs/{rid}").status_code == 404  # closed normally: run ended
+
+
+def test_json_depth_ignores_brackets_in_strings():
+    from descend.shells.web.app import json_depth
+
+    assert json_depth('{"a": "[[[{{{", "b": [1, [2]]}') == 3
+    assert json_depth('{"a": "\\"[["}') == 1
+    assert json_depth("3") == 0
+
+
+# -- the contour: outside the run's lock, within a cost cap -----------------------------------
+def test_contour_grid_is_computed_outside_the_run_s_lock(client, monkeypatch):
+    """The run can step while its grid is being computed (the grid used to hold the lock)."""
+    from descend.shells.web import runs
+
+    rid = new_run(client)["id"]
+    run = client.app.state.manager.runs[rid]
+    seen = []
+    original = runs.landscape_grid
+
+    def watched(*args, **kwargs):
+        seen.append(run.lock.locked())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "landscape_grid", watched)
+    assert client.get(f"/api/runs/{rid}/contour", params={"n": 10}).status_code == 200
+    assert seen == [False]
+
+
+def test_contour_cost_cap_shrinks_or_refuses_the_grid():
+    """rows × parameters × points ≤ max_contour_cost: n = ⌊√(cap / (rows·p))⌋, or a 422."""
+    body = {"model": "poly:3", "data": {"source": "synthetic", "kind": "poly", "n": 1000}}
+    with make(Limits(max_contour_cost=1000 * 4 * 12**2)) as c:  # p = 4: room for 12 × 12
+        rid = new_run(c, **body)["id"]
+        r = c.get(f"/api/runs/{rid}/contour", params={"n": 40}).json()
+        assert r["n"] == 12 and len(r["a"]) == 12 and len(r["z"]) == 12
+        small = c.get(f"/api/runs/{rid}/contour", params={"n": 8}).json()
+        assert small["n"] == 8  # under the cap: as asked
+    with make(Limits(max_contour_cost=1000 * 4 * 24)) as c:  # not even 5 × 5
+        rid = new_run(c, **body)["id"]
+        r = c.get(f"/api/runs/{rid}/contour")
+        assert r.status_code == 422 and "even a 5 × 5 grid" in detail(r)

@@ -323,3 +323,75 @@ def test_a_new_control_needs_no_page_edit(patient_page):
     pg.fill("#patience", "3")
     pg.dispatch_event("#patience", "change")
     pg.wait_for_function("window.playground.run.settings.patience === 3")
+
+
+# -- page defects found by the attack (issue 18) ------------------------------------------------
+def test_theta_now_is_one_marker_and_the_path_is_capped(page):
+    """The θ-now ring stays one point while running; the drawn path keeps ≤ 20,000 points."""
+    page.select_option("#speed", "200")
+    page.click("#run")
+    page.wait_for_function("Number(document.getElementById('step-count').textContent) >= 300")
+    page.click("#pause")
+    page.wait_for_function("window.playground.flushTimer === null")
+    traces = page.evaluate(
+        "document.getElementById('plot-contour').data.map(t => (t.x || []).length)"
+    )
+    assert len(traces) == 4 and traces[3] == 1 and traces[1] >= 40
+    # 25,000 more path points in one flush, as a long fast run sends them
+    n = page.evaluate(
+        """() => {
+        const s = window.playground, c = s.contour;
+        s.pending.pair = [c.i, c.j];
+        for (let k = 0; k < 25000; k++) { s.pending.px.push(c.a[0]); s.pending.py.push(c.b[0]); }
+        flush();
+        return document.getElementById('plot-contour').data[1].x.length;
+    }"""
+    )
+    assert n == 20000
+    assert page.evaluate("document.getElementById('plot-contour').data[3].x.length") == 1
+
+
+def test_after_a_divergence_the_status_shows_the_loss_at_the_rolled_back_theta(page):
+    """The status bar's loss is the loss where θ now is, not the 10²⁴ that tripped the guard."""
+    page.fill("#lr", "1.5")
+    page.dispatch_event("#lr", "change")
+    page.click("#run")
+    page.wait_for_selector("#banner-diverged", state="visible")
+    page.wait_for_function("window.playground.flushTimer === null")
+    status = page.evaluate("window.playground.run.status")
+    assert status["loss"] < status["loss_at_divergence"]
+    shown = float(page.inner_text("#loss-value"))
+    assert shown == pytest.approx(status["loss"], rel=1e-3)
+    # the same number from the curve drawn at that θ: its own loss, recomputed here
+    import numpy as np
+
+    import descend as ds
+
+    d = ds.datasets.load("norris")
+    fit = page.evaluate("document.getElementById('plot-data').data[1]")
+    yhat = np.interp(d.X[:, 0], fit["x"], fit["y"])
+    mse = float(np.mean((yhat - d.y) ** 2))
+    assert shown == pytest.approx(mse, rel=0.05) or shown == pytest.approx(mse / 2, rel=0.05)
+
+
+HTML_CSV = b"<b>size</b>,<a href='x'>price</a>\n1,2.1\n2,3.9\n3,6.2\n4,7.8\n5,10.1\n"
+
+
+def test_column_names_are_text_in_plots_and_contour_axes_say_standardised(page):
+    """Plotly would render <b>/<a> in titles: names are escaped; the contour says its units."""
+    page.select_option("#data-source", "upload")
+    page.set_input_files(
+        "#upload", files=[{"name": "h.csv", "mimeType": "text/csv", "buffer": HTML_CSV}]
+    )
+    page.wait_for_function(
+        "window.playground.run && window.playground.run.data.target_name.startsWith('<a')"
+    )
+    page.wait_for_function(
+        "window.playground.contour !== null && !window.playground.contourPending"
+    )
+    x_title = page.evaluate("document.querySelector('#plot-data .xtitle').textContent")
+    y_title = page.evaluate("document.querySelector('#plot-data .ytitle').textContent")
+    assert x_title == "<b>size</b>" and y_title == "<a href='x'>price</a>"
+    assert page.evaluate("document.querySelectorAll('#plot-data a').length") == 0
+    cx = page.evaluate("document.querySelector('#plot-contour .xtitle').textContent")
+    assert cx.endswith("(standardised coordinates)")

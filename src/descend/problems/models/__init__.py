@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from descend.problems.models.base import Model
 from descend.problems.models.linear import Linear, Polynomial
 from descend.problems.models.mlp import MLP
 
 __all__ = ["Model", "Linear", "Polynomial", "MLP", "get_model"]
+
+#: a size in a spec: plain decimal digits (no sign, no "_", no exponent; int() takes more)
+_WHOLE = re.compile(r"[0-9]{1,6}")
+
+
+def _whole(text: str) -> int:
+    text = text.strip()
+    if not _WHOLE.fullmatch(text):
+        raise ValueError(text)
+    return int(text)
 
 
 def get_model(model: str | Model) -> Model:
@@ -14,7 +26,8 @@ def get_model(model: str | Model) -> Model:
 
     ``"linear"``, ``"linear-nointercept"``, ``"poly:3"`` (also ``"poly:3:chebyshev"``), an
     ``"mlp:8,8"`` tanh network (``"mlp:8,8:relu"`` for another activation), or a
-    :class:`Model` instance (returned as is).
+    :class:`Model` instance (returned as is). Sizes are plain decimal digits: ``"poly:+3"``,
+    ``"poly:1_0"`` and ``"mlp:8,,8"`` are refused (Python's ``int`` would take the first two).
     """
     if isinstance(model, Model):
         return model
@@ -29,7 +42,7 @@ def get_model(model: str | Model) -> Model:
     if name in ("poly", "polynomial"):
         degree_s, _, basis = arg.partition(":")
         try:
-            degree = int(degree_s)
+            degree = _whole(degree_s)
         except ValueError:
             raise ValueError(
                 f"bad model {model!r}: write the degree as a whole number, e.g. 'poly:3'"
@@ -38,7 +51,7 @@ def get_model(model: str | Model) -> Model:
     if name == "mlp":
         sizes_s, _, activation = arg.partition(":")
         try:
-            sizes = [int(s) for s in sizes_s.split(",") if s.strip()]
+            sizes = [_whole(s) for s in sizes_s.split(",")] if sizes_s.strip() else []
         except ValueError:
             raise ValueError(
                 f"bad model {model!r}: give hidden layer sizes, e.g. 'mlp:8,8' or 'mlp:8,8:relu'"

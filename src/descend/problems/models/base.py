@@ -132,6 +132,12 @@ class Model:
                 names.extend(f"{key}[{i}]" for i in np.ndindex(np.shape(value)))
         return [n.replace("(", "").replace(",)", "").replace(")", "") for n in names]
 
+    def sizes(self) -> dict[str, int]:
+        """The numbers that set this model's size before it sees data, for callers that cap
+        them: ``{"degree": d}`` for a polynomial, ``{"layers": L, "width": max hₗ}`` for an
+        MLP, ``{}`` for a model whose size is the data's (linear)."""
+        return {}
+
     def spec(self) -> str:
         """The string that :func:`descend.problems.models.get_model` turns back into this model."""
         raise NotImplementedError

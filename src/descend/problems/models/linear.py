@@ -232,6 +232,10 @@ class Polynomial(Linear):
             out["b"] = float(theta[self.degree])
         return out
 
+    def sizes(self) -> dict[str, int]:
+        """``{"degree": d}``."""
+        return {"degree": self.degree}
+
     def spec(self) -> str:
         base = f"poly:{self.degree}"
         return base if self.basis_kind == "monomial" else f"{base}:{self.basis_kind}"

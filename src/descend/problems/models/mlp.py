@@ -226,6 +226,10 @@ class MLP(Model):
                 delta = (delta @ W.T) * self._derivative(k - 1, zs[k - 2], acts[k - 1])
         return grad
 
+    def sizes(self) -> dict[str, int]:
+        """``{"layers": number of hidden layers, "width": widest hidden layer}``."""
+        return {"layers": len(self.hidden), "width": max(self.hidden)}
+
     def spec(self) -> str:
         """``"mlp:8,8"``, with ``":relu"`` etc. appended when the activation is not tanh."""
         base = "mlp:" + ",".join(str(h) for h in self.hidden)

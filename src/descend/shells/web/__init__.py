@@ -14,11 +14,15 @@ __all__ = ["create_app", "serve", "Limits"]
 from descend.shells.web.limits import Limits
 
 
-def create_app(limits: Limits | None = None) -> Any:
-    """The FastAPI application (see :mod:`descend.shells.web.app`); needs the ``web`` extra."""
+def create_app(limits: Limits | None = None, hosts: Any = (), token: str | None = None) -> Any:
+    """The FastAPI application (see :mod:`descend.shells.web.app`); needs the ``web`` extra.
+
+    ``hosts`` are host names to answer to besides the local ones, ``token`` the token
+    state-changing requests carry (default: a random one); see :mod:`descend.shells.web.guard`.
+    """
     from descend.shells.web.app import create_app as _create
 
-    return _create(limits)
+    return _create(limits, hosts, token)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None) -> None:
@@ -27,7 +31,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = Non
     Parameters
     ----------
     host : str
-        Interface to bind; the default 127.0.0.1 keeps the page private to this machine.
+        Interface to bind; the default 127.0.0.1 keeps the page private to this machine. The
+        server answers only to requests addressed to 127.0.0.1, localhost, [::1] or ``host``
+        (for 0.0.0.0: this machine's host name and addresses).
     port : int
         TCP port (0 picks a free one).
     limits : Limits, optional
@@ -35,4 +41,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = Non
     """
     import uvicorn
 
-    uvicorn.run(create_app(limits), host=host, port=port, log_level="warning", ws="auto")
+    from descend.shells.web.guard import names_for_bind
+
+    uvicorn.run(
+        create_app(limits, hosts=names_for_bind(host)),
+        host=host,
+        port=port,
+        log_level="warning",
+        ws="auto",
+    )

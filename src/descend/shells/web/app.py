@@ -16,25 +16,29 @@ Endpoints
 ``WS /api/runs/{id}/ws``                run / pause / step / set_lr / reset / speed / pair;
                                         the server streams throttled update messages
 
-Every error is an HTTP 4xx with ``{"detail": "<a sentence saying what and why>"}``.
+Every error is an HTTP 4xx with ``{"detail": "<a sentence saying what and why>"}``. Requests
+pass :class:`~descend.shells.web.guard.Guard` first: allowed Host, same-site Origin, and the
+page's token (``X-Descend-Token``) on every state-changing request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import logging
 import math
+import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, FastAPI, File, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticCustomError
@@ -47,7 +51,9 @@ from descend.descent import optim, schedules
 from descend.problems.losses import LOSSES
 from descend.shells.web import controls
 from descend.shells.web.controls import Control
+from descend.shells.web.guard import Guard, allowed_hosts
 from descend.shells.web.limits import LimitError, Limits
+from descend.shells.web.outbox import Outbox
 from descend.shells.web.runs import Run, RunManager, clean
 
 __all__ = ["create_app", "run_model", "RunIn", "STATIC_DIR"]
@@ -191,6 +197,24 @@ class RateIn(BaseModel):
     learning_rate: Annotated[float, Field(**_bounds(controls.get("learning_rate")))]
 
 
+class ErrorOut(BaseModel):
+    """Every error answer: one sentence saying what and why."""
+
+    detail: str
+
+
+_ERR = {"model": ErrorOut}
+#: the answers every API route may give besides its success (declared in the OpenAPI schema)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**_ERR, "description": "a body that does not parse, or a Host this server refuses"},
+    403: {**_ERR, "description": "cross-site request, or no/wrong X-Descend-Token"},
+    404: {**_ERR, "description": "no such run or upload"},
+    413: {**_ERR, "description": "body or upload over the size limit"},
+    422: {**_ERR, "description": "invalid settings, data or parameters"},
+    429: {**_ERR, "description": "too many runs at once"},
+}
+
+
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
@@ -286,19 +310,29 @@ def _options(manager: RunManager) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # the app
 # ---------------------------------------------------------------------------------------------
-def create_app(limits: Limits | None = None) -> FastAPI:
+def create_app(
+    limits: Limits | None = None, hosts: Iterable[str] = (), token: str | None = None
+) -> FastAPI:
     """Build the playground application.
 
     Parameters
     ----------
     limits : Limits, optional
         Caps on uploads, sizes, steps and concurrent runs (defaults: :class:`Limits`).
+    hosts : iterable of str
+        Host names the server answers to besides 127.0.0.1, localhost and [::1] (the
+        ``--host`` it binds); see :mod:`descend.shells.web.guard`.
+    token : str, optional
+        The token state-changing requests must carry (default: a fresh random one).
 
     Returns
     -------
     FastAPI
-        ``app.state.manager`` holds the runs.
+        ``app.state.manager`` holds the runs, ``app.state.token`` the token.
     """
+    token = token or secrets.token_urlsafe(24)
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    page = page.replace('content="__DESCEND_TOKEN__"', f'content="{html.escape(token)}"')
     manager = RunManager(limits)
     lim = manager.limits
     run_in = run_model(manager.controls)  # the controls as they are now (tests patch them)
@@ -324,7 +358,9 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.manager = manager
+    app.state.token = token
     app.add_middleware(BodyLimit, limits=lim)
+    app.add_middleware(Guard, hosts=allowed_hosts(hosts), token=token)  # outermost: runs first
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(RequestValidationError)
@@ -336,14 +372,15 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         return _error(422, "invalid request: " + "; ".join(parts))
 
     @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+    async def index() -> HTMLResponse:
+        # the page carries the token; only a same-origin page can read it
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
-    @app.get("/api/options")
+    @app.get("/api/options", responses=ERRORS)
     async def options() -> JSONResponse:
         return JSONResponse(_options(manager))
 
-    @app.post("/api/upload")
+    @app.post("/api/upload", responses=ERRORS)
     async def upload(file: UploadFile = File(...)) -> JSONResponse:  # noqa: B008
         content = await file.read(lim.max_upload_bytes + 1)
         await file.close()
@@ -355,7 +392,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
             {"upload_id": up.id, "name": up.name, "columns": up.columns, "rows": up.rows}
         )
 
-    @app.post("/api/runs")
+    @app.post("/api/runs", responses=ERRORS, status_code=201)
     async def create_run(body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         try:
             settings = run_in.model_validate(body)
@@ -375,29 +412,29 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         except _EXPECTED as exc:
             return _fail(exc)
 
-    @app.get("/api/runs/{run_id}")
+    @app.get("/api/runs/{run_id}", responses=ERRORS)
     async def get_run(run_id: str) -> JSONResponse:
         return await _with_run(run_id, lambda r: r.describe())
 
-    @app.delete("/api/runs/{run_id}")
+    @app.delete("/api/runs/{run_id}", responses=ERRORS)
     async def delete_run(run_id: str) -> JSONResponse:
         if not manager.remove(run_id):
             return _fail(KeyError(run_id))
         return JSONResponse({"deleted": run_id})
 
-    @app.post("/api/runs/{run_id}/step")
+    @app.post("/api/runs/{run_id}/step", responses=ERRORS)
     async def step(run_id: str, body: StepIn) -> JSONResponse:
         return await _with_run(run_id, lambda r: r.step(body.n))
 
-    @app.post("/api/runs/{run_id}/learning-rate")
+    @app.post("/api/runs/{run_id}/learning-rate", responses=ERRORS)
     async def learning_rate(run_id: str, body: RateIn) -> JSONResponse:
         return await _with_run(run_id, lambda r: r.set_learning_rate(body.learning_rate))
 
-    @app.post("/api/runs/{run_id}/reset")
+    @app.post("/api/runs/{run_id}/reset", responses=ERRORS)
     async def reset(run_id: str) -> JSONResponse:
         return await _with_run(run_id, lambda r: r.reset())
 
-    @app.get("/api/runs/{run_id}/contour")
+    @app.get("/api/runs/{run_id}/contour", responses=ERRORS)
     async def contour(run_id: str, i: int = 0, j: int = 1, n: int = 40) -> JSONResponse:
         return await _with_run(run_id, lambda r: r.contour(i, j, n))
 
@@ -411,13 +448,38 @@ def create_app(limits: Limits | None = None) -> FastAPI:
 # ---------------------------------------------------------------------------------------------
 # the WebSocket: commands in, throttled updates out
 # ---------------------------------------------------------------------------------------------
-async def _send(ws: WebSocket, payload: dict[str, Any]) -> None:
-    await ws.send_text(json.dumps(payload, allow_nan=False, separators=(",", ":")))
+def json_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in JSON text (brackets inside strings not counted),
+    found without parsing: deep input never reaches the recursive parser."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _parse_command(text: str, lim: Limits) -> dict[str, Any]:
-    if len(text) > lim.max_message_bytes:
-        raise LimitError(f"command too long ({len(text)} bytes; limit {lim.max_message_bytes})")
+    size = len(text.encode("utf-8"))
+    if size > lim.max_message_bytes:
+        raise LimitError(f"command too long ({size:,} bytes; limit {lim.max_message_bytes:,})")
+    if json_depth(text) > lim.max_message_depth:
+        raise LimitError(
+            f"command nested too deeply (more than {lim.max_message_depth} levels); commands "
+            'are flat JSON objects, e.g. {"action": "step", "n": 10}'
+        )
     try:
         msg = json.loads(text)
     except ValueError:
@@ -438,7 +500,12 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
         return
     await ws.accept()
     run.sockets += 1
-    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=lim.max_queued_commands)
+    outbox = Outbox(ws, lim.max_queued_frames, lim.send_timeout_s)
+    outbox.start()
+
+    def _send(payload: dict[str, Any]) -> None:
+        outbox.offer(payload)
 
     async def reader() -> None:
         try:
@@ -449,12 +516,20 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
                 text = message.get("text")
                 if text is None:
                     text = (message.get("bytes") or b"").decode("utf-8", "replace")
-                await queue.put(text)
+                try:
+                    queue.put_nowait(text)
+                except asyncio.QueueFull:  # commands faster than they are answered
+                    outbox.offer(
+                        {"type": "error", "detail": "too many commands at once; slow down"}
+                    )
         except Exception:  # any transport failure ends the session the same way
             pass
         finally:
-            await queue.put(None)
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+            stop.set()
 
+    stop = asyncio.Event()  # the reader ended (the page went away)
     reader_task = asyncio.create_task(reader())
     interval = 1.0 / lim.messages_per_second
     running = False
@@ -470,12 +545,12 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
         nonlocal running, credit
         credit = min(credit + speed * interval, max(2.0 * speed * interval, 1.0))
         n = int(credit)
-        if n < 1:
-            return
+        if n < 1 or outbox.congested:
+            return  # the page has not read the last frames: the next one carries these steps
         n = min(n, lim.max_steps_per_request)
         payload = await in_thread(run.step, n, 0.8 * interval)
         credit -= payload["n_steps"] if payload["n_steps"] else n
-        await _send(ws, payload)
+        _send(payload)
         status = payload["status"]
         if status["stop_reason"] is not None or payload["n_steps"] == 0:
             running = False
@@ -487,29 +562,29 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
         if "speed" in msg:
             await on_speed({"value": msg["speed"]})
         if run.session.stopped:
-            await _send(ws, {"type": "status", "status": run.status()})
+            _send({"type": "status", "status": run.status()})
             return
         running = True
 
     async def on_pause(msg: dict[str, Any]) -> None:
         nonlocal running
         running = False
-        await _send(ws, {"type": "status", "status": run.status()})
+        _send({"type": "status", "status": run.status()})
 
     async def on_step(msg: dict[str, Any]) -> None:
         n = msg.get("n", 1)
         payload = await in_thread(run.step, n)
-        await _send(ws, payload)
+        _send(payload)
 
     async def on_set_lr(msg: dict[str, Any]) -> None:
         status = await in_thread(run.set_learning_rate, msg.get("value"))
-        await _send(ws, {"type": "status", "status": status})
+        _send({"type": "status", "status": status})
 
     async def on_reset(msg: dict[str, Any]) -> None:
         nonlocal running, credit
         running, credit = False, 0.0
         payload = await in_thread(run.reset)
-        await _send(ws, {"type": "reset", **payload})
+        _send({"type": "reset", **payload})
 
     async def on_speed(msg: dict[str, Any]) -> None:
         nonlocal speed
@@ -527,7 +602,7 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
 
     async def on_pair(msg: dict[str, Any]) -> None:
         run.set_pair(msg.get("i"), msg.get("j"))
-        await _send(ws, {"type": "pair", "pair": list(run.pair)})
+        _send({"type": "pair", "pair": list(run.pair)})
 
     handlers.update(
         run=on_run,
@@ -539,17 +614,26 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
         pair=on_pair,
     )
 
+    close_code, close_reason = 1000, "bye"
     try:
-        await _send(ws, {"type": "hello", "status": run.status()})
+        _send({"type": "hello", "status": run.status()})
         while True:
             now = time.monotonic()
             if manager.runs.get(run_id) is not run:
-                await ws.close(code=4404, reason="the run was removed")
+                close_code, close_reason = 4404, "the run was removed"
+                break
+            if outbox.failed or stop.is_set() and queue.empty():
+                break  # the page stopped reading for send_timeout_s, or went away
+            if now - max(outbox.last_sent, last_command) >= lim.idle_timeout_s:
+                # frames have not gone out and no command came for the idle timeout: the slot
+                # is freed whatever the socket does
+                close_code, close_reason = 1008, "idle timeout"
                 break
             if running:
                 timeout = max(0.0, next_tick - now)
             else:
                 timeout = max(0.0, lim.idle_timeout_s - (now - last_command))
+            timeout = min(timeout, 1.0)  # look at the outbox and the clock at least every second
             try:
                 text = await asyncio.wait_for(queue.get(), timeout)
             except TimeoutError:
@@ -564,13 +648,17 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
                     await handlers[msg["action"]](msg)
                 except _EXPECTED as exc:
                     detail = str(exc.args[0]) if exc.args else type(exc).__name__
-                    await _send(ws, {"type": "error", "detail": detail})
+                    _send({"type": "error", "detail": detail})
+                except (WebSocketDisconnect, asyncio.CancelledError):
+                    raise
+                except Exception:  # a bug answering one command: say so, keep the run
+                    log.exception("playground command failed on run %s", run_id)
+                    _send({"type": "error", "detail": "the server failed on that command"})
             elif not running and now - last_command >= lim.idle_timeout_s:
-                await _send(
-                    ws,
+                _send(
                     {"type": "closing", "detail": f"idle for {lim.idle_timeout_s:g} s; run ended"},
                 )
-                await ws.close(code=1000, reason="idle timeout")
+                close_reason = "idle timeout"
                 break
             if running and time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + interval
@@ -582,6 +670,7 @@ async def _stream(ws: WebSocket, run_id: str, manager: RunManager) -> None:
     finally:
         run.sockets -= 1
         manager.remove(run_id)
+        await outbox.close(close_code, close_reason)
         reader_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader_task

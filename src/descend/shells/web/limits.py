@@ -46,10 +46,23 @@ class Limits:
         A run nobody has touched for this long (no request, a paused socket) is removed.
     max_grid : int
         Most points per side of a loss contour grid.
+    max_contour_cost : int
+        Most rows × parameters × grid points one loss contour may evaluate (a larger grid is
+        shrunk to fit; about a second of work at the cap).
     max_message_bytes : int
         Longest WebSocket command and JSON body.
+    max_message_depth : int
+        Deepest nesting of ``[``/``{`` in a WebSocket command (deeper: an error frame).
     messages_per_second : float
         Most update messages per second on a socket (steps are batched between them).
+    max_queued_frames : int
+        Frames waiting to go out on one socket; while half of them wait, the run does not step
+        (updates are coalesced), and replies beyond are dropped.
+    max_queued_commands : int
+        Commands waiting to be answered on one socket (beyond: an error frame).
+    send_timeout_s : float
+        Longest one frame may take to go out; a page that does not read for this long is
+        disconnected and its run freed.
     """
 
     max_upload_bytes: int = 1_000_000
@@ -65,8 +78,13 @@ class Limits:
     max_uploads: int = 16
     idle_timeout_s: float = 300.0
     max_grid: int = 80
+    max_contour_cost: int = 200_000_000
     max_message_bytes: int = 65_536
+    max_message_depth: int = 8
     messages_per_second: float = 20.0
+    max_queued_frames: int = 16
+    max_queued_commands: int = 64
+    send_timeout_s: float = 10.0
 
     def to_dict(self) -> dict[str, Any]:
         """The caps as plain values (the page shows them)."""

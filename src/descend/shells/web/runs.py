@@ -23,12 +23,13 @@ from numpy.typing import NDArray
 
 from descend.data import datasets
 from descend.data.synthetic import make_regression
-from descend.data.tables import DataError, as_arrays, read_csv
+from descend.data.tables import DataError, as_arrays, check_fit_data, read_csv
+from descend.descent import optim
 from descend.descent.history import History
 from descend.descent.rates import is_auto
 from descend.descent.session import Session
 from descend.problems.build import build_problem
-from descend.problems.models import get_model
+from descend.problems.models import Model, get_model
 from descend.problems.slices import landscape_grid
 from descend.shells.web import controls
 from descend.shells.web.limits import LimitError, Limits
@@ -115,6 +116,39 @@ def parse_csv(
             raise DataError(str(exc).replace(repr(path), repr(name))) from None
 
 
+def hyperparameters(optimizer: str) -> dict[str, Any]:
+    """The documented hyperparameters of a rule and their defaults (``optim.describe``),
+    without ``learning_rate`` (a control of its own); ValueError naming the rules when
+    ``optimizer`` is none of them."""
+    key = optimizer.strip().lower().replace("_", "-")
+    for rule in optim.describe():
+        if key == rule["name"] or key in rule["aliases"]:
+            return {k: v for k, v in rule["defaults"].items() if k != "learning_rate"}
+    names = ", ".join(r["name"] for r in optim.describe())
+    raise LimitError(f"unknown optimizer {optimizer!r}; use one of {names}")
+
+
+def check_hyper(optimizer: str, hyper: dict[str, Any]) -> dict[str, Any]:
+    """``hyper`` when every key is a documented hyperparameter of ``optimizer`` with a finite
+    number, else a LimitError that names the key and the valid ones. Nothing else reaches the
+    session (no ``path_limit``, no ``objective``)."""
+    valid = hyperparameters(optimizer)
+    out: dict[str, Any] = {}
+    for key, value in hyper.items():
+        if key not in valid:
+            listed = ", ".join(sorted(valid)) or "none"
+            raise LimitError(
+                f"hyper: {key!r} is not a hyperparameter of {optimizer!r}; its hyperparameters "
+                f"are {listed} (the learning rate has its own control)"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise LimitError(f"hyper: {key} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise LimitError(f"hyper: {key} must be finite, got {value!r}")
+        out[key] = float(value)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # a run
 # ---------------------------------------------------------------------------------------------
@@ -156,9 +190,15 @@ class Run:
     def status(self) -> dict[str, Any]:
         """Where the run stands (JSON-ready)."""
         snap = self.session.snapshot()
+        if self.session.stop_reason == "diverged":
+            # θ was rolled back to the last good point: show the loss there, and the one that
+            # tripped the guard apart (the status bar used to show 10²⁴ beside a sane θ)
+            snap["loss_at_divergence"] = snap["loss"]
+            with np.errstate(all="ignore"):
+                snap["loss"] = float(self.session.objective.value(self.session.theta))
         snap["theta"] = clean(np.asarray(snap["theta"]))
         snap["current_lr"] = clean(snap["current_lr"])
-        return snap
+        return clean(snap)
 
     def update(self, batch: History) -> dict[str, Any]:
         """One update message: the steps of ``batch`` (thinned), the path, the fit, status."""
@@ -229,34 +269,58 @@ class Run:
             raise LimitError("choose two different parameters for the contour")
         self.pair = (i, j)
 
+    def contour_size(self, n: int) -> int:
+        """The grid side the contour uses when ``n`` is asked for: ``n``, or smaller so that
+        rows × parameters × points stays within ``Limits.max_contour_cost``; LimitError when
+        even a 5 × 5 grid costs more."""
+        rows, p = self.y.shape[0], self.session.theta.shape[0]
+        cap = self.limits.max_contour_cost
+        most = math.isqrt(cap // max(rows * p, 1))
+        if most < 5:
+            raise LimitError(
+                f"a loss contour of this run costs {rows:,} rows × {p} parameters per grid point; "
+                f"even a 5 × 5 grid is over the playground's cap of {cap:,} (rows × parameters × "
+                "points): use fewer rows or a smaller model to see it"
+            )
+        return min(n, most)
+
     def contour(self, i: int, j: int, n: int = 40) -> dict[str, Any]:
-        """The loss over a grid of θ_i, θ_j (the others at the current θ), and the path."""
+        """The loss over a grid of θ_i, θ_j (the others at the current θ), and the path.
+
+        The grid is computed outside the run's lock (the run goes on meanwhile) on a copy of
+        θ, with at most ``Limits.max_contour_cost`` rows × parameters × grid points (``n`` is
+        lowered to fit; the answer's ``n`` says what was used).
+        """
         p = self.session.theta.shape[0]
         if p < 2:
             raise LimitError("the contour needs a model with at least two parameters")
         if isinstance(n, bool) or not isinstance(n, int) or not 5 <= n <= self.limits.max_grid:
             raise LimitError(f"grid size must be a whole number from 5 to {self.limits.max_grid}")
         self.set_pair(i, j)
-        with self.lock:
+        n = self.contour_size(n)
+        with self.lock:  # a consistent snapshot only; the grid is computed after
             self.touch()
             s = self.session
-            path = s.path(i, j)
-            pts = [path, s.theta[[i, j]][None, :]]
-            ref = self.info.get("reference")
-            if ref is not None:
-                pts.append(np.asarray(ref["params"])[[i, j]][None, :])
-            allp = np.vstack(pts)
-            allp = allp[np.all(np.isfinite(allp), axis=1)]
-            lo, hi = allp.min(axis=0), allp.max(axis=0)
-            span = np.maximum(hi - lo, np.maximum(0.2 * np.abs(hi + lo) / 2, 1.0))
-            lo, hi = lo - 0.2 * span, hi + 0.2 * span
-            a = np.linspace(lo[0], hi[0], n)
-            b = np.linspace(lo[1], hi[1], n)
-            Z = landscape_grid(s.objective, s.theta, i, j, a, b)
+            path = s.path(i, j).copy()
+            theta = s.theta.copy()
+            objective = s.objective
+        pts = [path, theta[[i, j]][None, :]]
+        ref = self.info.get("reference")
+        if ref is not None:
+            pts.append(np.asarray(ref["params"])[[i, j]][None, :])
+        allp = np.vstack(pts)
+        allp = allp[np.all(np.isfinite(allp), axis=1)]
+        lo, hi = allp.min(axis=0), allp.max(axis=0)
+        span = np.maximum(hi - lo, np.maximum(0.2 * np.abs(hi + lo) / 2, 1.0))
+        lo, hi = lo - 0.2 * span, hi + 0.2 * span
+        a = np.linspace(lo[0], hi[0], n)
+        b = np.linspace(lo[1], hi[1], n)
+        Z = landscape_grid(objective, theta, i, j, a, b)
         names = self.info["param_names"]
         return {
             "i": i,
             "j": j,
+            "n": n,
             "names": [names[i], names[j]],
             "a": clean(a),
             "b": clean(b),
@@ -304,8 +368,6 @@ class Run:
 # ---------------------------------------------------------------------------------------------
 # the registry of runs and uploads
 # ---------------------------------------------------------------------------------------------
-_MLP = re.compile(r"^\s*mlp\s*:\s*([^:]*)(?::.*)?$", re.IGNORECASE)
-_POLY = re.compile(r"^\s*poly(?:nomial)?\s*:\s*(-?\d+)", re.IGNORECASE)
 
 
 class RunManager:
@@ -335,6 +397,7 @@ class RunManager:
             raise LimitError(
                 f"{name!r} has {y.shape[0]:,} rows; the playground takes at most {lim.max_rows:,}"
             )
+        check_fit_data(X, y, names)  # the library's refusals (1e308: squares overflow) now
         up = Upload(secrets.token_urlsafe(9), name, content, [*names, target], int(y.shape[0]))
         with self._lock:
             self.uploads[up.id] = up
@@ -370,23 +433,26 @@ class RunManager:
                 del self.runs[rid]
         return old
 
+    def busy_message(self) -> str:
+        """The 429 answer: how long until a slot frees itself at the latest."""
+        lim = self.limits
+        return (
+            f"too many runs at once (the limit is {lim.max_runs}); close another playground "
+            f"tab, or try again later: a run nobody uses is closed after {lim.idle_timeout_s:g} "
+            f"s, and a page that stops reading its updates is disconnected after "
+            f"{lim.send_timeout_s:g} s"
+        )
+
     def create(self, spec: dict[str, Any]) -> Run:
         """Build a run from the page's settings (already type-checked)."""
         self.purge()
         with self._lock:
             if len(self.runs) >= self.limits.max_runs:
-                raise LimitError(
-                    f"too many runs at once (the limit is {self.limits.max_runs}); close another "
-                    f"playground tab or wait {self.limits.idle_timeout_s:g} s for idle runs to "
-                    "expire",
-                    429,
-                )
+                raise LimitError(self.busy_message(), 429)
         run = self._build(spec)
         with self._lock:
             if len(self.runs) >= self.limits.max_runs:
-                raise LimitError(
-                    f"too many runs at once (the limit is {self.limits.max_runs})", 429
-                )
+                raise LimitError(self.busy_message(), 429)
             self.runs[run.id] = run
         return run
 
@@ -430,24 +496,24 @@ class RunManager:
             return X, y, names, target, label, None
         raise LimitError(f"unknown data source {source!r}; use dataset, synthetic or upload")
 
-    def _check_model_spec(self, spec: str) -> None:
+    def _check_model(self, model: Model) -> None:
+        """The caps on the model as parsed (:meth:`Model.sizes`), before it meets the data."""
         lim = self.limits
-        m = _MLP.match(spec)
-        if m:
-            sizes = [s for s in m.group(1).split(",") if s.strip()]
-            if len(sizes) > lim.max_hidden:
-                raise LimitError(
-                    f"at most {lim.max_hidden} hidden layers (got {len(sizes)} in {spec!r})"
-                )
-            for s in sizes:
-                if s.strip().isdigit() and int(s) > lim.max_width:
-                    raise LimitError(
-                        f"at most {lim.max_width} units per hidden layer (got {int(s)} in {spec!r})"
-                    )
-        m = _POLY.match(spec)
-        if m and int(m.group(1)) > lim.max_degree:
+        sizes = model.sizes()
+        if sizes.get("degree", 0) > lim.max_degree:
             raise LimitError(
-                f"polynomial degree is limited to {lim.max_degree} (got {int(m.group(1))})"
+                f"polynomial degree is limited to {lim.max_degree} (got {sizes['degree']} in "
+                f"{model.spec()!r})"
+            )
+        if sizes.get("layers", 0) > lim.max_hidden:
+            raise LimitError(
+                f"at most {lim.max_hidden} hidden layers (got {sizes['layers']} in "
+                f"{model.spec()!r})"
+            )
+        if sizes.get("width", 0) > lim.max_width:
+            raise LimitError(
+                f"at most {lim.max_width} units per hidden layer (got {sizes['width']} in "
+                f"{model.spec()!r})"
             )
 
     def _build(self, spec: dict[str, Any]) -> Run:
@@ -456,12 +522,15 @@ class RunManager:
         X, y_or_none, names = as_arrays(X0, y0, feature_names=names0)
         assert y_or_none is not None
         y = y_or_none
-        model_spec = (spec.get("model") or default_model or "linear").strip()
-        self._check_model_spec(model_spec)
+        check_fit_data(X, y, names)  # what ds.fit refuses, the page refuses, with its message
+        optimizer = spec.get("optimizer") or "gd"
+        hyper = check_hyper(optimizer, spec.get("hyper") or {})
+        # parsed once, strictly, by the library; the caps apply to what it parsed
+        model = get_model((spec.get("model") or default_model or "linear").strip())
+        self._check_model(model)
         # the page's controls (controls.py), each passed on by name
         settings = controls.values(spec, self.controls)
         controls.check_caps(settings, lim, self.controls)
-        model = get_model(model_spec)
         n_params = model.bind(X, feature_names=names).n_params
         if n_params > lim.max_params:
             raise LimitError(
@@ -484,9 +553,9 @@ class RunManager:
             )
             session = Session(
                 problem,
-                optimizer=spec.get("optimizer") or "gd",
+                optimizer=optimizer,
                 **controls.passed_to("session", settings, self.controls),
-                **(spec.get("hyper") or {}),
+                **hyper,
             )
         notes.extend(str(w.message) for w in caught)
         notes.extend(session.notes)

@@ -10,8 +10,10 @@ const state = {
 window.playground = state; // for the browser tests and the curious
 
 // ---------------------------------------------------------------------------------- helpers
+// the server's token (in the page it served): requests that change state must carry it
+const TOKEN = (document.querySelector('meta[name="descend-token"]') || {}).content || "";
 async function api(method, path, body) {
-  const init = { method, headers: {} };
+  const init = { method, headers: method === "GET" ? {} : { "X-Descend-Token": TOKEN } };
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -27,6 +29,10 @@ async function api(method, path, body) {
   return data;
 }
 const fmt = (v, d = 4) => (v === null || v === undefined || !isFinite(v)) ? "–" : Number(v).toPrecision(d);
+// Plotly renders a subset of HTML in titles and labels: names from a CSV are escaped first
+const esc = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+//: most path points kept on the loss surface
+const PATH_POINTS = 20000;
 function showError(msg) { $("error-message").textContent = msg; $("banner-error").hidden = false; }
 function hideError() { $("banner-error").hidden = true; }
 function num(id) { const v = $(id).value.trim(); return v === "" ? null : Number(v); }
@@ -221,12 +227,12 @@ function drawRun(run) {
   if (d.x) {
     traces.push({ x: d.x, y: d.y, mode: "markers", type: "scatter", marker: { size: 5, color: "#2f6fde" }, name: "data" });
     traces.push({ x: run.fit.x, y: run.fit.y, mode: "lines", type: "scatter", line: { color: "#e4572e", width: 2.5 }, name: "fit" });
-    layout = { ...LAYOUT, xaxis: { title: { text: d.feature_names[0] } }, yaxis: { title: { text: d.target_name } } };
+    layout = { ...LAYOUT, xaxis: { title: { text: esc(d.feature_names[0]) } }, yaxis: { title: { text: esc(d.target_name) } } };
   } else {
     const lo = Math.min(...d.y), hi = Math.max(...d.y);
     traces.push({ x: d.y, y: run.fit.yhat, mode: "markers", type: "scatter", marker: { size: 5, color: "#2f6fde" }, name: "ŷ vs y" });
     traces.push({ x: [lo, hi], y: [lo, hi], mode: "lines", line: { color: "#9aa3b5", dash: "dot" }, name: "ŷ = y" });
-    layout = { ...LAYOUT, xaxis: { title: { text: `${d.target_name} (actual)` } }, yaxis: { title: { text: "ŷ (predicted)" } } };
+    layout = { ...LAYOUT, xaxis: { title: { text: `${esc(d.target_name)} (actual)` } }, yaxis: { title: { text: "ŷ (predicted)" } } };
   }
   Plotly.react("plot-data", traces, layout, CONFIG);
 
@@ -311,8 +317,11 @@ function flush() {
   const c = state.contour;
   if (p.px.length && c && p.pair && c.i === p.pair[0] && c.j === p.pair[1]) {
     const x = p.px[p.px.length - 1], y = p.py[p.py.length - 1];
-    Plotly.extendTraces("plot-contour", { x: [p.px, [x]], y: [p.py, [y]] }, [1, 3], [20000, 1]);
-    state.pathCount += p.px.length;
+    // one number for maxPoints (this Plotly build ignores an array there), and the θ-now
+    // marker moved, not extended
+    Plotly.extendTraces("plot-contour", { x: [p.px], y: [p.py] }, [1], PATH_POINTS);
+    Plotly.restyle("plot-contour", { x: [[x]], y: [[y]] }, [3]);
+    state.pathCount = Math.min(state.pathCount + p.px.length, PATH_POINTS);
     const [a0, a1] = [c.a[0], c.a[c.a.length - 1]], [b0, b1] = [c.b[0], c.b[c.b.length - 1]];
     if ((x < a0 || x > a1 || y < b0 || y > b1) && Date.now() - state.lastContourAt > 1000) fetchContour();
   }
@@ -362,7 +371,7 @@ async function fetchContour() {
     if (state.run !== run && state.run && state.run.id !== run.id) return;
     state.contour = c; state.lastContourAt = Date.now();
     const logz = c.z.map((row) => row.map((v) => (v === null || v <= 0) ? null : Math.log10(v)));
-    const px = c.path.map((p) => p[0]), py = c.path.map((p) => p[1]);
+    const px = c.path.map((p) => p[0]).slice(-PATH_POINTS), py = c.path.map((p) => p[1]).slice(-PATH_POINTS);
     state.pathCount = px.length;
     const traces = [
       { type: "contour", x: c.a, y: c.b, z: logz, colorscale: "Viridis", reversescale: true, ncontours: 24,
@@ -372,7 +381,7 @@ async function fetchContour() {
       { x: c.reference ? [c.reference[0]] : [], y: c.reference ? [c.reference[1]] : [], mode: "markers", type: "scatter", marker: { symbol: "star", size: 14, color: "#ffd23f", line: { color: "#1d2433", width: 1 } }, name: "θ* (least squares)" },
       { x: [px[px.length - 1]], y: [py[py.length - 1]], mode: "markers", type: "scatter", marker: { size: 10, color: "#fff", line: { color: "#e4572e", width: 3 } }, name: "θ now" },
     ];
-    Plotly.react("plot-contour", traces, { ...LAYOUT, xaxis: { title: { text: c.names[0] }, range: [c.a[0], c.a[c.a.length - 1]] }, yaxis: { title: { text: c.names[1] }, range: [c.b[0], c.b[c.b.length - 1]] } }, CONFIG);
+    Plotly.react("plot-contour", traces, { ...LAYOUT, xaxis: { title: { text: `${esc(c.names[0])} (standardised coordinates)` }, range: [c.a[0], c.a[c.a.length - 1]] }, yaxis: { title: { text: `${esc(c.names[1])} (standardised coordinates)` }, range: [c.b[0], c.b[c.b.length - 1]] } }, CONFIG);
   } catch (e) {
     showError(e.message);
   } finally { state.contourPending = false; }
