@@ -52,6 +52,9 @@ def fit(
     dtype: Any = None,
     scheduler: Any = None,
     progress: bool = False,
+    penalty: str | None = None,
+    alpha: float = 1e-4,
+    l1_ratio: float = 0.15,
     **options: Any,
 ) -> FitResult:
     """Fit a model to data by gradient descent.
@@ -111,6 +114,16 @@ def fit(
         scheduler; an address string (``"tcp://host:8786"``) connects a Client for the fit.
     progress : bool
         Dask only: a progress bar for each chunked pass.
+    penalty : {None, "l2", "l1", "elasticnet"}
+        Minimise loss(θ) + α·(r·‖w‖₁ + ½(1 − r)·‖w‖₂²), w = ``res.coef`` in the data's units
+        (the intercept is never penalised; standardising does not change the problem).
+        ``"l2"`` joins the Hessian (advice, "auto", the certificate follow); ``"l1"`` and
+        ``"elasticnet"`` run proximal gradient steps (ISTA, ``optimizer="gd"``) with exact
+        zeros. See :mod:`descend.problems.penalty` (scikit-learn's α is descend's α/2 for MSE).
+    alpha : float
+        α ≥ 0 (default 1e-4, scikit-learn's SGDRegressor's).
+    l1_ratio : float
+        r ∈ [0, 1], the L1 share of ``"elasticnet"`` (default 0.15).
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
         ``record_params``, ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
@@ -132,7 +145,7 @@ def fit(
             X, y, model, loss, optimizer, learning_rate, batch_size, max_steps, tol, seed,
             theta0=theta0, reference=reference, warn=warn, feature_names=feature_names,
             preconditioner=preconditioner, fast=fast, dtype=dtype, progress=progress,
-            options=options,
+            options=options, penalty=(penalty, alpha, l1_ratio),
         )  # fmt: skip
 
 
@@ -157,12 +170,14 @@ def _fit(
     dtype: Any,
     progress: bool,
     options: dict[str, Any],
+    penalty: tuple[Any, Any, Any] = (None, 1e-4, 0.15),
 ) -> FitResult:
     opt_name = optimizer_name(optimizer)
     problem = build_problem(
         X, y, model, loss, auto_rate=is_auto(learning_rate), preconditioner=preconditioner,
         seed=seed, theta0=theta0, reference=reference, feature_names=feature_names, fast=fast,
         dtype=dtype, full_batch=batch_size is None, progress=progress,
+        penalty=penalty[0], alpha=penalty[1], l1_ratio=penalty[2],
     )  # fmt: skip
     refine = options.pop("refine", "auto")
     hyper = {k: options.pop(k) for k in list(options) if k not in MINIMIZE_OPTIONS | _FIT_OPTIONS}
@@ -179,6 +194,11 @@ def _fit(
         stacklevel=3,
     )
     notes = problem.notes + rate.notes
+    penalized = (
+        {"penalty": penalty[0], "alpha": penalty[1], "l1_ratio": penalty[2]}
+        if penalty[0] is not None
+        else {}
+    )
 
     if options.get("checkpoint") is not None or {"checkpoint_data", "checkpoint_notes"} & set(
         options
@@ -188,7 +208,7 @@ def _fit(
                optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size,
                max_steps=max_steps, tol=tol, seed=seed, notes=notes,
                preconditioner=problem.plan.kind, preconditioner_reason=problem.plan.reason,
-               refine=refine, extra={**hyper, "schedule": rate.schedule})  # fmt: skip
+               refine=refine, extra={**hyper, "schedule": rate.schedule, **penalized})  # fmt: skip
     calls = 0
 
     def run(objective: Any, start: Array, **extra: Any) -> FitResult:
@@ -225,7 +245,8 @@ def _fit(
     res.warnings.extend(notes)
     res.settings.update(
         {"model": bound.spec(), "loss": problem.base.loss.spec(),
-         "n_samples": problem.base.n_samples, "feature_names": bound.feature_names}
+         "n_samples": problem.base.n_samples, "feature_names": bound.feature_names,
+         "penalty": penalized or None}
     )  # fmt: skip
     if problem.base.owns_batches or is_dask(X):
         res.settings["dask"] = True

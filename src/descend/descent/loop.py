@@ -467,6 +467,7 @@ class Descent:
         trusted = advice is not None and objective.is_linear
         self.lam_max = advice.lam_max if trusted and advice is not None else None
         self.mu = known_mu(objective, advice)
+        self.prox = objective.has_prox  # judged by the minimum-norm subgradient
         self.certificate: Certificate | None = None
 
         # -- sampling ----------------------------------------------------------------------
@@ -575,7 +576,8 @@ class Descent:
                 self.grad0 = float(np.linalg.norm(objective.value_and_grad(theta)[1]))
             loss, g = objective.value_and_grad(theta, next(self.batches))
         loss = float(loss)
-        gnorm = float(np.linalg.norm(g))
+        # with an L1 part, stationarity is the minimum-norm subgradient of the whole objective
+        gnorm = float(np.linalg.norm(objective.stationarity(theta, g) if self.prox else g))
         self.loss = loss
         self.last_gnorm = gnorm
         loss0 = self.loss0
@@ -792,7 +794,7 @@ class Descent:
         certificate (or stationarity) and the stall rule."""
         full, g = self.objective.value_and_grad(theta)
         full = float(full)
-        gnorm = float(np.linalg.norm(g))
+        gnorm = float(np.linalg.norm(self.objective.stationarity(theta, g) if self.prox else g))
         if math.isfinite(full) and full < self.best_loss:
             self.best_theta, self.best_loss = theta.copy(), full
         self.loss, self.last_gnorm = full, gnorm

@@ -32,6 +32,7 @@ from descend.problems.fastfit import build_objective
 from descend.problems.losses import get_loss
 from descend.problems.models import get_model
 from descend.problems.objective import Objective
+from descend.problems.penalty import penalize
 from descend.problems.precondition import Plan, plan
 from descend.problems.reference import Reference
 
@@ -115,6 +116,9 @@ def prepare(
     theta0: Any = None,
     reference: bool = True,
     advice: Advice | None = None,
+    penalty: str | None = None,
+    alpha: float = 1e-4,
+    l1_ratio: float = 0.15,
 ) -> Problem:
     """Turn a bound objective into a :class:`Problem`: θ₀, advice, reference, preconditioner.
 
@@ -135,11 +139,27 @@ def prepare(
         Compute the closed-form answer when there is one.
     advice : Advice, optional
         Curvature already known for ``objective`` (not recomputed).
+    penalty : {None, "l2", "l1", "elasticnet"}
+        Add α·(r·‖w‖₁ + ½(1 − r)·‖w‖₂²) on the coefficients w in the user's units
+        (:mod:`descend.problems.penalty`). A penalised problem runs unpreconditioned.
+    alpha, l1_ratio : float
+        α ≥ 0 and r ∈ [0, 1] (scikit-learn's names and defaults).
 
     Returns
     -------
     Problem
     """
+    penalized = penalize(objective, penalty, alpha, l1_ratio)
+    is_penalized = penalized is not objective
+    if is_penalized:
+        objective = penalized
+        if preconditioner not in (None, "none"):
+            raise ValueError(
+                f"preconditioner={preconditioner!r} cannot be combined with a penalty (the "
+                "penalty is on the coefficients in your units); leave preconditioner unset"
+            )
+        preconditioner = "none"
+        advice = None
     theta_start = start_for(objective, theta0, seed)
     ref = objective.reference() if (reference or objective.has_statistics) else None
     if objective.is_linear_least_squares and ref is None and objective.has_statistics:
@@ -153,6 +173,8 @@ def prepare(
     the_plan = plan(objective, preconditioner, auto_rate, advice)
     if (preconditioner is not None or auto_rate) and objective.is_linear:
         notes.insert(0, the_plan.note())
+    if is_penalized:
+        notes.append("a penalised problem runs unpreconditioned (see docs/penalties.md)")
     return Problem(
         objective, the_plan, theta_start, the_plan.advice, ref if reference else None, notes
     )
@@ -174,6 +196,9 @@ def build_problem(
     dtype: Any = None,
     full_batch: bool = True,
     progress: bool = False,
+    penalty: str | None = None,
+    alpha: float = 1e-4,
+    l1_ratio: float = 0.15,
 ) -> Problem:
     """Validate the data, bind the model, build the objective and :func:`prepare` the problem.
 
@@ -195,6 +220,8 @@ def build_problem(
         column-major on the fast path).
     progress : bool
         Dask: show a progress bar for each chunked pass.
+    penalty, alpha, l1_ratio
+        As in :func:`prepare`.
 
     Returns
     -------
@@ -221,4 +248,7 @@ def build_problem(
         seed=seed,
         theta0=theta0,
         reference=reference,
+        penalty=penalty,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
     )

@@ -57,6 +57,10 @@ class Objective:
         A model linear in θ with the squared error: :meth:`reference` gives the closed form.
     bounds : list of (lo, hi), or None
         A box that holds the interesting region (a surface's plotting and multi-start box).
+    has_prox : bool
+        The objective has a non-smooth part (an L1 penalty): ``value_and_grad`` gives the
+        smooth part's gradient, :meth:`prox` the non-smooth part's proximal map and
+        :meth:`stationarity` the minimum-norm subgradient the stopping rules judge.
     """
 
     n_params: int = 0
@@ -72,6 +76,7 @@ class Objective:
     is_linear_least_squares: bool = False
     #: one (lo, hi) per parameter where the objective has a natural box (surfaces), else None
     bounds: list[tuple[float, float]] | None = None
+    has_prox: bool = False
 
     @property
     def is_linear(self) -> bool:
@@ -93,6 +98,14 @@ class Objective:
     def value_and_grad(self, theta: Array) -> tuple[float, Array]:
         """Return ``(f(θ), ∇f(θ))``, the gradient of shape (p,)."""
         raise NotImplementedError
+
+    def prox(self, v: Array, eta: float) -> Array:
+        """The proximal map of the non-smooth part at step η (identity when there is none)."""
+        return np.asarray(v, dtype=np.float64)
+
+    def stationarity(self, theta: Array, g: Array) -> Array:
+        """The minimum-norm subgradient at θ given the smooth gradient g (g when smooth)."""
+        return g
 
     def value(self, theta: Array) -> float:
         """Return f(θ)."""

@@ -70,6 +70,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Seeds θ₀ and the mini-batch shuffling (scikit-learn's ``random_state``).
     optimizer_params : dict or None, default=None
         Optimizer hyperparameters, e.g. ``{"beta": 0.9}`` or ``{"b1": 0.8}``.
+    penalty : {None, "l2", "l1", "elasticnet"}, default=None
+        α·(l1_ratio·‖w‖₁ + ½(1 − l1_ratio)·‖w‖₂²) on the coefficients in the data's units
+        (see :func:`descend.fit`; for MSE, scikit-learn's ``Lasso(alpha=a)`` is
+        ``penalty="l1", alpha=2a``).
+    alpha : float, default=1e-4
+        α ≥ 0.
+    l1_ratio : float, default=0.15
+        The L1 share of ``"elasticnet"``, in [0, 1].
 
     Attributes
     ----------
@@ -107,6 +115,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         gtol: float = DEFAULT_GTOL,
         seed: int | None = 0,
         optimizer_params: dict[str, Any] | None = None,
+        penalty: str | None = None,
+        alpha: float = 1e-4,
+        l1_ratio: float = 0.15,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -120,6 +131,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.gtol = gtol
         self.seed = seed
         self.optimizer_params = optimizer_params
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -157,6 +171,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             feature_names=names,
             patience=self.patience,
             gtol=self.gtol,
+            penalty=self.penalty,
+            alpha=self.alpha,
+            l1_ratio=self.l1_ratio,
             **options,
         )
         res.objective = None  # do not keep a copy of the training data

@@ -25,6 +25,8 @@ __all__ = [
     "register",
     "run",
     "training_kwargs",
+    "add_penalty_arguments",
+    "penalty_kwargs",
 ]
 
 
@@ -175,6 +177,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(p)
     add_training_arguments(p)
+    add_penalty_arguments(p)
     p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
     p.add_argument(
         "--dask",
@@ -191,6 +194,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_figure_arguments(p)
     p.set_defaults(func=run)
+
+
+def add_penalty_arguments(p: argparse.ArgumentParser) -> None:
+    """--penalty, --alpha, --l1-ratio (scikit-learn's names; see docs/penalties.md)."""
+    g = p.add_argument_group("penalty (on the coefficients in your units; docs/penalties.md)")
+    g.add_argument(
+        "--penalty",
+        choices=["none", "l2", "l1", "elasticnet"],
+        help="add α·(r·‖w‖₁ + ½(1 − r)·‖w‖₂²) to the loss (default none); l1 and elasticnet "
+        "take proximal steps (exact zeros) and need --optimizer gd",
+    )
+    g.add_argument("--alpha", type=float, default=1e-4, help="α ≥ 0 (default 1e-4)")
+    g.add_argument(
+        "--l1-ratio",
+        type=float,
+        default=0.15,
+        metavar="R",
+        help="the L1 share r of elasticnet, in [0, 1] (default 0.15)",
+    )
+
+
+def penalty_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """fit() keywords for --penalty/--alpha/--l1-ratio."""
+    if args.penalty in (None, "none"):
+        return {}
+    return {"penalty": args.penalty, "alpha": args.alpha, "l1_ratio": args.l1_ratio}
 
 
 def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:
@@ -348,7 +377,7 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(args, default_model)
     source = None if args.dask else data_source(args)
     progress = Progress(args.max_iter) if not args.quiet else None
-    kwargs = {**training_kwargs(args), **extra}
+    kwargs = {**training_kwargs(args), **penalty_kwargs(args), **extra}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
         res = fit(
