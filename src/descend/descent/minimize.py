@@ -26,7 +26,13 @@ from descend.descent.checkpoint import Checkpointer
 from descend.descent.loop import Descent, LoopState, start_point
 from descend.descent.rates import is_auto, resolve_rate
 from descend.descent.result import FitResult
-from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL, certify
+from descend.descent.verdicts import (
+    DEFAULT_GTOL,
+    DEFAULT_N_ITER_NO_CHANGE,
+    DEFAULT_PATIENCE,
+    DEFAULT_TOL,
+    certify,
+)
 from descend.problems.curvature import Advice, advise
 from descend.problems.penalty import penalize
 
@@ -93,6 +99,9 @@ def minimize(
     penalty: str | None = None,
     alpha: float = 1e-4,
     l1_ratio: float = 0.15,
+    validation: Any = None,
+    early_stopping: bool = False,
+    n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
     **hyper: Any,
 ) -> FitResult:
     """Minimise an objective by gradient descent from θ₀.
@@ -191,6 +200,15 @@ def minimize(
         zeros, and is judged by the minimum-norm subgradient of the whole objective.
     alpha, l1_ratio : float
         α ≥ 0 and r ∈ [0, 1] (scikit-learn's names and defaults).
+    validation : Objective, optional
+        A held-out loss in the same coordinates as ``objective`` (what :func:`descend.fit`
+        builds from ``validation_fraction``): evaluated at every θ_k (every epoch's end for
+        mini-batches) into ``res.history.val_loss``.
+    early_stopping : bool
+        Stop ("early_stopped") when the validation loss made no new low (beyond rounding) for
+        ``n_iter_no_change`` checks, and return the θ where it was lowest.
+    n_iter_no_change : int
+        Checks without improvement before early stopping fires (default 10).
     **hyper
         Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
 
@@ -207,6 +225,14 @@ def minimize(
         raise ValueError(f"tol and gtol must be ≥ 0, got tol={tol!r}, gtol={gtol!r}")
     if patience < 1:
         raise ValueError(f"patience must be ≥ 1, got {patience!r}")
+    if early_stopping and validation is None:
+        raise ValueError(
+            "early_stopping needs held-out rows: give validation_fraction (ds.fit) or a "
+            "validation objective (ds.minimize)"
+        )
+    n_bad = isinstance(n_iter_no_change, bool) or not isinstance(n_iter_no_change, int | np.integer)
+    if n_bad or n_iter_no_change < 1:
+        raise ValueError(f"n_iter_no_change must be a whole number ≥ 1, got {n_iter_no_change!r}")
 
     # -- the rate: resolved once, by the one resolver (a Rate from fit passes through) ------
     opt_name = optimizer_name(optimizer)
@@ -254,6 +280,9 @@ def minimize(
         start=resume_from,
         resumable=checkpoint is not None,
         sampling=sampling,
+        validation=validation,
+        early_stopping=early_stopping,
+        n_iter_no_change=n_iter_no_change,
     )
 
     def snapshot() -> LoopState:
@@ -315,11 +344,14 @@ def minimize(
     else:
         final_loss = float(objective.value(theta))
         certificate = run.certificate
+    history = run.recorder.history()
+    if validation is not None:
+        history.val_loss = np.asarray(run.val_losses, dtype=np.float64)
     return FitResult(
         params=theta,
         loss=final_loss,
         certificate=certificate,
-        history=run.recorder.history(),
+        history=history,
         stop_reason=stop_reason,
         message=message,
         n_steps=run.k,
@@ -338,6 +370,11 @@ def minimize(
             "stall_tol": stall_tol,
             "seed": seed,
             "sampling": sampling if batch_size is not None else None,
+            **(
+                {"early_stopping": bool(early_stopping), "n_iter_no_change": n_iter_no_change}
+                if validation is not None
+                else {}
+            ),
         },
         objective=objective,
         opt_state=run.opt_state,

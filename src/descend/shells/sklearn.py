@@ -27,7 +27,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from descend.descent.fit import fit as _fit
-from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL
+from descend.descent.verdicts import (
+    DEFAULT_GTOL,
+    DEFAULT_N_ITER_NO_CHANGE,
+    DEFAULT_PATIENCE,
+    DEFAULT_TOL,
+)
 from descend.problems.features import BASES, PolynomialBasis
 
 Array = NDArray[np.float64]
@@ -78,6 +83,13 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         α ≥ 0.
     l1_ratio : float, default=0.15
         The L1 share of ``"elasticnet"``, in [0, 1].
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when their loss has made no new
+        low for ``n_iter_no_change`` checks (steps; epochs for mini-batches), keeping the best
+        θ on them (stop reason "early_stopped").
+    validation_fraction : float, default=0.1
+        The held-out share, used only with ``early_stopping`` (as in scikit-learn).
+    n_iter_no_change : int, default=10
 
     Attributes
     ----------
@@ -89,7 +101,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Updates made.
     loss_curve_ : ndarray of shape (n_iter_,)
         The loss before each update.
-    stop_reason_ : {"converged", "stationary", "stalled", "max_steps", "diverged", "interrupted"}
+    stop_reason_ : {"converged", "stationary", "stalled", "max_steps", "diverged", "interrupted", \
+            "early_stopped"}
         "converged" is certified (see ``certificate_``); a ConvergenceWarning is raised for
         "stalled", "max_steps" and "diverged".
     certificate_ : descend.descent.verdicts.Certificate or None
@@ -118,6 +131,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         penalty: str | None = None,
         alpha: float = 1e-4,
         l1_ratio: float = 0.15,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -134,6 +150,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -174,6 +193,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             penalty=self.penalty,
             alpha=self.alpha,
             l1_ratio=self.l1_ratio,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction if self.early_stopping else None,
+            n_iter_no_change=self.n_iter_no_change,
             **options,
         )
         res.objective = None  # do not keep a copy of the training data

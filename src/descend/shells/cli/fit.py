@@ -197,7 +197,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_penalty_arguments(p: argparse.ArgumentParser) -> None:
-    """--penalty, --alpha, --l1-ratio (scikit-learn's names; see docs/penalties.md)."""
+    """--penalty, --alpha, --l1-ratio and the validation split (scikit-learn's names)."""
     g = p.add_argument_group("penalty (on the coefficients in your units; docs/penalties.md)")
     g.add_argument(
         "--penalty",
@@ -214,12 +214,41 @@ def add_penalty_arguments(p: argparse.ArgumentParser) -> None:
         help="the L1 share r of elasticnet, in [0, 1] (default 0.15)",
     )
 
+    v = p.add_argument_group("validation (docs/verdicts.md: early_stopped)")
+    v.add_argument(
+        "--validation-fraction",
+        type=float,
+        metavar="F",
+        help="hold out this share of the rows (seeded by --seed) and record their loss per "
+        "step (default: none; 0.1 with --early-stopping)",
+    )
+    v.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the validation loss stops improving and keep the best θ on it",
+    )
+    v.add_argument(
+        "--n-iter-no-change",
+        type=int,
+        default=10,
+        metavar="N",
+        help="steps (epochs for mini-batches) without a new low before --early-stopping "
+        "fires (default 10)",
+    )
+
 
 def penalty_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """fit() keywords for --penalty/--alpha/--l1-ratio."""
-    if args.penalty in (None, "none"):
-        return {}
-    return {"penalty": args.penalty, "alpha": args.alpha, "l1_ratio": args.l1_ratio}
+    """fit() keywords for --penalty/--alpha/--l1-ratio and the validation options."""
+    out: dict[str, Any] = {}
+    if args.penalty not in (None, "none"):
+        out.update(penalty=args.penalty, alpha=args.alpha, l1_ratio=args.l1_ratio)
+    if args.validation_fraction is not None or args.early_stopping:
+        out.update(
+            validation_fraction=args.validation_fraction,
+            early_stopping=args.early_stopping,
+            n_iter_no_change=args.n_iter_no_change,
+        )
+    return out
 
 
 def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:
