@@ -41,6 +41,7 @@ def test_stop_reasons_are_the_documented_stable_strings():
         "diverged",
         "interrupted",
         "early_stopped",
+        "separated",
     ]
 
 

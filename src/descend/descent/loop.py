@@ -472,6 +472,7 @@ class Descent:
         self.lam_max = advice.lam_max if trusted and advice is not None else None
         self.mu = known_mu(objective, advice)
         self.prox = objective.has_prox  # judged by the minimum-norm subgradient
+        self.may_separate = objective.may_separate  # log loss: separable data, no minimiser
         # the held-out loss: recorded each step (each epoch for mini-batches); with early
         # stopping, the run ends n_iter_no_change checks after its last new low
         self.validation = validation
@@ -623,6 +624,8 @@ class Descent:
             self.flips = self.flips + 1 if reversed_ else 0
             self.prev_grad = np.array(g, dtype=np.float64, copy=True)
             if self.validation is not None and self._validate(theta, k):
+                return None
+            if self.may_separate and self._separated(theta, k):
                 return None
             if self._settled(loss, gnorm, k):
                 return None
@@ -814,6 +817,8 @@ class Descent:
         self.loss, self.last_gnorm = full, gnorm
         if self.validation is not None and self._validate(theta, self.k):
             return
+        if self.may_separate and self._separated(theta, self.k):
+            return
         if math.isfinite(full) and math.isfinite(gnorm) and self._settled(full, gnorm, self.k):
             return
         losses = self.epoch_losses
@@ -831,6 +836,18 @@ class Descent:
                     "schedule or larger batches go further" + self._bound_text(),
                 )
         losses.append(full)
+
+    def _separated(self, theta: Array, k: int) -> bool:
+        """Stop when θ separates the training rows: the log loss then has no minimiser."""
+        if not self.objective.separated(theta):
+            return False
+        self.stop(
+            "separated",
+            f"separated at step {k}: θ classifies every training row correctly (all margins "
+            "y·z > 0), so the log loss has no minimiser — it falls towards 0 only as ‖θ‖ → ∞. "
+            "θ is a separating classifier; add a penalty (penalty='l2') for a finite optimum",
+        )
+        return True
 
     def _validate(self, theta: Array, k: int) -> bool:
         """Record the held-out loss at θ_k; early stopping: stop at the best θ on it."""

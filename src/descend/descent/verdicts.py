@@ -24,6 +24,9 @@ interrupted      Ctrl-C, SIGTERM with a checkpoint, or a callback that returned 
 early_stopped    ``early_stopping``: the held-out (validation) loss made no new low for
                  ``n_iter_no_change`` checks (steps; epochs for mini-batches); θ is restored to
                  the iterate with the lowest validation loss.
+separated        unpenalised log loss on a model linear in θ, and θ classifies every training
+                 row correctly (all margins > 0): then L(c·θ) → 0 as c → ∞ while L > 0, so no
+                 minimiser exists; θ is a separating classifier (a penalty gives a finite one).
 ===============  =============================================================================
 
 Stability of the update rules on a quadratic with Hessian eigenvalues λ ≤ λ_max (x = η·λ):
@@ -70,6 +73,7 @@ STOP_REASONS: dict[str, str] = {
     "diverged": "non-finite values, or growth the update rule does not allow",
     "interrupted": "stopped by Ctrl-C, SIGTERM or the callback",
     "early_stopped": "the validation loss stopped improving (early_stopping); θ is the best on it",
+    "separated": "θ classifies every row correctly: the log loss has no minimiser (‖θ‖ → ∞)",
 }
 
 #: the default stopping settings, one place for every entry point: the certified relative

@@ -103,6 +103,15 @@ class Objective:
         """The proximal map of the non-smooth part at step η (identity when there is none)."""
         return np.asarray(v, dtype=np.float64)
 
+    @property
+    def may_separate(self) -> bool:
+        """The objective can lack a minimiser by separation (log loss, model linear in θ)."""
+        return False
+
+    def separated(self, theta: Array) -> bool:
+        """θ separates the data, so no minimiser exists (only when :attr:`may_separate`)."""
+        return False
+
     def stationarity(self, theta: Array, g: Array) -> Array:
         """The minimum-norm subgradient at θ given the smooth gradient g (g when smooth)."""
         return g
@@ -190,6 +199,15 @@ class DataObjective(Objective):
     def predict(self, theta: Array) -> Array:
         """ŷ on the objective's own rows, shape (n,)."""
         return np.asarray(self.model.forward(theta, self.Z))
+
+    @property
+    def may_separate(self) -> bool:
+        """Log loss on a model linear in θ: separable data leave it without a minimiser."""
+        return bool(self.loss.separable and self.model.is_linear)
+
+    def separated(self, theta: Array) -> bool:
+        """Every row classified correctly by θ (all margins > 0): see :meth:`Loss.separated`."""
+        return self.may_separate and self.loss.separated(self.y, self.predict(theta))
 
     @property
     def target_scale(self) -> float:  # type: ignore[override]
