@@ -153,3 +153,17 @@ def test_an_mlp_without_layers_is_refused(capsys):
     """--model mlp: (no sizes) exits 2 and asks for the hidden layer sizes."""
     assert main(["fit", "--model", "mlp:"]) == 2
     assert "hidden layer sizes" in capsys.readouterr().err
+
+
+def test_fit_penalty_flags(tmp_path, capsys):
+    """--penalty l1 with a large --alpha drops the slope to exactly 0; bad α is one line."""
+    out = tmp_path / "run.json"
+    code = main(["fit", "--dataset", "norris", "--lr", "auto", "--penalty", "l1", "--alpha",
+                 "1e9", "--quiet", "--json", str(out)])  # fmt: skip
+    assert code == 0
+    saved = json.loads(out.read_text())
+    assert saved["settings"]["penalty"] == {"penalty": "l1", "alpha": 1e9, "l1_ratio": 0.15}
+    assert saved["original_units"]["coef"] == [0.0]
+    code = main(["fit", "--dataset", "norris", "--penalty", "l2", "--alpha", "-1"])
+    assert code == 2
+    assert "alpha must be" in capsys.readouterr().err

@@ -130,3 +130,16 @@ def test_dataframe_feature_names(linear3):
     est = GDRegressor().fit(df, y)
     assert list(est.feature_names_in_) == ["a", "b", "c"]
     assert est.result_.model.feature_names == ["a", "b", "c"]
+
+
+def test_regressor_penalty_matches_lasso(rng):
+    """GDRegressor(penalty="l1", alpha=2a) is scikit-learn's Lasso(alpha=a)."""
+    from sklearn.linear_model import Lasso
+
+    X = rng.normal(size=(120, 5)) * np.array([1.0, 4.0, 0.2, 1.0, 2.0])
+    y = X @ np.array([2.0, 0.0, 1.0, 0.0, -0.3]) + 1.0 + 0.5 * rng.normal(size=120)
+    est = GDRegressor(penalty="l1", alpha=0.4, max_iter=100_000).fit(X, y)
+    ref = Lasso(alpha=0.2, tol=1e-14, max_iter=100_000).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(est.coef_ == 0, ref.coef_ == 0)
+    assert est.stop_reason_ == "converged"

@@ -230,3 +230,16 @@ def test_plot_runs_takes_a_comparison(norris):
         np.testing.assert_array_equal(by_gid(left, f"path-{k}").get_xydata(), r.history.params)
         assert by_gid(right, f"loss-{k}").get_label() == comp.rows[k].label
     assert "m" in left.get_xlabel()  # parameter names from the objective's model
+
+
+def test_plot_loss_shows_training_and_validation_curves(rng):
+    x = np.sort(rng.uniform(-1, 1, 30))
+    y = np.sin(3 * x) + 0.3 * rng.normal(size=30)
+    res = ds.fit(x, y, model="poly:12", learning_rate="auto", preconditioner="none",
+                 validation_fraction=0.3, max_steps=2000)  # fmt: skip
+    fig = ds.plot.plot_loss(res)
+    lines = {ln.get_gid(): ln for ln in fig.axes[0].get_lines()}
+    np.testing.assert_array_equal(lines["val-loss"].get_ydata(), res.history.val_loss)
+    np.testing.assert_array_equal(lines["loss"].get_ydata(), res.history.loss)
+    best = int(np.argmin(res.history.val_loss))
+    assert lines["val-best"].get_xdata()[0] == best

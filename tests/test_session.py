@@ -185,3 +185,18 @@ def test_schedule_is_rescaled_by_a_new_rate(problem):
     assert s.current_lr == pytest.approx(0.05)
     s.set_learning_rate(0.2)
     assert s.current_lr == pytest.approx(0.1)
+
+
+def test_session_takes_proximal_steps_for_an_l1_penalty(rng):
+    """A Session on a lasso problem runs ISTA like ds.fit: the same θ, exact zeros."""
+    from descend.problems.build import build_problem
+
+    X = rng.normal(size=(100, 4)) * [1.0, 3.0, 1.0, 2.0]
+    y = X @ [1.0, 0.0, 2.0, 0.0] + rng.normal(size=100)
+    problem = build_problem(X, y, penalty="l1", alpha=1.0, auto_rate=True)
+    session = ds.Session(problem, learning_rate="auto")
+    session.step(5000)
+    res = ds.fit(X, y, penalty="l1", alpha=1.0, learning_rate="auto")
+    assert session.stop_reason == res.stop_reason == "converged"
+    np.testing.assert_array_equal(session.theta, res.params)
+    assert np.sum(session.theta == 0.0) >= 1

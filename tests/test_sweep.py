@@ -99,3 +99,41 @@ def test_cli_sweep_lr_rejects_bad_rates(capsys):
         main(["sweep-lr", "--lrs", "0.1,abc"])
     assert exc.value.code == 2
     assert "--lrs" in capsys.readouterr().err
+
+
+def test_validation_curve_shows_overfitting(rng):
+    """Training MSE falls with the degree; validation MSE falls, then rises (measured here
+    independently from the predictions on the same seeded split)."""
+    from descend.problems.build import split_validation
+    from descend.studies.sweep import validation_curve
+
+    x = np.sort(rng.uniform(-1, 1, 40))
+    y = np.sin(3 * x) + 0.3 * rng.normal(size=40)
+    rows = validation_curve(x, y, degrees=[1, 3, 15], validation_fraction=0.3, seed=1)
+    train = [r.train_loss for r in rows]
+    val = [r.val_loss for r in rows]
+    assert train[0] > train[1] > train[2]
+    assert val[1] < val[0] and val[2] > val[1]
+    Xt, yt, Xv, yv, _ = split_validation(x, y, 0.3, 1)
+    res = ds.fit(Xt, yt, model="poly:3:chebyshev", learning_rate="auto", seed=1)
+    assert rows[1].val_loss == pytest.approx(np.mean((yv - res.predict(Xv)) ** 2), rel=1e-6)
+
+
+def test_validation_curve_ridge_shrinks_the_gap(rng):
+    from descend.studies.sweep import validation_curve
+
+    x = np.sort(rng.uniform(-1, 1, 40))
+    y = np.sin(3 * x) + 0.3 * rng.normal(size=40)
+    rows = validation_curve(x, y, degrees=[8], alphas=[0.0, 1e-3], validation_fraction=0.3,
+                            max_steps=50_000)  # fmt: skip
+    assert [r.stop_reason for r in rows] == ["converged", "converged"]
+    assert rows[1].train_loss > rows[0].train_loss  # the penalty costs training fit …
+    assert rows[1].val_loss < rows[0].val_loss  # … and buys validation fit
+
+
+def test_cli_sweep_degree_validation(capsys):
+    assert main(["sweep-degree", "--dataset", "norris", "--validation", "0.3",
+                 "--max-degree", "2", "--alphas", "0,0.01"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "11 held out for validation" in out
+    assert "validation MSE" in out and out.count("converged") == 4

@@ -40,6 +40,8 @@ def test_stop_reasons_are_the_documented_stable_strings():
         "max_steps",
         "diverged",
         "interrupted",
+        "early_stopped",
+        "separated",
     ]
 
 

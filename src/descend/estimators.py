@@ -6,6 +6,6 @@ The public home of the estimators; they live with the other shells in
 
 from __future__ import annotations
 
-from descend.shells.sklearn import GDRegressor, OrthogonalPolynomialFeatures
+from descend.shells.sklearn import GDClassifier, GDRegressor, OrthogonalPolynomialFeatures
 
-__all__ = ["GDRegressor", "OrthogonalPolynomialFeatures"]
+__all__ = ["GDClassifier", "GDRegressor", "OrthogonalPolynomialFeatures"]

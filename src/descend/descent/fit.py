@@ -19,7 +19,13 @@ from descend.descent.minimize import MINIMIZE_OPTIONS, minimize, optimizer_name
 from descend.descent.optim import Optimizer
 from descend.descent.rates import is_auto, resolve_rate
 from descend.descent.result import FitResult
-from descend.descent.verdicts import DEFAULT_TOL, MU_METHOD, certify, known_mu
+from descend.descent.verdicts import (
+    DEFAULT_N_ITER_NO_CHANGE,
+    DEFAULT_TOL,
+    MU_METHOD,
+    certify,
+    known_mu,
+)
 from descend.problems.build import build_problem
 from descend.problems.distributed import connect, is_dask
 
@@ -52,6 +58,12 @@ def fit(
     dtype: Any = None,
     scheduler: Any = None,
     progress: bool = False,
+    penalty: str | None = None,
+    alpha: float = 1e-4,
+    l1_ratio: float = 0.15,
+    validation_fraction: float | None = None,
+    early_stopping: bool = False,
+    n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
     **options: Any,
 ) -> FitResult:
     """Fit a model to data by gradient descent.
@@ -111,6 +123,26 @@ def fit(
         scheduler; an address string (``"tcp://host:8786"``) connects a Client for the fit.
     progress : bool
         Dask only: a progress bar for each chunked pass.
+    penalty : {None, "l2", "l1", "elasticnet"}
+        Minimise loss(θ) + α·(r·‖w‖₁ + ½(1 − r)·‖w‖₂²), w = ``res.coef`` in the data's units
+        (the intercept is never penalised; standardising does not change the problem).
+        ``"l2"`` joins the Hessian (advice, "auto", the certificate follow); ``"l1"`` and
+        ``"elasticnet"`` run proximal gradient steps (ISTA, ``optimizer="gd"``) with exact
+        zeros. See :mod:`descend.problems.penalty` (scikit-learn's α is descend's α/2 for MSE).
+    alpha : float
+        α ≥ 0 (default 1e-4, scikit-learn's SGDRegressor's).
+    l1_ratio : float
+        r ∈ [0, 1], the L1 share of ``"elasticnet"`` (default 0.15).
+    validation_fraction : float or None
+        Hold out this share of the rows (a permutation seeded by ``seed``): the model is
+        scaled on and trained on the rest, and the held-out loss (no penalty) at every step
+        (every epoch for mini-batches) is ``res.history.val_loss``. Default None: no split,
+        or 0.1 with ``early_stopping``.
+    early_stopping : bool
+        Stop when the validation loss has made no new low for ``n_iter_no_change`` checks
+        (stop reason ``"early_stopped"``) and return the θ where it was lowest.
+    n_iter_no_change : int
+        Checks (steps; epochs for mini-batches) without improvement (default 10).
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
         ``record_params``, ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
@@ -132,7 +164,8 @@ def fit(
             X, y, model, loss, optimizer, learning_rate, batch_size, max_steps, tol, seed,
             theta0=theta0, reference=reference, warn=warn, feature_names=feature_names,
             preconditioner=preconditioner, fast=fast, dtype=dtype, progress=progress,
-            options=options,
+            options=options, penalty=(penalty, alpha, l1_ratio),
+            validation=(validation_fraction, early_stopping, n_iter_no_change),
         )  # fmt: skip
 
 
@@ -157,13 +190,25 @@ def _fit(
     dtype: Any,
     progress: bool,
     options: dict[str, Any],
+    penalty: tuple[Any, Any, Any] = (None, 1e-4, 0.15),
+    validation: tuple[Any, bool, int] = (None, False, DEFAULT_N_ITER_NO_CHANGE),
 ) -> FitResult:
     opt_name = optimizer_name(optimizer)
+    fraction, early_stopping, n_iter_no_change = validation
+    if early_stopping and fraction is None:
+        fraction = 0.1  # scikit-learn's default
     problem = build_problem(
         X, y, model, loss, auto_rate=is_auto(learning_rate), preconditioner=preconditioner,
         seed=seed, theta0=theta0, reference=reference, feature_names=feature_names, fast=fast,
         dtype=dtype, full_batch=batch_size is None, progress=progress,
+        penalty=penalty[0], alpha=penalty[1], l1_ratio=penalty[2],
+        validation_fraction=fraction,
     )  # fmt: skip
+    if problem.validation is not None and options.get("checkpoint") is not None:
+        raise ValueError(
+            "a checkpointed run cannot keep a validation split yet: drop validation_fraction/"
+            "early_stopping or the checkpoint"
+        )
     refine = options.pop("refine", "auto")
     hyper = {k: options.pop(k) for k in list(options) if k not in MINIMIZE_OPTIONS | _FIT_OPTIONS}
     rate = resolve_rate(
@@ -179,6 +224,11 @@ def _fit(
         stacklevel=3,
     )
     notes = problem.notes + rate.notes
+    penalized = (
+        {"penalty": penalty[0], "alpha": penalty[1], "l1_ratio": penalty[2]}
+        if penalty[0] is not None
+        else {}
+    )
 
     if options.get("checkpoint") is not None or {"checkpoint_data", "checkpoint_notes"} & set(
         options
@@ -188,7 +238,10 @@ def _fit(
                optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size,
                max_steps=max_steps, tol=tol, seed=seed, notes=notes,
                preconditioner=problem.plan.kind, preconditioner_reason=problem.plan.reason,
-               refine=refine, extra={**hyper, "schedule": rate.schedule})  # fmt: skip
+               refine=refine, extra={**hyper, "schedule": rate.schedule, **penalized})  # fmt: skip
+    if problem.validation is not None:
+        options.update(validation=problem.validation, early_stopping=early_stopping,
+                       n_iter_no_change=n_iter_no_change)  # fmt: skip
     calls = 0
 
     def run(objective: Any, start: Array, **extra: Any) -> FitResult:
@@ -196,8 +249,8 @@ def _fit(
         calls += 1
         opts = {**options, **extra}
         if calls > 1:  # iterative refinement's sub-runs are never checkpointed or resumed
-            opts.pop("checkpoint", None)
-            opts.pop("resume_from", None)
+            for key in ("checkpoint", "resume_from", "validation", "early_stopping"):
+                opts.pop(key, None)
         return minimize(
             objective,
             start,
@@ -225,7 +278,8 @@ def _fit(
     res.warnings.extend(notes)
     res.settings.update(
         {"model": bound.spec(), "loss": problem.base.loss.spec(),
-         "n_samples": problem.base.n_samples, "feature_names": bound.feature_names}
+         "n_samples": problem.base.n_samples, "feature_names": bound.feature_names,
+         "penalty": penalized or None}
     )  # fmt: skip
     if problem.base.owns_batches or is_dask(X):
         res.settings["dask"] = True

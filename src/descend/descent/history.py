@@ -36,6 +36,9 @@ class History:
         θ_0 … θ_K (the start and every iterate, the last one being the final θ) when recorded.
     state_norms : dict[str, ndarray]
         Optional norms of optimizer state (e.g. momentum's velocity), each shape (K,).
+    val_loss : ndarray or None
+        The held-out loss at θ_k, one per step (shape (K,), full batch) or one per epoch
+        (mini-batches), when the run had a validation set; else None.
     """
 
     step: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -45,6 +48,7 @@ class History:
     lr: Array = field(default_factory=lambda: np.zeros(0))
     params: Array | None = None
     state_norms: dict[str, Array] = field(default_factory=dict)
+    val_loss: Array | None = None
 
     def __len__(self) -> int:
         return int(self.loss.shape[0])
@@ -54,6 +58,8 @@ class History:
         out: dict[str, Any] = {f: getattr(self, f).tolist() for f in FIELDS}
         out["params"] = None if self.params is None else self.params.tolist()
         out["state_norms"] = {k: v.tolist() for k, v in self.state_norms.items()}
+        if self.val_loss is not None:
+            out["val_loss"] = self.val_loss.tolist()
         return out
 
     @classmethod
@@ -67,6 +73,7 @@ class History:
             state_norms={
                 k: np.asarray(v, dtype=np.float64) for k, v in d.get("state_norms", {}).items()
             },
+            val_loss=None if d.get("val_loss") is None else np.asarray(d["val_loss"], np.float64),
         )
 
     def to_csv(self, path: str) -> None:

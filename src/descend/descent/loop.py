@@ -37,6 +37,7 @@ from descend.descent.optim import Optimizer, state_norms
 from descend.descent.verdicts import (
     ADAPTIVE_RULES,
     DEFAULT_GTOL,
+    DEFAULT_N_ITER_NO_CHANGE,
     DEFAULT_PATIENCE,
     DEFAULT_TOL,
     Certificate,
@@ -439,6 +440,9 @@ class Descent:
         start: LoopState | None = None,
         resumable: bool = False,
         sampling: str = "reshuffle",
+        validation: Any = None,
+        early_stopping: bool = False,
+        n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
     ) -> None:
         theta = start_point(objective, theta0)
         batch_size = check_batch_size(objective, batch_size)
@@ -467,6 +471,16 @@ class Descent:
         trusted = advice is not None and objective.is_linear
         self.lam_max = advice.lam_max if trusted and advice is not None else None
         self.mu = known_mu(objective, advice)
+        self.prox = objective.has_prox  # judged by the minimum-norm subgradient
+        self.may_separate = objective.may_separate  # log loss: separable data, no minimiser
+        # the held-out loss: recorded each step (each epoch for mini-batches); with early
+        # stopping, the run ends n_iter_no_change checks after its last new low
+        self.validation = validation
+        self.early_stopping = bool(early_stopping)
+        self.n_iter_no_change = int(n_iter_no_change)
+        self.val_losses: list[float] = []
+        self.best_val, self.best_val_step, self.val_since = math.inf, 0, 0
+        self.best_val_theta: Array | None = None
         self.certificate: Certificate | None = None
 
         # -- sampling ----------------------------------------------------------------------
@@ -575,7 +589,8 @@ class Descent:
                 self.grad0 = float(np.linalg.norm(objective.value_and_grad(theta)[1]))
             loss, g = objective.value_and_grad(theta, next(self.batches))
         loss = float(loss)
-        gnorm = float(np.linalg.norm(g))
+        # with an L1 part, stationarity is the minimum-norm subgradient of the whole objective
+        gnorm = float(np.linalg.norm(objective.stationarity(theta, g) if self.prox else g))
         self.loss = loss
         self.last_gnorm = gnorm
         loss0 = self.loss0
@@ -608,6 +623,10 @@ class Descent:
             reversed_ = prev_g is not None and float(np.dot(g, prev_g)) < 0.0
             self.flips = self.flips + 1 if reversed_ else 0
             self.prev_grad = np.array(g, dtype=np.float64, copy=True)
+            if self.validation is not None and self._validate(theta, k):
+                return None
+            if self.may_separate and self._separated(theta, k):
+                return None
             if self._settled(loss, gnorm, k):
                 return None
             # a stall: for `patience` steps no new low of the loss (beyond rounding) while it
@@ -792,10 +811,14 @@ class Descent:
         certificate (or stationarity) and the stall rule."""
         full, g = self.objective.value_and_grad(theta)
         full = float(full)
-        gnorm = float(np.linalg.norm(g))
+        gnorm = float(np.linalg.norm(self.objective.stationarity(theta, g) if self.prox else g))
         if math.isfinite(full) and full < self.best_loss:
             self.best_theta, self.best_loss = theta.copy(), full
         self.loss, self.last_gnorm = full, gnorm
+        if self.validation is not None and self._validate(theta, self.k):
+            return
+        if self.may_separate and self._separated(theta, self.k):
+            return
         if math.isfinite(full) and math.isfinite(gnorm) and self._settled(full, gnorm, self.k):
             return
         losses = self.epoch_losses
@@ -813,6 +836,42 @@ class Descent:
                     "schedule or larger batches go further" + self._bound_text(),
                 )
         losses.append(full)
+
+    def _separated(self, theta: Array, k: int) -> bool:
+        """Stop when θ separates the training rows: the log loss then has no minimiser."""
+        if not self.objective.separated(theta):
+            return False
+        self.stop(
+            "separated",
+            f"separated at step {k}: θ classifies every training row correctly (all margins "
+            "y·z > 0), so the log loss has no minimiser — it falls towards 0 only as ‖θ‖ → ∞. "
+            "θ is a separating classifier; add a penalty (penalty='l2') for a finite optimum",
+        )
+        return True
+
+    def _validate(self, theta: Array, k: int) -> bool:
+        """Record the held-out loss at θ_k; early stopping: stop at the best θ on it."""
+        v = float(self.validation.value(theta))
+        self.val_losses.append(v)
+        best = self.best_val
+        if math.isfinite(v) and (not math.isfinite(best) or v < best - self.stall_tol * abs(best)):
+            self.best_val, self.best_val_step, self.val_since = v, k, 0
+            self.best_val_theta = theta.copy()
+            return False
+        self.val_since += 1
+        if not self.early_stopping or self.val_since < self.n_iter_no_change:
+            return False
+        unit = "steps" if self.full_batch else "epochs"
+        assert self.best_val_theta is not None
+        self.theta = self.best_val_theta.copy()
+        self.stop(
+            "early_stopped",
+            f"early stopped at step {k}: the validation loss has not improved for "
+            f"{self.n_iter_no_change} {unit} (n_iter_no_change); θ restored to step "
+            f"{self.best_val_step}, where the validation loss was lowest ({self.best_val:.6g}; "
+            f"now {v:.6g})",
+        )
+        return True
 
     def _diverge(self, loss: float, how: str) -> None:
         if self.advice is None and self.objective.model is not None:

@@ -26,8 +26,15 @@ from descend.descent.checkpoint import Checkpointer
 from descend.descent.loop import Descent, LoopState, start_point
 from descend.descent.rates import is_auto, resolve_rate
 from descend.descent.result import FitResult
-from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL, certify
+from descend.descent.verdicts import (
+    DEFAULT_GTOL,
+    DEFAULT_N_ITER_NO_CHANGE,
+    DEFAULT_PATIENCE,
+    DEFAULT_TOL,
+    certify,
+)
 from descend.problems.curvature import Advice, advise
+from descend.problems.penalty import penalize
 
 Array = NDArray[np.float64]
 
@@ -89,6 +96,12 @@ def minimize(
     checkpoint_seconds: float | None = None,
     resume_from: LoopState | None = None,
     sampling: str = "reshuffle",
+    penalty: str | None = None,
+    alpha: float = 1e-4,
+    l1_ratio: float = 0.15,
+    validation: Any = None,
+    early_stopping: bool = False,
+    n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
     **hyper: Any,
 ) -> FitResult:
     """Minimise an objective by gradient descent from θ₀.
@@ -180,6 +193,22 @@ def minimize(
     resume_from : LoopState, optional
         Continue from a saved state instead of θ₀ (what :func:`descend.resume` passes); the
         iterates are bitwise those of the uninterrupted run.
+    penalty : {None, "l2", "l1", "elasticnet"}
+        Minimise L(θ) + α·(r·‖w‖₁ + ½(1 − r)·‖w‖₂²) on a data objective, w the coefficients in
+        the user's units (:mod:`descend.problems.penalty`). With an L1 part the run takes
+        proximal gradient steps (ISTA, ``optimizer="gd"``): θ ← prox(θ − η·∇smooth), exact
+        zeros, and is judged by the minimum-norm subgradient of the whole objective.
+    alpha, l1_ratio : float
+        α ≥ 0 and r ∈ [0, 1] (scikit-learn's names and defaults).
+    validation : Objective, optional
+        A held-out loss in the same coordinates as ``objective`` (what :func:`descend.fit`
+        builds from ``validation_fraction``): evaluated at every θ_k (every epoch's end for
+        mini-batches) into ``res.history.val_loss``.
+    early_stopping : bool
+        Stop ("early_stopped") when the validation loss made no new low (beyond rounding) for
+        ``n_iter_no_change`` checks, and return the θ where it was lowest.
+    n_iter_no_change : int
+        Checks without improvement before early stopping fires (default 10).
     **hyper
         Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
 
@@ -188,6 +217,7 @@ def minimize(
     FitResult
     """
     t_start = time.perf_counter()
+    objective = penalize(objective, penalty, alpha, l1_ratio)
     theta = start_point(objective, theta0)
     if not isinstance(max_steps, int | np.integer) or max_steps < 0:
         raise ValueError(f"max_steps must be a whole number ≥ 0, got {max_steps!r}")
@@ -195,6 +225,14 @@ def minimize(
         raise ValueError(f"tol and gtol must be ≥ 0, got tol={tol!r}, gtol={gtol!r}")
     if patience < 1:
         raise ValueError(f"patience must be ≥ 1, got {patience!r}")
+    if early_stopping and validation is None:
+        raise ValueError(
+            "early_stopping needs held-out rows: give validation_fraction (ds.fit) or a "
+            "validation objective (ds.minimize)"
+        )
+    n_bad = isinstance(n_iter_no_change, bool) or not isinstance(n_iter_no_change, int | np.integer)
+    if n_bad or n_iter_no_change < 1:
+        raise ValueError(f"n_iter_no_change must be a whole number ≥ 1, got {n_iter_no_change!r}")
 
     # -- the rate: resolved once, by the one resolver (a Rate from fit passes through) ------
     opt_name = optimizer_name(optimizer)
@@ -211,6 +249,13 @@ def minimize(
         batch_size=batch_size,
     )
     opt = _resolve_optimizer(optimizer, rate.learning_rate, rate.hyper)
+    if objective.has_prox:
+        if rate.line_search:
+            raise ValueError(
+                "learning_rate='armijo' cannot take proximal steps (an L1 penalty): use "
+                "learning_rate='auto' or a number"
+            )
+        opt = _optim.proximal(opt, objective.prox)
 
     # -- the run: fresh, or restored from a checkpoint -------------------------------------
     if record_params == "auto":
@@ -235,6 +280,9 @@ def minimize(
         start=resume_from,
         resumable=checkpoint is not None,
         sampling=sampling,
+        validation=validation,
+        early_stopping=early_stopping,
+        n_iter_no_change=n_iter_no_change,
     )
 
     def snapshot() -> LoopState:
@@ -288,7 +336,7 @@ def minimize(
         final_loss = float(final_loss)
         certificate = certify(
             final_loss,
-            float(np.linalg.norm(final_grad)),
+            float(np.linalg.norm(objective.stationarity(theta, final_grad))),
             run.mu,
             run.certificate_method,
             float(np.linalg.norm(theta)),
@@ -296,11 +344,14 @@ def minimize(
     else:
         final_loss = float(objective.value(theta))
         certificate = run.certificate
+    history = run.recorder.history()
+    if validation is not None:
+        history.val_loss = np.asarray(run.val_losses, dtype=np.float64)
     return FitResult(
         params=theta,
         loss=final_loss,
         certificate=certificate,
-        history=run.recorder.history(),
+        history=history,
         stop_reason=stop_reason,
         message=message,
         n_steps=run.k,
@@ -319,6 +370,11 @@ def minimize(
             "stall_tol": stall_tol,
             "seed": seed,
             "sampling": sampling if batch_size is not None else None,
+            **(
+                {"early_stopping": bool(early_stopping), "n_iter_no_change": n_iter_no_change}
+                if validation is not None
+                else {}
+            ),
         },
         objective=objective,
         opt_state=run.opt_state,

@@ -70,6 +70,7 @@ __all__ = [
     "clip_by_global_norm",
     "clip_by_value",
     "scale_by_schedule",
+    "proximal",
     "gd",
     "sgd",
     "momentum",
@@ -489,6 +490,52 @@ def _make(
     return Optimizer(
         tx.init, tx.update, schedule, name, MappingProxyType(params), _last_schedule_lr
     )
+
+
+def proximal(opt: Optimizer, prox: Callable[[Array, float], Array]) -> Optimizer:
+    """Proximal gradient descent (ISTA): the step u, then the proximal map of the rest.
+
+    u_t ← prox_{η_t·h}(θ_t + u_t) − θ_t
+
+    so that θ_{t+1} = prox_{η h}(θ_t − η_t g_t) for plain gradient descent: with the L1
+    penalty's prox (soft thresholding) the coefficients it sets to zero are exactly zero.
+    The state and the recorded η are those of ``opt``.
+
+    Parameters
+    ----------
+    opt : Optimizer
+        Plain gradient descent (``gd``/``sgd``): a proximal step is defined for a scalar step
+        size η; the momentum and adaptive rules have no such prox and are refused.
+    prox : callable
+        ``prox(v, η) -> ndarray (p,)``, the proximal map of η·h.
+
+    Raises
+    ------
+    ValueError
+        ``opt`` is not plain gradient descent, or reads no applied rate.
+
+    >>> shrink = lambda v, eta: np.sign(v) * np.maximum(np.abs(v) - eta, 0.0)
+    >>> opt = proximal(gd(0.5), shrink)
+    >>> theta = np.array([1.0, 0.2])
+    >>> u, _ = opt.update(np.array([0.0, 0.0]), opt.init(theta), theta)
+    >>> theta + u
+    array([0.5, 0. ])
+    """
+    applied = opt.applied_lr
+    if opt.name not in ("gd", "sgd") or applied is None:
+        raise ValueError(
+            f"an L1 penalty runs by proximal gradient steps, which need optimizer='gd' "
+            f"(ISTA); got {opt.name!r}. Use optimizer='gd', or penalty='l2'"
+        )
+
+    def update(g: Array, state: Any, theta: Array | None = None) -> tuple[Array, Any]:
+        if theta is None:
+            raise ValueError("a proximal step needs the parameters: call update(g, state, theta)")
+        u, new_state = opt.update(g, state, theta)
+        theta = _as_array(theta)
+        return prox(theta + u, applied(new_state)) - theta, new_state
+
+    return opt._replace(update=update)
 
 
 def _last_schedule_lr(state: tuple[Any, ...]) -> float:

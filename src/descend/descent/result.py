@@ -42,7 +42,8 @@ class FitResult:
         Full-data loss at ``params``.
     history : History
         Per-step record (loss, grad_norm, step_size, lr, optionally θ).
-    stop_reason : {"converged", "stationary", "stalled", "max_steps", "diverged", "interrupted"}
+    stop_reason : {"converged", "stationary", "stalled", "max_steps", "diverged", "interrupted", \
+            "early_stopped"}
         See :mod:`descend.descent.verdicts`: "converged" is certified, never a guess.
     message : str
         One or two sentences explaining the stop (for divergence: why, and what to change).

@@ -134,6 +134,8 @@ def _history_to_dict(h: History) -> dict[str, Any]:
         out[f] = _floats(getattr(h, f))
     out["params"] = None if h.params is None else _floats(h.params)
     out["state_norms"] = {k: _floats(v) for k, v in h.state_norms.items()}
+    if h.val_loss is not None:
+        out["val_loss"] = _floats(h.val_loss)
     return out
 
 
@@ -203,6 +205,7 @@ def result_from_dict(d: dict[str, Any]) -> FitResult:
         **{f: _unfloats(h[f]) for f in FIELDS[1:]},
         params=None if params is None else _unfloats(params).reshape(len(params), -1),
         state_norms={k: _unfloats(v) for k, v in h.get("state_norms", {}).items()},
+        val_loss=None if h.get("val_loss") is None else _unfloats(h["val_loss"]),
     )
     return FitResult(
         params=_unfloats(d["params"]),

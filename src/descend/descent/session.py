@@ -206,6 +206,8 @@ class Session:
         self.hyper = dict(rate.hyper)
         self.rate = AdjustableRate(rate.learning_rate, schedule, max_steps)
         self.opt = _optim.get(self.optimizer_name, self.rate, **self.hyper)
+        if problem.objective.has_prox:  # an L1 penalty: proximal steps (ISTA), as minimize
+            self.opt = _optim.proximal(self.opt, problem.objective.prox)
         self.seed = seed
         self.max_steps = max_steps
         self.tol, self.patience, self.gtol = float(tol), int(patience), float(gtol)

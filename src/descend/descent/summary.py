@@ -22,6 +22,10 @@ def summary_text(res: Any) -> str:
     lr_txt = f"{lr:.4g}" if isinstance(lr, float) else str(lr)
     bs = s.get("batch_size")
     head += f" · lr {lr_txt} · batch {'full' if bs is None else bs}"
+    pen = s.get("penalty")
+    if pen:
+        head += f" · penalty {pen['penalty']} (α = {pen['alpha']:g}"
+        head += f", l1_ratio = {pen['l1_ratio']:g})" if pen["penalty"] == "elasticnet" else ")"
     lines.append(head)
     for note in res.warnings:
         lines.append(f"note: {note}")

@@ -21,6 +21,12 @@ max_steps        the step budget ran out; the message gives the bound reached so
 diverged         a non-finite loss or gradient, or a loss that kept rising in a way the rule that
                  ran does not allow (see :func:`stability_limit`); θ is rolled back.
 interrupted      Ctrl-C, SIGTERM with a checkpoint, or a callback that returned True.
+early_stopped    ``early_stopping``: the held-out (validation) loss made no new low for
+                 ``n_iter_no_change`` checks (steps; epochs for mini-batches); θ is restored to
+                 the iterate with the lowest validation loss.
+separated        unpenalised log loss on a model linear in θ, and θ classifies every training
+                 row correctly (all margins > 0): then L(c·θ) → 0 as c → ∞ while L > 0, so no
+                 minimiser exists; θ is a separating classifier (a penalty gives a finite one).
 ===============  =============================================================================
 
 Stability of the update rules on a quadratic with Hessian eigenvalues λ ≤ λ_max (x = η·λ):
@@ -43,6 +49,7 @@ _EPS = 2.0**-52
 __all__ = [
     "ADAPTIVE_RULES",
     "DEFAULT_GTOL",
+    "DEFAULT_N_ITER_NO_CHANGE",
     "DEFAULT_PATIENCE",
     "DEFAULT_TOL",
     "CERTIFIED",
@@ -65,6 +72,8 @@ STOP_REASONS: dict[str, str] = {
     "max_steps": "the step budget ran out",
     "diverged": "non-finite values, or growth the update rule does not allow",
     "interrupted": "stopped by Ctrl-C, SIGTERM or the callback",
+    "early_stopped": "the validation loss stopped improving (early_stopping); θ is the best on it",
+    "separated": "θ classifies every row correctly: the log loss has no minimiser (‖θ‖ → ∞)",
 }
 
 #: the default stopping settings, one place for every entry point: the certified relative
@@ -73,6 +82,9 @@ STOP_REASONS: dict[str, str] = {
 DEFAULT_TOL = 1e-9
 DEFAULT_GTOL = 1e-8
 DEFAULT_PATIENCE = 10
+#: checks (steps, or epochs for mini-batches) without a new low of the validation loss before
+#: early stopping fires
+DEFAULT_N_ITER_NO_CHANGE = 10
 
 #: the stop reasons that say the run reached what it was after (certified or stationary)
 CERTIFIED = ("converged",)

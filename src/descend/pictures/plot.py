@@ -310,6 +310,9 @@ def draw_loss(
     """Draw :func:`plot_loss`'s curve onto ``ax``."""
     h = res.history
     ref = res.reference
+    val = h.val_loss
+    if excess is None and val is not None:
+        excess = False  # training and validation loss on one axis
     use_excess = (ref is not None) if excess is None else bool(excess)
     if use_excess and ref is None:
         raise ValueError("excess=True needs a reference optimum (least-squares problems)")
@@ -325,6 +328,11 @@ def draw_loss(
     if log:
         shown[~(shown > 0)] = np.nan  # rounding can put the excess at or below 0
     ax.plot(h.step, shown, color="C0", lw=1.5, label=label or ylabel, gid="loss")
+    if val is not None and not use_excess and len(val):
+        ax.plot(_val_steps(res), val, color="C3", lw=1.5, label="validation loss", gid="val-loss")
+        best = int(np.argmin(val))
+        ax.plot(_val_steps(res)[best], val[best], "o", color="C3", ms=5, gid="val-best")
+        log = log or _spans_decades(np.asarray(val))
     if log:
         ax.set_yscale("log")
     if ref is not None and not use_excess:
@@ -340,8 +348,19 @@ def draw_loss(
     ax.set_ylabel(ylabel)
 
 
+def _val_steps(res: FitResult) -> NDArray[np.float64]:
+    """The step of each validation check: every step (full batch) or every epoch's end."""
+    val = res.history.val_loss
+    assert val is not None
+    bs, n = res.settings.get("batch_size"), res.settings.get("n_samples")
+    if bs is None or not n:
+        return np.arange(len(val), dtype=np.float64)
+    per_epoch = -(-int(n) // int(bs))
+    return (np.arange(len(val), dtype=np.float64) + 1.0) * per_epoch
+
+
 def plot_loss(res: FitResult, excess: bool | None = None) -> Figure:
-    """The loss at each step.
+    """The loss at each step (and the validation loss, when the run held rows out).
 
     Parameters
     ----------
@@ -349,6 +368,9 @@ def plot_loss(res: FitResult, excess: bool | None = None) -> Figure:
     excess : bool, optional
         Plot L(θ_k) − L(θ*), the gap to the exact optimum (default when ``res.reference``
         exists), or the loss itself with the optimum as a horizontal line (``excess=False``).
+        A run with a validation split (``res.history.val_loss``) shows the training and the
+        validation loss (default ``excess=False``), the lowest validation loss marked: where
+        they part, the model starts to overfit.
 
     Returns
     -------

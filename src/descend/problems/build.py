@@ -20,24 +20,27 @@ What the run does with the problem (the rate, the loop) belongs to :mod:`descend
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.tables import as_arrays
 from descend.problems.curvature import Advice, advise
 from descend.problems.distributed import dask_objective, is_dask
 from descend.problems.fastfit import build_objective
 from descend.problems.losses import get_loss
 from descend.problems.models import get_model
-from descend.problems.objective import Objective
-from descend.problems.precondition import Plan, plan
+from descend.problems.objective import DataObjective, Objective
+from descend.problems.penalty import penalize
+from descend.problems.precondition import Plan, PreconditionedObjective, plan
 from descend.problems.reference import Reference
 
 Array = NDArray[np.float64]
 
-__all__ = ["Problem", "build_problem", "prepare", "start_for"]
+__all__ = ["Problem", "build_problem", "prepare", "split_validation", "start_for"]
 
 
 @dataclass
@@ -59,6 +62,9 @@ class Problem:
         The closed-form answer (least squares), in θ and in original units.
     notes : list of str
         Sentences for ``res.warnings`` (what was chosen and why).
+    validation : Objective or None
+        The held-out rows' loss (no penalty) in the coordinates descent runs in, when a
+        validation split was asked for.
     """
 
     base: Objective
@@ -67,6 +73,7 @@ class Problem:
     advice: Advice | None
     reference: Reference | None
     notes: list[str] = field(default_factory=list)
+    validation: Objective | None = None
 
     @property
     def objective(self) -> Objective:
@@ -87,6 +94,53 @@ class Problem:
     def target_scale(self) -> float:
         """std(y) for data, 1 otherwise (the adaptive rules' "auto" rate scales with it)."""
         return self.base.target_scale
+
+
+def split_validation(
+    X: Any, y: Any, fraction: float, seed: int | None, n_params_hint: int = 2
+) -> tuple[Array, Array, Array, Array, list[str]]:
+    """Split the rows at random (seeded) into training and validation sets.
+
+    Parameters
+    ----------
+    X : array-like, shape (n, d); y : array-like, shape (n,)
+    fraction : float
+        The share of rows held out, in (0, 1); at least one row is.
+    seed : int or None
+        Seeds the permutation (the same seed as θ₀'s).
+    n_params_hint : int
+        The fewest training rows allowed (default 2; the parameter count is checked after
+        the model is bound).
+
+    Returns
+    -------
+    X_train, y_train, X_val, y_val, feature_names
+
+    Raises
+    ------
+    ValueError
+        ``fraction`` outside (0, 1), or a split that leaves no validation row or fewer
+        training rows than ``n_params_hint``.
+    """
+    if (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, int | float)
+        or not (0.0 < float(fraction) < 1.0)
+    ):
+        raise ValueError(f"validation_fraction must be in (0, 1), e.g. 0.1; got {fraction!r}")
+    Xa, ya, names = as_arrays(X, y)
+    assert ya is not None
+    n = Xa.shape[0]
+    n_val = int(math.ceil(float(fraction) * n))
+    if n_val < 1 or n - n_val < max(n_params_hint, 1):
+        raise ValueError(
+            f"validation_fraction={fraction} leaves {n - n_val} training and {n_val} validation "
+            f"rows of {n}; training needs at least {max(n_params_hint, 1)} (the model's "
+            "parameters): use a smaller fraction or more data"
+        )
+    perm = np.random.default_rng(seed).permutation(n)
+    tr, va = np.sort(perm[n_val:]), np.sort(perm[:n_val])
+    return Xa[tr], ya[tr], Xa[va], ya[va], names
 
 
 def start_for(objective: Objective, theta0: Any = None, seed: int | None = 0) -> Array:
@@ -115,6 +169,9 @@ def prepare(
     theta0: Any = None,
     reference: bool = True,
     advice: Advice | None = None,
+    penalty: str | None = None,
+    alpha: float = 1e-4,
+    l1_ratio: float = 0.15,
 ) -> Problem:
     """Turn a bound objective into a :class:`Problem`: θ₀, advice, reference, preconditioner.
 
@@ -135,11 +192,27 @@ def prepare(
         Compute the closed-form answer when there is one.
     advice : Advice, optional
         Curvature already known for ``objective`` (not recomputed).
+    penalty : {None, "l2", "l1", "elasticnet"}
+        Add α·(r·‖w‖₁ + ½(1 − r)·‖w‖₂²) on the coefficients w in the user's units
+        (:mod:`descend.problems.penalty`). A penalised problem runs unpreconditioned.
+    alpha, l1_ratio : float
+        α ≥ 0 and r ∈ [0, 1] (scikit-learn's names and defaults).
 
     Returns
     -------
     Problem
     """
+    penalized = penalize(objective, penalty, alpha, l1_ratio)
+    is_penalized = penalized is not objective
+    if is_penalized:
+        objective = penalized
+        if preconditioner not in (None, "none"):
+            raise ValueError(
+                f"preconditioner={preconditioner!r} cannot be combined with a penalty (the "
+                "penalty is on the coefficients in your units); leave preconditioner unset"
+            )
+        preconditioner = "none"
+        advice = None
     theta_start = start_for(objective, theta0, seed)
     ref = objective.reference() if (reference or objective.has_statistics) else None
     if objective.is_linear_least_squares and ref is None and objective.has_statistics:
@@ -153,6 +226,8 @@ def prepare(
     the_plan = plan(objective, preconditioner, auto_rate, advice)
     if (preconditioner is not None or auto_rate) and objective.is_linear:
         notes.insert(0, the_plan.note())
+    if is_penalized:
+        notes.append("a penalised problem runs unpreconditioned (see docs/penalties.md)")
     return Problem(
         objective, the_plan, theta_start, the_plan.advice, ref if reference else None, notes
     )
@@ -174,6 +249,10 @@ def build_problem(
     dtype: Any = None,
     full_batch: bool = True,
     progress: bool = False,
+    penalty: str | None = None,
+    alpha: float = 1e-4,
+    l1_ratio: float = 0.15,
+    validation_fraction: float | None = None,
 ) -> Problem:
     """Validate the data, bind the model, build the objective and :func:`prepare` the problem.
 
@@ -195,6 +274,12 @@ def build_problem(
         column-major on the fast path).
     progress : bool
         Dask: show a progress bar for each chunked pass.
+    penalty, alpha, l1_ratio
+        As in :func:`prepare`.
+    validation_fraction : float or None
+        Hold out this share of the rows (seeded by ``seed``, :func:`split_validation`): the
+        model is bound to and trained on the rest, and ``Problem.validation`` is the held-out
+        loss (without the penalty) in the coordinates descent runs in.
 
     Returns
     -------
@@ -202,6 +287,12 @@ def build_problem(
     """
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
         raise TypeError(f"seed must be a whole number or None, got {seed!r}")
+    X_val = y_val = None
+    if validation_fraction is not None:
+        if is_dask(X):
+            raise ValueError("validation_fraction is for in-memory data; split the Dask array")
+        X, y, X_val, y_val, names = split_validation(X, y, validation_fraction, seed)
+        feature_names = feature_names or names
     if is_dask(X):
         if dtype is not None:
             raise ValueError("dtype is for in-memory arrays; cast the Dask array (X.astype)")
@@ -214,11 +305,31 @@ def build_problem(
             X, y, model, loss, feature_names=feature_names, fast=fast,
             column_major=full_batch, dtype=dtype,
         )  # fmt: skip
-    return prepare(
+    problem = prepare(
         obj,
         auto_rate=auto_rate,
         preconditioner=preconditioner,
         seed=seed,
         theta0=theta0,
         reference=reference,
+        penalty=penalty,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
     )
+    if X_val is not None and y_val is not None:
+        bound = obj.model
+        n_train = len(y) if y is not None else 0
+        if n_train < obj.n_params:
+            raise ValueError(
+                f"validation_fraction={validation_fraction} leaves {n_train} training "
+                f"rows for {obj.n_params} parameters: use a smaller fraction or more data"
+            )
+        val: Objective = DataObjective(bound, obj.loss, bound.design(X_val), y_val)
+        if problem.plan.kind != "none":
+            val = PreconditionedObjective(val, problem.plan.pre)
+        problem.validation = val
+        problem.notes.append(
+            f"validation: {len(y_val)} of {len(y_val) + n_train} rows held out "
+            f"(seed {seed}); the model is trained on the other {n_train}"
+        )
+    return problem

@@ -28,6 +28,13 @@ class Loss:
     is_least_squares: bool = False
     #: Upper bound on the second derivative ∂²ℓ/∂ŷ² (None when unbounded or non-smooth).
     curvature_bound: float | None = None
+    #: The loss falls towards its infimum only as ŷ → ±∞ on rows the prediction classifies
+    #: correctly (log loss): separable data have no minimiser (see :meth:`separated`).
+    separable: bool = False
+
+    def separated(self, y: Array, yhat: Array) -> bool:
+        """Every row is on its correct side (a separating ŷ): no minimiser exists then."""
+        return False
 
     def value(self, y: Array, yhat: Array) -> float:
         """L(y, ŷ), the mean over the n rows; y and ŷ of shape (n,)."""
@@ -131,6 +138,16 @@ class LogLoss(Loss):
         per = np.logaddexp(0.0, z) - y * z
         p = 0.5 * (1.0 + np.tanh(0.5 * z))  # σ(z) without overflow
         return float(per.sum()) / n, (p - y) / n
+
+    separable: bool = True
+
+    def separated(self, y: Array, yhat: Array) -> bool:
+        """All margins (2y − 1)·z > 0, with labels y ∈ {0, 1}.
+
+        Then L(c·θ) → 0 as c → ∞ for a model linear in θ, while L > 0 everywhere: the log
+        loss has no minimiser, and descent would only grow ‖θ‖ forever.
+        """
+        return bool(np.all((y == 0.0) | (y == 1.0)) and np.all((2.0 * y - 1.0) * yhat > 0.0))
 
 
 LOSSES: dict[str, type[Loss]] = {

@@ -57,6 +57,10 @@ class Objective:
         A model linear in θ with the squared error: :meth:`reference` gives the closed form.
     bounds : list of (lo, hi), or None
         A box that holds the interesting region (a surface's plotting and multi-start box).
+    has_prox : bool
+        The objective has a non-smooth part (an L1 penalty): ``value_and_grad`` gives the
+        smooth part's gradient, :meth:`prox` the non-smooth part's proximal map and
+        :meth:`stationarity` the minimum-norm subgradient the stopping rules judge.
     """
 
     n_params: int = 0
@@ -72,6 +76,7 @@ class Objective:
     is_linear_least_squares: bool = False
     #: one (lo, hi) per parameter where the objective has a natural box (surfaces), else None
     bounds: list[tuple[float, float]] | None = None
+    has_prox: bool = False
 
     @property
     def is_linear(self) -> bool:
@@ -93,6 +98,23 @@ class Objective:
     def value_and_grad(self, theta: Array) -> tuple[float, Array]:
         """Return ``(f(θ), ∇f(θ))``, the gradient of shape (p,)."""
         raise NotImplementedError
+
+    def prox(self, v: Array, eta: float) -> Array:
+        """The proximal map of the non-smooth part at step η (identity when there is none)."""
+        return np.asarray(v, dtype=np.float64)
+
+    @property
+    def may_separate(self) -> bool:
+        """The objective can lack a minimiser by separation (log loss, model linear in θ)."""
+        return False
+
+    def separated(self, theta: Array) -> bool:
+        """θ separates the data, so no minimiser exists (only when :attr:`may_separate`)."""
+        return False
+
+    def stationarity(self, theta: Array, g: Array) -> Array:
+        """The minimum-norm subgradient at θ given the smooth gradient g (g when smooth)."""
+        return g
 
     def value(self, theta: Array) -> float:
         """Return f(θ)."""
@@ -177,6 +199,15 @@ class DataObjective(Objective):
     def predict(self, theta: Array) -> Array:
         """ŷ on the objective's own rows, shape (n,)."""
         return np.asarray(self.model.forward(theta, self.Z))
+
+    @property
+    def may_separate(self) -> bool:
+        """Log loss on a model linear in θ: separable data leave it without a minimiser."""
+        return bool(self.loss.separable and self.model.is_linear)
+
+    def separated(self, theta: Array) -> bool:
+        """Every row classified correctly by θ (all margins > 0): see :meth:`Loss.separated`."""
+        return self.may_separate and self.loss.separated(self.y, self.predict(theta))
 
     @property
     def target_scale(self) -> float:  # type: ignore[override]

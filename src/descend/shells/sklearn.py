@@ -22,17 +22,23 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from descend.descent.fit import fit as _fit
-from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL
+from descend.descent.verdicts import (
+    DEFAULT_GTOL,
+    DEFAULT_N_ITER_NO_CHANGE,
+    DEFAULT_PATIENCE,
+    DEFAULT_TOL,
+)
 from descend.problems.features import BASES, PolynomialBasis
 
 Array = NDArray[np.float64]
 
-__all__ = ["GDRegressor", "OrthogonalPolynomialFeatures"]
+__all__ = ["GDClassifier", "GDRegressor", "OrthogonalPolynomialFeatures"]
 
 _SPARSE = ("csr", "csc", "coo")
 
@@ -70,6 +76,21 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Seeds θ₀ and the mini-batch shuffling (scikit-learn's ``random_state``).
     optimizer_params : dict or None, default=None
         Optimizer hyperparameters, e.g. ``{"beta": 0.9}`` or ``{"b1": 0.8}``.
+    penalty : {None, "l2", "l1", "elasticnet"}, default=None
+        α·(l1_ratio·‖w‖₁ + ½(1 − l1_ratio)·‖w‖₂²) on the coefficients in the data's units
+        (see :func:`descend.fit`; for MSE, scikit-learn's ``Lasso(alpha=a)`` is
+        ``penalty="l1", alpha=2a``).
+    alpha : float, default=1e-4
+        α ≥ 0.
+    l1_ratio : float, default=0.15
+        The L1 share of ``"elasticnet"``, in [0, 1].
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when their loss has made no new
+        low for ``n_iter_no_change`` checks (steps; epochs for mini-batches), keeping the best
+        θ on them (stop reason "early_stopped").
+    validation_fraction : float, default=0.1
+        The held-out share, used only with ``early_stopping`` (as in scikit-learn).
+    n_iter_no_change : int, default=10
 
     Attributes
     ----------
@@ -81,7 +102,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Updates made.
     loss_curve_ : ndarray of shape (n_iter_,)
         The loss before each update.
-    stop_reason_ : {"converged", "stationary", "stalled", "max_steps", "diverged", "interrupted"}
+    stop_reason_ : {"converged", "stationary", "stalled", "max_steps", "diverged", "interrupted", \
+            "early_stopped"}
         "converged" is certified (see ``certificate_``); a ConvergenceWarning is raised for
         "stalled", "max_steps" and "diverged".
     certificate_ : descend.descent.verdicts.Certificate or None
@@ -107,6 +129,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         gtol: float = DEFAULT_GTOL,
         seed: int | None = 0,
         optimizer_params: dict[str, Any] | None = None,
+        penalty: str | None = None,
+        alpha: float = 1e-4,
+        l1_ratio: float = 0.15,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -120,6 +148,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.gtol = gtol
         self.seed = seed
         self.optimizer_params = optimizer_params
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -157,6 +191,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             feature_names=names,
             patience=self.patience,
             gtol=self.gtol,
+            penalty=self.penalty,
+            alpha=self.alpha,
+            l1_ratio=self.l1_ratio,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction if self.early_stopping else None,
+            n_iter_no_change=self.n_iter_no_change,
             **options,
         )
         res.objective = None  # do not keep a copy of the training data
@@ -241,3 +281,172 @@ class OrthogonalPolynomialFeatures(TransformerMixin, BaseEstimator):
         for col in input_features:
             names += [f"{self.basis}_{k}({col})" for k in range(1, int(self.degree) + 1)]
         return np.asarray(names, dtype=object)
+
+
+class GDClassifier(ClassifierMixin, BaseEstimator):
+    """Binary classification by gradient descent on the log loss, as a scikit-learn estimator.
+
+    A thin shell around :func:`descend.fit` with ``loss="logloss"``: the labels are encoded as
+    0 (``classes_[0]``) and 1 (``classes_[1]``), the model's output is the logit
+    z = b + w·x, and P(classes_[1] | x) = σ(z). Unpenalised log loss on separable data has no
+    minimiser: the run stops with ``stop_reason_ == "separated"`` as soon as θ classifies every
+    training row correctly (a ConvergenceWarning says so); a penalty gives a finite optimum.
+
+    Parameters
+    ----------
+    model, optimizer, learning_rate, batch_size, schedule, max_iter, tol, patience, gtol, seed,
+    optimizer_params, penalty, alpha, l1_ratio, early_stopping, validation_fraction,
+    n_iter_no_change
+        As in :class:`GDRegressor`. ``penalty="l2", alpha=a`` is scikit-learn's
+        ``LogisticRegression(C=1/(n·a))`` on n rows.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The two labels, sorted; ``classes_[1]`` is the positive class.
+    coef_ : ndarray of shape (1, n_features)
+    intercept_ : ndarray of shape (1,)
+    n_iter_, loss_curve_, stop_reason_, certificate_, result_, n_features_in_
+        As in :class:`GDRegressor`.
+    """
+
+    def __init__(
+        self,
+        model: Any = "linear",
+        optimizer: Any = "gd",
+        learning_rate: Any = "auto",
+        batch_size: int | None = None,
+        schedule: str | None = None,
+        max_iter: int = 10_000,
+        tol: float = DEFAULT_TOL,
+        patience: int = DEFAULT_PATIENCE,
+        gtol: float = DEFAULT_GTOL,
+        seed: int | None = 0,
+        optimizer_params: dict[str, Any] | None = None,
+        penalty: str | None = None,
+        alpha: float = 1e-4,
+        l1_ratio: float = 0.15,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
+    ) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.schedule = schedule
+        self.max_iter = max_iter
+        self.tol = tol
+        self.patience = patience
+        self.gtol = gtol
+        self.seed = seed
+        self.optimizer_params = optimizer_params
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_class = False  # binary log loss (declared, not exempted)
+        return tags
+
+    def fit(self, X: Any, y: Any) -> GDClassifier:
+        """Fit by gradient descent on the log loss.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Two distinct labels of any kind.
+
+        Returns
+        -------
+        self : GDClassifier
+
+        Raises
+        ------
+        ValueError
+            One class only, or more than two.
+        """
+        X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=np.float64)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y holds one class only ({classes.tolist()}): a classifier cannot learn from "
+                "one class; give rows of both classes"
+            )
+        if len(classes) > 2:
+            raise ValueError(
+                f"Only binary classification is supported (binary log loss); y has "
+                f"{len(classes)} classes: {classes[:5].tolist()}"
+                + ("…" if len(classes) > 5 else "")
+            )
+        self.classes_ = classes
+        y01 = (y == classes[1]).astype(np.float64)
+        names = [str(n) for n in getattr(self, "feature_names_in_", [])] or None
+        options: dict[str, Any] = dict(self.optimizer_params or {})
+        if self.schedule is not None:
+            options["schedule"] = self.schedule
+        res = _fit(
+            X,
+            y01,
+            model=self.model,
+            loss="logloss",
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            max_steps=self.max_iter,
+            tol=self.tol,
+            seed=self.seed,
+            feature_names=names,
+            patience=self.patience,
+            gtol=self.gtol,
+            penalty=self.penalty,
+            alpha=self.alpha,
+            l1_ratio=self.l1_ratio,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction if self.early_stopping else None,
+            n_iter_no_change=self.n_iter_no_change,
+            **options,
+        )
+        res.objective = None
+        self.result_ = res
+        self.n_iter_ = int(res.n_steps)
+        self.loss_curve_ = np.asarray(res.history.loss)
+        self.stop_reason_ = res.stop_reason
+        self.certificate_ = res.certificate
+        if res.model.is_linear:
+            self.intercept_ = np.array([float(res.intercept)])
+            self.coef_ = np.asarray(res.coef).reshape(1, -1)
+        if res.stop_reason in ("max_steps", "diverged", "stalled", "separated"):
+            warnings.warn(
+                f"GDClassifier {res.stop_reason}: {res.message}", ConvergenceWarning, stacklevel=2
+            )
+        return self
+
+    def decision_function(self, X: Any) -> Array:
+        """The logit z = b + w·x for ``classes_[1]``, shape (n_samples,)."""
+        check_is_fitted(self, "result_")
+        X = validate_data(self, X, reset=False, accept_sparse=_SPARSE, dtype=np.float64)
+        return np.asarray(self.result_.predict(X), dtype=np.float64)
+
+    def predict_proba(self, X: Any) -> Array:
+        """[P(classes_[0]), P(classes_[1])] per row, shape (n_samples, 2); P(1) = σ(z)."""
+        z = self.decision_function(X)
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))
+        return np.column_stack([1.0 - p, p])
+
+    def predict_log_proba(self, X: Any) -> Array:
+        """log of :meth:`predict_proba`, computed stably: log σ(z) = −log(1 + e^−z)."""
+        z = self.decision_function(X)
+        return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """``classes_[1]`` where z > 0, else ``classes_[0]``; shape (n_samples,)."""
+        z = self.decision_function(X)
+        return np.asarray(self.classes_[(z > 0).astype(int)])

@@ -9,6 +9,7 @@ visible: final loss against lr on a log axis, with the limit as a vertical line.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -25,7 +26,14 @@ from descend.problems.curvature import Advice, advise
 
 Array = NDArray[np.float64]
 
-__all__ = ["LRSweep", "lr_sweep", "default_lrs"]
+__all__ = [
+    "LRSweep",
+    "ValidationRow",
+    "default_lrs",
+    "format_validation",
+    "lr_sweep",
+    "validation_curve",
+]
 
 #: default grid: 0.9·2^k times the stability limit, k = −10 … 2 (never exactly on the limit)
 _DEFAULT_POWERS = np.arange(-10, 3)
@@ -222,3 +230,94 @@ def lr_sweep(
             "batch_size": batch_size,
         },
     )
+
+
+@dataclass
+class ValidationRow:
+    """One fit of a validation sweep: the setting and its training and validation MSE."""
+
+    degree: int
+    alpha: float
+    train_loss: float
+    val_loss: float
+    stop_reason: str
+    n_steps: int
+
+
+def validation_curve(
+    x: Any,
+    y: Any,
+    degrees: Sequence[int] = tuple(range(1, 13)),
+    alphas: Sequence[float] = (0.0,),
+    validation_fraction: float = 0.3,
+    seed: int | None = 0,
+    max_steps: int = 20_000,
+    basis: str = "chebyshev",
+) -> list[ValidationRow]:
+    """Training and validation loss by polynomial degree and ridge α: overfitting, shown.
+
+    Each (degree, α) is fitted by :func:`descend.fit` (``learning_rate="auto"``,
+    ``penalty="l2"`` when α > 0) on the same seeded training rows
+    (:func:`descend.problems.build.split_validation`); the training and validation MSE are
+    then measured here from the predictions on each set (no penalty). As the degree grows the
+    training loss falls, while the validation loss falls and then rises: the training optimum
+    overfits.
+
+    Parameters
+    ----------
+    x : array-like, shape (n,) or (n, 1)
+    y : array-like, shape (n,)
+    degrees : sequence of int
+    alphas : sequence of float
+        α ≥ 0 of the L2 penalty on the coefficients (0: none).
+    validation_fraction : float
+        The share of rows held out, in (0, 1).
+    seed : int or None
+        Seeds the split (and θ₀).
+    max_steps : int
+    basis : {"monomial", "legendre", "chebyshev"}
+
+    Returns
+    -------
+    list of ValidationRow
+        Ordered by degree, then α.
+    """
+    from descend.descent.fit import fit
+    from descend.problems.build import split_validation
+
+    Xt, yt, Xv, yv, _ = split_validation(x, y, validation_fraction, seed)
+    rows = []
+    for degree in degrees:
+        for alpha in alphas:
+            pen: dict[str, Any] = {"penalty": "l2", "alpha": float(alpha)} if alpha > 0 else {}
+            res = fit(x, y, model=f"poly:{int(degree)}:{basis}", learning_rate="auto",
+                      validation_fraction=validation_fraction, seed=seed,
+                      max_steps=max_steps, warn=False, **pen)  # fmt: skip
+            train = float(np.mean((yt - res.predict(Xt)) ** 2))
+            val = float(np.mean((yv - res.predict(Xv)) ** 2))
+            rows.append(
+                ValidationRow(int(degree), float(alpha), train, val, res.stop_reason, res.n_steps)
+            )
+    return rows
+
+
+def format_validation(rows: Sequence[ValidationRow], markdown: bool = False) -> str:
+    """The validation sweep as a table: degree, α, training and validation MSE, stop."""
+    header = ["degree", "α", "train MSE", "validation MSE", "stop"]
+    body = [
+        [
+            str(r.degree),
+            f"{r.alpha:g}",
+            f"{r.train_loss:.6g}",
+            f"{r.val_loss:.6g}",
+            r.stop_reason,
+        ]  # fmt: skip
+        for r in rows
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(b) + " |" for b in body]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    return "\n".join([fmt.format(*header), *(fmt.format(*b) for b in body)])

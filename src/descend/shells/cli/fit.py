@@ -25,6 +25,8 @@ __all__ = [
     "register",
     "run",
     "training_kwargs",
+    "add_penalty_arguments",
+    "penalty_kwargs",
 ]
 
 
@@ -179,6 +181,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(p)
     add_training_arguments(p)
+    add_penalty_arguments(p)
     p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
     p.add_argument(
         "--dask",
@@ -195,6 +198,61 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_figure_arguments(p)
     p.set_defaults(func=run)
+
+
+def add_penalty_arguments(p: argparse.ArgumentParser) -> None:
+    """--penalty, --alpha, --l1-ratio and the validation split (scikit-learn's names)."""
+    g = p.add_argument_group("penalty (on the coefficients in your units; docs/penalties.md)")
+    g.add_argument(
+        "--penalty",
+        choices=["none", "l2", "l1", "elasticnet"],
+        help="add α·(r·‖w‖₁ + ½(1 − r)·‖w‖₂²) to the loss (default none); l1 and elasticnet "
+        "take proximal steps (exact zeros) and need --optimizer gd",
+    )
+    g.add_argument("--alpha", type=float, default=1e-4, help="α ≥ 0 (default 1e-4)")
+    g.add_argument(
+        "--l1-ratio",
+        type=float,
+        default=0.15,
+        metavar="R",
+        help="the L1 share r of elasticnet, in [0, 1] (default 0.15)",
+    )
+
+    v = p.add_argument_group("validation (docs/verdicts.md: early_stopped)")
+    v.add_argument(
+        "--validation-fraction",
+        type=float,
+        metavar="F",
+        help="hold out this share of the rows (seeded by --seed) and record their loss per "
+        "step (default: none; 0.1 with --early-stopping)",
+    )
+    v.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the validation loss stops improving and keep the best θ on it",
+    )
+    v.add_argument(
+        "--n-iter-no-change",
+        type=int,
+        default=10,
+        metavar="N",
+        help="steps (epochs for mini-batches) without a new low before --early-stopping "
+        "fires (default 10)",
+    )
+
+
+def penalty_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """fit() keywords for --penalty/--alpha/--l1-ratio and the validation options."""
+    out: dict[str, Any] = {}
+    if args.penalty not in (None, "none"):
+        out.update(penalty=args.penalty, alpha=args.alpha, l1_ratio=args.l1_ratio)
+    if args.validation_fraction is not None or args.early_stopping:
+        out.update(
+            validation_fraction=args.validation_fraction,
+            early_stopping=args.early_stopping,
+            n_iter_no_change=args.n_iter_no_change,
+        )
+    return out
 
 
 def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:
@@ -352,7 +410,7 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(args, default_model)
     source = None if args.dask else data_source(args)
     progress = Progress(args.max_iter) if not args.quiet else None
-    kwargs = {**training_kwargs(args), **extra}
+    kwargs = {**training_kwargs(args), **penalty_kwargs(args), **extra}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
         res = fit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from descend.shells.cli.fit import add_data_arguments, add_max_iter_argument
 
@@ -15,8 +16,13 @@ plain gradient descent at the best constant rate, without a preconditioner, unti
 L − L* ≤ tol·L* (L* from QR), or --max-iter steps ('>N' = not reached). κ₂ raw is the condition
 number of the raw design [1, x, …, x^d]; κ(H) that of the Hessian descent runs on.
 
+With --validation F the sweep instead fits each degree (Chebyshev basis, lr auto, optionally a
+ridge penalty per --alphas) on the rows not held out and prints the training and validation
+MSE: the training loss falls with the degree, the validation loss falls and then rises.
+
 examples:
   descend sweep-degree --dataset filip --max-degree 10
+  descend sweep-degree --dataset norris --validation 0.3 --alphas 0,1e-3
   descend sweep-degree data.csv --x age --y height --max-degree 12 --bases monomial,legendre
 """
 
@@ -44,6 +50,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_max_iter_argument(p, 20_000, "maximum steps per fit")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument(
+        "--validation",
+        type=float,
+        metavar="F",
+        help="instead: hold out this share of the rows (seeded by --seed) and print the "
+        "training and validation MSE per degree (and per --alphas): overfitting, shown",
+    )
+    p.add_argument(
+        "--alphas",
+        default="0",
+        help="with --validation: comma-separated ridge α values (default 0: no penalty)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.set_defaults(func=run)
 
 
@@ -53,6 +72,23 @@ def run(args: argparse.Namespace) -> int:
     from descend.studies.certify import format_sweep, sweep_degree
 
     X, y, _names, _model, label = load_data(args)
+    if args.validation is not None:
+        from descend.studies.sweep import format_validation, validation_curve
+
+        alphas = [float(a) for a in args.alphas.split(",") if a.strip()]
+        vrows = validation_curve(
+            X,
+            y,
+            degrees=range(args.min_degree, args.max_degree + 1),
+            alphas=alphas,
+            validation_fraction=args.validation,
+            seed=args.seed,
+            max_steps=args.max_iter,
+        )
+        held = math.ceil(args.validation * len(y))
+        print(f"data: {label}, {len(y)} rows; {held} held out for validation (seed {args.seed})")
+        print(format_validation(vrows, markdown=args.markdown))
+        return 0
     bases = [b.strip() for b in args.bases.split(",") if b.strip()]
     rows = sweep_degree(
         X,
