@@ -165,7 +165,7 @@ class DataObjective(Objective):
         return self.Z[rows], self.y[rows]
 
     def value_and_grad(self, theta: Array, rows: Array | None = None) -> tuple[float, Array]:
-        Z, y = self._rows(rows)
+        Z, y = (self.Z, self.y) if rows is None else self._rows(rows)
         yhat = self.model.forward(theta, Z)
         loss, dyhat = self.loss.value_and_grad(y, yhat)
         return loss, self.model.vjp(theta, Z, dyhat)

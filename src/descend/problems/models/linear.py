@@ -118,18 +118,22 @@ class Linear(Model):
 
     # -- the mathematics ------------------------------------------------------------------
     def forward(self, theta: Array, Z: Array) -> Array:
-        k = self.n_weights
-        yhat = Z @ theta[:k]
+        # k = n_weights inlined: this runs every step, and on small data the calls are the cost
         if self.intercept:
-            yhat = yhat + theta[k]
-        return np.asarray(yhat)
+            k = self.n_params - 1
+            yhat = Z @ theta[:k]
+            yhat += theta[k]  # in place: the same rounding as yhat + b, one array fewer
+            return yhat
+        return np.asarray(Z @ theta)
 
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
         out = np.empty(self.n_params)
-        k = self.n_weights
-        out[:k] = Z.T @ g
         if self.intercept:
-            out[k] = g.sum()
+            k = self.n_params - 1
+            out[:k] = Z.T @ g
+            out[k] = np.add.reduce(g)  # g.sum() without its Python wrapper (same reduction)
+        else:
+            out[:] = Z.T @ g
         return out
 
     def bind_target_mean(self, y_mean: float) -> None:
