@@ -191,8 +191,7 @@ def to_markdown(s: dict[str, Any]) -> list[str]:
         "fastest hand loop (median = median of the per-repeat ratios). Load average "
         f"{la[0]:.2f} before, {lb[0]:.2f} after.",
         "",
-        "| data | rule | batch | threads | steps | fit µs/step | hand µs/step | ratio | "
-        "median |",
+        "| data | rule | batch | threads | steps | fit µs/step | hand µs/step | ratio | median |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in s["cases"]:

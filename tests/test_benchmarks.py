@@ -42,9 +42,9 @@ def test_hand_loop_is_the_same_descent():
     """The small-problem family's hand-written loop makes the iterates of ds.fit (full batch,
     plain GD): the ratio compares equal work. The reference is NumPy's own least squares."""
     import numpy as np
+    from benchmarks.small import datasets, hand_loop
 
     import descend as ds
-    from benchmarks.small import datasets, hand_loop
 
     X, y = datasets()["norris"]
     res = ds.fit(X, y, learning_rate=0.1, max_steps=300, tol=0.0, theta0=np.zeros(2))

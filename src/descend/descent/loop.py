@@ -170,9 +170,15 @@ class LoopState:
         h = d["history"]
         theta = decode_array(d["theta"]).astype(np.float64)
         rec = Recorder(False, theta)
+        loss, grad_norm, step_size, lr = (
+            decode_array(h[f]).astype(np.float64) for f in ("loss", "grad_norm", "step_size", "lr")
+        )
         rec.load(
             decode_array(h["step"]).astype(np.int64),
-            *(decode_array(h[f]).astype(np.float64) for f in ("loss", "grad_norm", "step_size", "lr")),
+            loss,
+            grad_norm,
+            step_size,
+            lr,
             params=None if h["params"] is None else decode_array(h["params"]),
             norms={key: [float(v) for v in decode_array(a)] for key, a in h["norms"].items()},
         )
@@ -587,7 +593,7 @@ class Descent:
         if full_batch and gnorm < 0.99 * self.grad_low:  # a new low of ‖∇L‖ by more than 1 %
             self.low_gap, self.last_low, self.grad_low = k - self.last_low, k, gnorm
         a0 = abs(loss0)
-        blown = finite and loss > 1e12 * (1e-300 if 1e-300 > a0 else a0)  # max, inlined
+        blown = finite and loss > 1e12 * (1e-300 if a0 < 1e-300 else a0)  # max, inlined
         if full_batch and finite and loss > prev_loss and loss > self.rise_floor * loss0:
             self.rising += 1
         else:
