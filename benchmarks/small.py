@@ -171,9 +171,9 @@ def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
             "problem": f"{c['data']} {c['rule']} "
             + ("full batch" if c["batch"] is None else f"batch {c['batch']}")
             + f", threads {c['threads']}",
-            "measured": c["ratio_min"],
-            "met": c["ratio_min"] <= TARGET_RATIO,
-            "note": f"median of per-repeat ratios {c['ratio_median']:.2f}",
+            "measured": c["ratio_median"],
+            "met": c["ratio_median"] <= TARGET_RATIO,
+            "note": f"ratio of the fastest times {c['ratio_min']:.2f}",
         }
         for c in s["cases"]
     ]
@@ -187,18 +187,19 @@ def to_markdown(s: dict[str, Any]) -> list[str]:
         "## Small problems: per-step cost of ds.fit against a hand-written NumPy loop",
         "",
         "One `ds.fit` call (history recorded, setup included) over the steps it made, and the "
-        "same descent by hand for as many steps, timed interleaved; ratio = fastest fit ÷ "
-        "fastest hand loop (median = median of the per-repeat ratios). Load average "
+        "same descent by hand for as many steps, timed interleaved; median = the median of the "
+        "per-repeat ratios fit ÷ hand loop (the headline: robust to a busy machine), fastest = "
+        "fastest fit ÷ fastest hand loop. Load average "
         f"{la[0]:.2f} before, {lb[0]:.2f} after.",
         "",
-        "| data | rule | batch | threads | steps | fit µs/step | hand µs/step | ratio | median |",
+        "| data | rule | batch | threads | steps | fit µs/step | hand µs/step | median | fastest |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in s["cases"]:
         lines.append(
             f"| {c['data']} | {c['rule']} | {c['batch'] or 'full'} | {c['threads']} | "
             f"{c['steps']} | {c['descend_us_per_step']:.1f} | {c['hand_us_per_step']:.1f} | "
-            f"**{c['ratio_min']:.2f}×** | {c['ratio_median']:.2f}× |"
+            f"**{c['ratio_median']:.2f}×** | {c['ratio_min']:.2f}× |"
         )
     pg = s.get("playground")
     if pg is not None:
