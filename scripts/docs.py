@@ -200,7 +200,8 @@ def small_readme() -> str:
     rows += [
         "",
         f"Playground at its top speed ({pg['top_speed']:,} steps/s asked): "
-        f"{pg['steps_per_second']:,.0f} steps/s made. Load average {la[0]:.1f} → {lb[0]:.1f}.",
+        f"{pg['steps_per_second']:,.0f} steps/s made (a run that never stops; ticks replayed on "
+        f"the server's schedule). Load average {la[0]:.1f} → {lb[0]:.1f}.",
     ]
     return "\n".join(rows)
 
