@@ -39,6 +39,7 @@ class Linear(Model):
     """
 
     is_linear = True
+    fuses_squared_error = True
     #: the random start's intercept centre (ȳ once bound with targets; see bind_target_mean)
     start_offset = 0.0
 
@@ -135,6 +136,27 @@ class Linear(Model):
         else:
             out[:] = Z.T @ g
         return out
+
+    def squared_error(self, theta: Array, Z: Array, y: Array) -> tuple[float, Array]:
+        """The MSE and its gradient: ``forward``, :class:`~descend.problems.losses.MSE` and
+        ``vjp`` in one call, the same operations in the same order (the same bits).
+
+        r = y − ŷ,  L = (r·r)/n,  d = −(2/n)·r,  ∇L = [Zᵀd, Σd] (Zᵀd alone without an intercept).
+        """
+        if not self.intercept:
+            r = y - np.asarray(Z @ theta)
+            n = r.shape[0]
+            return float(r @ r) / n, self.vjp(theta, Z, (-2.0 / n) * r)
+        k = self.n_params - 1
+        yhat = Z @ theta[:k]
+        yhat += theta[k]
+        r = y - yhat
+        n = r.shape[0]
+        d = (-2.0 / n) * r
+        grad = np.empty(k + 1)
+        grad[:k] = Z.T @ d
+        grad[k] = np.add.reduce(d)
+        return float(r @ r) / n, grad
 
     def bind_target_mean(self, y_mean: float) -> None:
         # With centred features the optimal b is the mean of y; starting b there (plus noise)
