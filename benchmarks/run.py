@@ -28,7 +28,8 @@ Budgets (so that the full run fits in 15 minutes on 2 cores):
 
 Threads: ``--threads 1`` (default) limits BLAS (threadpoolctl) and PyTorch to one thread for
 every method and for the reference passes alike; on a shared 2-core machine two threads were
-up to 10× slower under contention. ``--threads 0`` keeps the libraries' defaults.
+up to 10× slower under contention. ``--threads 0`` keeps the libraries' defaults. The
+small-problem family (:mod:`benchmarks.small`) runs at both settings whatever ``--threads`` says.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks import small
 
 TARGET = 1e-6
 #: the eta0 grid of the tuned SGDRegressor (its other settings stay at their defaults)
@@ -515,7 +518,7 @@ def machine() -> dict[str, Any]:
 
 
 #: the problem families, in run order (``--only`` selects some)
-FAMILIES = ("least-squares", "huber", "minibatch", "polynomial")
+FAMILIES = ("least-squares", "huber", "minibatch", "polynomial", "small")
 
 
 def run(
@@ -580,6 +583,9 @@ def _run(
     if "polynomial" in chosen:
         print("polynomials …", file=sys.stderr, flush=True)
         results["polynomial"] = [polynomial_problem(poly_n, deg, quick) for deg in (5, 8)]
+    if "small" in chosen:
+        print("small problems …", file=sys.stderr, flush=True)
+        results["small"] = small.small_problems(quick)
     results["load_end"] = os.getloadavg()
 
 
@@ -649,6 +655,8 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"target": "mini-batch epoch ≥ 5× faster than the PyTorch loop",
                     "problem": f"{b['problem']}, sampling='{s}'", "measured": v,
                     "met": v >= 5})  # fmt: skip
+    if "small" in r:
+        out += small.targets(r["small"])
     return out
 
 
@@ -783,6 +791,8 @@ def to_markdown(r: dict[str, Any]) -> str:
                 f"{row['preconditioner']} | {row['steps']} | {_fmt(row['seconds'])} | "
                 f"{_fmt(row['excess'], '.1e')} | {row['reached']} |"
             )
+    if "small" in r:
+        lines += small.to_markdown(r["small"])
     lines += ["", "## Targets", "", "| target | problem | measured | met | notes |",
               "|---|---|---|---|---|"]  # fmt: skip
     for t in r["targets"]:

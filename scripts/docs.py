@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import math
 import re
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +28,8 @@ import descend as ds
 from descend.descent.verdicts import STOP_REASONS
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the benchmark suite's package, for the blocks that quote it
+    sys.path.insert(0, str(ROOT))
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,54 @@ def certify_plain() -> str:
     )
 
 
+@functools.cache
+def _small_run() -> dict[str, Any]:
+    """One run of the small-problem benchmark family, shared by the blocks that quote it."""
+    from benchmarks import small
+
+    return small.small_problems(quick=False)
+
+
+def small_table() -> str:
+    """docs/benchmarks.md: every case of the small-problem family and the playground's rate."""
+    from benchmarks import small
+
+    return "\n".join(small.to_markdown(_small_run())[2:]).strip()
+
+
+def small_readme() -> str:
+    """README: fit ÷ the hand-written loop per rule (median ratio, default threads)."""
+    r = _small_run()
+    cases = [c for c in r["cases"] if c["threads"] == "default"]
+    rows = ["| data | rule | full batch | mini-batch |", "|---|---|---|---|"]
+    for data in ("diabetes", "norris"):
+        for rule in ("gd", "momentum", "adam"):
+            full, mini = (
+                next(
+                    c
+                    for c in cases
+                    if c["data"] == data and c["rule"] == rule and (c["batch"] is None) == f
+                )
+                for f in (True, False)
+            )
+            rows.append(
+                f"| {data} | {rule} | {full['ratio_median']:.2f}× | "
+                f"{mini['ratio_median']:.2f}× (batch {mini['batch']}) |"
+            )
+    pg = r["playground"]
+    la, lb = r["load_start"], r["load_end"]
+    rows += [
+        "",
+        f"Playground at its top speed ({pg['top_speed']:,} steps/s asked): "
+        f"{pg['steps_per_second']:,.0f} steps/s made (a run that never stops; ticks replayed on "
+        f"the server's schedule). Load average {la[0]:.1f} → {lb[0]:.1f}.",
+    ]
+    return "\n".join(rows)
+
+
 BLOCKS: dict[str, Block] = {
+    "small-table": Block("docs/benchmarks.md", small_table, cheap=False),
+    "small-readme": Block("README.md", small_readme, cheap=False),
     "certify-plain": Block("README.md", certify_plain, cheap=False),
     "certify-readme": Block("README.md", certify_readme),
     "certify-text": Block("docs/certification.md", certify_text),

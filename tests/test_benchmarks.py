@@ -36,3 +36,38 @@ def test_quick_benchmark_only_least_squares(tmp_path):
     md = next(tmp_path.glob("*.md")).read_text()
     assert "## Least squares" in md and "Huber" not in md and "Mini-batch" not in md
     assert "problem families: least-squares" in md
+
+
+def test_hand_loop_is_the_same_descent():
+    """The small-problem family's hand-written loop makes the iterates of ds.fit (full batch,
+    plain GD): the ratio compares equal work. The reference is NumPy's own least squares."""
+    import numpy as np
+    from benchmarks.small import datasets, hand_loop
+
+    import descend as ds
+
+    X, y = datasets()["norris"]
+    res = ds.fit(X, y, learning_rate=0.1, max_steps=300, tol=0.0, theta0=np.zeros(2))
+    theta = hand_loop(X, y, "gd", 0.1, len(res.history), None)
+    np.testing.assert_allclose(theta, res.params, rtol=1e-12, atol=1e-9)
+    A = np.column_stack([(X - X.mean(0)) / X.std(0), np.ones(len(y))])
+    np.testing.assert_allclose(theta, np.linalg.lstsq(A, y, rcond=None)[0], rtol=1e-8)
+
+
+def test_small_family_quick(tmp_path):
+    """``--only small`` reports every case at both thread settings and the playground rate."""
+    from benchmarks.run import run
+
+    res = run(quick=True, out=tmp_path, only=["small"])
+    cases = res["small"]["cases"]
+    assert {(c["data"], c["rule"], c["batch"] is None, c["threads"]) for c in cases} == {
+        (d, r, full, t)
+        for d in ("diabetes", "norris")
+        for r in ("gd", "momentum", "adam")
+        for full in (True, False)
+        for t in (1, "default")
+    }
+    assert all(c["ratio_min"] > 0 for c in cases)
+    assert res["small"]["playground"]["steps_per_second"] > 0
+    md = next(tmp_path.glob("*.md")).read_text()
+    assert "## Small problems" in md and "steps/s** made" in md

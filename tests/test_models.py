@@ -110,3 +110,22 @@ def test_predict_checks_the_feature_count(rng):
     model = Linear().bind(rng.normal(size=(5, 3)))
     with pytest.raises(ValueError, match="2 feature column.*3"):
         model.predict(np.zeros(4), rng.normal(size=(5, 2)))
+
+
+@pytest.mark.parametrize("spec", ["linear", "linear-nointercept", "poly:3"])
+def test_fused_squared_error_is_the_three_call_path(rng, spec):
+    """Linear models compute the MSE and its gradient in one call: bitwise forward → MSE →
+    vjp, and equal to the closed form (2/n)·Aᵀ(Aθ − y) on the augmented design (NumPy)."""
+    X = rng.standard_normal((57, 2))
+    y = rng.standard_normal(57)
+    model = get_model(spec).bind(X[:, :1] if spec.startswith("poly") else X)
+    Z = model.design(X[:, :1] if spec.startswith("poly") else X)
+    assert model.fuses_squared_error
+    theta = rng.standard_normal(model.n_params)
+    loss, grad = model.squared_error(theta, Z, y)
+    ref_loss, d = MSE().value_and_grad(y, model.forward(theta, Z))
+    assert loss == ref_loss
+    np.testing.assert_array_equal(grad, model.vjp(theta, Z, d))
+    A = model.augmented(Z)
+    np.testing.assert_allclose(grad, (2 / 57) * A.T @ (A @ theta - y), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(loss, np.mean((A @ theta - y) ** 2), rtol=1e-12)

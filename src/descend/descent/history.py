@@ -88,12 +88,36 @@ class History:
 
 
 class Recorder:
-    """Appends one step at a time; :meth:`history` freezes the columns into a History."""
+    """Appends one step at a time into preallocated columns; :meth:`history` freezes them.
 
-    def __init__(self, record_params: bool, theta0: Array) -> None:
-        self.rows: list[tuple[int, float, float, float, float]] = []
-        self.params: list[Array] | None = [theta0.copy()] if record_params else None
+    The columns (step, loss, ‖g‖, ‖Δθ‖, lr) and the θ path live in NumPy arrays whose capacity
+    doubles when full, so recording a step writes five numbers (and θ when kept) and allocates
+    nothing: amortised O(1) per step, no Python tuple per row.
+    """
+
+    def __init__(self, record_params: bool, theta0: Array, capacity: int = 256) -> None:
+        capacity = max(int(capacity), 1)
+        self.n = 0
+        self._step = np.zeros(capacity, dtype=np.int64)
+        self._cols = np.zeros((4, capacity))  # loss, grad_norm, step_size, lr
+        theta0 = np.asarray(theta0, dtype=np.float64).reshape(-1)
+        self._params: Array | None = None
+        if record_params:
+            self._params = np.zeros((capacity + 1, theta0.shape[0]))
+            self._params[0] = theta0
         self.norms: dict[str, list[float]] = {}
+
+    def _grow(self) -> None:
+        cap = 2 * self._step.shape[0]
+        step = np.zeros(cap, dtype=np.int64)
+        step[: self.n] = self._step[: self.n]
+        cols = np.zeros((4, cap))
+        cols[:, : self.n] = self._cols[:, : self.n]
+        self._step, self._cols = step, cols
+        if self._params is not None:
+            params = np.zeros((cap + 1, self._params.shape[1]))
+            params[: self.n + 1] = self._params[: self.n + 1]
+            self._params = params
 
     def add(
         self,
@@ -106,12 +130,69 @@ class Recorder:
         norms: dict[str, float] | None = None,
     ) -> None:
         """Record step k: its loss, ‖g‖, ‖Δθ‖ and lr; θ_(k+1) (shape (p,)) when recording θ."""
-        self.rows.append((k, loss, grad_norm, step_size, lr))
-        if self.params is not None and theta_next is not None:
-            self.params.append(theta_next.copy())
+        i = self.n
+        if i == self._step.shape[0]:
+            self._grow()
+        self._step[i] = k
+        cols = self._cols
+        cols[0, i] = loss
+        cols[1, i] = grad_norm
+        cols[2, i] = step_size
+        cols[3, i] = lr
+        if self._params is not None and theta_next is not None:
+            self._params[i + 1] = theta_next
+        self.n = i + 1
         if norms:
             for key, value in norms.items():
                 self.norms.setdefault(key, []).append(value)
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def rows(self) -> list[tuple[int, float, float, float, float]]:
+        """The record as ``(k, L_k, ‖g_k‖, ‖u_k‖, η_k)`` tuples (a copy; for inspection)."""
+        n = self.n
+        steps = self._step[:n].tolist()
+        loss, gn, ss, lr = (self._cols[j, :n].tolist() for j in range(4))
+        return list(zip(steps, loss, gn, ss, lr, strict=True))
+
+    def columns(self) -> tuple[NDArray[np.int64], Array, Array, Array, Array]:
+        """Copies of the five columns (step, loss, grad_norm, step_size, lr), each shape (K,)."""
+        n = self.n
+        return (self._step[:n].copy(), *(self._cols[j, :n].copy() for j in range(4)))  # type: ignore[return-value]
+
+    @property
+    def params(self) -> Array | None:
+        """θ_0 … θ_K, shape (K + 1, p), when kept (a view; None otherwise)."""
+        return None if self._params is None else self._params[: self.n + 1]
+
+    def load(
+        self,
+        step: NDArray[np.int64],
+        loss: Array,
+        grad_norm: Array,
+        step_size: Array,
+        lr: Array,
+        params: Array | None,
+        norms: dict[str, list[float]],
+    ) -> None:
+        """Replace the record with saved columns (each shape (K,)) and θ path (K + 1, p)."""
+        n = int(step.shape[0])
+        cap = max(256, 2 * n)
+        self._step = np.zeros(cap, dtype=np.int64)
+        self._step[:n] = step
+        self._cols = np.zeros((4, cap))
+        for j, col in enumerate((loss, grad_norm, step_size, lr)):
+            self._cols[j, :n] = col
+        if params is not None:
+            P = np.asarray(params, dtype=np.float64)
+            self._params = np.zeros((cap + 1, P.shape[1]))
+            self._params[: P.shape[0]] = P
+        else:
+            self._params = None
+        self.n = n
+        self.norms = norms
 
     def history(self, start: int = 0) -> History:
         """The rows from update ``start`` on as a columnar :class:`History`.
@@ -119,15 +200,14 @@ class Recorder:
         With ``start = 0`` (default) the whole run, θ path of shape (K + 1, p) if kept; later
         starts give a slice of the same record (θ_start … θ_K when kept).
         """
-        rows = self.rows[start:] if start else self.rows
-        cols = list(zip(*rows, strict=True)) if rows else [()] * 5
-        params = None if self.params is None else np.vstack(self.params[start:])
+        n = self.n
+        params = None if self._params is None else self._params[start : n + 1].copy()
         return History(
-            step=np.asarray(cols[0], dtype=np.int64),
-            loss=np.asarray(cols[1], dtype=np.float64),
-            grad_norm=np.asarray(cols[2], dtype=np.float64),
-            step_size=np.asarray(cols[3], dtype=np.float64),
-            lr=np.asarray(cols[4], dtype=np.float64),
+            step=self._step[start:n].copy(),
+            loss=self._cols[0, start:n].copy(),
+            grad_norm=self._cols[1, start:n].copy(),
+            step_size=self._cols[2, start:n].copy(),
+            lr=self._cols[3, start:n].copy(),
             params=params,
             state_norms={k: np.asarray(v[start:]) for k, v in self.norms.items()},
         )

@@ -129,20 +129,18 @@ class LoopState:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (exact; no pickle)."""
         rec = self.recorder
-        cols = list(zip(*rec.rows, strict=True)) if rec.rows else [()] * 5
+        cols = rec.columns()
         return {
             "k": int(self.k),
             "theta": encode_array(self.theta),
             "opt_state": self.opt_state if self.encoded_opt_state else encode_tree(self.opt_state),
             "history": {
-                "step": encode_array(np.asarray(cols[0], dtype=np.int64)),
-                "loss": encode_array(np.asarray(cols[1], dtype=np.float64)),
-                "grad_norm": encode_array(np.asarray(cols[2], dtype=np.float64)),
-                "step_size": encode_array(np.asarray(cols[3], dtype=np.float64)),
-                "lr": encode_array(np.asarray(cols[4], dtype=np.float64)),
-                "params": None
-                if rec.params is None
-                else encode_array(np.vstack(rec.params) if rec.params else np.zeros((0, 0))),
+                "step": encode_array(cols[0]),
+                "loss": encode_array(cols[1]),
+                "grad_norm": encode_array(cols[2]),
+                "step_size": encode_array(cols[3]),
+                "lr": encode_array(cols[4]),
+                "params": None if rec.params is None else encode_array(rec.params),
                 "norms": {
                     key: encode_array(np.asarray(v, dtype=np.float64))
                     for key, v in rec.norms.items()
@@ -173,16 +171,18 @@ class LoopState:
         h = d["history"]
         theta = decode_array(d["theta"]).astype(np.float64)
         rec = Recorder(False, theta)
-        steps = decode_array(h["step"])
-        columns = [decode_array(h[f]) for f in ("loss", "grad_norm", "step_size", "lr")]
-        rec.rows = [
-            (int(steps[i]), *(float(c[i]) for c in columns))  # type: ignore[misc]
-            for i in range(steps.shape[0])
-        ]
-        if h["params"] is not None:
-            P = decode_array(h["params"])
-            rec.params = [P[i].copy() for i in range(P.shape[0])]
-        rec.norms = {key: [float(v) for v in decode_array(a)] for key, a in h["norms"].items()}
+        loss, grad_norm, step_size, lr = (
+            decode_array(h[f]).astype(np.float64) for f in ("loss", "grad_norm", "step_size", "lr")
+        )
+        rec.load(
+            decode_array(h["step"]).astype(np.int64),
+            loss,
+            grad_norm,
+            step_size,
+            lr,
+            params=None if h["params"] is None else decode_array(h["params"]),
+            norms={key: [float(v) for v in decode_array(a)] for key, a in h["norms"].items()},
+        )
         return cls(
             k=int(d["k"]),
             theta=theta,
@@ -590,7 +590,7 @@ class Descent:
             loss, g = objective.value_and_grad(theta, next(self.batches))
         loss = float(loss)
         # with an L1 part, stationarity is the minimum-norm subgradient of the whole objective
-        gnorm = float(np.linalg.norm(objective.stationarity(theta, g) if self.prox else g))
+        gnorm = _norm(objective.stationarity(theta, g) if self.prox else g)
         self.loss = loss
         self.last_gnorm = gnorm
         loss0 = self.loss0
@@ -607,7 +607,8 @@ class Descent:
             self.best_theta, self.best_loss = theta.copy(), loss
         if full_batch and gnorm < 0.99 * self.grad_low:  # a new low of ‖∇L‖ by more than 1 %
             self.low_gap, self.last_low, self.grad_low = k - self.last_low, k, gnorm
-        blown = finite and loss > 1e12 * max(abs(loss0), 1e-300)
+        a0 = abs(loss0)
+        blown = finite and loss > 1e12 * (1e-300 if a0 < 1e-300 else a0)  # max, inlined
         if full_batch and finite and loss > prev_loss and loss > self.rise_floor * loss0:
             self.rising += 1
         else:
@@ -622,7 +623,11 @@ class Descent:
             prev_g = self.prev_grad
             reversed_ = prev_g is not None and float(np.dot(g, prev_g)) < 0.0
             self.flips = self.flips + 1 if reversed_ else 0
-            self.prev_grad = np.array(g, dtype=np.float64, copy=True)
+            self.prev_grad = (
+                g.copy()
+                if type(g) is np.ndarray and g.dtype == np.float64
+                else np.array(g, dtype=np.float64)
+            )
             if self.validation is not None and self._validate(theta, k):
                 return None
             if self.may_separate and self._separated(theta, k):
@@ -631,13 +636,14 @@ class Descent:
                 return None
             # a stall: for `patience` steps no new low of the loss (beyond rounding) while it
             # hardly moves (≤ √ε relative: rounding noise, not momentum's transient rise)…
-            scale = max(abs(loss), _EPS * abs(loss0))  # a perfect fit's loss is all rounding
+            scale, floor = abs(loss), _EPS * a0
+            scale = floor if floor > scale else scale  # a perfect fit's loss is all rounding
             progress = loss < prev_best - self.stall_tol * scale
             still = math.isfinite(prev_loss) and abs(loss - prev_loss) <= _SQRT_EPS * scale
             self.calm = self.calm + 1 if still and not progress else 0
             # …and the gradient has set no new 1 % low for three times the gap between its
             # last two lows: slow but steady progress is never a stall, a stopped one is
-            quiet = k - self.last_low >= max(self.patience, 3 * self.low_gap)
+            quiet = k - self.last_low >= self.patience and k - self.last_low >= 3 * self.low_gap
             if self.calm >= self.patience and quiet and k >= self.resume_at:
                 self._stall(gnorm, oscillating=self.flips >= self.patience)
                 return None
@@ -666,17 +672,17 @@ class Descent:
         self.opt_state = new_state
         self.theta = theta = theta + u
         self.k = k + 1
-        recorder = self.recorder
-        recorder.add(
+        step_size = _norm(u)
+        self.recorder.add(
             k,
             loss,
             gnorm,
-            float(np.linalg.norm(u)),
+            step_size,
             lr,
             theta,
             _state_norms(new_state) if self.record_state else None,
         )
-        row = recorder.rows[-1]
+        row = (k, loss, gnorm, step_size, lr)
         epoch_end = not full_batch and (k + 1) % self.steps_per_epoch == 0
         self.at_boundary = not epoch_end
         callback = self.callback
@@ -702,7 +708,8 @@ class Descent:
         mu = self.mu
         if mu is not None:
             # cheap first: the excess bound ‖g‖²/(2μ) against tol·|L| (no allocation per step)
-            if gnorm * gnorm > 2.0 * mu * self.tol * max(abs(loss), _EPS * abs(self.loss0 or 0.0)):
+            size, floor = abs(loss), _EPS * abs(self.loss0 or 0.0)
+            if gnorm * gnorm > 2.0 * mu * self.tol * (floor if floor > size else size):
                 return False
             cert = certify(
                 loss, gnorm, mu, self.certificate_method, float(np.linalg.norm(self.theta))
@@ -953,6 +960,14 @@ class Descent:
             sampler=None if self.sampler is None else self.sampler.state_dict(),
             elapsed=elapsed,
         )
+
+
+def _norm(x: Any) -> float:
+    """‖x‖₂ as a float: ``np.linalg.norm(x)`` bit for bit (it is √(x·x) for a real vector),
+    without its per-call checks for the float64 vectors the loop sees every step."""
+    if type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 1:
+        return math.sqrt(float(x.dot(x)))
+    return float(np.linalg.norm(x))
 
 
 def _state_norms(state: Any) -> dict[str, float]:

@@ -228,6 +228,9 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     (array([-0.5 ,  0.25]), (EmptyState(), ScheduleState(step=1, lr=0.5)))
     """
 
+    n = len(transforms)
+    updates = tuple(t.update for t in transforms)
+
     def init(theta: Array) -> tuple[Any, ...]:
         return tuple(t.init(theta) for t in transforms)
 
@@ -239,6 +242,13 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
                 f"state has {len(state)} entries but the chain has {len(transforms)} transforms"
             )
         out = _as_array(g)
+        if n == 1:  # plain rules: one call, no loop (this runs every step)
+            out, s0 = updates[0](out, state[0], theta)
+            return out, (s0,)
+        if n == 2:  # a scaling then the schedule: momentum, Adam, RMSprop, …
+            out, s0 = updates[0](out, state[0], theta)
+            out, s1 = updates[1](out, state[1], theta)
+            return out, (s0, s1)
         new_states = []
         for t, s in zip(transforms, state, strict=True):
             out, s = t.update(out, s, theta)
@@ -264,8 +274,9 @@ def scale_by_schedule(schedule: float | Schedule) -> GradientTransformation:
     def update(
         g: Array, state: ScheduleState, theta: Array | None = None
     ) -> tuple[Array, ScheduleState]:
-        lr = float(sched(state.step))
-        return -lr * _as_array(g), ScheduleState(step=state.step + 1, lr=lr)
+        step = state.step
+        lr = float(sched(step))
+        return -lr * _as_array(g), ScheduleState(step + 1, lr)
 
     return GradientTransformation(init, update)
 

@@ -169,6 +169,8 @@ class DataObjective(Objective):
         self.n_samples = int(y.shape[0])
         self.name = f"{self.loss.spec()} of {model.spec()}"
         self._target_scale: float | None = None
+        # the squared error of a model that computes it in one call (bitwise the same)
+        self._fused = bool(self.loss.is_least_squares and model.fuses_squared_error)
 
     @property
     def Z(self) -> Array:
@@ -187,7 +189,9 @@ class DataObjective(Objective):
         return self.Z[rows], self.y[rows]
 
     def value_and_grad(self, theta: Array, rows: Array | None = None) -> tuple[float, Array]:
-        Z, y = self._rows(rows)
+        Z, y = (self.Z, self.y) if rows is None else self._rows(rows)
+        if self._fused:
+            return self.model.squared_error(theta, Z, y)
         yhat = self.model.forward(theta, Z)
         loss, dyhat = self.loss.value_and_grad(y, yhat)
         return loss, self.model.vjp(theta, Z, dyhat)

@@ -40,6 +40,9 @@ class Model:
     intercept: bool = False
     #: the inputs are standardised before the model sees them
     scale: bool = True
+    #: :meth:`squared_error` computes the MSE and its gradient in one call, bit for bit what
+    #: ``forward``, the MSE's gradient and ``vjp`` give in three (small data: calls cost)
+    fuses_squared_error: bool = False
     #: the polynomial basis Φ is built from (a Polynomial's; None for every other model)
     basis: PolynomialBasis | None = None
     n_params: int = 0
@@ -102,6 +105,11 @@ class Model:
 
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
         """∂L/∂θ = (∂ŷ/∂θ)ᵀ g, shape (p,), for g = ∂L/∂ŷ of shape (n,) (backpropagation)."""
+        raise NotImplementedError
+
+    def squared_error(self, theta: Array, Z: Array, y: Array) -> tuple[float, Array]:
+        """(L, ∇L) of the MSE L = (1/n)‖y − ŷ‖² in one call; models that declare
+        :attr:`fuses_squared_error` implement it."""
         raise NotImplementedError
 
     def predict(self, theta: Array, X: Array) -> Array:

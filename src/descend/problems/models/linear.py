@@ -39,6 +39,7 @@ class Linear(Model):
     """
 
     is_linear = True
+    fuses_squared_error = True
     #: the random start's intercept centre (ȳ once bound with targets; see bind_target_mean)
     start_offset = 0.0
 
@@ -118,19 +119,44 @@ class Linear(Model):
 
     # -- the mathematics ------------------------------------------------------------------
     def forward(self, theta: Array, Z: Array) -> Array:
-        k = self.n_weights
-        yhat = Z @ theta[:k]
+        # k = n_weights inlined: this runs every step, and on small data the calls are the cost
         if self.intercept:
-            yhat = yhat + theta[k]
-        return np.asarray(yhat)
+            k = self.n_params - 1
+            yhat = Z @ theta[:k]
+            yhat += theta[k]  # in place: the same rounding as yhat + b, one array fewer
+            return yhat
+        return np.asarray(Z @ theta)
 
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
         out = np.empty(self.n_params)
-        k = self.n_weights
-        out[:k] = Z.T @ g
         if self.intercept:
-            out[k] = g.sum()
+            k = self.n_params - 1
+            out[:k] = Z.T @ g
+            out[k] = np.add.reduce(g)  # g.sum() without its Python wrapper (same reduction)
+        else:
+            out[:] = Z.T @ g
         return out
+
+    def squared_error(self, theta: Array, Z: Array, y: Array) -> tuple[float, Array]:
+        """The MSE and its gradient: ``forward``, :class:`~descend.problems.losses.MSE` and
+        ``vjp`` in one call, the same operations in the same order (the same bits).
+
+        r = y − ŷ,  L = (r·r)/n,  d = −(2/n)·r,  ∇L = [Zᵀd, Σd] (Zᵀd alone without an intercept).
+        """
+        if not self.intercept:
+            r = y - np.asarray(Z @ theta)
+            n = r.shape[0]
+            return float(r @ r) / n, self.vjp(theta, Z, (-2.0 / n) * r)
+        k = self.n_params - 1
+        yhat = Z @ theta[:k]
+        yhat += theta[k]
+        r = y - yhat
+        n = r.shape[0]
+        d = (-2.0 / n) * r
+        grad = np.empty(k + 1)
+        grad[:k] = Z.T @ d
+        grad[k] = np.add.reduce(d)
+        return float(r @ r) / n, grad
 
     def bind_target_mean(self, y_mean: float) -> None:
         # With centred features the optimal b is the mean of y; starting b there (plus noise)
