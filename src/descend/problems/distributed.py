@@ -264,26 +264,43 @@ def _align(X: Any, y: Any) -> tuple[Any, Any]:
     return X, y
 
 
-def _compute(*values: Any, progress: bool = False) -> Any:
+def _compute(*values: Any) -> Any:
     import dask
 
-    ctx: Any = contextlib.nullcontext()
-    if progress:
-        try:
-            from distributed import get_client
+    return dask.compute(*values)
 
-            get_client()
-            from distributed import progress as dprogress
 
-            futures = dask.persist(*values)
-            dprogress(futures)
-            return dask.compute(*futures)
-        except (ImportError, ValueError):
-            from dask.diagnostics import ProgressBar
+def _compute_chunks(parts: list[Any], *, progress: bool = False) -> list[Any]:
+    """Compute one delayed value per chunk; with ``progress``, one ``tqdm`` bar counting the
+    chunks as they finish (on the workers when a ``distributed`` Client is active)."""
+    import dask
 
-            ctx = ProgressBar()
-    with ctx:
-        return dask.compute(*values)
+    if not progress:
+        return list(dask.compute(parts)[0])
+    from tqdm.auto import tqdm
+
+    try:
+        from distributed import as_completed, get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        client = None
+    with tqdm(total=len(parts), desc="statistics pass", unit="chunk", leave=False) as bar:
+        if client is not None:
+            futures = client.compute(parts)
+            for _ in as_completed(futures):
+                bar.update()
+            return list(client.gather(futures))
+        from dask.callbacks import Callback
+
+        keys = {p.key for p in parts}
+
+        def done(key: Any, *_: Any) -> None:
+            if key in keys:
+                bar.update()
+
+        with Callback(posttask=done):
+            return list(dask.compute(parts)[0])
 
 
 def _pairs(X: Any, y: Any) -> list[tuple[Any, Any]]:
@@ -313,10 +330,11 @@ def moments_dask(X: Any, y: Any, *, progress: bool = False) -> tuple[Moments, st
     X, y = _align(X, y)
     x0, y0 = _compute(X[0], y[0])
     x0 = np.asarray(x0, dtype=np.float64)
-    f = dask.delayed(_chunk_scatter, nout=2, pure=True)
+    f = dask.delayed(_chunk_scatter, pure=True)
     parts = [f(xb, yb, x0, float(y0), i) for i, (xb, yb) in enumerate(_pairs(X, y))]
-    total = _tree_sum([p[0] for p in parts])
-    S, digests = _compute(total, [p[1] for p in parts], progress=progress)
+    done = _compute_chunks(parts, progress=progress)  # [(S_i, sha256_i)], small
+    S = _add(*[np.asarray(p[0]) for p in done])
+    digests = [p[1] for p in done]
     h = hashlib.sha256(repr((X.shape, X.chunks[0])).encode())
     for d in digests:
         h.update(d.encode())
@@ -376,7 +394,6 @@ class DaskObjective(Objective):
         self._gram = QuadraticStats.build(moments, sc.mean, sc.scale, bool(model.intercept))
         self.quad: QuadraticStats | None = self._gram if loss.is_least_squares else None
         self._chunk_cache: tuple[int, Array, Array] | None = None
-        self.progress = False
 
     @property
     def is_linear_least_squares(self) -> bool:  # type: ignore[override]
@@ -404,9 +421,9 @@ class DaskObjective(Objective):
                  for xb, yb in _pairs(self.X, self.y)]  # fmt: skip
         vals = _tree_sum([p[0] for p in parts])
         if not want_grad:
-            (v,) = _compute(vals, progress=self.progress)
+            (v,) = _compute(vals)
             return float(v) / self.n_samples, None
-        v, g = _compute(vals, _tree_sum([p[1] for p in parts]), progress=self.progress)
+        v, g = _compute(vals, _tree_sum([p[1] for p in parts]))
         return float(v) / self.n_samples, np.asarray(g) / self.n_samples
 
     def value_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:
@@ -531,7 +548,8 @@ def dask_objective(
         :class:`~descend.problems.models.Linear` only (the statistics are those of X's columns).
     loss : Loss
     progress : bool
-        Show a progress bar for each chunked pass.
+        One progress bar (``tqdm``) for the statistics pass, counting chunks; the steps are
+        the caller's to show (``callback``).
     """
     if not model.is_linear or model.expands_features:
         raise NotImplementedError(
@@ -546,6 +564,5 @@ def dask_objective(
     bound.set_scaling(mom.mean, mom.std, mom.rms)
     bound.bind_target_mean(mom.ymean)  # start the intercept at ȳ, as in memory
     obj = DaskObjective(bound, loss, Xd, yd, mom)
-    obj.progress = progress
     obj.data_fingerprint = fingerprint
     return obj
