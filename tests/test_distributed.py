@@ -74,9 +74,197 @@ def test_load_parquet_and_zarr(tmp_path, rng):
     Xd, yd, names = load(tmp_path / "data.parquet")
     assert names == ["a", "b", "c", "d"]
     np.testing.assert_allclose(Xd.compute(), X)
-    zarr = pytest.importorskip("zarr")
+    import zarr  # the dask extra
+
     store = zarr.open_group(str(tmp_path / "d.zarr"), mode="w")
     store.create_array("X", data=X, chunks=(500, 4))
     store.create_array("y", data=y, chunks=(500,))
     Xz, yz, _ = load(tmp_path / "d.zarr")
     np.testing.assert_allclose(yz.compute(), y)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parquet: folders of several files, files of several row groups (issue 20, items 1 and 2)
+# ---------------------------------------------------------------------------------------------
+def _parquet_folder(path, rng, files=4, rows=3000, row_group=1000):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    path.mkdir()
+    w = np.array([1.0, -2.0, 0.5, 3.0])
+    frames = []
+    for i in range(files):
+        X = rng.standard_normal((rows, 4)) * [1, 2, 3, 4] + [0, 1, -2, 5]
+        df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+        df["target"] = X @ w + 1.5 + 0.3 * rng.standard_normal(rows)
+        df.to_parquet(path / f"p{i}.parquet", row_group_size=row_group)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _lstsq(X, y):
+    A = np.column_stack([np.ones(len(y)), X])
+    return np.linalg.lstsq(A, y, rcond=None)[0]
+
+
+def test_parquet_folder_of_four_files_fits_to_lstsq(tmp_path, rng):
+    """Four files (the 'lengths' error of issue 20): one chunk per file, the lstsq answer."""
+    df = _parquet_folder(tmp_path / "pq", rng)
+    X, y, names = load(tmp_path / "pq")
+    assert names == ["a", "b", "c", "d"] and X.numblocks[0] == 4 and X.shape == (12_000, 4)
+    np.testing.assert_array_equal(y.compute(), df["target"].to_numpy())
+    res = ds.fit(X, y, learning_rate="auto", tol=1e-12)
+    ref = _lstsq(df[names].to_numpy(), df["target"].to_numpy())
+    np.testing.assert_allclose([res.intercept, *res.coef], ref, rtol=1e-9)
+
+
+def test_parquet_file_partitions_follow_row_groups(tmp_path, rng):
+    """One file of 6 row groups: one partition per row group under a tiny blocksize, merged up
+    to the blocksize otherwise; the rows in order either way."""
+    df = _parquet_folder(tmp_path / "pq", rng, files=1, rows=6000, row_group=1000)
+    f = tmp_path / "pq" / "p0.parquet"
+    X1, y1, _ = load(f, blocksize=1)
+    assert X1.chunks[0] == (1000,) * 6
+    X3, _, _ = load(f, blocksize=2 * 1000 * 5 * 8)  # two row groups of 5 float64 columns
+    assert X3.chunks[0] == (2000,) * 3
+    np.testing.assert_array_equal(X1.compute(), df[["a", "b", "c", "d"]].to_numpy())
+    Xy, yy, names = load(f, y="a")
+    assert names == ["b", "c", "d", "target"]
+    np.testing.assert_array_equal(yy.compute(), df["a"].to_numpy())
+
+
+def test_cli_fits_a_parquet_folder(tmp_path, rng):
+    """`descend fit FOLDER --dask` (the reproduction in issue 20) matches lstsq."""
+    import json
+
+    from descend.shells.cli import main
+
+    df = _parquet_folder(tmp_path / "pq", rng)
+    out = tmp_path / "r.json"
+    code = main(["fit", str(tmp_path / "pq"), "--dask", "--lr", "auto", "--tol", "1e-12",
+                 "--quiet", "--json", str(out)])  # fmt: skip
+    assert code == 0
+    r = json.loads(out.read_text())["original_units"]
+    ref = _lstsq(df[["a", "b", "c", "d"]].to_numpy(), df["target"].to_numpy())
+    np.testing.assert_allclose([r["intercept"], *r["coef"]], ref, rtol=1e-8)
+
+
+# ---------------------------------------------------------------------------------------------
+# bad input: one line naming the file, the column and the row (issue 20, item 4)
+# ---------------------------------------------------------------------------------------------
+def _fit_error(X, y):
+    with pytest.raises(ValueError) as err:
+        ds.fit(X, y, max_steps=2)
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+def test_parquet_errors_name_file_column_and_row(tmp_path, rng):
+    pd = pytest.importorskip("pandas")
+    df = _parquet_folder(tmp_path / "pq", rng)
+    folder = tmp_path / "pq"
+    # a NaN in the third file, at its row 1234 (row 7234 of the data)
+    bad = pd.read_parquet(folder / "p2.parquet")
+    bad.loc[1234, "c"] = np.nan
+    bad.to_parquet(folder / "p2.parquet", row_group_size=1000)
+    msg = _fit_error(*load(folder)[:2])
+    assert "p2.parquet" in msg and "row 1234" in msg and "'c'" in msg and "nan" in msg
+    # a column missing from one file
+    df.iloc[:100].drop(columns="b").to_parquet(folder / "p2.parquet")
+    with pytest.raises(ValueError, match=r"p2\.parquet has no column 'b'"):
+        load(folder)
+    # a string column
+    df.iloc[:100].assign(b="x").to_parquet(folder / "p2.parquet")
+    with pytest.raises(ValueError, match=r"p2\.parquet: column 'b' holds (large_)?string"):
+        load(folder)
+    # a truncated file
+    df.iloc[:3000].to_parquet(folder / "p2.parquet")
+    data = (folder / "p2.parquet").read_bytes()
+    (folder / "p2.parquet").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"p2\.parquet: not a readable Parquet file"):
+        load(folder)
+
+
+def test_npy_errors_name_the_chunk(tmp_path, rng):
+    np.save(tmp_path / "a.npy", rng.standard_normal((100, 5)))
+    np.save(tmp_path / "b.npy", rng.standard_normal((100, 4)))
+    with pytest.raises(ValueError, match=r"b\.npy has 4 columns but .*a\.npy has 5"):
+        load(tmp_path)
+    block = rng.standard_normal((100, 5))
+    block[42, 3] = np.inf
+    np.save(tmp_path / "b.npy", block)
+    msg = _fit_error(*load(tmp_path)[:2])
+    assert "b.npy, row 42: column 'column 3' is inf" in msg
+
+
+def test_dask_array_nan_names_chunk_and_row(rng):
+    X, y = _data(rng, n=4000)
+    X[2500, 1] = np.nan
+    msg = _fit_error(da.from_array(X, chunks=1000), da.from_array(y, chunks=1000))
+    assert "chunk 2 of X, row 500: column 'x2' is nan" in msg
+
+
+def test_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, rng, capsys):
+    """No scheduler at the address: exit 2 with one line, within the connect timeout."""
+    import socket
+    import time
+
+    from descend.shells.cli import main
+
+    pytest.importorskip("distributed")
+    _parquet_folder(tmp_path / "pq", rng, files=1)
+    with socket.socket() as s:  # a free port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t = time.perf_counter()
+    code = main(["fit", str(tmp_path / "pq"), "--dask", "--scheduler", f"tcp://127.0.0.1:{port}",
+                 "--connect-timeout", "1"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and time.perf_counter() - t < 20
+    assert err.count("\n") == 0 and "cannot reach the Dask scheduler" in err and str(port) in err
+
+
+# ---------------------------------------------------------------------------------------------
+# checkpoints of Dask fits (issue 20, item 3)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kw",
+    [dict(loss="huber", learning_rate=0.1), dict(learning_rate=0.05, batch_size=700)],
+    ids=["full-batch-huber", "mini-batch"],
+)
+def test_dask_checkpoint_resumes_bitwise(tmp_path, rng, kw):
+    """Stop at step 12, resume to 24: bitwise the iterates of an uninterrupted 24-step run."""
+    _parquet_folder(tmp_path / "pq", rng)
+    X, y, _ = load(tmp_path / "pq")
+    full = ds.fit(X, y, max_steps=24, tol=0, **kw)
+    ck = tmp_path / "run.ckpt"
+    first = ds.fit(X, y, max_steps=12, tol=0, checkpoint=ck, **kw)
+    assert first.n_steps == 12
+    res = ds.resume(ck, X, y, max_steps=24)
+    assert res.n_steps == 24
+    np.testing.assert_array_equal(res.params, full.params)
+    # other data (one value changed in one file) is refused by the fingerprint
+    pd = pytest.importorskip("pandas")
+    f = tmp_path / "pq" / "p3.parquet"
+    df = pd.read_parquet(f)
+    df.loc[5, "a"] += 1.0
+    df.to_parquet(f, row_group_size=1000)
+    X2, y2, _ = load(tmp_path / "pq")
+    with pytest.raises(ValueError, match="refusing to resume on other data"):
+        ds.resume(ck, X2, y2, max_steps=24)
+
+
+def test_cli_dask_checkpoint_and_resume(tmp_path, rng):
+    """`descend fit --dask --checkpoint` then `descend resume`: the uninterrupted θ."""
+    import json
+
+    from descend.shells.cli import main
+
+    _parquet_folder(tmp_path / "pq", rng)
+    ck, a, b = tmp_path / "c.ckpt", tmp_path / "a.json", tmp_path / "b.json"
+    common = ["--dask", "--loss", "huber", "--lr", "0.1", "--tol", "0", "--quiet"]
+    assert main(["fit", str(tmp_path / "pq"), *common, "--max-iter", "20", "--json", str(a)]) == 0
+    assert main(["fit", str(tmp_path / "pq"), *common, "--max-iter", "10",
+                 "--checkpoint", str(ck)]) == 0  # fmt: skip
+    assert main(["resume", str(ck), "--max-iter", "20", "--quiet", "--json", str(b)]) == 0
+    ra, rb = json.loads(a.read_text()), json.loads(b.read_text())
+    assert rb["n_steps"] == 20 and rb["params"] == ra["params"]

@@ -26,11 +26,85 @@ from descend.data.tables import DataError
 __all__ = [
     "SAMPLINGS",
     "BatchSampler",
+    "ChunkSampler",
     "batches",
     "contiguous_batches",
     "sampler",
     "slice_batches",
 ]
+
+
+class ChunkSampler:
+    """Mini-batches of ``(chunk, rows)`` from data stored in chunks, resumable like
+    :class:`BatchSampler`.
+
+    Each epoch visits the chunks in the order of ``rng.permutation(len(sizes))``; within a
+    chunk it draws ``rng.permutation(sizes[c])`` and hands out consecutive slices of
+    ``batch_size`` rows (the last one of a chunk may be shorter), so one chunk is read per visit.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Rows per chunk.
+    batch_size : int
+    rng : numpy.random.Generator
+    """
+
+    def __init__(self, sizes: Any, batch_size: int, rng: np.random.Generator) -> None:
+        self.sizes = [int(s) for s in sizes]
+        self.batch_size = int(batch_size)
+        self.rng = rng
+        self.order: NDArray[np.int64] | None = None
+        self.at = 0  # index into order of the chunk being visited
+        self.perm: NDArray[np.int64] | None = None
+        self.pos = 0
+
+    def __iter__(self) -> ChunkSampler:
+        return self
+
+    def __next__(self) -> tuple[int, NDArray[np.int64]]:
+        while self.perm is None or self.pos >= self.perm.shape[0]:
+            if self.order is None or self.at + 1 >= len(self.order):
+                self.order, self.at = self.rng.permutation(len(self.sizes)), 0
+            elif self.perm is not None:
+                self.at += 1
+            self.perm = self.rng.permutation(self.sizes[int(self.order[self.at])])
+            self.pos = 0
+        assert self.order is not None
+        start = self.pos
+        self.pos = start + self.batch_size
+        return int(self.order[self.at]), self.perm[start : self.pos]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The generator's state, the epoch's chunk order, the chunk's permutation, positions."""
+        return {
+            "sizes": self.sizes,
+            "batch_size": self.batch_size,
+            "bit_generator": self.rng.bit_generator.state,
+            "order": None if self.order is None else encode_array(self.order),
+            "at": self.at,
+            "perm": None if self.perm is None else encode_array(self.perm),
+            "pos": self.pos,
+        }
+
+    def load_state(self, d: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (the same chunk sizes and batch size required)."""
+        if "sizes" not in d:
+            raise ValueError("the checkpoint's mini-batches were drawn from rows in memory, "
+                             "not from chunks: resume it on the same in-memory data")  # fmt: skip
+        if list(d["sizes"]) != self.sizes or int(d["batch_size"]) != self.batch_size:
+            raise ValueError(
+                f"the checkpoint's sampler drew batches of {d['batch_size']} from "
+                f"{len(d['sizes'])} chunks, this run {self.batch_size} from {len(self.sizes)} "
+                "chunks (of other sizes): resume on the same files"
+            )
+        self.rng.bit_generator.state = d["bit_generator"]
+        dec = decode_array
+        self.order = None if d["order"] is None else dec(d["order"]).astype(np.int64)
+        self.at = int(d["at"])
+        self.perm = None if d["perm"] is None else dec(d["perm"]).astype(np.int64)
+        self.pos = int(d["pos"])
+
 
 #: the mini-batch samplers by name
 SAMPLINGS = ("reshuffle", "slices", "contiguous")
@@ -83,6 +157,9 @@ class BatchSampler:
 
     def load_state(self, d: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` (same n and batch size required)."""
+        if "n" not in d:
+            raise ValueError("the checkpoint's mini-batches were drawn from chunks (Dask): "
+                             "resume it on the same chunked data")  # fmt: skip
         if int(d["n"]) != self.n or int(d["batch_size"]) != self.batch_size:
             raise ValueError(
                 f"the checkpoint's sampler drew batches of {d['batch_size']} from {d['n']} rows, "

@@ -268,8 +268,9 @@ def _jsonable(x: Any) -> bool:
 def attach(
     options: dict[str, Any],
     *,
-    X: NDArray[Any],
-    y: NDArray[Any] | None,
+    X: Any,
+    y: Any,
+    data_sha256: str | None = None,
     model: Any,
     loss: Any,
     optimizer: Any,
@@ -285,7 +286,10 @@ def attach(
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Turn ``options["checkpoint"]`` (a path) into a :class:`Checkpointer` carrying what
-    :func:`resume` needs; pops ``checkpoint_data`` (where the data lives). No-op without one."""
+    :func:`resume` needs; pops ``checkpoint_data`` (where the data lives). No-op without one.
+
+    ``data_sha256``: the data's fingerprint when the objective computed one (Dask, per chunk on
+    the workers); else :func:`data_hash` of X and y (NumPy arrays, shape (n, d) and (n,))."""
     assert y is not None
     source = options.pop("checkpoint_data", None)
     notes = list(options.pop("checkpoint_notes", None) or notes)
@@ -322,7 +326,7 @@ def attach(
     meta = {
         "config": config,
         "data": {
-            "sha256": data_hash(X, y),
+            "sha256": data_hash(X, y) if data_sha256 is None else data_sha256,
             "n_samples": int(X.shape[0]),
             "n_features": int(X.shape[1]),
             "feature_names": list(model.feature_names or []),

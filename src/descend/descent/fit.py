@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from descend.data.tables import as_arrays
+from descend.data.tables import DataError, as_arrays
 from descend.descent.checkpoint import attach
 from descend.descent.minimize import MINIMIZE_OPTIONS, minimize, optimizer_name
 from descend.descent.optim import Optimizer
@@ -27,14 +27,14 @@ from descend.descent.verdicts import (
     known_mu,
 )
 from descend.problems.build import build_problem
-from descend.problems.distributed import connect, is_dask
+from descend.problems.distributed import CONNECT_TIMEOUT, connect, is_dask
 
 Array = NDArray[np.float64]
 
 __all__ = ["fit"]
 
 #: options :func:`fit` consumes itself (where the checkpoint's data and notes come from)
-_FIT_OPTIONS = frozenset({"checkpoint_data", "checkpoint_notes"})
+_FIT_OPTIONS = frozenset({"checkpoint_data", "checkpoint_notes", "resume_sha256"})
 
 
 def fit(
@@ -57,6 +57,7 @@ def fit(
     fast: bool | str = "auto",
     dtype: Any = None,
     scheduler: Any = None,
+    connect_timeout: float = CONNECT_TIMEOUT,
     progress: bool = False,
     penalty: str | None = None,
     alpha: float = 1e-4,
@@ -121,6 +122,8 @@ def fit(
     scheduler : str, Client or None
         Dask only: None uses the active ``distributed.Client`` if any, else Dask's default
         scheduler; an address string (``"tcp://host:8786"``) connects a Client for the fit.
+    connect_timeout : float
+        Dask only: seconds to wait for the scheduler at ``scheduler`` (a ValueError after).
     progress : bool
         Dask only: a progress bar for each chunked pass.
     penalty : {None, "l2", "l1", "elasticnet"}
@@ -159,7 +162,7 @@ def fit(
     """
     if dtype is not None and is_dask(X):
         raise ValueError("dtype is for in-memory arrays; cast the Dask array (X.astype)")
-    with connect(scheduler):
+    with connect(scheduler, timeout=connect_timeout):
         return _fit(
             X, y, model, loss, optimizer, learning_rate, batch_size, max_steps, tol, seed,
             theta0=theta0, reference=reference, warn=warn, feature_names=feature_names,
@@ -229,12 +232,23 @@ def _fit(
         if penalty[0] is not None
         else {}
     )
+    expected = options.pop("resume_sha256", None)
+    digest = problem.base.data_fingerprint  # Dask: hashed by the statistics pass
+    if expected is not None and digest != expected:
+        raise DataError(
+            f"refusing to resume on other data: the checkpoint was made on data with "
+            f"fingerprint {expected[:12]}…, these {X.shape[0]} rows have "
+            f"{(digest or 'none')[:12]}…. Pass the same files (same rows, same order, same chunks)."
+        )
 
     if options.get("checkpoint") is not None or {"checkpoint_data", "checkpoint_notes"} & set(
         options
     ):
-        Xh, yh, _ = as_arrays(X, y, feature_names=feature_names)  # what resume hashes
-        attach(options, X=Xh, y=yh, model=problem.model, loss=problem.base.loss,
+        if digest is None:
+            Xh, yh, _ = as_arrays(X, y, feature_names=feature_names)  # what resume hashes
+        else:
+            Xh, yh = X if X.ndim == 2 else X[:, None], y
+        attach(options, X=Xh, y=yh, data_sha256=digest, model=problem.model, loss=problem.base.loss,
                optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size,
                max_steps=max_steps, tol=tol, seed=seed, notes=notes,
                preconditioner=problem.plan.kind, preconditioner_reason=problem.plan.reason,

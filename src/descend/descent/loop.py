@@ -30,7 +30,7 @@ from descend.data.encoding import (
     encode_float,
     encode_tree,
 )
-from descend.data.samplers import SAMPLINGS, BatchSampler, sampler
+from descend.data.samplers import SAMPLINGS, BatchSampler, ChunkSampler, sampler
 from descend.descent.history import Recorder
 from descend.descent.linesearch import backtracking
 from descend.descent.optim import Optimizer, state_norms
@@ -484,7 +484,7 @@ class Descent:
         self.certificate: Certificate | None = None
 
         # -- sampling ----------------------------------------------------------------------
-        self.sampler: BatchSampler | None = None
+        self.sampler: BatchSampler | ChunkSampler | None = None
         self.batches: Iterator[Any] = iter(())  # full batch draws none
         self.steps_per_epoch = 0
         if batch_size is not None:
@@ -496,17 +496,16 @@ class Descent:
                     f"sampling={sampling!r} is for in-memory data; this objective samples its "
                     "own batches (e.g. Dask chunks)"
                 )
-            if own or sampling != "reshuffle":
+            if own:
+                self.sampler = objective.batches(batch_size, rng)
+                self.batches = self.sampler
+            elif sampling != "reshuffle":
                 if resumable or start is not None:
                     raise ValueError(
                         "checkpoints need descend's own reshuffling mini-batch sampler "
-                        "(sampling='reshuffle', in-memory data): checkpoint that, or a "
-                        "full-batch run"
+                        "(sampling='reshuffle'): checkpoint that, or a full-batch run"
                     )
-                if own:
-                    self.batches = objective.batches(batch_size, rng)
-                else:
-                    self.batches = sampler(sampling, n_samples, batch_size, rng)
+                self.batches = sampler(sampling, n_samples, batch_size, rng)
             else:
                 self.sampler = BatchSampler(n_samples, batch_size, rng)
                 self.batches = self.sampler

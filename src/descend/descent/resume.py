@@ -10,6 +10,7 @@ from descend.data.tables import DataError, as_arrays, read_csv
 from descend.descent import schedules
 from descend.descent.checkpoint import data_hash, load_checkpoint
 from descend.descent.fit import fit
+from descend.problems.distributed import is_dask
 from descend.problems.models import get_model
 
 __all__ = ["load_source", "resume"]
@@ -25,6 +26,11 @@ def load_source(source: dict[str, Any] | None, path: str) -> tuple[Any, Any]:
     if "dataset" in source:
         d = datasets.load(source["dataset"])
         return d.X, d.y
+    if "dask" in source:
+        from descend.problems.distributed import load
+
+        X, y, _ = load(source["dask"], y=source.get("y"))
+        return X, y
     if "csv" in source:
         X, y, _, _ = read_csv(source["csv"], x=source.get("x"), y=source.get("y"))
         return X, y
@@ -51,7 +57,9 @@ def resume(
         A checkpoint written by ``ds.fit(..., checkpoint=path)``.
     X, y : array-like, optional
         The data the fit ran on. Omit them when the checkpoint names its source (a CSV file or
-        an embedded dataset, as the CLI records). Their SHA-256 must match the checkpoint's.
+        an embedded dataset, as the CLI records). Their SHA-256 must match the checkpoint's
+        (Dask arrays: the fingerprint of per-chunk SHA-256 sums, checked by the fit's
+        statistics pass on the workers).
     max_steps : int, optional
         A new step limit (e.g. to continue a run that stopped at ``max_steps``).
     checkpoint : "same", path or None
@@ -89,9 +97,14 @@ def resume(
         raise ValueError(
             "give both X and y, or neither (to use the data source the checkpoint names)"
         )
-    Xa, ya, _ = as_arrays(X, y)
-    assert ya is not None
-    digest = data_hash(Xa, ya)
+    check: dict[str, Any] = {}
+    if is_dask(X):  # fingerprinted by the statistics pass of the fit, on the workers
+        Xa, ya, digest = X, y, ck.data["sha256"]
+        check = {"resume_sha256": digest}
+    else:
+        Xa, ya, _ = as_arrays(X, y)
+        assert ya is not None
+        digest = data_hash(Xa, ya)
     if digest != ck.data["sha256"]:
         raise DataError(
             f"refusing to resume {fname!r} on other data: the checkpoint was made on "
@@ -149,6 +162,7 @@ def resume(
         checkpoint_notes=ck.notes,
         callback=callback,
         resume_from=ck.state,
+        **check,
         **kwargs,
     )
     # the run's own notes (refinement) first, then the original fit's (as fit orders them)

@@ -19,6 +19,7 @@ Dask is imported only when this module is used.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.samplers import ChunkSampler
 from descend.problems.losses import Loss, get_loss
 from descend.problems.objective import Objective
 from descend.problems.stats import Moments, QuadraticStats, block_scatter
@@ -47,64 +49,192 @@ def _da() -> Any:
 # ---------------------------------------------------------------------------------------------
 # loading
 # ---------------------------------------------------------------------------------------------
-def load(path: str | Path, y: str | int | None = None) -> tuple[Any, Any, list[str]]:
+#: The default size of one Parquet partition (uncompressed bytes): consecutive row groups of a
+#: file are read together up to this size. A worker holds a few partitions at once.
+BLOCKSIZE = 64_000_000
+
+
+def load(
+    path: str | Path, y: str | int | None = None, *, blocksize: int = BLOCKSIZE
+) -> tuple[Any, Any, list[str]]:
     """Open a chunked data set lazily: ``(X, y, feature_names)`` as Dask arrays.
+
+    Only headers and Parquet footers are read here; every chunk is read by the task that needs
+    it (on a worker when a ``distributed`` Client is active), checked for NaN and inf, and
+    dropped after its reduction.
 
     Parameters
     ----------
     path : str or Path
-        - a directory of ``.npy`` files (sorted by name), each a 2-D block of rows: one chunk
-          per file, read only when a task needs it;
-        - a Parquet file or directory (``dask.dataframe.read_parquet``);
+        - a directory of ``.npy`` files (sorted by name), each a 2-D block of rows with the
+          same number of columns: one chunk per file;
+        - a Parquet file or a directory of Parquet files (sorted by name) with the same
+          numeric columns: one chunk per run of consecutive row groups of one file, up to
+          ``blocksize`` bytes (a row group is never split: write files with row groups that
+          fit a worker several times over);
         - a Zarr store (``.zarr``): a group with arrays ``X`` and ``y``, or one 2-D array.
     y : str or int, optional
         The target column (name for Parquet, index otherwise); default the last column.
+    blocksize : int
+        Parquet: the largest partition, in uncompressed bytes, that row groups are merged up to.
 
     Returns
     -------
     X : dask.array.Array, shape (n, d)
     y : dask.array.Array, shape (n,)
     feature_names : list of str
+
+    Raises
+    ------
+    ValueError
+        One line naming the file (and column, and row for values): an unreadable or truncated
+        file, a column missing from one file, a non-numeric column, chunks of different widths,
+        NaN or inf (raised by the pass that reads the chunk).
     """
     da = _da()
     p = Path(path)
     if p.is_dir() and sorted(p.glob("*.npy")):
-        import dask
-
-        files = sorted(p.glob("*.npy"))
-        parts = []
-        for f in files:
-            mm = np.load(f, mmap_mode="r")  # header only: shape and dtype
-            if mm.ndim != 2:
-                raise ValueError(f"{f} holds a {mm.ndim}-D array; each chunk must be 2-D")
-            parts.append(da.from_delayed(dask.delayed(np.load)(f), shape=mm.shape, dtype=mm.dtype))
-        data = da.concatenate(parts, axis=0)
-        return _split(data, y, None)
+        return _load_npy(sorted(p.glob("*.npy")), y)
     if p.suffix == ".zarr" or (p / ".zgroup").exists() or (p / "zarr.json").exists():
-        import zarr
+        try:
+            import zarr
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("Zarr stores need zarr: pip install 'descend[dask]'") from exc
 
         root = zarr.open(str(p), mode="r")
-        if hasattr(root, "keys") and {"X", "y"} <= set(root.keys()):
+        if isinstance(root, zarr.Group) and {"X", "y"} <= set(root.keys()):
             X = da.from_zarr(str(p), component="X")
             Y = da.from_zarr(str(p), component="y")
             return X, Y, [f"x{j + 1}" for j in range(X.shape[1])]
         return _split(da.from_zarr(str(p)), y, None)
     if p.suffix == ".parquet" or (p.is_dir() and sorted(p.glob("*.parquet"))):
-        import dask.dataframe as dd
-
-        df = dd.read_parquet(str(p))
-        cols = list(df.columns)
-        target = cols[-1] if y is None else (cols[y] if isinstance(y, int) else y)
-        if target not in cols:
-            raise ValueError(f"no column {target!r} in {p}; columns: {', '.join(cols)}")
-        xcols = [c for c in cols if c != target]
-        X = df[xcols].to_dask_array(lengths=True).astype(np.float64)
-        Y = df[target].to_dask_array(lengths=True).astype(np.float64)
-        return X, Y, [str(c) for c in xcols]
+        files = [p] if p.is_file() else sorted(p.glob("*.parquet"))
+        return _load_parquet(files, y, blocksize)
+    if not p.exists():
+        raise FileNotFoundError(f"no such file or directory: {path!s}")
     raise ValueError(
         f"cannot load {path!s}: give a directory of .npy chunks, a Parquet file/directory or a "
         "Zarr store"
     )
+
+
+def _check_finite(block: Array, where: str, names: list[str], first_row: int) -> None:
+    """Raise one line naming the chunk, the row and the column of the first NaN or inf."""
+    bad = ~np.isfinite(block)
+    if bad.any():
+        r, c = (int(i[0]) for i in np.nonzero(bad))
+        raise ValueError(
+            f"{where}, row {first_row + r}: column {names[c]!r} is {block[r, c]}; drop or "
+            "impute the rows with NaN or inf first"
+        )
+
+
+def _read_npy(f: str, names: list[str]) -> Array:
+    """One .npy chunk as float64, checked for NaN and inf (runs in a task)."""
+    try:
+        block = np.asarray(np.load(f), dtype=np.float64)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{f}: cannot read this .npy chunk ({exc}); re-write it") from None
+    _check_finite(block, f, names, 0)
+    return block
+
+
+def _load_npy(files: list[Path], y: Any) -> tuple[Any, Any, list[str]]:
+    import dask
+
+    da = _da()
+    parts, width = [], None
+    for f in files:
+        try:
+            mm = np.load(f, mmap_mode="r")  # header only: shape and dtype
+        except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"{f}: not a readable .npy file ({exc}); re-write it") from None
+        if mm.ndim != 2:
+            raise ValueError(f"{f} holds a {mm.ndim}-D array; each chunk must be 2-D")
+        if width is None:
+            width = mm.shape[1]
+        elif mm.shape[1] != width:
+            raise ValueError(
+                f"{f} has {mm.shape[1]} columns but {files[0]} has {width}: every chunk needs "
+                "the same columns"
+            )
+        if not (np.issubdtype(mm.dtype, np.number) or mm.dtype == np.bool_):
+            raise ValueError(f"{f} holds {mm.dtype} values; chunks must be numeric")
+        names = [f"column {j}" for j in range(mm.shape[1])]
+        read = dask.delayed(_read_npy, pure=True)(str(f), names)
+        parts.append(da.from_delayed(read, shape=mm.shape, dtype=np.float64))
+    data = da.concatenate(parts, axis=0)
+    return _split(data, y, None)
+
+
+def _read_parquet(f: str, groups: list[int], columns: list[str], first_row: int) -> Array:
+    """Row groups ``groups`` of one Parquet file: columns in order, float64 (runs in a task)."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(f).read_row_groups(groups, columns=columns)
+    except Exception as exc:  # noqa: BLE001 - any reader error is a bad file
+        raise ValueError(f"{f}: cannot read row groups {groups} ({exc}); re-write it") from None
+    block = np.empty((table.num_rows, len(columns)), dtype=np.float64)
+    for j, c in enumerate(columns):
+        block[:, j] = table.column(c).to_numpy(zero_copy_only=False)
+    _check_finite(block, f, columns, first_row)
+    return block
+
+
+def _load_parquet(files: list[Path], y: Any, blocksize: int) -> tuple[Any, Any, list[str]]:
+    import dask
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    da = _da()
+    cols: list[str] | None = None
+    parts = []
+    for f in files:
+        try:
+            meta = pq.ParquetFile(f).metadata  # the footer only
+        except Exception as exc:  # noqa: BLE001 - truncated or not Parquet at all
+            raise ValueError(f"{f}: not a readable Parquet file ({exc}); re-write it") from None
+        schema = meta.schema.to_arrow_schema()
+        names = [n for n in schema.names if not n.startswith("__index_level_")]
+        if cols is None:
+            cols = names
+            target = cols[-1] if y is None else (cols[y] if isinstance(y, int) else y)
+            if target not in cols:
+                raise ValueError(f"no column {target!r} in {f}; columns: {', '.join(cols)}")
+            order = [c for c in cols if c != target] + [target]
+        missing = [c for c in order if c not in names]
+        if missing:
+            raise ValueError(
+                f"{f} has no column {missing[0]!r} (its columns: {', '.join(names)}); every "
+                "file needs the same columns"
+            )
+        for c in order:
+            t = schema.field(c).type
+            if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
+                raise ValueError(
+                    f"{f}: column {c!r} holds {t} values; descend fits numeric columns only "
+                    "(encode or drop it)"
+                )
+        row = 0
+        groups: list[int] = []
+        rows = size = 0
+        for g in range(meta.num_row_groups):
+            rg = meta.row_group(g)
+            groups.append(g)
+            rows += rg.num_rows
+            size += rg.total_byte_size
+            if size >= blocksize or g == meta.num_row_groups - 1:
+                if rows:
+                    read = dask.delayed(_read_parquet, pure=True)(str(f), groups, order, row)
+                    parts.append(da.from_delayed(read, shape=(rows, len(order)), dtype=float))
+                row += rows
+                groups, rows, size = [], 0, 0
+    if not parts:
+        raise ValueError(f"{files[0]}: no rows")
+    data = da.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+    d = data.shape[1] - 1
+    return data[:, :d], data[:, d], [str(c) for c in order[:d]]
 
 
 def _split(data: Any, y: Any, names: list[str] | None) -> tuple[Any, Any, list[str]]:
@@ -134,44 +264,81 @@ def _align(X: Any, y: Any) -> tuple[Any, Any]:
     return X, y
 
 
-def _compute(*values: Any, progress: bool = False) -> Any:
+def _compute(*values: Any) -> Any:
     import dask
 
-    ctx: Any = contextlib.nullcontext()
-    if progress:
-        try:
-            from distributed import get_client
+    return dask.compute(*values)
 
-            get_client()
-            from distributed import progress as dprogress
 
-            futures = dask.persist(*values)
-            dprogress(futures)
-            return dask.compute(*futures)
-        except (ImportError, ValueError):
-            from dask.diagnostics import ProgressBar
+def _compute_chunks(parts: list[Any], *, progress: bool = False) -> list[Any]:
+    """Compute one delayed value per chunk; with ``progress``, one ``tqdm`` bar counting the
+    chunks as they finish (on the workers when a ``distributed`` Client is active)."""
+    import dask
 
-            ctx = ProgressBar()
-    with ctx:
-        return dask.compute(*values)
+    if not progress:
+        return list(dask.compute(parts)[0])
+    from tqdm.auto import tqdm
+
+    try:
+        from distributed import as_completed, get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        client = None
+    with tqdm(total=len(parts), desc="statistics pass", unit="chunk", leave=False) as bar:
+        if client is not None:
+            futures = client.compute(parts)
+            for _ in as_completed(futures):
+                bar.update()
+            return list(client.gather(futures))
+        from dask.callbacks import Callback
+
+        keys = {p.key for p in parts}
+
+        def done(key: Any, *_: Any) -> None:
+            if key in keys:
+                bar.update()
+
+        with Callback(posttask=done):
+            return list(dask.compute(parts)[0])
 
 
 def _pairs(X: Any, y: Any) -> list[tuple[Any, Any]]:
     return list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(), strict=True))
 
 
-def moments_dask(X: Any, y: Any, *, progress: bool = False) -> Moments:
-    """:class:`~descend.problems.stats.Moments` of Dask arrays: one chunked pass, summed on the
-    way."""
+def _chunk_scatter(xb: Array, yb: Array, x0: Array, y0: float, chunk: int) -> tuple[Array, str]:
+    """One chunk's scatter matrix and SHA-256 (of its float64 X and y), checked for NaN/inf."""
+    xb = np.asarray(xb, dtype=np.float64)
+    yb = np.asarray(yb, dtype=np.float64)
+    _check_finite(xb, f"chunk {chunk} of X", [f"x{j + 1}" for j in range(xb.shape[1])], 0)
+    _check_finite(yb[:, None], f"chunk {chunk} of y", ["y"], 0)
+    h = hashlib.sha256()
+    for a in (xb, yb):
+        a = np.ascontiguousarray(a, dtype="<f8")
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    return block_scatter(xb, yb, x0, y0), h.hexdigest()
+
+
+def moments_dask(X: Any, y: Any, *, progress: bool = False) -> tuple[Moments, str]:
+    """:class:`~descend.problems.stats.Moments` of Dask arrays and the data's fingerprint:
+    one chunked pass, the scatter matrices summed on the way, one SHA-256 per chunk computed
+    where the chunk is read (on the workers), combined with the chunk sizes here."""
     import dask
 
     X, y = _align(X, y)
     x0, y0 = _compute(X[0], y[0])
     x0 = np.asarray(x0, dtype=np.float64)
-    parts = [dask.delayed(block_scatter)(xb, yb, x0, float(y0)) for xb, yb in _pairs(X, y)]
-    total = _tree_sum(parts)
-    (S,) = _compute(total, progress=progress)
-    return Moments.from_scatter(np.asarray(S), x0, float(y0))
+    f = dask.delayed(_chunk_scatter, pure=True)
+    parts = [f(xb, yb, x0, float(y0), i) for i, (xb, yb) in enumerate(_pairs(X, y))]
+    done = _compute_chunks(parts, progress=progress)  # [(S_i, sha256_i)], small
+    S = _add(*[np.asarray(p[0]) for p in done])
+    digests = [p[1] for p in done]
+    h = hashlib.sha256(repr((X.shape, X.chunks[0])).encode())
+    for d in digests:
+        h.update(d.encode())
+    return Moments.from_scatter(np.asarray(S), x0, float(y0)), h.hexdigest()
 
 
 def _tree_sum(parts: list[Any]) -> Any:
@@ -227,7 +394,6 @@ class DaskObjective(Objective):
         self._gram = QuadraticStats.build(moments, sc.mean, sc.scale, bool(model.intercept))
         self.quad: QuadraticStats | None = self._gram if loss.is_least_squares else None
         self._chunk_cache: tuple[int, Array, Array] | None = None
-        self.progress = False
 
     @property
     def is_linear_least_squares(self) -> bool:  # type: ignore[override]
@@ -255,9 +421,9 @@ class DaskObjective(Objective):
                  for xb, yb in _pairs(self.X, self.y)]  # fmt: skip
         vals = _tree_sum([p[0] for p in parts])
         if not want_grad:
-            (v,) = _compute(vals, progress=self.progress)
+            (v,) = _compute(vals)
             return float(v) / self.n_samples, None
-        v, g = _compute(vals, _tree_sum([p[1] for p in parts]), progress=self.progress)
+        v, g = _compute(vals, _tree_sum([p[1] for p in parts]))
         return float(v) / self.n_samples, np.asarray(g) / self.n_samples
 
     def value_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:
@@ -290,14 +456,9 @@ class DaskObjective(Objective):
         Z = self.model.scaler.transform(xb[idx]) if self.model.scale else xb[idx]
         return Z, yb[idx]
 
-    def batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+    def batches(self, batch_size: int, rng: np.random.Generator) -> ChunkSampler:
         """Epochs of (chunk, rows): chunks in a random order, shuffled batches within each."""
-        sizes = self.X.chunks[0]
-        while True:
-            for c in rng.permutation(len(sizes)):
-                perm = rng.permutation(sizes[c])
-                for s in range(0, sizes[c], batch_size):
-                    yield int(c), perm[s : s + batch_size]
+        return ChunkSampler(self.X.chunks[0], batch_size, rng)
 
     def reference(self) -> Any:
         """The least-squares answer from the statistics (exact L* pass when 1 − R² is tiny)."""
@@ -323,16 +484,49 @@ def is_dask(X: Any) -> bool:
     return type(X).__module__.split(".")[0] == "dask"
 
 
+#: Seconds :func:`connect` waits for a scheduler before giving up.
+CONNECT_TIMEOUT = 5.0
+
+
 @contextlib.contextmanager
-def connect(scheduler: Any) -> Iterator[None]:
+def connect(
+    scheduler: Any, *, timeout: float = CONNECT_TIMEOUT, announce: Any = None
+) -> Iterator[None]:
     """Run the block on ``scheduler``: an address string connects a Client for its duration;
-    None keeps the active Client (or Dask's default scheduler)."""
+    None keeps the active Client (or Dask's default scheduler).
+
+    Parameters
+    ----------
+    scheduler : str, Client or None
+    timeout : float
+        Seconds to wait for the scheduler at an address.
+    announce : callable, optional
+        Called with one line (the dashboard link) once a Client is connected.
+
+    Raises
+    ------
+    ValueError
+        The scheduler did not answer within ``timeout`` seconds (one line, with the address).
+    """
     if not isinstance(scheduler, str):
         yield
         return
-    from distributed import Client
-
-    with Client(scheduler):
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("a scheduler address needs dask.distributed: pip install "
+                          "'descend[dask]'") from exc  # fmt: skip
+    try:
+        client = Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(
+            f"cannot reach the Dask scheduler at {scheduler} within {timeout:g} s "
+            f"({type(exc).__name__}): check the address, that 'dask scheduler' runs there, "
+            "or raise --connect-timeout"
+        ) from None
+    with client:
+        if announce is not None:
+            announce(f"Dask dashboard: {client.dashboard_link}")
         yield
 
 
@@ -354,7 +548,8 @@ def dask_objective(
         :class:`~descend.problems.models.Linear` only (the statistics are those of X's columns).
     loss : Loss
     progress : bool
-        Show a progress bar for each chunked pass.
+        One progress bar (``tqdm``) for the statistics pass, counting chunks; the steps are
+        the caller's to show (``callback``).
     """
     if not model.is_linear or model.expands_features:
         raise NotImplementedError(
@@ -362,12 +557,12 @@ def dask_objective(
             "into columns first (e.g. with dask.array.map_blocks) and fit 'linear'"
         )
     Xd, yd = _align(X, y)
-    mom = moments_dask(Xd, yd, progress=progress)
+    mom, fingerprint = moments_dask(Xd, yd, progress=progress)
     if not mom.finite:
-        raise ValueError("X or y holds NaN or inf: drop or impute those rows first")
+        raise ValueError("the sums of X and y overflow float64: rescale the columns first")
     bound = model.bind_features(np.zeros((1, Xd.shape[1])), feature_names=feature_names)
     bound.set_scaling(mom.mean, mom.std, mom.rms)
     bound.bind_target_mean(mom.ymean)  # start the intercept at ȳ, as in memory
     obj = DaskObjective(bound, loss, Xd, yd, mom)
-    obj.progress = progress
+    obj.data_fingerprint = fingerprint
     return obj

@@ -7,12 +7,12 @@ directly. The loop, optimizers, curvature tools and plots only ever see this int
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.samplers import ChunkSampler
 from descend.problems.curvature import hessian_fd
 from descend.problems.losses import Loss, get_loss
 from descend.problems.reference import Reference, solve_qr
@@ -55,6 +55,10 @@ class Objective:
         std(y) for data, 1 otherwise: the adaptive rules' "auto" rate is proportional to it.
     is_linear_least_squares : bool
         A model linear in θ with the squared error: :meth:`reference` gives the closed form.
+    data_fingerprint : str or None
+        A hash of the data computed while building the objective (Dask: per-chunk SHA-256 on
+        the workers, combined), which a checkpoint records instead of hashing X again; None:
+        the checkpoint hashes the in-memory X and y.
     bounds : list of (lo, hi), or None
         A box that holds the interesting region (a surface's plotting and multi-start box).
     has_prox : bool
@@ -74,6 +78,7 @@ class Objective:
     owns_batches: bool = False
     target_scale: float = 1.0
     is_linear_least_squares: bool = False
+    data_fingerprint: str | None = None
     #: one (lo, hi) per parameter where the objective has a natural box (surfaces), else None
     bounds: list[tuple[float, float]] | None = None
     has_prox: bool = False
@@ -83,8 +88,9 @@ class Objective:
         """The objective's model is linear in θ (a constant Hessian for smooth losses)."""
         return self.model is not None and bool(self.model.is_linear)
 
-    def batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[Any]:
-        """Endless mini-batches (``rows`` for :meth:`value_and_grad`) when ``owns_batches``."""
+    def batches(self, batch_size: int, rng: np.random.Generator) -> ChunkSampler:
+        """Endless mini-batches (``rows`` for :meth:`value_and_grad`) when ``owns_batches``,
+        from a sampler whose state a checkpoint saves."""
         raise NotImplementedError(f"{self.name} does not draw its own batches")
 
     def reference(self) -> Reference | None:

@@ -194,6 +194,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS",
         help="with --dask: a dask.distributed scheduler address (default: local)",
     )
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --scheduler: seconds to wait for the scheduler (default: 5)",
+    )
     add_checkpoint_arguments(p)
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_figure_arguments(p)
@@ -388,27 +395,46 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``descend fit`` with the parsed ``args``; return the exit status."""
+    if not args.dask:
+        if args.scheduler or args.connect_timeout is not None:
+            raise ValueError("--scheduler and --connect-timeout need --dask")
+        X, y, names, default_model, label = load_data(args)
+        return _fit_and_finish(args, X, y, names, default_model, label, {}, data_source(args))
+    import os
+    import sys
+
+    from descend.problems.distributed import CONNECT_TIMEOUT, connect, load
+
+    if not args.csv:
+        raise ValueError("--dask needs a data path (.npy folder, Parquet or Zarr)")
+    timeout = CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
+    say = None if args.quiet else (lambda line: print(line, file=sys.stderr))
+    # connect first, so that every chunk is read by the cluster's workers, never here
+    with connect(args.scheduler, timeout=timeout, announce=say):
+        X, y, names = load(args.csv, y=args.y)
+        label = f"{args.csv} (dask, {X.numblocks[0]} chunks)"
+        source = {"dask": os.path.abspath(args.csv), "y": args.y}
+        extra = {"progress": not args.quiet}
+        return _fit_and_finish(args, X, y, names, None, label, extra, source)
+
+
+def _fit_and_finish(
+    args: argparse.Namespace,
+    X: Any,
+    y: Any,
+    names: list[str] | None,
+    default_model: Any,
+    label: str,
+    extra: dict[str, Any],
+    source: dict[str, Any],
+) -> int:
     import warnings
 
     from descend.descent.fit import fit
     from descend.descent.rates import DescendWarning
     from descend.shells.cli.progress import Progress
 
-    extra: dict[str, Any] = {}
-    if args.dask:
-        from descend.problems.distributed import load
-
-        if not args.csv:
-            raise ValueError("--dask needs a data path (.npy folder, Parquet or Zarr)")
-        X, y, names = load(args.csv, y=args.y)
-        default_model, label = None, f"{args.csv} (dask, {X.numblocks[0]} chunks)"
-        extra = {"scheduler": args.scheduler, "progress": not args.quiet}
-    else:
-        if args.scheduler:
-            raise ValueError("--scheduler needs --dask")
-        X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
-    source = None if args.dask else data_source(args)
     progress = Progress(args.max_iter) if not args.quiet else None
     kwargs = {**training_kwargs(args), **penalty_kwargs(args), **extra}
     with warnings.catch_warnings():

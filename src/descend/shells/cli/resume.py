@@ -26,6 +26,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-iter", type=int, metavar="N", help="a new step limit (default: the original one)"
     )
     p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a fit made with --dask: the dask.distributed scheduler to run on (default: local)",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --scheduler: seconds to wait for the scheduler (default: 5)",
+    )
     add_checkpoint_arguments(p)
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=run)
@@ -33,17 +45,33 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``descend resume`` with the parsed ``args``; return the exit status."""
+    import sys
+
     from descend.descent.checkpoint import load_checkpoint
-    from descend.descent.resume import load_source, resume
-    from descend.shells.cli.progress import Progress
+    from descend.problems.distributed import CONNECT_TIMEOUT, connect
 
     ck = load_checkpoint(args.path)
     if ck.data is None or ck.config is None:
         raise ValueError(f"{args.path!r} was written by ds.minimize; resume it from Python")
     source: Any = ck.data.get("source")
+    dask = bool(source) and "dask" in source
+    if not dask and (args.scheduler or args.connect_timeout is not None):
+        raise ValueError("--scheduler and --connect-timeout are for fits made with --dask")
+    timeout = CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
+    say = None if args.quiet else (lambda line: print(line, file=sys.stderr))
+    # a Dask fit: connect first, so that the workers read the chunks
+    with connect(args.scheduler if dask else None, timeout=timeout, announce=say):
+        return _resume(args, ck, source)
+
+
+def _resume(args: argparse.Namespace, ck: Any, source: Any) -> int:
+    from descend.descent.resume import load_source, resume
+    from descend.shells.cli.progress import Progress
+
     if args.csv:
         source = {**(source or {}), "csv": args.csv}
         source.pop("dataset", None)
+        source.pop("dask", None)
     X, y = load_source(source, args.path)
     target = args.checkpoint or args.path
     args.checkpoint = target
