@@ -347,9 +347,9 @@ def run(args: argparse.Namespace) -> int:
         X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
     source = None if args.dask else data_source(args)
-    progress = Progress(args.max_iter) if not args.quiet else None
+    progress = Progress(args.max_iter, "fit", quiet=args.quiet)
     kwargs = {**training_kwargs(args), **extra}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), progress:
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
         res = fit(
             X,
@@ -360,6 +360,4 @@ def run(args: argparse.Namespace) -> int:
             **kwargs,
             **checkpoint_kwargs(args, source),
         )
-    if progress is not None:
-        progress.close()
     return finish(res, args, label, len(y), lambda: write_figures(args, res, X, y, label))

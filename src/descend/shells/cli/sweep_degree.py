@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from descend.shells.cli.fit import add_data_arguments, add_max_iter_argument
+from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["register", "run"]
 
@@ -44,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_max_iter_argument(p, 20_000, "maximum steps per fit")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    add_quiet_argument(p)
     p.set_defaults(func=run)
 
 
@@ -54,15 +56,17 @@ def run(args: argparse.Namespace) -> int:
 
     X, y, _names, _model, label = load_data(args)
     bases = [b.strip() for b in args.bases.split(",") if b.strip()]
-    rows = sweep_degree(
-        X,
-        y,
-        max_degree=args.max_degree,
-        min_degree=args.min_degree,
-        bases=bases,
-        gap_tol=args.tol,
-        max_steps=args.max_iter,
-    )
+    with for_args(args, None, "sweep-degree") as progress:
+        rows = sweep_degree(
+            X,
+            y,
+            max_degree=args.max_degree,
+            min_degree=args.min_degree,
+            bases=bases,
+            gap_tol=args.tol,
+            max_steps=args.max_iter,
+            progress=progress.advance,
+        )
     print(f"data: {label}, {len(y)} rows; plain gradient descent, best constant rate")
     print(format_sweep(rows, markdown=args.markdown))
     return 0

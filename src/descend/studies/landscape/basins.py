@@ -9,6 +9,7 @@ starts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,6 +203,7 @@ def multistart(
     tol: float = 1e-12,
     gtol: float = 1e-8,
     cluster_tol: float = 1e-2,
+    progress: Callable[[int, int], Any] | None = None,
     **minimize_kwargs: Any,
 ) -> MultistartResult:
     """Run descent from ``n_starts`` random starts and group the end points.
@@ -220,6 +222,8 @@ def multistart(
         Box to draw starts from (default: ``objective.bounds``).
     cluster_tol : float
         End points closer than this (Euclidean, in θ) count as the same point.
+    progress : callable, optional
+        ``progress(done, total)`` after each start's run.
 
     Returns
     -------
@@ -257,6 +261,8 @@ def multistart(
         ends[i] = res.params
         losses[i] = res.loss
         reasons.append(res.stop_reason)
+        if progress is not None:
+            progress(i + 1, starts.shape[0])
     ok = np.array([r != "diverged" for r in reasons]) & np.isfinite(losses)
     labels = np.full(starts.shape[0], -1, dtype=np.int64)
     basins = []
