@@ -52,6 +52,7 @@ def fit(
     dtype: Any = None,
     scheduler: Any = None,
     progress: bool = False,
+    live: bool = False,
     **options: Any,
 ) -> FitResult:
     """Fit a model to data by gradient descent.
@@ -111,6 +112,10 @@ def fit(
         scheduler; an address string (``"tcp://host:8786"``) connects a Client for the fit.
     progress : bool
         Dask only: a progress bar for each chunked pass.
+    live : bool
+        Watch the run (:mod:`descend.descent.live`): in Jupyter the loss curve and, for two
+        parameters, the path over the loss, updated in place in the output cell; in a terminal
+        a tqdm progress bar. Redrawing is rationed to about 5 % of the run's time.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
         ``record_params``, ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
@@ -132,7 +137,7 @@ def fit(
             X, y, model, loss, optimizer, learning_rate, batch_size, max_steps, tol, seed,
             theta0=theta0, reference=reference, warn=warn, feature_names=feature_names,
             preconditioner=preconditioner, fast=fast, dtype=dtype, progress=progress,
-            options=options,
+            live=live, options=options,
         )  # fmt: skip
 
 
@@ -156,6 +161,7 @@ def _fit(
     fast: bool | str,
     dtype: Any,
     progress: bool,
+    live: bool,
     options: dict[str, Any],
 ) -> FitResult:
     opt_name = optimizer_name(optimizer)
@@ -198,18 +204,31 @@ def _fit(
         if calls > 1:  # iterative refinement's sub-runs are never checkpointed or resumed
             opts.pop("checkpoint", None)
             opts.pop("resume_from", None)
-        return minimize(
-            objective,
-            start,
-            optimizer,
-            rate,
-            batch_size=batch_size,
-            max_steps=max_steps,
-            tol=tol,
-            seed=seed,
-            advice=problem.advice,
-            **opts,
-        )
+        view = None
+        if live and calls == 1:  # the main run is drawn; refinement's sub-runs are not
+            from descend.descent.live import LiveView
+
+            view = LiveView(max_steps, objective)
+            opts["callback"] = _both(view, opts.get("callback"))
+        message = ""
+        try:
+            res = minimize(
+                objective,
+                start,
+                optimizer,
+                rate,
+                batch_size=batch_size,
+                max_steps=max_steps,
+                tol=tol,
+                seed=seed,
+                advice=problem.advice,
+                **opts,
+            )
+            message = f"{res.stop_reason}: {res.message}"
+            return res
+        finally:  # also after Ctrl-C or an error: the final picture, the bar closed
+            if view is not None:
+                view.close(message)
 
     res = problem.plan.run(run, problem.theta0, refine, full_batch=batch_size is None)
     mu = known_mu(problem.objective, problem.advice)
@@ -231,3 +250,13 @@ def _fit(
         res.settings["dask"] = True
     res.reference = problem.reference
     return res
+
+
+def _both(view: Any, user: Any) -> Any:
+    """The loop's callback: the live view, then the user's (whose answer may stop the run)."""
+
+    def callback(k: int, theta: Array, loss: float) -> Any:
+        view(k, theta, loss)
+        return user(k, theta, loss) if user is not None else False
+
+    return callback

@@ -70,6 +70,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Seeds θ₀ and the mini-batch shuffling (scikit-learn's ``random_state``).
     optimizer_params : dict or None, default=None
         Optimizer hyperparameters, e.g. ``{"beta": 0.9}`` or ``{"b1": 0.8}``.
+    live : bool, default=False
+        Watch each fit while it runs (``descend.fit(..., live=True)``): the loss curve updated
+        in place in Jupyter, a progress bar in a terminal.
 
     Attributes
     ----------
@@ -107,6 +110,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         gtol: float = DEFAULT_GTOL,
         seed: int | None = 0,
         optimizer_params: dict[str, Any] | None = None,
+        live: bool = False,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -120,6 +124,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.gtol = gtol
         self.seed = seed
         self.optimizer_params = optimizer_params
+        self.live = live
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -157,6 +162,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             feature_names=names,
             patience=self.patience,
             gtol=self.gtol,
+            live=bool(self.live),
             **options,
         )
         res.objective = None  # do not keep a copy of the training data
