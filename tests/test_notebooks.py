@@ -47,6 +47,14 @@ def test_runs_top_to_bottom_in_under_a_minute(path: Path) -> None:
         for cell in nb.cells
         if cell.cell_type == "code"
         for out in cell.outputs
-        if "text/html" in out.get("data", {})
+        if out.get("output_type") == "execute_result" and "text/html" in out.get("data", {})
     ]
     assert all("<table" in h for h in html if 'class="descend"' in h)
+    # a live run leaves its final picture (display_data, updated in place) in the notebook
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if "live-status" in out.get("data", {}).get("text/html", ""):
+                assert (
+                    out["output_type"] == "display_data"
+                    and "live-final" in out["data"]["text/html"]
+                )
