@@ -65,6 +65,7 @@ def fit(
     validation_fraction: float | None = None,
     early_stopping: bool = False,
     n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
+    live: bool = False,
     **options: Any,
 ) -> FitResult:
     """Fit a model to data by gradient descent.
@@ -146,6 +147,10 @@ def fit(
         (stop reason ``"early_stopped"``) and return the θ where it was lowest.
     n_iter_no_change : int
         Checks (steps; epochs for mini-batches) without improvement (default 10).
+    live : bool
+        Watch the run (:mod:`descend.descent.live`): in Jupyter the loss curve and, for two
+        parameters, the path over the loss, updated in place in the output cell; in a terminal
+        a tqdm progress bar. Redrawing is rationed to about 5 % of the run's time.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
         ``record_params``, ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
@@ -167,7 +172,7 @@ def fit(
             X, y, model, loss, optimizer, learning_rate, batch_size, max_steps, tol, seed,
             theta0=theta0, reference=reference, warn=warn, feature_names=feature_names,
             preconditioner=preconditioner, fast=fast, dtype=dtype, progress=progress,
-            options=options, penalty=(penalty, alpha, l1_ratio),
+            live=live, options=options, penalty=(penalty, alpha, l1_ratio),
             validation=(validation_fraction, early_stopping, n_iter_no_change),
         )  # fmt: skip
 
@@ -192,6 +197,7 @@ def _fit(
     fast: bool | str,
     dtype: Any,
     progress: bool,
+    live: bool,
     options: dict[str, Any],
     penalty: tuple[Any, Any, Any] = (None, 1e-4, 0.15),
     validation: tuple[Any, bool, int] = (None, False, DEFAULT_N_ITER_NO_CHANGE),
@@ -265,18 +271,31 @@ def _fit(
         if calls > 1:  # iterative refinement's sub-runs are never checkpointed or resumed
             for key in ("checkpoint", "resume_from", "validation", "early_stopping"):
                 opts.pop(key, None)
-        return minimize(
-            objective,
-            start,
-            optimizer,
-            rate,
-            batch_size=batch_size,
-            max_steps=max_steps,
-            tol=tol,
-            seed=seed,
-            advice=problem.advice,
-            **opts,
-        )
+        view = None
+        if live and calls == 1:  # the main run is drawn; refinement's sub-runs are not
+            from descend.descent.live import LiveView
+
+            view = LiveView(max_steps, objective)
+            opts["callback"] = _both(view, opts.get("callback"))
+        message = ""
+        try:
+            res = minimize(
+                objective,
+                start,
+                optimizer,
+                rate,
+                batch_size=batch_size,
+                max_steps=max_steps,
+                tol=tol,
+                seed=seed,
+                advice=problem.advice,
+                **opts,
+            )
+            message = f"{res.stop_reason}: {res.message}"
+            return res
+        finally:  # also after Ctrl-C or an error: the final picture, the bar closed
+            if view is not None:
+                view.close(message)
 
     res = problem.plan.run(run, problem.theta0, refine, full_batch=batch_size is None)
     mu = known_mu(problem.objective, problem.advice)
@@ -299,3 +318,13 @@ def _fit(
         res.settings["dask"] = True
     res.reference = problem.reference
     return res
+
+
+def _both(view: Any, user: Any) -> Any:
+    """The loop's callback: the live view, then the user's (whose answer may stop the run)."""
+
+    def callback(k: int, theta: Array, loss: float) -> Any:
+        view(k, theta, loss)
+        return user(k, theta, loss) if user is not None else False
+
+    return callback

@@ -138,3 +138,15 @@ class FitResult:
     def summary(self) -> str:
         """A readable multi-line summary (what the CLI prints)."""
         return summary_text(self)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the summary as a table, the stop reason and an SVG loss curve."""
+        from descend.descent.display import fit_html
+
+        return fit_html(self)
+
+    def _repr_markdown_(self) -> str:
+        """Notebook display where HTML is not shown: the summary as Markdown tables."""
+        from descend.descent.display import fit_markdown
+
+        return fit_markdown(self)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["summary_text"]
+__all__ = ["coef_names", "summary_text"]
 
 
 def _fmt(x: float) -> str:
@@ -32,7 +32,7 @@ def summary_text(res: Any) -> str:
     model = res.model
     ref = res.reference
     if model is not None and model.is_linear:
-        names = ["intercept"] + _coef_names(model)
+        names = ["intercept"] + coef_names(model)
         values = [res.intercept, *res.coef.tolist()]
         refs = [ref.intercept, *ref.coef.tolist()] if ref is not None else None
         title = "parameters (original units):"
@@ -63,7 +63,8 @@ def summary_text(res: Any) -> str:
     return "\n".join(lines)
 
 
-def _coef_names(model: Any) -> list[str]:
+def coef_names(model: Any) -> list[str]:
+    """What each coefficient multiplies: ``["x", "x^2", …]`` or the feature names."""
     if model.expands_features:
         x = model.feature_names[0] if model.feature_names else "x"
         return [f"{x}^{k}" if k > 1 else x for k in range(1, model.degree + 1)]

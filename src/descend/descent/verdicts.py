@@ -158,6 +158,23 @@ class Certificate:
             f"{self.method}"
         )
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the two bounds, ‖∇L‖, μ and where μ came from."""
+        from descend.data.html import kv_table, num, section
+
+        return section(
+            "Certificate",
+            kv_table([
+                ("L − L* ≤", f"{num(self.excess_bound, 3)} "
+                             f"({num(self.relative_excess_bound, 2)} of L)"),
+                ("‖θ − θ*‖ ≤", f"{num(self.distance_bound, 3)} "
+                               f"({num(self.relative_distance_bound, 2)} of ‖θ‖)"),
+                ("‖∇L(θ)‖", num(self.grad_norm, 3)),
+                ("μ", num(self.mu, 6)),
+                ("how", self.method),
+            ]),
+        )  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         """Plain floats and strings (JSON-ready with the result serialiser)."""
         return {

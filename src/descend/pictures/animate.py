@@ -8,6 +8,7 @@ otherwise (:func:`can_write_mp4` says in advance).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,7 @@ def animate(
     i: int = 0,
     j: int = 1,
     dpi: int = 80,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> Path:
     """Write the descent as a GIF (or MP4) and return its path.
 
@@ -96,6 +98,8 @@ def animate(
         The parameters on the contour's axes.
     dpi : int
         Resolution (the figure is 10 × 4.2 inches, or 5.4 × 4.6 for the contour alone).
+    progress : callable, optional
+        ``progress(done, total)`` after each frame is drawn.
 
     Returns
     -------
@@ -164,11 +168,13 @@ def animate(
     if suffix == ".mp4":
         writer = FFMpegWriter(fps=fps)
         with writer.saving(fig, str(out), dpi):
-            for k in ks:
+            for n, k in enumerate(ks, start=1):
                 draw(int(k))
                 writer.grab_frame()
+                if progress is not None:
+                    progress(n, len(ks))
         return out
-    images = _blit_frames(fig, moving, draw, ks, dpi, last=int(ks[-1]))
+    images = _blit_frames(fig, moving, draw, ks, dpi, last=int(ks[-1]), progress=progress)
     # the same call matplotlib's PillowWriter makes, fed with blitted frames: only the moving
     # artists are redrawn each frame, which is many times faster than a full redraw
     images[0].save(
@@ -183,7 +189,13 @@ def animate(
 
 
 def _blit_frames(
-    fig: Any, moving: list[Any], draw: Any, ks: NDArray[np.int64], dpi: int, last: int
+    fig: Any,
+    moving: list[Any],
+    draw: Any,
+    ks: NDArray[np.int64],
+    dpi: int,
+    last: int,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> list[Any]:
     """Render the static figure once, then each frame's moving artists over it (Agg)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -205,6 +217,8 @@ def _blit_frames(
             fig.draw_artist(artist)
         rgba = np.asarray(canvas.buffer_rgba())
         images.append(Image.fromarray(np.ascontiguousarray(rgba[..., :3])))
+        if progress is not None:
+            progress(len(images), len(ks))
     # one palette for the whole movie, from the fullest frame: quantising each frame on its own
     # costs most of the time and makes colours flicker
     palette = images[-1].quantize(colors=255)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from descend.data.tables import as_arrays
-from descend.descent.summary import _coef_names, _fmt
+from descend.descent.summary import _fmt, coef_names
 from descend.pictures import plot
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -160,7 +160,7 @@ def _params_section(res: FitResult) -> str:
     ref = res.reference
     parts = ["<h2>Parameters</h2>"]
     if model is not None and model.is_linear:
-        names = ["intercept", *_coef_names(model)]
+        names = ["intercept", *coef_names(model)]
         values = [res.intercept, *np.asarray(res.coef).tolist()]
         refs = None if ref is None or ref.coef is None else [ref.intercept, *ref.coef.tolist()]
         rows: list[tuple[str, ...]] = []

@@ -128,6 +128,22 @@ class Advice:
             f"best constant rate 2/(λ_min+λ_max) = {self.best_lr:.4g}"
         )
 
+    def _repr_html_(self) -> str:
+        """Notebook display: λ_max, λ_min, κ, the stability limit and the best constant rate."""
+        from descend.data.html import kv_table, num, section
+
+        return section(
+            "Advice (curvature of the loss)",
+            kv_table([
+                ("λ_max", num(self.lam_max)),
+                ("λ_min", num(self.lam_min)),
+                ("κ = λ_max/λ_min", self.kappa_text()),
+                ("stability limit 2/λ_max", num(self.stability_limit)),
+                ("best constant rate 2/(λ_min+λ_max)", num(self.best_lr)),
+                ("source", f"{self.source} ({'exact' if self.exact else 'estimated'})"),
+            ]),
+        )  # fmt: skip
+
     def kappa_text(self) -> str:
         """κ for people: a number, or 'beyond 1/ε' when λ_min is lost in rounding."""
         if math.isfinite(self.kappa):

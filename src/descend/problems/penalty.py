@@ -28,13 +28,13 @@ to ``Lasso(alpha=α/2)`` and ``ElasticNet(alpha=α/2, l1_ratio=r)``, and to ``Ri
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.samplers import ChunkSampler
 from descend.problems.objective import Objective
 from descend.problems.reference import Reference
 
@@ -189,7 +189,7 @@ class PenalizedObjective(Objective):
         """std(y) of the data."""
         return self.base.target_scale
 
-    def batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[Any]:
+    def batches(self, batch_size: int, rng: np.random.Generator) -> ChunkSampler:
         return self.base.batches(batch_size, rng)
 
     def value_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:

@@ -91,6 +91,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     validation_fraction : float, default=0.1
         The held-out share, used only with ``early_stopping`` (as in scikit-learn).
     n_iter_no_change : int, default=10
+    live : bool, default=False
+        Watch each fit while it runs (``descend.fit(..., live=True)``): the loss curve updated
+        in place in Jupyter, a progress bar in a terminal.
 
     Attributes
     ----------
@@ -135,6 +138,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
+        live: bool = False,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -154,6 +158,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.live = live
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -197,6 +202,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             early_stopping=self.early_stopping,
             validation_fraction=self.validation_fraction if self.early_stopping else None,
             n_iter_no_change=self.n_iter_no_change,
+            live=bool(self.live),
             **options,
         )
         res.objective = None  # do not keep a copy of the training data

@@ -19,7 +19,7 @@ monomial basis and in an orthogonal one.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,16 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 
-__all__ = ["lre", "CertRow", "certify", "format_table", "SweepRow", "sweep_degree", "format_sweep"]
+__all__ = [
+    "lre",
+    "CertRow",
+    "Certification",
+    "certify",
+    "format_table",
+    "SweepRow",
+    "sweep_degree",
+    "format_sweep",
+]
 
 
 def lre(estimate: float, certified: float) -> float:
@@ -110,6 +119,9 @@ class CertRow:
     stop_reason: str
     kappa: float
 
+    def _repr_html_(self) -> str:
+        return Certification([self])._repr_html_()
+
 
 def _raw_design(X: Array, model: str) -> Array:
     """NIST's design: raw powers / raw columns, with a column of ones when there is B0."""
@@ -122,8 +134,11 @@ def _raw_design(X: Array, model: str) -> Array:
 
 
 def certify(
-    names: Sequence[str] | None = None, max_steps: int = 100_000, **fit_options: Any
-) -> list[CertRow]:
+    names: Sequence[str] | None = None,
+    max_steps: int = 100_000,
+    progress: Callable[[int, int], Any] | None = None,
+    **fit_options: Any,
+) -> Certification:
     """Fit NIST StRD datasets by gradient descent and score them against the certified values.
 
     Parameters
@@ -132,13 +147,16 @@ def certify(
         Dataset names (default: all 11, in NIST's order).
     max_steps : int
         Passed to :func:`descend.fit`.
+    progress : callable, optional
+        ``progress(done, total)`` after each dataset's fit.
     **fit_options
         More :func:`descend.fit` options (e.g. ``preconditioner="none"`` to see plain
         descent); ``learning_rate`` defaults to ``"auto"``.
 
     Returns
     -------
-    list of CertRow
+    Certification
+        A list of :class:`CertRow` (one per dataset) with a notebook display.
     """
     from descend.data import datasets
     from descend.descent.fit import fit
@@ -147,8 +165,9 @@ def certify(
     # descent to the rounding floor, not to a tolerance: the verdict is then "stalled" at
     # rounding level (the most digits float64 allows), which is what certification measures
     fit_options.setdefault("tol", 0.0)
-    rows = []
-    for name in names if names is not None else datasets.names():
+    rows = Certification()
+    todo = list(names) if names is not None else list(datasets.names())
+    for name in todo:
         d = datasets.load(name)
         res = fit(d.X, d.y, model=d.model, max_steps=max_steps, **fit_options)
         est = np.r_[res.intercept, res.coef] if d.intercept else res.coef
@@ -184,6 +203,8 @@ def certify(
                 kappa=float(res.settings.get("conditioning", {}).get("kappa_given", math.nan)),
             )
         )
+        if progress is not None:
+            progress(len(rows), len(todo))
     return rows
 
 
@@ -210,6 +231,11 @@ def format_table(rows: Sequence[CertRow], markdown: bool = False, detail: bool =
     detail : bool
         Add the per-parameter LREs (B0, B1, …) of both.
     """
+    return _table(*_cells(rows, detail), markdown)
+
+
+def _cells(rows: Sequence[CertRow], detail: bool) -> tuple[list[str], list[list[str]]]:
+    """The LRE table's header and rows as text."""
     header = [
         "dataset",
         "level",
@@ -252,7 +278,29 @@ def format_table(rows: Sequence[CertRow], markdown: bool = False, detail: bool =
                 ", ".join(f"{v:.1f}" for v in r.numpy_param_lre),
             ]
         body.append(line)
-    return _table(header, body, markdown)
+    return header, body
+
+
+class Certification(list[CertRow]):
+    """What :func:`certify` returns: a list of :class:`CertRow` that notebooks show as a table."""
+
+    def to_markdown(self, detail: bool = False) -> str:
+        """The LRE table as Markdown (:func:`format_table`)."""
+        return format_table(self, markdown=True, detail=detail)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        from descend.data.html import section, table
+
+        header, body = _cells(self, detail=False)
+        numeric = [h not in ("dataset", "level", "model", "precond") for h in header]
+        return section(
+            "NIST StRD certification: correct significant digits (LRE), descend beside "
+            "np.linalg.lstsq",
+            table(header, body, numeric=numeric),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,6 +349,7 @@ def sweep_degree(
     min_degree: int = 1,
     gap_tol: float = 1e-6,
     max_steps: int = 20_000,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> list[SweepRow]:
     """Plain gradient descent per degree and basis: κ, steps to tolerance, final loss.
 
@@ -322,6 +371,8 @@ def sweep_degree(
     bases : sequence of {"monomial", "legendre", "chebyshev"}
     gap_tol : float
     max_steps : int
+    progress : callable, optional
+        ``progress(done, total)`` after each run (one degree in one basis).
 
     Returns
     -------
@@ -388,6 +439,8 @@ def sweep_degree(
                     loss_star=l_star,
                 )
             )
+            if progress is not None:
+                progress(len(rows), (max_degree - min_degree + 1) * len(bases))
     return rows
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -58,6 +59,35 @@ class Comparison:
     reference_loss: float | None
     target: float
 
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the table, and each run's loss curve as inline SVG."""
+        from descend.data.html import section, svg_line, table
+
+        header = ["optimizer", f"steps to {self.target:g} excess", "final loss", "excess",
+                  "time (ms)", "stop"]  # fmt: skip
+        body = [
+            [r.label, "never" if r.steps_to_target is None else str(r.steps_to_target),
+             f"{r.final_loss:.6g}", "–" if r.excess is None else f"{r.excess:.2e}",
+             f"{1000 * r.wall_time:.1f}", r.stop_reason]
+            for r in self.rows
+        ]  # fmt: skip
+        ref = self.reference_loss
+        curves = []
+        for r, res in zip(self.rows, self.results, strict=True):
+            loss = np.asarray(res.history.loss, dtype=np.float64)
+            y, what = (loss - ref, "L − L*") if ref is not None else (loss, "L")
+            svg = svg_line(y, log_y=True, width=220, height=90, title=f"{r.label}: {what}",
+                           x_label="step")  # fmt: skip
+            curves.append(f'<div style="display:inline-block">{svg}</div>')
+        return section(
+            "Comparison",
+            table(header, body, numeric=[False, True, True, True, True, False]),
+            f'<div class="curves">{"".join(curves)}</div>' if curves else "",
+        )
+
     def to_markdown(self) -> str:
         """The table as GitHub-flavoured Markdown."""
         head = (
@@ -98,6 +128,7 @@ def compare(
     batch_size: int | None = None,
     seed: int = 0,
     preconditioner: str | None = None,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> Comparison:
     """Run each optimizer on ``problem`` from one start and compare them.
 
@@ -120,6 +151,8 @@ def compare(
         least-squares problem; ``"none"`` compares the update rules on the problem as given.
     target : float
         Relative excess loss that counts as "reached" when a reference optimum exists.
+    progress : callable, optional
+        ``progress(done, total)`` after each optimizer's run.
 
     Returns
     -------
@@ -141,7 +174,7 @@ def compare(
 
     rows: list[ComparisonRow] = []
     results: list[FitResult] = []
-    for entry in optimizers:
+    for done, entry in enumerate(optimizers, start=1):
         name, settings = _parse(entry)
         lr = settings.pop("learning_rate", "auto")
         prob = problem_for(is_auto(lr))
@@ -173,6 +206,8 @@ def compare(
                 diverged=res.stop_reason == "diverged",
             )
         )
+        if progress is not None:
+            progress(done, len(optimizers))
     return Comparison(rows, results, start, ref_loss, target)
 
 

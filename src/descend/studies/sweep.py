@@ -9,7 +9,7 @@ visible: final loss against lr on a log axis, with the limit as a vertical line.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -82,6 +82,33 @@ class LRSweep:
         """True where the run met its stopping tolerance."""
         return np.array([r == "converged" for r in self.stop_reasons], dtype=bool)
 
+    def _repr_html_(self) -> str:
+        """Notebook display: final loss against learning rate (SVG, log-log) and the table."""
+        from descend.data.html import num, section, svg_line, table
+
+        limit = self.advice.stability_limit if self.advice is not None else None
+        ok = ~self.diverged
+        marks = [(limit, "2/λ_max")] if limit is not None else []
+        picture = svg_line(
+            np.where(ok, self.final_loss, np.nan), self.lrs, log_x=True, log_y=True,
+            width=360, height=140, title="final loss (converging runs)",
+            x_label="learning rate", marks=marks,
+        )  # fmt: skip
+        body = [
+            [num(r["lr"], 5), "—" if limit is None else num(r["lr"] / limit, 3),
+             "diverged" if r["diverged"] else num(r["final_loss"], 10), str(r["steps"]),
+             "diverged" if r["diverged"] else r["stop_reason"]]
+            for r in self.rows()
+        ]  # fmt: skip
+        title = "Learning-rate sweep" + (
+            f": stability limit 2/λ_max = {num(limit, 4)}" if limit is not None else ""
+        )
+        return section(
+            title, picture,
+            table(["lr", "lr/limit", "final loss", "steps", "result"], body,
+                  numeric=[True, True, True, True, False]),
+        )  # fmt: skip
+
     def rows(self) -> list[dict[str, Any]]:
         """One dict per rate (lr, final_loss, steps, diverged, stop_reason), for tables."""
         reasons = self.stop_reasons or ("",) * len(self.lrs)
@@ -120,6 +147,7 @@ def lr_sweep(
     optimizer: str = "gd",
     tol: float = DEFAULT_TOL,
     batch_size: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
     **options: Any,
 ) -> LRSweep:
     """Run gradient descent once per learning rate from the same start, and collect the ends.
@@ -146,6 +174,8 @@ def lr_sweep(
         Convergence tolerance per run, as in :func:`descend.minimize`.
     batch_size : int or None
         None for full-batch descent.
+    progress : callable, optional
+        ``progress(done, total)`` after each learning rate's run.
     **options
         Passed on to :func:`descend.minimize` (``patience``, ``rise_patience``, …).
 
@@ -199,6 +229,8 @@ def lr_sweep(
         )  # fmt: skip
         res = prob.plan.run(run, prob.theta0, refine_mode=False, full_batch=batch_size is None)
         runs.append((float(rate.describe()), res))
+        if progress is not None:
+            progress(len(runs), len(entries))
     runs.sort(key=lambda r: r[0])
     grid = np.array([lr for lr, _ in runs], dtype=np.float64)
     finals, diverged, steps, reasons, results = [], [], [], [], []

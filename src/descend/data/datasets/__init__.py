@@ -113,6 +113,36 @@ class Dataset:
         """Number of certified parameters, ``len(certified)``."""
         return int(self.certified.shape[0])
 
+    def _repr_html_(self) -> str:
+        """Notebook display: what the data are, the first rows, NIST's certified answers."""
+        from descend.data.html import esc, kv_table, num, section, table
+
+        n = self.X.shape[0]
+        head = [[*(num(v, 8) for v in self.X[i]), num(self.y[i], 8)] for i in range(min(n, 5))]
+        if n > 5:
+            head.append(["…"] * (len(self.feature_names) + 1))
+        first = 0 if self.intercept else 1
+        cert = [
+            [f"B{first + k}", num(v, 15), num(sd, 6)]
+            for k, (v, sd) in enumerate(zip(self.certified, self.certified_sd, strict=True))
+        ]
+        return section(
+            f"NIST StRD {self.title} ({self.difficulty} difficulty, {self.kind} data)",
+            kv_table([
+                ("load", f"ds.datasets.load({self.name!r})"),
+                ("rows × columns", f"{n} × {len(self.feature_names)}"),
+                ("model", self.model),
+                ("about", self.description),
+                ("certified residual SD, R²", f"{num(self.residual_sd, 10)}, "
+                                              f"{num(self.r_squared, 10)}"),
+            ]),
+            table([*self.feature_names, self.target_name], head,
+                  numeric=[True] * (len(self.feature_names) + 1)),
+            table(["parameter", "certified value", "certified SD"], cert,
+                  numeric=[False, True, True]),
+            f'<div style="font-size:80%;color:#555">{esc(self.reference)}</div>',
+        )  # fmt: skip
+
 
 def names() -> list[str]:
     """The dataset names in NIST's conventional order.

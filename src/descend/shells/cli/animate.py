@@ -13,6 +13,7 @@ from descend.shells.cli.fit import (
     load_data,
     training_kwargs,
 )
+from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["positive_int", "register", "run"]
 
@@ -53,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="output .gif (or .mp4)")
     p.add_argument("--frames", type=positive_int, default=60, help="most frames (default 60)")
     p.add_argument("--fps", type=positive_int, default=15, help="frames per second (default 15)")
+    add_quiet_argument(p)
     p.set_defaults(func=run)
 
 
@@ -72,12 +74,22 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("writing MP4 needs ffmpeg, which is not installed here; use --out x.gif")
     X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
-    with warnings.catch_warnings():
+    with (
+        warnings.catch_warnings(),
+        for_args(args, args.max_iter, "animate (fit)", "step") as progress,
+    ):
         warnings.simplefilter("ignore", DescendWarning)
         res = fit(
-            X, y, model=model, feature_names=names, record_params=True, **training_kwargs(args)
+            X,
+            y,
+            model=model,
+            feature_names=names,
+            record_params=True,
+            callback=progress,
+            **training_kwargs(args),
         )
-    animate(res, X, y, args.out, frames=args.frames, fps=args.fps)
+    with for_args(args, None, "animate", "frame") as frames:
+        animate(res, X, y, args.out, frames=args.frames, fps=args.fps, progress=frames.advance)
     count = len(frame_steps(res.n_steps, args.frames))
     print(f"data: {label}, {len(y)} rows · {res.n_steps} steps, {res.stop_reason}")
     print(f"wrote {args.out} ({count} frames at {args.fps} fps)")

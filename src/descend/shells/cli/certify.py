@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from descend.shells.cli.fit import add_max_iter_argument
+from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["register", "run"]
 
@@ -50,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_max_iter_argument(p, 100_000, "maximum descent steps per fit")
     p.add_argument("--detail", action="store_true", help="add the per-parameter LREs")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    add_quiet_argument(p)
     p.set_defaults(func=run)
 
 
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     options = {}
     if args.preconditioner:
         options["preconditioner"] = args.preconditioner
-    rows = certify(args.dataset, max_steps=args.max_iter, **options)
+    with for_args(args, len(args.dataset) if args.dataset else None, "certify") as progress:
+        rows = certify(args.dataset, max_steps=args.max_iter, progress=progress.advance, **options)
     print(format_table(rows, markdown=args.markdown, detail=args.detail))
     return 0

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from descend.shells.cli.fit import add_data_arguments, build_model, load_data
+from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["parse_optimizers", "register", "run"]
 
@@ -42,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="none (default): compare the update rules on the problem as given; auto: let "
         "'auto' rates whiten an ill-conditioned least-squares problem, as descend fit --lr auto",
     )
+    add_quiet_argument(p)
     p.set_defaults(func=run)
 
 
@@ -78,15 +80,18 @@ def run(args: argparse.Namespace) -> int:
     X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
     obj = objective(X, y, model=model, loss=args.loss)
-    table = compare(
-        obj,
-        parse_optimizers(args.optimizers),
-        max_steps=args.max_iter,
-        target=args.target,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        preconditioner=None if args.preconditioner == "auto" else args.preconditioner,
-    )
+    optimizers = parse_optimizers(args.optimizers)
+    with for_args(args, len(optimizers), "compare") as progress:
+        table = compare(
+            obj,
+            optimizers,
+            max_steps=args.max_iter,
+            target=args.target,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            preconditioner=None if args.preconditioner == "auto" else args.preconditioner,
+            progress=progress.advance,
+        )
     print(
         f"data: {label}, {len(y)} rows; model {obj.model.spec()}, loss {obj.loss.spec()}; "
         f"preconditioner {args.preconditioner}"

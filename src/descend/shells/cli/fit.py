@@ -435,9 +435,9 @@ def _fit_and_finish(
     from descend.shells.cli.progress import Progress
 
     model = build_model(args, default_model)
-    progress = Progress(args.max_iter) if not args.quiet else None
+    progress = Progress(args.max_iter, "fit", quiet=args.quiet)
     kwargs = {**training_kwargs(args), **penalty_kwargs(args), **extra}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), progress:
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
         res = fit(
             X,
@@ -448,6 +448,4 @@ def _fit_and_finish(
             **kwargs,
             **checkpoint_kwargs(args, source),
         )
-    if progress is not None:
-        progress.close()
     return finish(res, args, label, len(y), lambda: write_figures(args, res, X, y, label))

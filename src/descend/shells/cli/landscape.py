@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from descend.shells.cli.progress import add_quiet_argument, for_args
 from descend.studies.landscape import (
     goe_positive_definite_fraction,
     multistart,
@@ -53,6 +54,7 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--samples", type=int, default=200, help="rows of the regression task")
     s.add_argument("--gtol", type=float, default=1e-8, help="a point is critical when ‖∇L‖ ≤ this")
+    add_quiet_argument(s)
     s.add_argument("--json", metavar="FILE", help="also write the raw data as JSON")
     m = sub.add_parser("multistart", help="descent from many starts: which minima it finds")
     m.add_argument(
@@ -78,6 +80,7 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
         help="report descent's end points as they are, without converging them by "
         "saddle-free Newton (they are then usually not critical points)",
     )
+    add_quiet_argument(m)
     m.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     g = sub.add_parser(
         "goe", help="fraction of random symmetric matrices that are positive definite"
@@ -85,6 +88,7 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--sizes", type=_int_list, default=[1, 2, 3, 4, 5, 6])
     g.add_argument("--samples", type=int, default=100_000)
     g.add_argument("--seed", type=int, default=0)
+    add_quiet_argument(g)
     g.add_argument("--json", metavar="FILE", help="also write the table as JSON")
 
 
@@ -93,9 +97,11 @@ def run_landscape(args: argparse.Namespace) -> int:
     what = args.landscape_command
     data: dict[str, Any]
     if what == "saddles":
-        study = saddle_study(
-            args.sizes, n_points=args.points, seed=args.seed, n_samples=args.samples, gtol=args.gtol
-        )
+        with for_args(args, None, "landscape saddles") as progress:
+            study = saddle_study(
+                args.sizes, n_points=args.points, seed=args.seed, n_samples=args.samples,
+                gtol=args.gtol, progress=progress.advance,
+            )  # fmt: skip
         print(study.table())
         print()
         print(study.binned())
@@ -107,20 +113,25 @@ def run_landscape(args: argparse.Namespace) -> int:
             obj: Any = tiny_network_objective()
         else:
             obj = surfaces.get(args.surface)
-        res = multistart(
-            obj,
-            n_starts=args.starts,
-            seed=args.seed,
-            optimizer=args.optimizer,
-            learning_rate=args.lr,
-            max_steps=args.max_steps,
-            cluster_tol=args.cluster_tol,
-            polish=args.polish,
-        )
+        with for_args(args, args.starts, "landscape multistart") as progress:
+            res = multistart(
+                obj,
+                n_starts=args.starts,
+                seed=args.seed,
+                optimizer=args.optimizer,
+                learning_rate=args.lr,
+                max_steps=args.max_steps,
+                cluster_tol=args.cluster_tol,
+                polish=args.polish,
+                progress=progress.advance,
+            )
         print(res.table())
         data = res.to_dict()
     else:
-        goe = goe_positive_definite_fraction(args.sizes, args.samples, args.seed)
+        with for_args(args, len(args.sizes), "landscape goe", "size") as progress:
+            goe = goe_positive_definite_fraction(
+                args.sizes, args.samples, args.seed, progress=progress.advance
+            )
         print(goe.table())
         data = {"rows": goe.rows, "seed": goe.seed}
     out = getattr(args, "json", None)

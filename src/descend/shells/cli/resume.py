@@ -76,15 +76,14 @@ def _resume(args: argparse.Namespace, ck: Any, source: Any) -> int:
     target = args.checkpoint or args.path
     args.checkpoint = target
     max_steps = args.max_iter if args.max_iter is not None else ck.config["max_steps"]
-    progress = Progress(max_steps) if not args.quiet else None
+    progress = Progress(max_steps, "resume", quiet=args.quiet)
     extra: dict[str, Any] = {}
     if args.checkpoint_every is not None or args.checkpoint_seconds is not None:
         extra = {"checkpoint_every": args.checkpoint_every,
                  "checkpoint_seconds": args.checkpoint_seconds}  # fmt: skip
-    res = resume(
-        args.path, X, y, max_steps=args.max_iter, checkpoint=target, callback=progress, **extra
-    )
-    if progress is not None:
-        progress.close()
+    with progress:
+        res = resume(
+            args.path, X, y, max_steps=args.max_iter, checkpoint=target, callback=progress, **extra
+        )
     label = f"resumed {args.path} from step {ck.step}"
     return finish(res, args, label, len(y))

@@ -6,6 +6,7 @@ import argparse
 import math
 
 from descend.shells.cli.fit import add_data_arguments, add_max_iter_argument
+from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["register", "run"]
 
@@ -63,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --validation: comma-separated ridge α values (default 0: no penalty)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    add_quiet_argument(p)
     p.set_defaults(func=run)
 
 
@@ -90,15 +92,17 @@ def run(args: argparse.Namespace) -> int:
         print(format_validation(vrows, markdown=args.markdown))
         return 0
     bases = [b.strip() for b in args.bases.split(",") if b.strip()]
-    rows = sweep_degree(
-        X,
-        y,
-        max_degree=args.max_degree,
-        min_degree=args.min_degree,
-        bases=bases,
-        gap_tol=args.tol,
-        max_steps=args.max_iter,
-    )
+    with for_args(args, None, "sweep-degree") as progress:
+        rows = sweep_degree(
+            X,
+            y,
+            max_degree=args.max_degree,
+            min_degree=args.min_degree,
+            bases=bases,
+            gap_tol=args.tol,
+            max_steps=args.max_iter,
+            progress=progress.advance,
+        )
     print(f"data: {label}, {len(y)} rows; plain gradient descent, best constant rate")
     print(format_sweep(rows, markdown=args.markdown))
     return 0

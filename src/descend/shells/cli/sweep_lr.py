@@ -13,6 +13,7 @@ from descend.shells.cli.fit import (
     load_data,
     optimizer_hyperparams,
 )
+from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["parse_lrs", "register", "run"]
 
@@ -61,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="learning rates to try (default: 0.9·2^k·(2/λ_max), k = −10…2)",
     )
     p.add_argument("--plot", metavar="FILE", help="save the sweep figure (PNG, SVG, PDF)")
+    add_quiet_argument(p)
     p.set_defaults(func=run)
 
 
@@ -72,19 +74,21 @@ def run(args: argparse.Namespace) -> int:
         needs_matplotlib()
     X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
-    sweep = lr_sweep(
-        X,
-        y,
-        lrs=args.lrs,
-        model=model,
-        loss=args.loss,
-        max_steps=args.max_iter,
-        seed=args.seed,
-        optimizer=args.optimizer,
-        tol=args.tol,
-        batch_size=args.batch_size,
-        **optimizer_hyperparams(args),
-    )
+    with for_args(args, len(args.lrs) if args.lrs else None, "sweep-lr") as progress:
+        sweep = lr_sweep(
+            X,
+            y,
+            lrs=args.lrs,
+            model=model,
+            loss=args.loss,
+            max_steps=args.max_iter,
+            seed=args.seed,
+            optimizer=args.optimizer,
+            tol=args.tol,
+            batch_size=args.batch_size,
+            progress=progress.advance,
+            **optimizer_hyperparams(args),
+        )
     limit = sweep.advice.stability_limit if sweep.advice is not None else math.nan
     print(
         f"data: {label}, {len(y)} rows · {sweep.settings['model'] if sweep.settings else ''}"

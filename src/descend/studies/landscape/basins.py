@@ -11,6 +11,7 @@ minimum is one: first-order descent on a flat valley stops long before the botto
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -239,6 +240,7 @@ def multistart(
     cluster_tol: float = 1e-2,
     polish: bool = True,
     polish_iter: int = 100,
+    progress: Callable[[int, int], Any] | None = None,
     **minimize_kwargs: Any,
 ) -> MultistartResult:
     """Run descent from ``n_starts`` random starts, converge the end points and group them.
@@ -270,6 +272,8 @@ def multistart(
         Most Newton iterations per end point. Each costs a Hessian (for a data objective,
         central differences: 2p gradients) and its eigendecomposition; with thousands of
         parameters pass ``polish=False``.
+    progress : callable, optional
+        ``progress(done, total)`` after each start's run.
 
     Returns
     -------
@@ -324,6 +328,8 @@ def multistart(
         ends[i] = end
         losses[i] = f_end
         grad_norms[i] = float(np.linalg.norm(g_end))
+        if progress is not None:
+            progress(i + 1, starts.shape[0])
     ok = np.array([r != "diverged" for r in reasons]) & np.isfinite(losses)
     labels = np.full(starts.shape[0], -1, dtype=np.int64)
     basins = []

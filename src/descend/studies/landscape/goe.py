@@ -9,7 +9,7 @@ making positive definiteness far rarer still (:class:`GOEResult`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,10 @@ class GOEResult:
 
 
 def goe_positive_definite_fraction(
-    sizes: Sequence[int] = (1, 2, 3, 4, 5, 6), n_samples: int = 100_000, seed: int = 0
+    sizes: Sequence[int] = (1, 2, 3, 4, 5, 6),
+    n_samples: int = 100_000,
+    seed: int = 0,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> GOEResult:
     """Measure P(H ≻ 0) for GOE matrices H = (G + Gᵀ)/√2, G with i.i.d. N(0, 1) entries.
 
@@ -64,6 +67,8 @@ def goe_positive_definite_fraction(
     n_samples : int
         Matrices drawn per size.
     seed : int
+    progress : callable, optional
+        ``progress(done, total)`` after each size.
 
     Returns
     -------
@@ -100,4 +105,6 @@ def goe_positive_definite_fraction(
                 "coin_flip": 2.0**-n,
             }
         )
+        if progress is not None:
+            progress(len(rows), len(sizes))
     return GOEResult(rows=rows, seed=int(seed))

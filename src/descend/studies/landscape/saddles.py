@@ -13,7 +13,7 @@ saddles with many ways down, the low-loss ones are (nearly) minima. The searches
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -446,6 +446,7 @@ def saddle_study(
     snapshots: int = 5,
     max_iter: int = 100,
     gtol: float = 1e-8,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> SaddleStudy:
     """Find critical points of tanh networks of growing size and classify them.
 
@@ -488,6 +489,9 @@ def saddle_study(
     gtol : float
         A point is critical when ‖∇L‖ ≤ gtol (and :func:`~descend.problems.curvature.classify`'s
         Newton criterion holds there); nothing looser is accepted.
+    progress : callable, optional
+        ``progress(done, total)`` after each descent run and after each size's searches
+        (``total`` = sizes × (n_points + 1)); the CLI draws its progress bar with it.
 
     Returns
     -------
@@ -511,6 +515,7 @@ def saddle_study(
     points: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     n_params: list[int] = []
+    stage, stages = 0, len(hidden_sizes) * (int(n_points) + 1)
     for si, hidden in enumerate(hidden_sizes):
         obj = SaddleObjective(hidden, X, y, l2=l2)
         p = obj.n_params
@@ -535,6 +540,9 @@ def saddle_study(
             )
             attempts.extend(("search", k, path[k]) for k in _plateaus(np.array(path), snapshots))
             attempts.append(("descent", len(path) - 1, res.params))
+            stage += 1
+            if progress is not None:
+                progress(stage, stages)
         found: list[tuple[CriticalPoint, dict[str, Any]]] = []
         converged = 0
         stalled: list[float] = []
@@ -597,6 +605,9 @@ def saddle_study(
                 "stalled_grad_norm": float(np.median(stalled)) if stalled else math.nan,
             }
         )
+        stage += 1
+        if progress is not None:
+            progress(stage, stages)
     return SaddleStudy(
         sizes=hidden_sizes,
         n_params=n_params,
