@@ -115,7 +115,8 @@ def test_a_slow_reader_gets_coalesced_updates_not_lost_ones():
         frames = drive(app, rid, [{"action": "run", "speed": 2000}], slow, 2.5)
     assert frames[-1] == {"type": "still open"}  # slow, not gone: the run goes on
     updates = [f for f in frames if f["type"] == "update"]
-    assert 5 <= len(updates) <= 2.5 / 0.15 + 1
+    # about one frame per read; a little slack for the event loop's timing on a busy machine
+    assert 5 <= len(updates) <= 2.5 / 0.15 + 3
     ks = [u["status"]["k"] for u in updates]
     assert sum(u["n_steps"] for u in updates) == ks[-1]  # no update frame dropped
     assert all(b - a == u["n_steps"] for a, b, u in zip(ks, ks[1:], updates[1:], strict=False))
