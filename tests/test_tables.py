@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from pathlib import Path
 
@@ -11,7 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from descend.data.tables import DataError, DataWarning, as_arrays, check_design, read_csv
+from descend.data.tables import (
+    DataError,
+    DataWarning,
+    as_arrays,
+    check_design,
+    check_seed,
+    read_csv,
+)
 
 # ----------------------------------------------------------------------------------------------
 # as_arrays: good input
@@ -459,3 +467,26 @@ def test_import_does_not_load_pandas() -> None:
         "sys.exit('pandas' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_csv_size_cap_stops_an_endless_stream(tmp_path):
+    """A file over the cap is refused with the cap and how to raise it; /dev/zero stops too."""
+    path = tmp_path / "big.csv"
+    path.write_text("x,y\n" + "1,2\n" * 1000)
+    with pytest.raises(DataError, match=r"CSV size cap.*--max-csv-mb"):
+        read_csv(path, max_bytes=1000)
+    X, _, _, _ = read_csv(path, max_bytes=None)
+    assert X.shape == (1000, 1)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(DataError, match="size cap"):
+            read_csv("/dev/zero", max_bytes=1 << 16)
+
+
+def test_check_seed():
+    """Negative or non-integer seeds are refused with descend's own message."""
+    check_seed(None)
+    check_seed(0)
+    with pytest.raises(ValueError, match="≥ 0"):
+        check_seed(-3)
+    with pytest.raises(TypeError, match="whole number"):
+        check_seed(True)

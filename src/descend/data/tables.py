@@ -37,6 +37,8 @@ __all__ = [
     "check_design",
     "check_fit_data",
     "check_samples",
+    "check_seed",
+    "CSV_MAX_BYTES",
     "magnitude_limits",
     "SPARSE_DENSE_LIMIT",
 ]
@@ -475,10 +477,18 @@ def _sniff_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+#: the largest CSV file :func:`read_csv` reads by default (bytes); ``max_bytes=`` or
+#: ``descend fit --max-csv-mb`` raise it. Text takes about 3× its size in memory while parsed,
+#: so a file of this size needs a few GiB.
+CSV_MAX_BYTES = 1 << 30
+
+
 def read_csv(
     path: str | os.PathLike[str],
     x: str | Sequence[str] | None = None,
     y: str | None = None,
+    *,
+    max_bytes: int | None = CSV_MAX_BYTES,
 ) -> tuple[Array, Array, list[str], str]:
     """Read numeric columns from a CSV file that has a header row.
 
@@ -491,6 +501,9 @@ def read_csv(
         Names of the feature columns. Default: every column except the target.
     y : str, optional
         Name of the target column. Default: the last column that is not in ``x``.
+    max_bytes : int or None
+        Refuse a file larger than this (default :data:`CSV_MAX_BYTES`, 1 GiB; None: no cap).
+        It is enforced while reading, so an endless stream (``/dev/zero``, a pipe) stops too.
 
     Returns
     -------
@@ -510,7 +523,7 @@ def read_csv(
     fname = os.fspath(path)
     try:
         with open(fname, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise DataError(
             f"no such file: {fname!r}; check the path and the working directory."
@@ -519,6 +532,12 @@ def read_csv(
         raise DataError(f"{fname!r} is a directory, not a CSV file.") from None
     except OSError as exc:
         raise DataError(f"cannot read {fname!r}: {exc.strerror or exc}.") from None
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise DataError(
+            f"{fname!r} is larger than the CSV size cap of {max_bytes / 2**20:.6g} MiB; raise "
+            "it (--max-csv-mb MB on the command line, read_csv(..., max_bytes=N) in Python) if "
+            "the file is meant to be this large, or fit it out of core with --dask."
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -705,6 +724,25 @@ def check_design(X: Any, n_params: int, feature_names: Sequence[str] | None = No
             "smaller model.",
             DataWarning,
             stacklevel=2,
+        )
+
+
+def check_seed(seed: Any) -> None:
+    """Refuse a seed NumPy's generators cannot take, naming the value and the fix.
+
+    Raises
+    ------
+    TypeError
+        Not a whole number (or None).
+    ValueError
+        A negative whole number.
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise TypeError(f"seed must be a whole number ≥ 0 or None, got {seed!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(
+            f"seed must be a whole number ≥ 0 (NumPy's random generators take no negative "
+            f"seeds), got {seed!r}; use e.g. seed={abs(int(seed))}"
         )
 
 

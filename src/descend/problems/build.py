@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.tables import check_seed
 from descend.problems.curvature import Advice, advise
 from descend.problems.distributed import dask_objective, is_dask
 from descend.problems.fastfit import build_objective
@@ -200,8 +201,7 @@ def build_problem(
     -------
     Problem
     """
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
-        raise TypeError(f"seed must be a whole number or None, got {seed!r}")
+    check_seed(seed)
     if is_dask(X):
         if dtype is not None:
             raise ValueError("dtype is for in-memory arrays; cast the Dask array (X.astype)")

@@ -22,13 +22,18 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from descend.descent.fit import fit as _fit
-from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL
-from descend.problems.features import BASES, PolynomialBasis
+from descend.data.names import require
+
+require("sklearn", "sklearn", "descend.estimators (GDRegressor)")
+
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: E402
+
+from descend.descent.fit import fit as _fit  # noqa: E402
+from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL  # noqa: E402
+from descend.problems.features import BASES, PolynomialBasis  # noqa: E402
 
 Array = NDArray[np.float64]
 
@@ -70,6 +75,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Seeds θ₀ and the mini-batch shuffling (scikit-learn's ``random_state``).
     optimizer_params : dict or None, default=None
         Optimizer hyperparameters, e.g. ``{"beta": 0.9}`` or ``{"b1": 0.8}``.
+    max_steps : int or None, default=None
+        Alias of ``max_iter`` (descend's Python name); when given it wins.
 
     Attributes
     ----------
@@ -107,6 +114,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         gtol: float = DEFAULT_GTOL,
         seed: int | None = 0,
         optimizer_params: dict[str, Any] | None = None,
+        max_steps: int | None = None,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -120,6 +128,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.gtol = gtol
         self.seed = seed
         self.optimizer_params = optimizer_params
+        self.max_steps = max_steps
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -151,7 +160,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
-            max_steps=self.max_iter,
+            max_steps=self.max_iter if self.max_steps is None else self.max_steps,
             tol=self.tol,
             seed=self.seed,
             feature_names=names,
@@ -169,9 +178,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             self.intercept_ = float(res.intercept)
             self.coef_ = np.asarray(res.coef)
         if res.stop_reason in ("max_steps", "diverged", "stalled"):
-            warnings.warn(
-                f"GDRegressor {res.stop_reason}: {res.message}", ConvergenceWarning, stacklevel=2
-            )
+            # scikit-learn's name for the step limit, in the estimator's own words
+            reason = "max_iter" if res.stop_reason == "max_steps" else res.stop_reason
+            message = res.message.replace("max_steps", "max_iter")
+            warnings.warn(f"GDRegressor {reason}: {message}", ConvergenceWarning, stacklevel=2)
         return self
 
     def predict(self, X: Any) -> Array:

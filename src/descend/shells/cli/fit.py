@@ -8,12 +8,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from descend.data.names import require
+from descend.data.tables import CSV_MAX_BYTES
+from descend.shells.cli import signals
 from descend.shells.cli.figures import add_figure_arguments, write_figures
+from descend.shells.cli.parser import add_step_limit
 
 __all__ = [
     "add_checkpoint_arguments",
     "add_data_arguments",
-    "add_max_iter_argument",
     "add_training_arguments",
     "build_model",
     "checkpoint_kwargs",
@@ -76,16 +79,12 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="embedded dataset (see 'descend datasets'); default norris when no CSV is given",
     )
-
-
-def add_max_iter_argument(p: argparse.ArgumentParser, default: int, text: str) -> None:
-    """``--max-iter N``, the step limit: ``text`` is its help, followed by the default."""
     p.add_argument(
-        "--max-iter",
-        type=int,
-        default=default,
-        metavar="N",
-        help=f"{text} (default {default})",
+        "--max-csv-mb",
+        type=float,
+        default=CSV_MAX_BYTES / 2**20,
+        metavar="MB",
+        help=f"refuse a CSV file larger than this (default {CSV_MAX_BYTES // 2**20} MiB)",
     )
 
 
@@ -112,7 +111,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="rows per step: omit for full batch, 1 for stochastic",
     )
-    add_max_iter_argument(p, 10_000, "maximum number of steps")
+    add_step_limit(p, 10_000, "maximum number of steps")
     p.add_argument(
         "--tol",
         type=float,
@@ -198,7 +197,7 @@ def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--checkpoint",
         metavar="PATH",
-        help="save the run's state here (every 1000 steps by default, at max-iter, and on "
+        help="save the run's state here (every 1000 steps by default, at --max-steps, and on "
         "Ctrl-C/SIGTERM); continue with 'descend resume PATH'",
     )
     p.add_argument(
@@ -274,7 +273,11 @@ def finish(
             f"Continue with: descend resume {args.checkpoint}",
             file=sys.stderr,
         )
-        return 143 if "SIGTERM" in res.message else 130
+        return signals.exit_status(res.message)
+    if res.stop_reason == "interrupted":  # Ctrl-C without a checkpoint: what was reached is shown
+        by = " (SIGTERM)" if signals.exit_status(res.message) == 143 else ""
+        print(f"descend: {res.message}{by}", file=sys.stderr)
+        return signals.exit_status(res.message)
     return 0
 
 
@@ -286,7 +289,10 @@ def load_data(args: argparse.Namespace) -> tuple[Any, Any, list[str], str | None
         from descend.data.tables import read_csv
 
         xs = [c.strip() for item in (args.x or []) for c in item.split(",") if c.strip()]
-        X, y, names, target = read_csv(args.csv, x=xs or None, y=args.y)
+        if not args.max_csv_mb > 0:
+            raise ValueError(f"--max-csv-mb must be positive, got {args.max_csv_mb!r}")
+        cap = int(args.max_csv_mb * 2**20)
+        X, y, names, target = read_csv(args.csv, x=xs or None, y=args.y, max_bytes=cap)
         return X, y, names, None, f"{args.csv} ({target} ~ {', '.join(names)})"
     if args.x or args.y:
         raise ValueError("--x/--y choose columns of a CSV file: give the file too")
@@ -315,7 +321,7 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "optimizer": args.optimizer,
         "learning_rate": args.lr,
         "batch_size": args.batch_size,
-        "max_steps": args.max_iter,
+        "max_steps": args.max_steps,
         "tol": args.tol,
         "seed": args.seed,
         "preconditioner": getattr(args, "preconditioner", None),
@@ -334,6 +340,7 @@ def run(args: argparse.Namespace) -> int:
 
     extra: dict[str, Any] = {}
     if args.dask:
+        require("dask.array", "dask", "--dask")
         from descend.problems.distributed import load
 
         if not args.csv:
@@ -347,7 +354,7 @@ def run(args: argparse.Namespace) -> int:
         X, y, names, default_model, label = load_data(args)
     model = build_model(args, default_model)
     source = None if args.dask else data_source(args)
-    progress = Progress(args.max_iter) if not args.quiet else None
+    progress = Progress(args.max_steps) if not args.quiet else None
     kwargs = {**training_kwargs(args), **extra}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
