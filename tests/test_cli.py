@@ -250,3 +250,19 @@ def test_dev_zero_stops_at_the_size_cap(capsys):
     assert main(["fit", "/dev/zero", "--max-csv-mb", "1"]) == 2
     err = capsys.readouterr().err
     assert "size cap of 1 MiB" in err and "--max-csv-mb" in err
+
+
+def test_repeated_x_and_dropna_on_the_command_line(tmp_path, capsys):
+    """--x 'area, m2' --x rooms --dropna: the comma column is chosen, 2 rows dropped (said)."""
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        'date,"area, m2",rooms,price\n2024-01-01,50,2,100\n2024-01-02,,3,150\n'
+        "2024-01-03,70,NA,160\n2024-01-04,80,4,210\n2024-01-05,90,5,230\n2024-01-06,60,1,120\n"
+    )
+    assert main(["fit", str(csv), "--x", "area, m2", "--x", "rooms"]) == 2
+    assert "--dropna" in capsys.readouterr().err
+    code = main(["fit", str(csv), "--x", "area, m2", "--x", "rooms", "--dropna", "--lr", "auto"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "dropped 2 rows with empty or NA cells (lines 3, 4)" in err
+    assert "4 rows" in out and "area, m2" in out

@@ -490,3 +490,36 @@ def test_check_seed():
         check_seed(-3)
     with pytest.raises(TypeError, match="whole number"):
         check_seed(True)
+
+
+def _date_csv(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text(
+        'date,"area, m2",rooms,price\n2024-01-01,50,2,100\n2024-01-02,,3,150\n'
+        "2024-01-03,70,NA,160\n2024-01-04,80,4,210\n2024-01-05,90,5,230\n"
+    )
+    return path
+
+
+def test_a_date_column_points_to_choosing_columns(tmp_path):
+    """A date cell is named, with --x and the conversion to days as the fixes."""
+    with pytest.raises(DataError, match="looks like a date") as exc:
+        read_csv(_date_csv(tmp_path))
+    assert "--x 'area, m2' --x rooms" in str(exc.value) and "days since" in str(exc.value)
+
+
+def test_a_column_name_with_a_comma_is_chosen_by_its_full_name(tmp_path):
+    """x=["area, m2", "rooms"] selects the column whose name holds a comma."""
+    X, y, names, target = read_csv(_date_csv(tmp_path), x=["area, m2", "rooms"], dropna=True)
+    assert names == ["area, m2", "rooms"] and target == "price"
+    np.testing.assert_array_equal(X, [[50, 2], [80, 4], [90, 5]])
+    np.testing.assert_array_equal(y, [100, 210, 230])
+
+
+def test_missing_cells_are_refused_by_default_and_dropped_on_request(tmp_path):
+    """dropna=False names the cell; dropna=True drops those rows and says how many, where."""
+    path = _date_csv(tmp_path)
+    with pytest.raises(DataError, match=r"missing value in column 'area, m2' on line 3.*dropna"):
+        read_csv(path, x=["area, m2", "rooms"])
+    with pytest.warns(DataWarning, match=r"dropped 2 rows .* \(lines 3, 4\); 3 rows remain"):
+        read_csv(path, x=["area, m2", "rooms"], dropna=True)

@@ -20,6 +20,8 @@ import io
 import math
 import numbers
 import os
+import re
+import shlex
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -73,6 +75,16 @@ def _show(value: object) -> str:
     """A short printable form of a cell value for an error message."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+#: cells :func:`read_csv` treats as missing (``dropna=True`` drops their rows)
+NA_CELLS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a"})
+
+_DATE = re.compile(r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T].*)?$")
+
+
+def _is_na(cell: str) -> bool:
+    return cell.strip().lower() in NA_CELLS
 
 
 def _s(count: int) -> str:
@@ -489,6 +501,7 @@ def read_csv(
     y: str | None = None,
     *,
     max_bytes: int | None = CSV_MAX_BYTES,
+    dropna: bool = False,
 ) -> tuple[Array, Array, list[str], str]:
     """Read numeric columns from a CSV file that has a header row.
 
@@ -498,12 +511,18 @@ def read_csv(
         The file. UTF-8 (a byte-order mark is allowed); comma separated, or ``;`` / tab
         separated when the header line uses those instead.
     x : str or sequence of str, optional
-        Names of the feature columns. Default: every column except the target.
+        Names of the feature columns. Default: every column except the target. A name that
+        is not a column but contains commas is split at them (``"a,b"`` → ``a`` and ``b``), so
+        a column whose name holds a comma (``"area, m2"``) is chosen by its full name.
     y : str, optional
         Name of the target column. Default: the last column that is not in ``x``.
     max_bytes : int or None
         Refuse a file larger than this (default :data:`CSV_MAX_BYTES`, 1 GiB; None: no cap).
         It is enforced while reading, so an endless stream (``/dev/zero``, a pipe) stops too.
+    dropna : bool
+        Drop the rows with an empty or missing-value cell (empty, ``NA``, ``N/A``, ``NaN``,
+        ``null``, ``None``) in a selected column, with a :class:`DataWarning` saying how many
+        and on which lines. Default False: such a cell is a :class:`DataError` naming it.
 
     Returns
     -------
@@ -591,19 +610,27 @@ def read_csv(
 
     def _index(name: str, role: str) -> int:
         if name not in header:
+            comma = (
+                " (a name holding a comma needs its own --x)"
+                if any("," in h for h in header)
+                else ""
+            )
             raise DataError(
                 f"{fname!r} has no column {name!r} (asked for as {role}); "
-                f"available columns: {available}."
+                f"available columns: {available}.{comma}"
             )
         return header.index(name)
 
     x_names: list[str] | None
     if x is None:
         x_names = None
-    elif isinstance(x, str):
-        x_names = [x]
     else:
-        x_names = [str(v) for v in x]
+        x_names = []
+        for item in [x] if isinstance(x, str) else [str(v) for v in x]:
+            if item in header or "," not in item:
+                x_names.append(item)
+            else:  # "a,b" → a, b (a column whose name holds a comma is chosen by its full name)
+                x_names += [c.strip() for c in item.split(",") if c.strip()]
     x_idx = [_index(n, "x") for n in x_names] if x_names is not None else None
 
     if y is not None:
@@ -631,6 +658,28 @@ def read_csv(
 
     width = len(header)
     used = [*x_idx, y_idx]
+    dropped: list[int] = []
+    if dropna:
+        kept = []
+        for line, row in rows:
+            if len(row) == width and any(_is_na(row[j]) for j in used):
+                dropped.append(line)
+            else:
+                kept.append((line, row))
+        rows = kept
+        if not rows:
+            raise DataError(
+                f"{fname!r}: every row has an empty or NA cell in the selected columns; "
+                "nothing is left after dropna."
+            )
+        if dropped:
+            lines = ", ".join(map(str, dropped[:5])) + (", …" if len(dropped) > 5 else "")
+            warnings.warn(
+                f"{fname!r}: dropped {len(dropped)} row{_s(len(dropped))} with empty or NA "
+                f"cells (line{_s(len(dropped))} {lines}); {len(rows)} rows remain.",
+                DataWarning,
+                stacklevel=2,
+            )
     data = np.empty((len(rows), len(used)), dtype=np.float64)
     bad_finite: dict[int, list[tuple[int, str]]] = {}
     for i, (line, row) in enumerate(rows):
@@ -644,17 +693,28 @@ def read_csv(
             if not cell:
                 raise DataError(
                     f"{fname!r}: missing value in column {header[j]!r} on line {line}. Fill it "
-                    "in or delete the row."
+                    "in, delete the row, or drop such rows with --dropna (dropna=True)."
                 )
             try:
                 value = float(cell)
             except ValueError:
-                hint = ""
+                fix = "Correct the value or delete the row."
                 if delimiter != "," and "," in cell:
-                    hint = " It looks like a decimal comma; use '.' as the decimal point."
+                    fix += " It looks like a decimal comma; use '.' as the decimal point."
+                elif _is_na(cell):
+                    fix = "Fill it in, or drop such rows with --dropna (dropna=True)."
+                elif _DATE.match(cell):
+                    others = [header[c] for c in x_idx if c != j] or ["COLUMN"]
+                    fix = (
+                        "It looks like a date: leave the column out by choosing the feature "
+                        f"columns (--x {' --x '.join(map(shlex.quote, others[:3]))}; x=[...] in "
+                        "Python), or "
+                        "convert it to a number first, e.g. days since the first date "
+                        "(docs/reliability.md)."
+                    )
                 raise DataError(
                     f"{fname!r}: column {header[j]!r} on line {line} holds {_show(cell)}, which "
-                    f"is not a number. Correct the value or delete the row.{hint}"
+                    f"is not a number. {fix}"
                 ) from None
             if not math.isfinite(value):
                 bad_finite.setdefault(j, []).append((line, cell))
@@ -667,7 +727,7 @@ def read_csv(
         ]
         raise DataError(
             f"{fname!r} has NaN or infinite values: " + "; ".join(parts) + ". Drop those rows "
-            "or impute the values before fitting."
+            "or impute the values before fitting (--dropna / dropna=True drops rows with NaN)."
         )
     X_out = np.ascontiguousarray(data[:, :-1])
     y_out = data[:, -1].copy()

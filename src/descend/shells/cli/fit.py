@@ -71,13 +71,20 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         "--x",
         action="append",
         metavar="COL",
-        help="input column(s) by name; repeat or comma-separate (default: all but y)",
+        help="input column by name; repeat for several (--x a --x 'area, m2'), or "
+        "comma-separate names without commas (--x a,b); default: all but y",
     )
     p.add_argument("--y", metavar="COL", help="target column (default: the last column)")
     p.add_argument(
         "--dataset",
         metavar="NAME",
         help="embedded dataset (see 'descend datasets'); default norris when no CSV is given",
+    )
+    p.add_argument(
+        "--dropna",
+        action="store_true",
+        help="drop rows with empty or NA cells in the chosen columns and say how many "
+        "(default: refuse them, naming the cell)",
     )
     p.add_argument(
         "--max-csv-mb",
@@ -230,8 +237,7 @@ def data_source(args: argparse.Namespace) -> dict[str, Any]:
     if args.csv:
         import os
 
-        xs = [c.strip() for item in (args.x or []) for c in item.split(",") if c.strip()]
-        return {"csv": os.path.abspath(args.csv), "x": xs or None, "y": args.y}
+        return {"csv": os.path.abspath(args.csv), "x": args.x or None, "y": args.y}
     from descend.data import datasets
 
     return {"dataset": args.dataset or datasets.DEFAULT}
@@ -286,13 +292,20 @@ def load_data(args: argparse.Namespace) -> tuple[Any, Any, list[str], str | None
     if args.csv and args.dataset:
         raise ValueError("give a CSV file or --dataset, not both")
     if args.csv:
-        from descend.data.tables import read_csv
+        import warnings
 
-        xs = [c.strip() for item in (args.x or []) for c in item.split(",") if c.strip()]
+        from descend.data.tables import DataWarning, read_csv
+
         if not args.max_csv_mb > 0:
             raise ValueError(f"--max-csv-mb must be positive, got {args.max_csv_mb!r}")
         cap = int(args.max_csv_mb * 2**20)
-        X, y, names, target = read_csv(args.csv, x=xs or None, y=args.y, max_bytes=cap)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            X, y, names, target = read_csv(
+                args.csv, x=args.x or None, y=args.y, max_bytes=cap, dropna=args.dropna
+            )
+        for w in caught:  # e.g. the rows --dropna dropped
+            print(f"note: {w.message}", file=sys.stderr)
         return X, y, names, None, f"{args.csv} ({target} ~ {', '.join(names)})"
     if args.x or args.y:
         raise ValueError("--x/--y choose columns of a CSV file: give the file too")
