@@ -49,7 +49,9 @@ EXPECTED_EXIT = {
 
 #: files the README's commands read, written into the working directory first
 FIXTURES = {
-    "data.csv": "area,price\n" + "\n".join(f"{a},{3 + 2 * a - 0.1 * a * a}" for a in range(1, 21)),
+    "data.csv": 'area,"area, m2",rooms,price\n'
+    + "\n".join(f"{a},{a},{a % 4 + 1},{3 + 2 * a - 0.1 * a * a}" for a in range(1, 21))
+    + "\n21,,3,40\n",
 }
 
 

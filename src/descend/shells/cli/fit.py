@@ -66,7 +66,11 @@ def parse_lr(text: str) -> float | str:
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments that choose the data: a CSV file and its columns, or an embedded dataset."""
-    p.add_argument("csv", nargs="?", help="CSV file with a header row (default: --dataset)")
+    p.add_argument(
+        "csv",
+        nargs="?",
+        help="CSV file with a header row, or .npy/.npz/.parquet/.feather (default: --dataset)",
+    )
     p.add_argument(
         "--x",
         action="append",
@@ -294,14 +298,15 @@ def load_data(args: argparse.Namespace) -> tuple[Any, Any, list[str], str | None
     if args.csv:
         import warnings
 
-        from descend.data.tables import DataWarning, read_csv
+        from descend.data.files import read_table
+        from descend.data.tables import DataWarning
 
         if not args.max_csv_mb > 0:
             raise ValueError(f"--max-csv-mb must be positive, got {args.max_csv_mb!r}")
         cap = int(args.max_csv_mb * 2**20)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataWarning)
-            X, y, names, target = read_csv(
+            X, y, names, target = read_table(
                 args.csv, x=args.x or None, y=args.y, max_bytes=cap, dropna=args.dropna
             )
         for w in caught:  # e.g. the rows --dropna dropped
