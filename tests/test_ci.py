@@ -28,3 +28,9 @@ def test_missing_tools_fail_under_ci_and_skip_otherwise(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         skip_or_fail("ffmpeg is not installed")
+
+
+def test_bare_pytest_finds_the_benchmarks_package():
+    """`pytest` without `python -m` puts the repository root on sys.path (pythonpath = ".")."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "." in config["tool"]["pytest"]["ini_options"]["pythonpath"]
