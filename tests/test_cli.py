@@ -1,6 +1,11 @@
 """The command line: summaries, JSON output, one-line errors with non-zero exit."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -93,12 +98,14 @@ def test_bad_column_and_cell_in_csv(tmp_path, capsys):
     assert "oops" in capsys.readouterr().err
 
 
-def test_bad_lr_is_rejected_by_the_parser(capsys):
-    """argparse rejects a non-numeric learning rate with a usage message (exit 2)."""
-    with pytest.raises(SystemExit) as exc:
-        main(["fit", "--lr", "fast"])
-    assert exc.value.code == 2
-    assert "learning rate" in capsys.readouterr().err
+@pytest.mark.parametrize("value", ["fast", "-1", "0"])
+def test_bad_lr_is_rejected_by_the_parser_in_one_line(value, capsys):
+    """A bad --lr is refused by the parser (exit 2) in one line: no usage block."""
+    assert main(["fit", "--lr", value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("descend fit: error: argument --lr: learning rate"), err
+    assert "usage:" not in err[0] and "'descend fit --help'" in err[0]
 
 
 def test_datasets_lists_all_eleven(capsys):
@@ -144,9 +151,8 @@ def test_bad_input_is_one_clear_line(argv, needle, tmp_path, capsys):
 
 def test_an_infinite_learning_rate_is_refused(capsys):
     """--lr inf is rejected by the parser (exit 2) with the reason."""
-    with pytest.raises(SystemExit) as exc:
-        main(["fit", "--lr", "inf"])
-    assert exc.value.code == 2 and "finite" in capsys.readouterr().err
+    assert main(["fit", "--lr", "inf"]) == 2
+    assert "finite" in capsys.readouterr().err
 
 
 def test_an_mlp_without_layers_is_refused(capsys):
@@ -167,3 +173,110 @@ def test_fit_penalty_flags(tmp_path, capsys):
     code = main(["fit", "--dataset", "norris", "--penalty", "l2", "--alpha", "-1"])
     assert code == 2
     assert "alpha must be" in capsys.readouterr().err
+
+
+# -- the first hour of a new user (issue 17) --------------------------------------------------
+
+STEP_LIMIT_COMMANDS = [
+    ["fit"],
+    ["resume", "x.ckpt"],
+    ["compare"],
+    ["certify"],
+    ["sweep-degree"],
+    ["sweep-lr"],
+    ["animate", "--out", "a.gif"],
+    ["landscape", "multistart"],
+]
+
+
+@pytest.mark.parametrize("command", STEP_LIMIT_COMMANDS)
+@pytest.mark.parametrize("flag", ["--max-steps", "--max-iter"])
+def test_every_step_limit_takes_both_spellings(command, flag):
+    """--max-steps is the CLI's name for the step limit, --max-iter its alias, everywhere."""
+    from descend.shells.cli import build_parser
+
+    args = build_parser().parse_args([*command, flag, "17"])
+    assert args.max_steps == 17
+
+
+def test_fit_with_max_steps_runs(capsys):
+    """`descend fit --max-steps 10` (once 'unrecognized') stops after 10 steps."""
+    assert main(["fit", "--max-steps", "10"]) == 0
+    assert "stopped after max_steps = 10 updates" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "suggestion"),
+    [
+        (["fit", "--max-stepz", "5"], "'--max-steps'"),
+        (["fit", "--optimiser", "adam"], "'--optimizer'"),
+        (["fti"], "'fit'"),
+        (["landscape", "multistart", "--start", "3", "--sed", "1"], "'--seed'"),
+    ],
+)
+def test_a_misspelt_option_is_one_line_with_a_suggestion(argv, suggestion, capsys):
+    """An unknown option or command: exit 2, one line, the closest valid name."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "error:" in err[0] and "usage:" not in err[0], err
+    assert f"Did you mean {suggestion}" in err[0], err
+
+
+def _popen(args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "descend", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, **kw)  # fmt: skip
+
+
+def test_a_closed_pipe_is_not_a_traceback():
+    """`descend optimizers | head` when the reader is gone: no traceback, exit 141 (SIGPIPE)."""
+    proc = _popen(["optimizers"])
+    proc.stdout.close()  # the reader goes away before descend writes
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_without_a_checkpoint_exits_130_or_143(sig, code):
+    """Ctrl-C (SIGTERM) without --checkpoint prints what was reached and exits 130 (143)."""
+    proc = _popen(["fit", "--lr", "1e-6", "--tol", "0", "--max-steps", "100000000", "--quiet"])
+    time.sleep(3.0)  # past the imports and into the loop
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err.decode()
+    assert b"descend: interrupted at step" in err, err.decode()
+
+
+def test_dask_without_dask_names_the_extra(tmp_path, monkeypatch, capsys):
+    """--dask without Dask installed: one line with the install command, exit 2."""
+    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.array", None)
+    assert main(["fit", str(tmp_path / "big.parquet"), "--dask"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'pip install "descend[dask]"' in err[0], err
+
+
+def test_dev_zero_stops_at_the_size_cap(capsys):
+    """`descend fit /dev/zero` used to read until memory ran out; now the cap stops it."""
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    assert main(["fit", "/dev/zero", "--max-csv-mb", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "size cap of 1 MiB" in err and "--max-csv-mb" in err
+
+
+def test_repeated_x_and_dropna_on_the_command_line(tmp_path, capsys):
+    """--x 'area, m2' --x rooms --dropna: the comma column is chosen, 2 rows dropped (said)."""
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        'date,"area, m2",rooms,price\n2024-01-01,50,2,100\n2024-01-02,,3,150\n'
+        "2024-01-03,70,NA,160\n2024-01-04,80,4,210\n2024-01-05,90,5,230\n2024-01-06,60,1,120\n"
+    )
+    assert main(["fit", str(csv), "--x", "area, m2", "--x", "rooms"]) == 2
+    assert "--dropna" in capsys.readouterr().err
+    code = main(["fit", str(csv), "--x", "area, m2", "--x", "rooms", "--dropna", "--lr", "auto"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "dropped 2 rows with empty or NA cells (lines 3, 4)" in err
+    assert "4 rows" in out and "area, m2" in out

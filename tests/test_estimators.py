@@ -1,5 +1,7 @@
 """The scikit-learn shell: every estimator check with no exemptions, and the usual compositions."""
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -54,7 +56,7 @@ def test_constructor_parameters_reach_the_library(linear3):
     """Optimizer, learning rate, batch size, stopping options and seed are passed through."""
     X, y = linear3
     est = GDRegressor(learning_rate=0.05, batch_size=16, max_iter=300, tol=0, seed=3)
-    with pytest.warns(ConvergenceWarning, match="max_steps"):
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
         est.fit(X, y)
     res = ds.fit(X, y, learning_rate=0.05, batch_size=16, max_steps=300, tol=0, seed=3)
     np.testing.assert_array_equal(est.result_.params, res.params)
@@ -143,3 +145,28 @@ def test_regressor_penalty_matches_lasso(rng):
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
     np.testing.assert_array_equal(est.coef_ == 0, ref.coef_ == 0)
     assert est.stop_reason_ == "converged"
+
+
+def test_max_steps_is_an_alias_of_max_iter(linear3):
+    """GDRegressor takes descend's max_steps beside scikit-learn's max_iter (max_steps wins)."""
+    X, y = linear3
+    a = GDRegressor(learning_rate=0.05, max_steps=20, tol=0)
+    b = GDRegressor(learning_rate=0.05, max_iter=20, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a.fit(X, y)
+        b.fit(X, y)
+    assert a.n_iter_ == b.n_iter_ == 20
+
+
+def test_estimators_without_scikit_learn_name_the_extra():
+    """Without scikit-learn the import fails in one line that gives the install command."""
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "try:\n    from descend.estimators import GDRegressor\n"
+        "except ImportError as e:\n    print(type(e).__name__, e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    assert out.startswith("MissingExtraError"), out
+    assert 'pip install "descend[sklearn]"' in out and out.count("\n") == 1

@@ -88,3 +88,58 @@ def test_bad_sampling_is_explained(rng, correlated):
     X, y = correlated(rng, n=300)
     with pytest.raises(ValueError, match="sampling"):
         ds.fit(X, y, batch_size=10, sampling="random")
+
+
+# -- names a new user types (issue 17) ---------------------------------------------------------
+
+
+def test_max_iter_is_an_alias_of_max_steps():
+    """ds.fit(max_iter=…) runs like max_steps=… (scikit-learn's spelling is accepted)."""
+    d = ds.datasets.load("norris")
+    a = ds.fit(d.X, d.y, max_iter=7)
+    b = ds.fit(d.X, d.y, max_steps=7)
+    assert a.n_steps == b.n_steps == 7
+    np.testing.assert_array_equal(a.params, b.params)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "suggestion"),
+    [
+        ({"max_step": 5}, "'max_steps'"),
+        ({"tols": 1e-3}, "'tol'"),
+        ({"optimizer": "momentum", "betta": 0.5}, "'beta'"),
+        ({"batchsize": 4}, "'batch_size'"),
+    ],
+)
+def test_a_misspelt_keyword_is_refused_with_the_closest_name(kwargs, suggestion):
+    """A typo is named with the intended keyword, before any descent runs."""
+    d = ds.datasets.load("norris")
+    with pytest.raises(TypeError, match="Did you mean") as exc:
+        ds.fit(d.X, d.y, **kwargs)
+    assert suggestion in str(exc.value)
+
+
+def test_minimize_takes_max_iter_and_suggests_names():
+    """ds.minimize accepts the alias too and names a typo's closest option."""
+    f = ds.surfaces.quadratic(kappa=10)
+    res = ds.minimize(f, [1.0, 1.0], learning_rate=0.05, max_iter=3, tol=0)
+    assert res.n_steps == 3
+    with pytest.raises(TypeError, match="'patience'"):
+        ds.minimize(f, [1.0, 1.0], patiense=3)
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "needle"),
+    [(-1, ValueError, "seed must be a whole number ≥ 0"), (1.5, TypeError, "got 1.5")],
+)
+def test_a_bad_seed_is_named(seed, error, needle):
+    """seed=-1 gets descend's message with the fix, not NumPy's 'expected non-negative'."""
+    d = ds.datasets.load("norris")
+    with pytest.raises(error, match=needle):
+        ds.fit(d.X, d.y, seed=seed)
+
+
+def test_a_ragged_list_names_the_row():
+    """A ragged nested list is a DataError naming the short row, not NumPy's shape error."""
+    with pytest.raises(ds.DataError, match="row 2 has 1 value but row 1 has 2"):
+        ds.fit([[1.0, 2.0], [3.0], [4.0, 5.0]], [1.0, 2.0, 3.0])

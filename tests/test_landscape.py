@@ -258,3 +258,19 @@ def test_landscape_cli(capsys, tmp_path):
     assert main([*argv, "--json", str(out)]) == 0
     assert "| hidden |" in capsys.readouterr().out
     assert json.loads(out.read_text())["settings"]["gtol"] == 1e-8
+
+
+@pytest.mark.parametrize(
+    ("n", "exact"),
+    [
+        (1, 0.5),
+        (2, (2 - np.sqrt(2)) / 4),  # ∫∫_{λ>0} |λ₁ − λ₂| e^{−(λ₁²+λ₂²)/4} / the same over ℝ²
+        (3, (np.pi - 2 * np.sqrt(2)) / (4 * np.pi)),  # Dean & Majumdar; 0.02492
+    ],
+)
+def test_goe_fraction_matches_the_exact_probability(n, exact):
+    """The measured P(H ≻ 0) is within 4 standard errors of the closed form (the README's
+    figures come from the same call in scripts/docs.py)."""
+
+    row = goe_positive_definite_fraction((n,), 100_000, seed=0).rows[0]
+    assert abs(row["fraction"] - exact) <= 4 * row["stderr"], (row, exact)

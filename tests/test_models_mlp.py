@@ -208,3 +208,16 @@ def test_logloss_classifies_a_nonlinear_boundary(rng):
     )
     accuracy = np.mean((obj.predict(res.params) > 0) == (y == 1))
     assert accuracy > 0.95
+
+
+@pytest.mark.parametrize("hidden", [[2.5], [8, 0.5], [True], ["8"]])
+def test_fractional_or_non_numeric_widths_are_refused(hidden):
+    """MLP([2.5]) used to become 2 units silently; now the layer and value are named."""
+    with pytest.raises(ValueError, match="hidden layer") as exc:
+        MLP(hidden)
+    assert "positive whole numbers" in str(exc.value)
+
+
+def test_integral_float_widths_are_whole_numbers():
+    """8.0 (e.g. read from JSON) is a width of 8."""
+    assert MLP([8.0, 3]).hidden == [8, 3]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from _ci import skip_or_fail
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,11 +36,11 @@ BAD_CSV = b"x,y\n1,2\n2,abc\n3,6\n"
 
 def _requirements() -> None:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+        skip_or_fail(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        pytest.skip("playwright (Python) is not installed")
+        skip_or_fail("playwright (Python) is not installed")
 
 
 def _free_port() -> int:

@@ -20,6 +20,8 @@ import io
 import math
 import numbers
 import os
+import re
+import shlex
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +39,8 @@ __all__ = [
     "check_design",
     "check_fit_data",
     "check_samples",
+    "check_seed",
+    "CSV_MAX_BYTES",
     "magnitude_limits",
     "SPARSE_DENSE_LIMIT",
 ]
@@ -71,6 +75,16 @@ def _show(value: object) -> str:
     """A short printable form of a cell value for an error message."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+#: cells :func:`read_csv` treats as missing (``dropna=True`` drops their rows)
+NA_CELLS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a"})
+
+_DATE = re.compile(r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T].*)?$")
+
+
+def _is_na(cell: str) -> bool:
+    return cell.strip().lower() in NA_CELLS
 
 
 def _s(count: int) -> str:
@@ -475,10 +489,143 @@ def _sniff_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def _select(
+    fname: str, header: list[str], x: str | Sequence[str] | None, y: str | None
+) -> tuple[list[int], int]:
+    """The indices of the x columns and the y column that ``x`` and ``y`` name in ``header``."""
+    available = ", ".join(map(repr, header))
+
+    def _index(name: str, role: str) -> int:
+        if name not in header:
+            comma = (
+                " (a name holding a comma needs its own --x)"
+                if any("," in h for h in header)
+                else ""
+            )
+            raise DataError(
+                f"{fname!r} has no column {name!r} (asked for as {role}); "
+                f"available columns: {available}.{comma}"
+            )
+        return header.index(name)
+
+    x_names: list[str] | None
+    if x is None:
+        x_names = None
+    else:
+        x_names = []
+        for item in [x] if isinstance(x, str) else [str(v) for v in x]:
+            if item in header or "," not in item:
+                x_names.append(item)
+            else:  # "a,b" → a, b (a column whose name holds a comma is chosen by its full name)
+                x_names += [c.strip() for c in item.split(",") if c.strip()]
+    x_idx = [_index(n, "x") for n in x_names] if x_names is not None else None
+
+    if y is not None:
+        y_idx = _index(y, "y")
+    else:
+        candidates = [j for j in range(len(header)) if x_idx is None or j not in x_idx]
+        if not candidates:
+            raise DataError(
+                f"{fname!r}: every column is used as x, so none is left for y; name the target "
+                f"with y=... (available columns: {available})."
+            )
+        y_idx = candidates[-1]
+    if x_idx is None:
+        x_idx = [j for j in range(len(header)) if j != y_idx]
+    if not x_idx:
+        raise DataError(
+            f"{fname!r} has only the column {header[y_idx]!r}; a feature column is needed too "
+            f"(available columns: {available})."
+        )
+    if y_idx in x_idx:
+        raise DataError(
+            f"{fname!r}: column {header[y_idx]!r} is asked for as both x and y; "
+            "choose different columns."
+        )
+
+    return x_idx, y_idx
+
+
+def _read_capped(fh: Any, max_bytes: int | None) -> bytes:
+    """The file's bytes, read in 1 MiB chunks up to ``max_bytes`` + 1 (no cap: all of it)."""
+    if max_bytes is None:
+        return bytes(fh.read())
+    chunks, total = [], 0
+    while total <= max_bytes:
+        chunk = fh.read(min(1 << 20, max_bytes + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(fname: str, max_bytes: int) -> str:
+    return (
+        f"{fname!r} is larger than the CSV size cap of {max_bytes / 2**20:.6g} MiB; raise "
+        "it (--max-csv-mb MB on the command line, read_csv(..., max_bytes=N) in Python) if "
+        "the file is meant to be this large, or fit it out of core with --dask."
+    )
+
+
+def _read_csv_columns(
+    fname: str, x: str | Sequence[str] | None, y: str | None
+) -> tuple[Array, Array, list[str], str] | None:
+    """The fast path of :func:`read_csv`: NumPy's C parser straight into one float64 array.
+
+    No Python object per row or cell: the file is streamed in chunks by ``np.loadtxt``, so the
+    peak memory is about twice the parsed array (the array and X's contiguous copy). Taken
+    only when every column is used and every cell is a finite number; anything else (text,
+    empty cells, ragged rows, NaN, not UTF-8, …) returns None and the careful path runs, which
+    names the cell.
+    """
+    try:
+        with open(fname, encoding="utf-8-sig", newline="") as fh:
+            first = ""
+            while not first.strip():
+                first = fh.readline()
+                if not first:
+                    return None
+            delimiter = _sniff_delimiter(first)
+            header = [
+                c.strip().lstrip("\ufeff").strip()
+                for c in next(csv.reader([first], delimiter=delimiter))
+            ]
+            if not all(header) or len(set(header)) != len(header):
+                return None
+            x_idx, y_idx = _select(fname, header, x, y)
+            if sorted([*x_idx, y_idx]) != list(range(len(header))):
+                return None  # text may sit in the columns left out: the careful path skips them
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # e.g. "input contained no data"
+                data = np.loadtxt(
+                    fh, delimiter=delimiter, comments=None, quotechar='"', ndmin=2,
+                    dtype=np.float64,
+                )  # fmt: skip
+    except (ValueError, UnicodeDecodeError, csv.Error, UserWarning) as exc:
+        if isinstance(exc, DataError):
+            raise
+        return None
+    if data.shape[0] == 0 or data.shape[1] != len(header) or not np.isfinite(data).all():
+        return None
+    X_out = np.ascontiguousarray(data[:, x_idx])
+    y_out = np.ascontiguousarray(data[:, y_idx])
+    return X_out, y_out, [header[j] for j in x_idx], header[y_idx]
+
+
+#: the largest CSV file :func:`read_csv` reads by default (bytes); ``max_bytes=`` or
+#: ``descend fit --max-csv-mb`` raise it. Text takes about 3× its size in memory while parsed,
+#: so a file of this size needs a few GiB.
+CSV_MAX_BYTES = 1 << 30
+
+
 def read_csv(
     path: str | os.PathLike[str],
     x: str | Sequence[str] | None = None,
     y: str | None = None,
+    *,
+    max_bytes: int | None = CSV_MAX_BYTES,
+    dropna: bool = False,
 ) -> tuple[Array, Array, list[str], str]:
     """Read numeric columns from a CSV file that has a header row.
 
@@ -488,9 +635,18 @@ def read_csv(
         The file. UTF-8 (a byte-order mark is allowed); comma separated, or ``;`` / tab
         separated when the header line uses those instead.
     x : str or sequence of str, optional
-        Names of the feature columns. Default: every column except the target.
+        Names of the feature columns. Default: every column except the target. A name that
+        is not a column but contains commas is split at them (``"a,b"`` → ``a`` and ``b``), so
+        a column whose name holds a comma (``"area, m2"``) is chosen by its full name.
     y : str, optional
         Name of the target column. Default: the last column that is not in ``x``.
+    max_bytes : int or None
+        Refuse a file larger than this (default :data:`CSV_MAX_BYTES`, 1 GiB; None: no cap).
+        It is enforced while reading, so an endless stream (``/dev/zero``, a pipe) stops too.
+    dropna : bool
+        Drop the rows with an empty or missing-value cell (empty, ``NA``, ``N/A``, ``NaN``,
+        ``null``, ``None``) in a selected column, with a :class:`DataWarning` saying how many
+        and on which lines. Default False: such a cell is a :class:`DataError` naming it.
 
     Returns
     -------
@@ -508,9 +664,15 @@ def read_csv(
         Columns that are not selected are not parsed, so they may hold text.
     """
     fname = os.fspath(path)
+    if not dropna and os.path.isfile(fname):
+        if max_bytes is not None and os.path.getsize(fname) > max_bytes:
+            raise DataError(_too_large(fname, max_bytes))
+        fast = _read_csv_columns(fname, x, y)
+        if fast is not None:
+            return fast
     try:
         with open(fname, "rb") as fh:
-            raw = fh.read()
+            raw = _read_capped(fh, max_bytes)
     except FileNotFoundError:
         raise DataError(
             f"no such file: {fname!r}; check the path and the working directory."
@@ -519,6 +681,8 @@ def read_csv(
         raise DataError(f"{fname!r} is a directory, not a CSV file.") from None
     except OSError as exc:
         raise DataError(f"cannot read {fname!r}: {exc.strerror or exc}.") from None
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise DataError(_too_large(fname, max_bytes))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -568,50 +732,32 @@ def read_csv(
             f"{fname!r} has a header ({', '.join(map(repr, header))}) but no data rows."
         )
 
+    x_idx, y_idx = _select(fname, header, x, y)
     available = ", ".join(map(repr, header))
-
-    def _index(name: str, role: str) -> int:
-        if name not in header:
-            raise DataError(
-                f"{fname!r} has no column {name!r} (asked for as {role}); "
-                f"available columns: {available}."
-            )
-        return header.index(name)
-
-    x_names: list[str] | None
-    if x is None:
-        x_names = None
-    elif isinstance(x, str):
-        x_names = [x]
-    else:
-        x_names = [str(v) for v in x]
-    x_idx = [_index(n, "x") for n in x_names] if x_names is not None else None
-
-    if y is not None:
-        y_idx = _index(y, "y")
-    else:
-        candidates = [j for j in range(len(header)) if x_idx is None or j not in x_idx]
-        if not candidates:
-            raise DataError(
-                f"{fname!r}: every column is used as x, so none is left for y; name the target "
-                f"with y=... (available columns: {available})."
-            )
-        y_idx = candidates[-1]
-    if x_idx is None:
-        x_idx = [j for j in range(len(header)) if j != y_idx]
-    if not x_idx:
-        raise DataError(
-            f"{fname!r} has only the column {header[y_idx]!r}; a feature column is needed too "
-            f"(available columns: {available})."
-        )
-    if y_idx in x_idx:
-        raise DataError(
-            f"{fname!r}: column {header[y_idx]!r} is asked for as both x and y; "
-            "choose different columns."
-        )
-
     width = len(header)
     used = [*x_idx, y_idx]
+    dropped: list[int] = []
+    if dropna:
+        kept = []
+        for line, row in rows:
+            if len(row) == width and any(_is_na(row[j]) for j in used):
+                dropped.append(line)
+            else:
+                kept.append((line, row))
+        rows = kept
+        if not rows:
+            raise DataError(
+                f"{fname!r}: every row has an empty or NA cell in the selected columns; "
+                "nothing is left after dropna."
+            )
+        if dropped:
+            lines = ", ".join(map(str, dropped[:5])) + (", …" if len(dropped) > 5 else "")
+            warnings.warn(
+                f"{fname!r}: dropped {len(dropped)} row{_s(len(dropped))} with empty or NA "
+                f"cells (line{_s(len(dropped))} {lines}); {len(rows)} rows remain.",
+                DataWarning,
+                stacklevel=2,
+            )
     data = np.empty((len(rows), len(used)), dtype=np.float64)
     bad_finite: dict[int, list[tuple[int, str]]] = {}
     for i, (line, row) in enumerate(rows):
@@ -625,17 +771,28 @@ def read_csv(
             if not cell:
                 raise DataError(
                     f"{fname!r}: missing value in column {header[j]!r} on line {line}. Fill it "
-                    "in or delete the row."
+                    "in, delete the row, or drop such rows with --dropna (dropna=True)."
                 )
             try:
                 value = float(cell)
             except ValueError:
-                hint = ""
+                fix = "Correct the value or delete the row."
                 if delimiter != "," and "," in cell:
-                    hint = " It looks like a decimal comma; use '.' as the decimal point."
+                    fix += " It looks like a decimal comma; use '.' as the decimal point."
+                elif _is_na(cell):
+                    fix = "Fill it in, or drop such rows with --dropna (dropna=True)."
+                elif _DATE.match(cell):
+                    others = [header[c] for c in x_idx if c != j] or ["COLUMN"]
+                    fix = (
+                        "It looks like a date: leave the column out by choosing the feature "
+                        f"columns (--x {' --x '.join(map(shlex.quote, others[:3]))}; x=[...] in "
+                        "Python), or "
+                        "convert it to a number first, e.g. days since the first date "
+                        "(docs/reliability.md)."
+                    )
                 raise DataError(
                     f"{fname!r}: column {header[j]!r} on line {line} holds {_show(cell)}, which "
-                    f"is not a number. Correct the value or delete the row.{hint}"
+                    f"is not a number. {fix}"
                 ) from None
             if not math.isfinite(value):
                 bad_finite.setdefault(j, []).append((line, cell))
@@ -648,7 +805,7 @@ def read_csv(
         ]
         raise DataError(
             f"{fname!r} has NaN or infinite values: " + "; ".join(parts) + ". Drop those rows "
-            "or impute the values before fitting."
+            "or impute the values before fitting (--dropna / dropna=True drops rows with NaN)."
         )
     X_out = np.ascontiguousarray(data[:, :-1])
     y_out = data[:, -1].copy()
@@ -705,6 +862,25 @@ def check_design(X: Any, n_params: int, feature_names: Sequence[str] | None = No
             "smaller model.",
             DataWarning,
             stacklevel=2,
+        )
+
+
+def check_seed(seed: Any) -> None:
+    """Refuse a seed NumPy's generators cannot take, naming the value and the fix.
+
+    Raises
+    ------
+    TypeError
+        Not a whole number (or None).
+    ValueError
+        A negative whole number.
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise TypeError(f"seed must be a whole number ≥ 0 or None, got {seed!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(
+            f"seed must be a whole number ≥ 0 (NumPy's random generators take no negative "
+            f"seeds), got {seed!r}; use e.g. seed={abs(int(seed))}"
         )
 
 

@@ -8,14 +8,16 @@ iterative refinement) and maps the result back to the model's coordinates.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.names import step_limit
 from descend.data.tables import DataError, as_arrays
 from descend.descent.checkpoint import attach
-from descend.descent.minimize import MINIMIZE_OPTIONS, minimize, optimizer_name
+from descend.descent.minimize import MINIMIZE_OPTIONS, check_keywords, minimize, optimizer_name
 from descend.descent.optim import Optimizer
 from descend.descent.rates import is_auto, resolve_rate
 from descend.descent.result import FitResult
@@ -79,8 +81,10 @@ def fit(
     loss : str or Loss
         ``"mse"`` (the lesson's), ``"mae"``, ``"huber"``/``"huber:2"``, ``"logloss"``.
     optimizer, learning_rate, batch_size, max_steps, tol
-        As in :func:`minimize`. ``learning_rate="auto"`` takes the curvature's best rate.
-    seed : int
+        As in :func:`minimize` (``max_iter=`` is accepted as an alias of ``max_steps``; a
+        misspelt keyword is refused with the closest valid names). ``learning_rate="auto"``
+        takes the curvature's best rate.
+    seed : int ≥ 0 or None
         Seeds θ₀ (each entry ~ N(0, 1) for linear models; Glorot/He for networks) and the
         mini-batch shuffling.
     theta0 : array-like, optional
@@ -165,6 +169,7 @@ def fit(
         ``.params``, ``.intercept``/``.coef`` in original units, ``.history``,
         ``.stop_reason``, ``.reference``, ``.advice``.
     """
+    max_steps = step_limit(max_steps, options, 10_000)
     if dtype is not None and is_dask(X):
         raise ValueError("dtype is for in-memory arrays; cast the Dask array (X.astype)")
     with connect(scheduler, timeout=connect_timeout):
@@ -220,6 +225,7 @@ def _fit(
         )
     refine = options.pop("refine", "auto")
     hyper = {k: options.pop(k) for k in list(options) if k not in MINIMIZE_OPTIONS | _FIT_OPTIONS}
+    check_keywords(hyper, optimizer, MINIMIZE_OPTIONS | _FIT_OPTIONS | _FIT_PARAMETERS, "fit")
     rate = resolve_rate(
         learning_rate,
         opt_name,
@@ -328,3 +334,7 @@ def _both(view: Any, user: Any) -> Any:
         return user(k, theta, loss) if user is not None else False
 
     return callback
+
+
+#: fit's own parameter names (for "did you mean" on a misspelt keyword)
+_FIT_PARAMETERS = frozenset(inspect.signature(fit).parameters) - {"options"}

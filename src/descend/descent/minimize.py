@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.names import did_you_mean, step_limit
+from descend.data.tables import check_seed
 from descend.descent import optim as _optim
 from descend.descent.checkpoint import Checkpointer
 from descend.descent.loop import Descent, LoopState, start_point
@@ -38,7 +40,7 @@ from descend.problems.penalty import penalize
 
 Array = NDArray[np.float64]
 
-__all__ = ["MINIMIZE_OPTIONS", "minimize", "optimizer_name"]
+__all__ = ["MINIMIZE_OPTIONS", "check_keywords", "minimize", "optimizer_name"]
 
 
 def optimizer_name(optimizer: Any) -> str:
@@ -57,6 +59,31 @@ def optimizer_name(optimizer: Any) -> str:
         f"optimizer must be a name such as 'adam' or an optimizer from descend.optim "
         f"(e.g. descend.optim.adam()), got {type(optimizer).__name__} {optimizer!r}"
     )
+
+
+def check_keywords(
+    hyper: dict[str, Any], optimizer: Any, options: Any, where: str = "minimize"
+) -> None:
+    """Refuse a keyword that is neither one of ``options`` nor a hyperparameter of the rule.
+
+    The message names the closest valid keyword ("did you mean"), so a misspelt option
+    (``max_step``, ``tol_``) is caught before the run instead of reaching the update rule.
+
+    Raises
+    ------
+    TypeError
+        The first unknown keyword, with the closest valid names.
+    """
+    if isinstance(optimizer, _optim.Optimizer):
+        return  # hyperparameters beside a ready-made rule are refused by _resolve_optimizer
+    valid = _optim.hyperparameters(optimizer_name(optimizer))
+    for key in hyper:
+        if key not in valid:
+            raise TypeError(
+                f"{where}() got an unknown keyword {key!r} (neither an option nor a "
+                f"hyperparameter of {optimizer_name(optimizer)!r}: {', '.join(valid)})."
+                f"{did_you_mean(key, [*options, *valid])}"
+            )
 
 
 def _resolve_optimizer(
@@ -142,7 +169,7 @@ def minimize(
         None: full-batch descent; k: mini-batches of k rows (each epoch a fresh shuffle);
         1: stochastic gradient descent. Every update rule works with every choice.
     max_steps : int
-        Maximum number of updates.
+        Maximum number of updates (``max_iter=`` is accepted as an alias).
     tol : float
         The certified relative excess: "converged" when ‖∇L‖²/(2μ) ≤ tol·|L| (μ known). For
         mini-batches also the relative change of the full loss between epochs below which the
@@ -219,6 +246,9 @@ def minimize(
     t_start = time.perf_counter()
     objective = penalize(objective, penalty, alpha, l1_ratio)
     theta = start_point(objective, theta0)
+    max_steps = step_limit(max_steps, hyper, 10_000)
+    check_keywords(hyper, optimizer, MINIMIZE_OPTIONS | {"max_steps"})
+    check_seed(seed)
     if not isinstance(max_steps, int | np.integer) or max_steps < 0:
         raise ValueError(f"max_steps must be a whole number ≥ 0, got {max_steps!r}")
     if not (tol >= 0) or not (gtol >= 0):

@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.names import did_you_mean
 from descend.descent.schedules import Schedule, as_schedule
 
 Array = NDArray[np.float64]
@@ -61,6 +62,7 @@ __all__ = [
     "RmsState",
     "AdamState",
     "chain",
+    "hyperparameters",
     "identity",
     "scale_by_momentum",
     "scale_by_adagrad",
@@ -942,6 +944,23 @@ def _defaults(factory: Callable[..., Optimizer]) -> dict[str, Any]:
     }
 
 
+def hyperparameters(name: str) -> list[str]:
+    """The hyperparameter names the rule ``name`` accepts (``learning_rate`` included).
+
+    Raises
+    ------
+    ValueError
+        Unknown optimizer name.
+    """
+    key = _canonical(name)
+    if key not in OPTIMIZERS:
+        raise ValueError(
+            f"Unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}."
+            f"{did_you_mean(key, OPTIMIZERS)}"
+        )
+    return sorted(_defaults(OPTIMIZERS[key]))
+
+
 def get(name: str, learning_rate: float | Schedule | None = None, **hyperparams: Any) -> Optimizer:
     """Build an optimizer by name.
 
@@ -966,18 +985,21 @@ def get(name: str, learning_rate: float | Schedule | None = None, **hyperparams:
     Traceback (most recent call last):
     ...
     ValueError: Unknown hyperparameter 'betta' for optimizer 'adam'; valid: b1, b2, clip_norm, \
-clip_value, eps, learning_rate
+clip_value, eps, learning_rate. Did you mean 'b1' or 'b2'?
     """
     key = _canonical(name)
     if key not in OPTIMIZERS:
-        raise ValueError(f"Unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}")
+        raise ValueError(
+            f"Unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}."
+            f"{did_you_mean(key, OPTIMIZERS)}"
+        )
     factory = OPTIMIZERS[key]
     valid = _defaults(factory)
     for hp in hyperparams:
         if hp not in valid:
             raise ValueError(
                 f"Unknown hyperparameter {hp!r} for optimizer {key!r}; "
-                f"valid: {', '.join(sorted(valid))}"
+                f"valid: {', '.join(sorted(valid))}.{did_you_mean(hp, valid)}"
             )
     if learning_rate is not None:
         hyperparams["learning_rate"] = learning_rate

@@ -6,7 +6,8 @@ import os
 from typing import Any
 
 from descend.data import datasets
-from descend.data.tables import DataError, as_arrays, read_csv
+from descend.data.files import read_table
+from descend.data.tables import DataError, as_arrays
 from descend.descent import schedules
 from descend.descent.checkpoint import data_hash, load_checkpoint
 from descend.descent.fit import fit
@@ -32,7 +33,7 @@ def load_source(source: dict[str, Any] | None, path: str) -> tuple[Any, Any]:
         X, y, _ = load(source["dask"], y=source.get("y"))
         return X, y
     if "csv" in source:
-        X, y, _, _ = read_csv(source["csv"], x=source.get("x"), y=source.get("y"))
+        X, y, _, _ = read_table(source["csv"], x=source.get("x"), y=source.get("y"))
         return X, y
     raise ValueError(f"unknown data source in the checkpoint {path!r}: {source!r}")
 

@@ -6,11 +6,29 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["coef_names", "summary_text"]
+__all__ = ["coef_names", "rate_text", "summary_text"]
 
 
 def _fmt(x: float) -> str:
     return f"{x:.10g}"
+
+
+def rate_text(lr: Any) -> str:
+    """A learning rate as the summary shows it: ``0.05``, or a schedule's spec as a call.
+
+    >>> rate_text({"name": "cosine", "lr": 0.05, "decay_steps": 10000, "alpha": 0.0})
+    'cosine(lr=0.05, decay_steps=10000, alpha=0)'
+    >>> rate_text(0.5)
+    '0.5'
+    """
+    if isinstance(lr, dict) and "name" in lr:
+        args = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in lr.items()
+            if k != "name"
+        )
+        return f"{lr['name']}({args})"
+    return f"{lr:.4g}" if isinstance(lr, float) else str(lr)
 
 
 def summary_text(res: Any) -> str:
@@ -18,10 +36,8 @@ def summary_text(res: Any) -> str:
     s = res.settings
     lines = []
     head = f"{s.get('model', 'objective')} · loss {s.get('loss', '?')} · optimizer {s['optimizer']}"
-    lr = s.get("learning_rate")
-    lr_txt = f"{lr:.4g}" if isinstance(lr, float) else str(lr)
     bs = s.get("batch_size")
-    head += f" · lr {lr_txt} · batch {'full' if bs is None else bs}"
+    head += f" · lr {rate_text(s.get('learning_rate'))} · batch {'full' if bs is None else bs}"
     pen = s.get("penalty")
     if pen:
         head += f" · penalty {pen['penalty']} (α = {pen['alpha']:g}"

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from descend.data.tables import as_arrays
+from descend.data.tables import as_arrays, check_seed
 from descend.problems.curvature import Advice, advise
 from descend.problems.distributed import dask_objective, is_dask
 from descend.problems.fastfit import build_objective
@@ -285,8 +285,7 @@ def build_problem(
     -------
     Problem
     """
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
-        raise TypeError(f"seed must be a whole number or None, got {seed!r}")
+    check_seed(seed)
     X_val = y_val = None
     if validation_fraction is not None:
         if is_dask(X):

@@ -197,7 +197,10 @@ def build_objective(
     m = get_model(model)
     loss_obj = get_loss(loss)
     if fast == "auto":
-        fast = int(np.prod(np.shape(X))) >= SMALL
+        try:
+            fast = int(np.prod(np.shape(X))) >= SMALL
+        except ValueError:  # a ragged nested list: as_arrays names the short/long row
+            fast = False
     dt = storage_dtype(dtype)
     if fast and m.is_linear:
         plain_linear = not m.expands_features  # Φ(X) = X: blocks are widened before arithmetic

@@ -22,19 +22,29 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from descend.descent.fit import fit as _fit
-from descend.descent.verdicts import (
+from descend.data.names import require
+
+require("sklearn", "sklearn", "descend.estimators (GDRegressor)")
+
+from sklearn.base import (  # noqa: E402
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.utils.multiclass import check_classification_targets  # noqa: E402
+from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: E402
+
+from descend.descent.fit import fit as _fit  # noqa: E402
+from descend.descent.verdicts import (  # noqa: E402
     DEFAULT_GTOL,
     DEFAULT_N_ITER_NO_CHANGE,
     DEFAULT_PATIENCE,
     DEFAULT_TOL,
 )
-from descend.problems.features import BASES, PolynomialBasis
+from descend.problems.features import BASES, PolynomialBasis  # noqa: E402
 
 Array = NDArray[np.float64]
 
@@ -94,6 +104,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     live : bool, default=False
         Watch each fit while it runs (``descend.fit(..., live=True)``): the loss curve updated
         in place in Jupyter, a progress bar in a terminal.
+    max_steps : int or None, default=None
+        Alias of ``max_iter`` (descend's Python name); when given it wins.
 
     Attributes
     ----------
@@ -139,6 +151,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
         live: bool = False,
+        max_steps: int | None = None,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -159,6 +172,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.live = live
+        self.max_steps = max_steps
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -190,7 +204,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
-            max_steps=self.max_iter,
+            max_steps=self.max_iter if self.max_steps is None else self.max_steps,
             tol=self.tol,
             seed=self.seed,
             feature_names=names,
@@ -215,9 +229,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             self.intercept_ = float(res.intercept)
             self.coef_ = np.asarray(res.coef)
         if res.stop_reason in ("max_steps", "diverged", "stalled"):
-            warnings.warn(
-                f"GDRegressor {res.stop_reason}: {res.message}", ConvergenceWarning, stacklevel=2
-            )
+            # scikit-learn's name for the step limit, in the estimator's own words
+            reason = "max_iter" if res.stop_reason == "max_steps" else res.stop_reason
+            message = res.message.replace("max_steps", "max_iter")
+            warnings.warn(f"GDRegressor {reason}: {message}", ConvergenceWarning, stacklevel=2)
         return self
 
     def predict(self, X: Any) -> Array:

@@ -87,9 +87,19 @@ class MLP(Model):
         scale: bool = True,
         output: str = "identity",
     ) -> None:
-        sizes = [int(h) for h in hidden]
-        if any(h < 1 for h in sizes):
-            raise ValueError(f"hidden layer sizes must be positive whole numbers, got {hidden!r}")
+        if isinstance(hidden, str) or not isinstance(hidden, list | tuple):
+            raise TypeError(f"hidden must be a list of layer widths such as [8, 8], got {hidden!r}")
+        sizes = []
+        for i, h in enumerate(hidden):
+            whole = isinstance(h, int | np.integer) and not isinstance(h, bool)
+            if not whole and isinstance(h, float | np.floating) and float(h).is_integer():
+                whole = True  # 8.0 (e.g. from JSON) is 8
+            if not whole or h < 1:
+                raise ValueError(
+                    f"hidden layer {i + 1} has width {h!r}; hidden layer sizes are positive "
+                    f"whole numbers (e.g. MLP([8, 8])), got {list(hidden)!r}"
+                )
+            sizes.append(int(h))
         if activation not in ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"

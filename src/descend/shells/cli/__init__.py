@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
+from descend.data.names import MissingExtraError
 from descend.data.tables import DataError
+from descend.shells.cli import signals
+from descend.shells.cli.parser import Parser, UsageError
 
 __all__ = ["build_parser", "main"]
 
@@ -43,7 +47,7 @@ curvature, suggests a rate (--lr auto) and says why a run diverged.
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``descend`` parser with every sub-command in :data:`COMMANDS` registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="descend",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -59,21 +63,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: parse, run, and turn bad input into one clear line and exit status 2."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+    """Entry point: parse, run, and turn bad input into one clear line and exit status 2.
+
+    Exit status: 0 done, 2 bad input (one ``error:`` line on stderr), 3 diverged, 4 stalled,
+    130 Ctrl-C, 143 SIGTERM, 141 when the reader of stdout went away (``descend … | head``:
+    the rest of the output is dropped silently).
+    """
     try:
-        return int(args.func(args) or 0)
-    except (DataError, ValueError, TypeError, FileNotFoundError, KeyError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"descend: error: {msg}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("descend: interrupted", file=sys.stderr)
-        return 130
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+        except UsageError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        signals.install()
+        try:
+            return int(args.func(args) or 0)
+        except (DataError, ValueError, TypeError, FileNotFoundError, KeyError) as exc:
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            print(f"descend: error: {msg}", file=sys.stderr)
+            return 2
+        except MissingExtraError as exc:
+            print(f"descend: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("descend: interrupted", file=sys.stderr)
+            return signals.exit_status()
+    except BrokenPipeError:
+        # the reader (head, less) closed the pipe: drop the rest of the output quietly; stdout
+        # is pointed at /dev/null so that Python's own flush at exit cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

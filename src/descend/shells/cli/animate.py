@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(args, default_model)
     with (
         warnings.catch_warnings(),
-        for_args(args, args.max_iter, "animate (fit)", "step") as progress,
+        for_args(args, args.max_steps, "animate (fit)", "step") as progress,
     ):
         warnings.simplefilter("ignore", DescendWarning)
         res = fit(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from descend.shells.cli.fit import add_max_iter_argument
+from descend.shells.cli.parser import add_step_limit
 from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["register", "run"]
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["none", "diagonal", "qr"],
         help="force a preconditioner (default: chosen by --lr auto)",
     )
-    add_max_iter_argument(p, 100_000, "maximum descent steps per fit")
+    add_step_limit(p, 100_000, "maximum descent steps per fit")
     p.add_argument("--detail", action="store_true", help="add the per-parameter LREs")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     add_quiet_argument(p)
@@ -63,6 +63,6 @@ def run(args: argparse.Namespace) -> int:
     if args.preconditioner:
         options["preconditioner"] = args.preconditioner
     with for_args(args, len(args.dataset) if args.dataset else None, "certify") as progress:
-        rows = certify(args.dataset, max_steps=args.max_iter, progress=progress.advance, **options)
+        rows = certify(args.dataset, max_steps=args.max_steps, progress=progress.advance, **options)
     print(format_table(rows, markdown=args.markdown, detail=args.detail))
     return 0

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from descend.shells.cli.fit import add_data_arguments, build_model, load_data
+from descend.shells.cli.parser import add_step_limit
 from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["parse_optimizers", "register", "run"]
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="gd,momentum,nesterov,adagrad,rmsprop,adam",
         help="comma-separated; each NAME or NAME:key=value;key=value (e.g. adam:lr=0.05)",
     )
-    p.add_argument("--max-iter", type=int, default=5_000, help="step budget per optimizer")
+    add_step_limit(p, 5_000, "step budget per optimizer")
     p.add_argument("--target", type=float, default=1e-6, help="relative excess loss to reach")
     p.add_argument("--batch-size", type=int, help="mini-batch size (default full batch)")
     p.add_argument("--seed", type=int, default=0)
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         table = compare(
             obj,
             optimizers,
-            max_steps=args.max_iter,
+            max_steps=args.max_steps,
             target=args.target,
             batch_size=args.batch_size,
             seed=args.seed,

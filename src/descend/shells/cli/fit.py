@@ -8,12 +8,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from descend.data.names import require
+from descend.data.tables import CSV_MAX_BYTES
+from descend.shells.cli import signals
 from descend.shells.cli.figures import add_figure_arguments, write_figures
+from descend.shells.cli.parser import add_step_limit
 
 __all__ = [
     "add_checkpoint_arguments",
     "add_data_arguments",
-    "add_max_iter_argument",
     "add_training_arguments",
     "build_model",
     "checkpoint_kwargs",
@@ -65,12 +68,17 @@ def parse_lr(text: str) -> float | str:
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments that choose the data: a CSV file and its columns, or an embedded dataset."""
-    p.add_argument("csv", nargs="?", help="CSV file with a header row (default: --dataset)")
+    p.add_argument(
+        "csv",
+        nargs="?",
+        help="CSV file with a header row, or .npy/.npz/.parquet/.feather (default: --dataset)",
+    )
     p.add_argument(
         "--x",
         action="append",
         metavar="COL",
-        help="input column(s) by name; repeat or comma-separate (default: all but y)",
+        help="input column by name; repeat for several (--x a --x 'area, m2'), or "
+        "comma-separate names without commas (--x a,b); default: all but y",
     )
     p.add_argument("--y", metavar="COL", help="target column (default: the last column)")
     p.add_argument(
@@ -78,16 +86,18 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="embedded dataset (see 'descend datasets'); default norris when no CSV is given",
     )
-
-
-def add_max_iter_argument(p: argparse.ArgumentParser, default: int, text: str) -> None:
-    """``--max-iter N``, the step limit: ``text`` is its help, followed by the default."""
     p.add_argument(
-        "--max-iter",
-        type=int,
-        default=default,
-        metavar="N",
-        help=f"{text} (default {default})",
+        "--dropna",
+        action="store_true",
+        help="drop rows with empty or NA cells in the chosen columns and say how many "
+        "(default: refuse them, naming the cell)",
+    )
+    p.add_argument(
+        "--max-csv-mb",
+        type=float,
+        default=CSV_MAX_BYTES / 2**20,
+        metavar="MB",
+        help=f"refuse a CSV file larger than this (default {CSV_MAX_BYTES // 2**20} MiB)",
     )
 
 
@@ -114,7 +124,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="rows per step: omit for full batch, 1 for stochastic",
     )
-    add_max_iter_argument(p, 10_000, "maximum number of steps")
+    add_step_limit(p, 10_000, "maximum number of steps")
     p.add_argument(
         "--tol",
         type=float,
@@ -267,7 +277,7 @@ def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--checkpoint",
         metavar="PATH",
-        help="save the run's state here (every 1000 steps by default, at max-iter, and on "
+        help="save the run's state here (every 1000 steps by default, at --max-steps, and on "
         "Ctrl-C/SIGTERM); continue with 'descend resume PATH'",
     )
     p.add_argument(
@@ -300,8 +310,7 @@ def data_source(args: argparse.Namespace) -> dict[str, Any]:
     if args.csv:
         import os
 
-        xs = [c.strip() for item in (args.x or []) for c in item.split(",") if c.strip()]
-        return {"csv": os.path.abspath(args.csv), "x": xs or None, "y": args.y}
+        return {"csv": os.path.abspath(args.csv), "x": args.x or None, "y": args.y}
     from descend.data import datasets
 
     return {"dataset": args.dataset or datasets.DEFAULT}
@@ -343,7 +352,11 @@ def finish(
             f"Continue with: descend resume {args.checkpoint}",
             file=sys.stderr,
         )
-        return 143 if "SIGTERM" in res.message else 130
+        return signals.exit_status(res.message)
+    if res.stop_reason == "interrupted":  # Ctrl-C without a checkpoint: what was reached is shown
+        by = " (SIGTERM)" if signals.exit_status(res.message) == 143 else ""
+        print(f"descend: {res.message}{by}", file=sys.stderr)
+        return signals.exit_status(res.message)
     return 0
 
 
@@ -352,10 +365,21 @@ def load_data(args: argparse.Namespace) -> tuple[Any, Any, list[str], str | None
     if args.csv and args.dataset:
         raise ValueError("give a CSV file or --dataset, not both")
     if args.csv:
-        from descend.data.tables import read_csv
+        import warnings
 
-        xs = [c.strip() for item in (args.x or []) for c in item.split(",") if c.strip()]
-        X, y, names, target = read_csv(args.csv, x=xs or None, y=args.y)
+        from descend.data.files import read_table
+        from descend.data.tables import DataWarning
+
+        if not args.max_csv_mb > 0:
+            raise ValueError(f"--max-csv-mb must be positive, got {args.max_csv_mb!r}")
+        cap = int(args.max_csv_mb * 2**20)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            X, y, names, target = read_table(
+                args.csv, x=args.x or None, y=args.y, max_bytes=cap, dropna=args.dropna
+            )
+        for w in caught:  # e.g. the rows --dropna dropped
+            print(f"note: {w.message}", file=sys.stderr)
         return X, y, names, None, f"{args.csv} ({target} ~ {', '.join(names)})"
     if args.x or args.y:
         raise ValueError("--x/--y choose columns of a CSV file: give the file too")
@@ -384,7 +408,7 @@ def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "optimizer": args.optimizer,
         "learning_rate": args.lr,
         "batch_size": args.batch_size,
-        "max_steps": args.max_iter,
+        "max_steps": args.max_steps,
         "tol": args.tol,
         "seed": args.seed,
         "preconditioner": getattr(args, "preconditioner", None),
@@ -403,6 +427,7 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
+    require("dask.array", "dask", "--dask")  # one line with the install command
     from descend.problems.distributed import CONNECT_TIMEOUT, connect, load
 
     if not args.csv:
@@ -435,7 +460,7 @@ def _fit_and_finish(
     from descend.shells.cli.progress import Progress
 
     model = build_model(args, default_model)
-    progress = Progress(args.max_iter, "fit", quiet=args.quiet)
+    progress = Progress(args.max_steps, "fit", quiet=args.quiet)
     kwargs = {**training_kwargs(args), **penalty_kwargs(args), **extra}
     with warnings.catch_warnings(), progress:
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead

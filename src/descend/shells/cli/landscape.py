@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from descend.shells.cli.parser import add_step_limit
 from descend.shells.cli.progress import add_quiet_argument, for_args
 from descend.studies.landscape import (
     goe_positive_definite_fraction,
@@ -66,7 +67,7 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--optimizer", default="gd")
     m.add_argument("--lr", type=float, default=0.005, help="learning rate (default 0.005)")
-    m.add_argument("--max-steps", type=int, default=5000)
+    add_step_limit(m, 5000, "maximum steps per start")
     m.add_argument(
         "--cluster-tol",
         type=float,

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {d['name']}{alias}: {d['summary']}")
         print(f"      {d['equations']}")
         print(f"      defaults: {defaults}")
-    print("\nlearning-rate schedules (--schedule NAME; defaults scale with --max-iter):")
+    print("\nlearning-rate schedules (--schedule NAME; defaults scale with --max-steps):")
     for name, spec in schedules.SCHEDULES.items():
         print(f"  {name}: {spec.summary}")
         print(f"      {spec.formula}")

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from descend.shells.cli.fit import add_checkpoint_arguments, finish
+from descend.shells.cli.parser import add_step_limit
 
 __all__ = ["register", "run"]
 
@@ -16,15 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "resume",
         help="continue a fit from its --checkpoint file",
         description="Continue a fit saved with 'descend fit --checkpoint PATH' (after Ctrl-C, "
-        "SIGTERM, a crash or max-iter). The data are reloaded from the CSV file or dataset the "
+        "SIGTERM, a crash or --max-steps). The data are reloaded from the CSV file or dataset the "
         "checkpoint names and checked against its SHA-256 hash; the iterates are bitwise those "
         "of a run that was never stopped.",
     )
     p.add_argument("path", metavar="CHECKPOINT", help="the checkpoint file")
     p.add_argument("--csv", metavar="PATH", help="read the data from this CSV file instead")
-    p.add_argument(
-        "--max-iter", type=int, metavar="N", help="a new step limit (default: the original one)"
-    )
+    add_step_limit(p, None, "a new step limit (default: the original one)")
     p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
     p.add_argument(
         "--scheduler",
@@ -75,7 +74,7 @@ def _resume(args: argparse.Namespace, ck: Any, source: Any) -> int:
     X, y = load_source(source, args.path)
     target = args.checkpoint or args.path
     args.checkpoint = target
-    max_steps = args.max_iter if args.max_iter is not None else ck.config["max_steps"]
+    max_steps = args.max_steps if args.max_steps is not None else ck.config["max_steps"]
     progress = Progress(max_steps, "resume", quiet=args.quiet)
     extra: dict[str, Any] = {}
     if args.checkpoint_every is not None or args.checkpoint_seconds is not None:
@@ -83,7 +82,7 @@ def _resume(args: argparse.Namespace, ck: Any, source: Any) -> int:
                  "checkpoint_seconds": args.checkpoint_seconds}  # fmt: skip
     with progress:
         res = resume(
-            args.path, X, y, max_steps=args.max_iter, checkpoint=target, callback=progress, **extra
+            args.path, X, y, max_steps=args.max_steps, checkpoint=target, callback=progress, **extra
         )
     label = f"resumed {args.path} from step {ck.step}"
     return finish(res, args, label, len(y))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
-from descend.shells.cli.fit import add_data_arguments, add_max_iter_argument
+from descend.shells.cli.fit import add_data_arguments
+from descend.shells.cli.parser import add_step_limit
 from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["register", "run"]
@@ -14,7 +15,7 @@ __all__ = ["register", "run"]
 EPILOG = """\
 For each degree d the model poly:d (x mapped onto [-1, 1], columns standardised) is fitted by
 plain gradient descent at the best constant rate, without a preconditioner, until the loss gap
-L − L* ≤ tol·L* (L* from QR), or --max-iter steps ('>N' = not reached). κ₂ raw is the condition
+L − L* ≤ tol·L* (L* from QR), or --max-steps steps ('>N' = not reached). κ₂ raw is the condition
 number of the raw design [1, x, …, x^d]; κ(H) that of the Hessian descent runs on.
 
 With --validation F the sweep instead fits each degree (Chebyshev basis, lr auto, optionally a
@@ -49,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tol", type=float, default=1e-6, help="relative loss-gap tolerance (default 1e-6)"
     )
-    add_max_iter_argument(p, 20_000, "maximum steps per fit")
+    add_step_limit(p, 20_000, "maximum steps per fit")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.add_argument(
         "--validation",
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             alphas=alphas,
             validation_fraction=args.validation,
             seed=args.seed,
-            max_steps=args.max_iter,
+            max_steps=args.max_steps,
         )
         held = math.ceil(args.validation * len(y))
         print(f"data: {label}, {len(y)} rows; {held} held out for validation (seed {args.seed})")
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             min_degree=args.min_degree,
             bases=bases,
             gap_tol=args.tol,
-            max_steps=args.max_iter,
+            max_steps=args.max_steps,
             progress=progress.advance,
         )
     print(f"data: {label}, {len(y)} rows; plain gradient descent, best constant rate")

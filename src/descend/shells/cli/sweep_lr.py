@@ -22,7 +22,7 @@ EPILOG = """\
 examples:
   descend sweep-lr                              # Norris: a factor-2 grid around 2/λ_max
   descend sweep-lr --lrs 0.01,0.1,0.5,0.9,1.1,2 --plot sweep.png
-  descend sweep-lr --no-scale --dataset longley --max-iter 2000
+  descend sweep-lr --no-scale --dataset longley --max-steps 2000
 
 Every run starts from the same θ₀ (--seed). --lr and --schedule are not used: the sweep sets
 the rate. Rates below the stability limit 2/λ_max converge (slowly when tiny); rates above it
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             lrs=args.lrs,
             model=model,
             loss=args.loss,
-            max_steps=args.max_iter,
+            max_steps=args.max_steps,
             seed=args.seed,
             optimizer=args.optimizer,
             tol=args.tol,
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     limit = sweep.advice.stability_limit if sweep.advice is not None else math.nan
     print(
         f"data: {label}, {len(y)} rows · {sweep.settings['model'] if sweep.settings else ''}"
-        f" · loss {args.loss} · optimizer {args.optimizer} · at most {args.max_iter} steps"
+        f" · loss {args.loss} · optimizer {args.optimizer} · at most {args.max_steps} steps"
     )
     if sweep.advice is not None:
         print(f"curvature: {sweep.advice.describe()}")

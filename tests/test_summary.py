@@ -1,0 +1,20 @@
+"""The text summary speaks the user's language: a schedule is shown as a call, not a dict."""
+
+import descend as ds
+from descend.descent.summary import rate_text
+
+
+def test_a_schedule_is_shown_as_a_call():
+    """cosine(lr=0.05, decay_steps=…) in the summary's first line, not {'name': …}."""
+    d = ds.datasets.load("norris")
+    res = ds.fit(d.X, d.y, learning_rate=0.05, schedule="cosine", max_steps=50)
+    head = res.summary().splitlines()[0]
+    assert "lr cosine(lr=0.05, decay_steps=50" in head and "{" not in head, head
+
+
+def test_rate_text_of_numbers_and_names():
+    assert rate_text(0.01) == "0.01"
+    assert rate_text("armijo") == "armijo"
+    assert rate_text({"name": "step", "lr": 0.1, "step_size": 100, "gamma": 0.5}) == (
+        "step(lr=0.1, step_size=100, gamma=0.5)"
+    )
