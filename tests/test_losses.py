@@ -1,8 +1,10 @@
-"""Losses: values from their definitions, gradients against central differences."""
+"""Losses: values from their definitions, gradients against central differences, and the log
+loss's refusal of other targets."""
 
 import numpy as np
 import pytest
 
+import descend as ds
 from descend.problems.losses import MAE, MSE, Huber, LogLoss, get_loss
 
 LOSSES = [MSE(), MAE(), Huber(0.7), LogLoss()]
@@ -68,3 +70,22 @@ def test_get_loss_by_name_and_errors():
         get_loss("l3")
     with pytest.raises(ValueError, match="positive"):
         get_loss("huber:-1")
+
+
+# -- the log loss's targets --------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [2.0, 0.5, -1.0])
+def test_logloss_refuses_targets_outside_0_1(bad):
+    """ds.fit and ds.objective refuse y ∉ {0, 1} with a DataError naming the row, the value
+    and the fix — the check is the loss's own, run where every data objective is built."""
+    X = np.arange(6.0).reshape(-1, 1)
+    y = np.array([0.0, 1.0, 0.0, bad, 1.0, bad])
+    for build in (
+        lambda: ds.objective(X, y, loss="logloss"),
+        lambda: ds.fit(X, y, loss="logloss"),
+        lambda: ds.fit(np.tile(X, (20_000, 1)), np.tile(y, 20_000), loss="logloss"),  # fast path
+    ):
+        with pytest.raises(ds.DataError, match=r"row 4 has y = ") as exc:
+            build()
+        assert repr(bad) in str(exc.value) and "{0, 1}" in str(exc.value)
+        assert "Encode the two classes as 0 and 1" in str(exc.value)
+    ds.objective(X, (y == 1.0).astype(float), loss="logloss")  # 0/1 targets are fine

@@ -336,6 +336,18 @@ def connect(scheduler: Any) -> Iterator[None]:
         yield
 
 
+def _target_checker(loss: Loss) -> Any:
+    """A block function that runs ``loss.check_targets`` on a chunk of y, rows numbered in all
+    of y (the chunk's offset from Dask's ``block_info``), and returns the chunk."""
+
+    def check(block: Array, block_info: Any = None) -> Array:
+        first = block_info[0]["array-location"][0][0] if block_info else 0
+        loss.check_targets(np.asarray(block), int(first))
+        return block
+
+    return check
+
+
 def dask_objective(
     X: Any,
     y: Any,
@@ -362,6 +374,8 @@ def dask_objective(
             "into columns first (e.g. with dask.array.map_blocks) and fit 'linear'"
         )
     Xd, yd = _align(X, y)
+    if loss.checks_targets:  # the loss's own check, chunk by chunk (one pass over y)
+        _compute(yd.map_blocks(_target_checker(loss), dtype=np.float64).sum(), progress=progress)
     mom = moments_dask(Xd, yd, progress=progress)
     if not mom.finite:
         raise ValueError("X or y holds NaN or inf: drop or impute those rows first")

@@ -6,6 +6,11 @@ Every loss here is a *mean over samples*, with no hidden factor ½ unless the do
 
 and ``grad`` returns ∂L/∂ŷ, an array of shape ``(n,)`` that already contains the 1/n. Models
 apply the chain rule to turn it into ∂L/∂θ (see :mod:`descend.problems.models`).
+
+:meth:`Loss.check_targets` refuses targets the loss is not defined for (log loss: y outside
+{0, 1}) with a :class:`~descend.data.tables.DataError`; every data objective calls it when it is
+built, so ``ds.fit``, ``ds.objective``, the CLI, the estimator and the playground all refuse the
+same data with the same message.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from descend.data.tables import DataError
 
 Array = NDArray[np.float64]
 
@@ -28,6 +35,15 @@ class Loss:
     is_least_squares: bool = False
     #: Upper bound on the second derivative ∂²ℓ/∂ŷ² (None when unbounded or non-smooth).
     curvature_bound: float | None = None
+    #: :meth:`check_targets` refuses some targets (the log loss: y outside {0, 1})
+    checks_targets: bool = False
+
+    def check_targets(self, y: Array, first_row: int = 0) -> None:
+        """Refuse targets the loss is not defined for (a :class:`DataError`); y of shape (n,).
+
+        Every loss here accepts any finite y except the log loss (y ∈ {0, 1}). ``first_row``
+        is the position of ``y[0]`` in the whole data (for the message, when y is a chunk).
+        """
 
     def value(self, y: Array, yhat: Array) -> float:
         """L(y, ŷ), the mean over the n rows; y and ŷ of shape (n,)."""
@@ -124,6 +140,21 @@ class LogLoss(Loss):
 
     name: str = "logloss"
     curvature_bound: float | None = 0.25
+    checks_targets: bool = True
+
+    def check_targets(self, y: Array, first_row: int = 0) -> None:
+        """Refuse y outside {0, 1}, naming the first bad row (1-based) and value, and the fix."""
+        bad = np.flatnonzero((y != 0.0) & (y != 1.0))
+        if bad.size == 0:
+            return
+        i = int(bad[0])
+        more = f" ({bad.size} such rows here)" if bad.size > 1 else ""
+        raise DataError(
+            f"the log loss needs targets y in {{0, 1}}, but row {first_row + i + 1} has "
+            f"y = {float(y[i])!r}"
+            f"{more}. Encode the two classes as 0 and 1 (e.g. y = (y == positive_class)), or "
+            "choose a regression loss (mse, mae, huber) for numeric targets."
+        )
 
     def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
         z = yhat

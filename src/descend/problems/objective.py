@@ -141,6 +141,7 @@ class DataObjective(Objective):
     def __init__(self, model: Any, loss: Loss | str, Z: Array, y: Array) -> None:
         self.model = model
         self.loss = get_loss(loss)
+        self.loss.check_targets(y)  # where the loss meets the data: every entry point passes here
         self._Z: Array | None = Z
         self.y = y
         self.n_params = int(model.n_params)
