@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.problems.losses import MAE, MSE, Huber, LogLoss, get_loss
+from descend.problems.losses import MAE, MSE, Huber, LogLoss, SmoothedMAE, get_loss
 
-LOSSES = [MSE(), MAE(), Huber(0.7), LogLoss()]
+LOSSES = [MSE(), MAE(), Huber(0.7), LogLoss(), SmoothedMAE(0.7)]
 
 
 def central(f, x, h=1e-6):
@@ -70,6 +70,22 @@ def test_get_loss_by_name_and_errors():
         get_loss("l3")
     with pytest.raises(ValueError, match="positive"):
         get_loss("huber:-1")
+
+
+def test_smoothed_mae_is_within_delta_over_two_of_the_mae(rng):
+    """MAE − δ/2 ≤ S_δ ≤ MAE everywhere, S_δ → MAE as δ → 0, curvature bound 1/δ; only the MAE
+    has a smoothing."""
+    y, yhat = rng.normal(size=50), rng.normal(size=50)
+    mae = MAE().value(y, yhat)
+    for delta in (3.0, 0.4, 1e-3):
+        s = SmoothedMAE(delta)
+        assert mae - delta / 2 - 1e-12 <= s.value(y, yhat) <= mae + 1e-12  # rounding
+        assert s.curvature_bound == 1 / delta
+    assert MAE().smoothed(0.25) == SmoothedMAE(0.25) and MAE().smoothable
+    with pytest.raises(ValueError, match="differentiable"):
+        Huber().smoothed(0.1)
+    with pytest.raises(ValueError, match="positive"):
+        SmoothedMAE(0.0)
 
 
 # -- the log loss's targets --------------------------------------------------------------------

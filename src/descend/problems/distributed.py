@@ -19,6 +19,7 @@ Dask is imported only when this module is used.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,6 +260,13 @@ class DaskObjective(Objective):
             return float(v) / self.n_samples, None
         v, g = _compute(vals, _tree_sum([p[1] for p in parts]), progress=self.progress)
         return float(v) / self.n_samples, np.asarray(g) / self.n_samples
+
+    def smoothed(self, delta: float) -> DaskObjective:
+        """The same chunks and statistics with the loss smoothed within ``delta``."""
+        twin = copy.copy(self)
+        twin.loss = self.loss.smoothed(delta)
+        twin.name = f"{twin.loss.spec()} of {self.model.spec()} (dask)"
+        return twin
 
     def value_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:
         theta = np.asarray(theta, dtype=np.float64)

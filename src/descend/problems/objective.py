@@ -7,6 +7,7 @@ directly. The loop, optimizers, curvature tools and plots only ever see this int
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,6 +58,10 @@ class Objective:
         A model linear in θ with the squared error: :meth:`reference` gives the closed form.
     bounds : list of (lo, hi), or None
         A box that holds the interesting region (a surface's plotting and multi-start box).
+    smoothable : bool
+        A model linear in θ with a non-differentiable loss that has a smoothing (the MAE):
+        :meth:`smoothed` gives the same objective with the loss smoothed within δ, which the
+        continuation of ``learning_rate="auto"`` minimises (:mod:`descend.descent.rates`).
     """
 
     n_params: int = 0
@@ -72,6 +77,15 @@ class Objective:
     is_linear_least_squares: bool = False
     #: one (lo, hi) per parameter where the objective has a natural box (surfaces), else None
     bounds: list[tuple[float, float]] | None = None
+
+    @property
+    def smoothable(self) -> bool:
+        """Convex in θ with a loss that has a smoothing: a model linear in θ and the MAE."""
+        return self.is_linear and self.loss is not None and bool(self.loss.smoothable)
+
+    def smoothed(self, delta: float) -> Objective:
+        """This objective with its loss smoothed within ``delta`` (where :attr:`smoothable`)."""
+        raise NotImplementedError(f"{self.name} has no smoothing")
 
     @property
     def is_linear(self) -> bool:
@@ -174,6 +188,14 @@ class DataObjective(Objective):
     def value(self, theta: Array, rows: Array | None = None) -> float:
         Z, y = self._rows(rows)
         return self.loss.value(y, self.model.forward(theta, Z))
+
+    def smoothed(self, delta: float) -> DataObjective:
+        """The same data, model and fast paths with the loss smoothed within ``delta``
+        (:meth:`descend.problems.losses.Loss.smoothed`); a shallow copy that shares the data."""
+        twin = copy.copy(self)
+        twin.loss = self.loss.smoothed(delta)
+        twin.name = f"{twin.loss.spec()} of {self.model.spec()}"
+        return twin
 
     def predict(self, theta: Array) -> Array:
         """ŷ on the objective's own rows, shape (n,)."""
