@@ -56,6 +56,24 @@ def test_resume_is_bitwise_identical(tmp_path, data, optimizer, batch_size, lr):
     assert res.warnings == full.warnings and res.settings == full.settings
 
 
+def test_mae_continuation_resumes_bitwise(tmp_path):
+    """The MAE's smoothing continuation (δ, the last stage's end, the Armijo warm start) is in
+    the checkpoint: stopped between stages and resumed, it is the uninterrupted run."""
+    d = ds.datasets.load("norris")
+    X, y = d.X, d.y
+    full = ds.fit(X, y, loss="mae", learning_rate="auto")
+    path = tmp_path / "mae.ckpt"
+    part = ds.fit(X, y, loss="mae", learning_rate="auto", callback=stop_at(full.n_steps // 2),
+                  checkpoint=path)  # fmt: skip
+    assert part.stop_reason == "interrupted"
+    res = ds.resume(path, X, y)
+    assert (res.stop_reason, res.n_steps, res.message) == (full.stop_reason, full.n_steps,
+                                                           full.message)  # fmt: skip
+    np.testing.assert_array_equal(res.params, full.params)
+    np.testing.assert_array_equal(res.history.loss, full.history.loss)
+    assert res.settings == full.settings
+
+
 def test_periodic_checkpoint_after_a_crash(tmp_path, data):
     """A run killed hard (here: an exception) leaves its last periodic checkpoint, which
     resumes to the uninterrupted run's iterates."""

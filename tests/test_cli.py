@@ -108,6 +108,15 @@ def test_bad_lr_is_rejected_by_the_parser_in_one_line(value, capsys):
     assert "usage:" not in err[0] and "'descend fit --help'" in err[0]
 
 
+def test_logloss_on_numeric_targets_is_one_line_and_exit_2(tmp_path, capsys):
+    """`descend fit --loss logloss` on a CSV with y = 2: exit 2, one line naming row and value."""
+    csv = write_csv(tmp_path / "d.csv", ["x", "y"], [(1, 0), (2, 1), (3, 2), (4, 1)])
+    assert main(["fit", str(csv), "--loss", "logloss"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("descend: error:"), err
+    assert "row 3 has y = 2.0" in err[0] and "{0, 1}" in err[0]
+
+
 def test_datasets_lists_all_eleven(capsys):
     """`descend datasets` prints one row per NIST dataset."""
     assert main(["datasets"]) == 0

@@ -39,6 +39,14 @@ def test_dask_huber_and_minibatches(rng):
     assert c.loss < 2 * c.reference.loss
 
 
+def test_dask_logloss_refuses_numeric_targets():
+    """The log loss's target check runs chunk by chunk, numbering rows in the whole of y."""
+    X = da.from_array(np.arange(12.0).reshape(-1, 1), chunks=4)
+    y = da.from_array(np.array([0, 1, 0, 1, 1, 0, 0, 1, 1, 3.0, 0, 1]), chunks=4)
+    with pytest.raises(ds.DataError, match=r"row 10 has y = 3.0"):
+        ds.fit(X, y, loss="logloss")
+
+
 def test_out_of_core_on_a_memory_limited_cluster(tmp_path, rng):
     """~200 MB of .npy chunks through a worker limited to 160 MB: the in-memory θ."""
     distributed = pytest.importorskip("distributed")

@@ -74,6 +74,13 @@ def test_divergence_warns_and_keeps_the_last_good_theta(linear3):
     assert est.stop_reason_ == "diverged" and np.all(np.isfinite(est.predict(X)))
 
 
+def test_logloss_estimator_refuses_numeric_targets(linear3):
+    """GDRegressor(loss="logloss") on y ∉ {0, 1}: the library's DataError, row and value named."""
+    X, y = linear3
+    with pytest.raises(ds.DataError, match=r"log loss needs targets y in \{0, 1\}, but row 1"):
+        GDRegressor(loss="logloss").fit(X, y)
+
+
 def test_polynomialfeatures_pipeline(cubic):
     """make_pipeline(PolynomialFeatures(3), GDRegressor()) fits a cubic (R² ≈ 1)."""
     x, y = cubic

@@ -78,6 +78,16 @@ def test_automatic_choice_and_threshold(rng):
     assert kind == "qr" and f"{AUTO_KAPPA:g}" in reason
 
 
+def test_the_mae_continuation_always_whitens(rng):
+    """For the MAE of a linear model "auto" whitens (QR) whenever κ > 1: every stage of the
+    smoothing continuation is conditioned by the design."""
+    X, y = well_conditioned(rng)
+    kind, reason = choose(ds.objective(X, y, loss="mae"), None, "auto")
+    assert kind == "qr" and "smoothing continuation" in reason
+    assert choose(ds.objective(X, y, loss="huber"), None, "auto")[0] == "none"
+    assert choose(ds.objective(X, y, loss="mae"), None, False)[0] == "none"
+
+
 def test_fit_reports_conditioning_and_refinement():
     """The result keeps κ as given and as descended on, and says how refinement went."""
     d = ds.datasets.load("longley")

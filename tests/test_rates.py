@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.descent.rates import Rate, auto_settings, resolve_rate
+from descend.descent.rates import Rate, Smoothing, auto_settings, resolve_rate
 from descend.descent.schedules import CosineDecay
 from descend.problems.curvature import advice_from_eigenvalues
 
@@ -56,6 +56,28 @@ def test_numbers_schedules_and_armijo(advice):
     assert armijo.line_search and armijo.learning_rate == 1.0 and armijo.describe() == "armijo"
     same = Rate(0.2)
     assert resolve_rate(same, "gd") is same
+
+
+def test_auto_for_the_mae_is_the_smoothing_continuation(advice):
+    """A smoothable objective (the MAE of a linear model): "auto" for gd/sgd on full batches is
+    the continuation with Armijo steps; where a constant rate is needed (a Session, a sweep),
+    for other rules, mini-batches or a schedule it is the table's rate, with a note saying it
+    stops short of the minimum."""
+    for rule in ("gd", "sgd"):
+        rate = resolve_rate("auto", rule, advice=advice, smoothable=True)
+        assert rate.line_search and rate.smoothing == Smoothing() and rate.describe() == "armijo"
+        assert "smoothing continuation" in rate.notes[0]
+    for rule, kw in [
+        ("gd", {"constant": True}),
+        ("gd", {"batch_size": 8}),
+        ("gd", {"schedule": "cosine"}),
+        ("momentum", {}),
+    ]:
+        rate = resolve_rate("auto", rule, advice=advice, smoothable=True, **kw)
+        assert rate.smoothing is None and not rate.line_search
+        assert any("not differentiable" in note for note in rate.notes)
+    assert resolve_rate("auto", "gd", advice=advice).smoothing is None  # smooth losses: as before
+    assert resolve_rate(0.1, "gd", smoothable=True).smoothing is None  # only "auto" chooses it
 
 
 @pytest.mark.parametrize(

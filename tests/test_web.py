@@ -136,6 +136,7 @@ def test_multi_feature_dataset_plots_predictions(client):
         ({"data": {"source": "upload", "upload_id": "zzz"}}, 404, "upload the file again"),
         ({"data": {"source": "ftp"}}, 422, "source"),
         ({"data": {"source": "dataset", "name": "longley"}, "model": "poly:2"}, 422, "one input"),
+        ({"loss": "logloss", "data": {"source": "dataset", "name": "norris"}}, 422, "{0, 1}"),
     ],
 )
 def test_bad_run_settings_are_4xx(client, body, status, needle):

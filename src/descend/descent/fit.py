@@ -79,11 +79,16 @@ def fit(
     model : str or Model
         ``"linear"``, ``"linear-nointercept"``, ``"poly:3"``, ``ds.Polynomial(3)``, ….
     loss : str or Loss
-        ``"mse"`` (the lesson's), ``"mae"``, ``"huber"``/``"huber:2"``, ``"logloss"``.
+        ``"mse"`` (the lesson's), ``"mae"``, ``"huber"``/``"huber:2"``, ``"logloss"`` (targets
+        in {0, 1}; anything else is a :class:`~descend.data.tables.DataError`).
     optimizer, learning_rate, batch_size, max_steps, tol
         As in :func:`minimize` (``max_iter=`` is accepted as an alias of ``max_steps``; a
         misspelt keyword is refused with the closest valid names). ``learning_rate="auto"``
-        takes the curvature's best rate.
+        takes the curvature's best rate; for ``loss="mae"`` with a model linear in θ (gd, full
+        batch) it runs the smoothing continuation (:mod:`descend.descent.rates`): the MAE
+        smoothed within δ, δ shrinking tenfold per stage down to 2·tol·MAE, each stage stepped
+        by Armijo backtracking — so the MAE minimum is reached to about ``tol`` (relative), not
+        just to an oscillation of size η·‖g‖ around it.
     seed : int ≥ 0 or None
         Seeds θ₀ (each entry ~ N(0, 1) for linear models; Glorot/He for networks) and the
         mini-batch shuffling.
@@ -237,6 +242,7 @@ def _fit(
         batch_size=batch_size,
         warn=warn,
         stacklevel=3,
+        smoothable=problem.objective.smoothable,
     )
     notes = problem.notes + rate.notes
     penalized = (

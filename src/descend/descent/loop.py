@@ -34,6 +34,7 @@ from descend.data.samplers import SAMPLINGS, BatchSampler, ChunkSampler, sampler
 from descend.descent.history import Recorder
 from descend.descent.linesearch import backtracking
 from descend.descent.optim import Optimizer, state_norms
+from descend.descent.rates import Smoothing
 from descend.descent.verdicts import (
     ADAPTIVE_RULES,
     DEFAULT_GTOL,
@@ -101,6 +102,10 @@ class LoopState:
         :meth:`BatchSampler.state_dict` (mini-batch runs).
     elapsed : float
         Seconds spent in the loop before this state was taken.
+    delta : float or None
+        The smoothing continuation's current δ (None: no smoothing, or not started).
+    stage_end, stage_delta : ndarray (p,) and float, or None
+        Where the previous stage ended and its δ (the continuation's secant predictor).
     """
 
     k: int
@@ -125,6 +130,9 @@ class LoopState:
     elapsed: float = 0.0
     encoded_opt_state: bool = False
     prev_grad: Array | None = None
+    delta: float | None = None
+    stage_end: Array | None = None
+    stage_delta: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (exact; no pickle)."""
@@ -163,6 +171,9 @@ class LoopState:
             "last_lr": encode_float(self.last_lr),
             "sampler": self.sampler,
             "elapsed": float(self.elapsed),
+            "delta": None if self.delta is None else encode_float(self.delta),
+            "stage_end": None if self.stage_end is None else encode_array(self.stage_end),
+            "stage_delta": None if self.stage_delta is None else encode_float(self.stage_delta),
         }
 
     @classmethod
@@ -206,6 +217,9 @@ class LoopState:
             sampler=d["sampler"],
             elapsed=float(d["elapsed"]),
             encoded_opt_state=True,
+            delta=None if d.get("delta") is None else decode_float(d["delta"]),
+            stage_end=None if d.get("stage_end") is None else decode_array(d["stage_end"]),
+            stage_delta=None if d.get("stage_delta") is None else decode_float(d["stage_delta"]),
         )
 
     def decoded_opt_state(self, template: Any) -> Any:
@@ -362,6 +376,19 @@ class Descent:
       stability limit, rounding, mini-batch noise) with the numbers.
     * **interrupted** — the callback returned True (or a shell called :meth:`stop`).
 
+    **Smoothing continuation** (``smoothing``, what ``learning_rate="auto"`` gives the MAE; see
+    :mod:`descend.descent.rates`): the loop evaluates S_δ, the loss smoothed within δ
+    (``objective.smoothed(δ)``), instead of the loss itself, starting at δ = L(θ₀). A stage
+    whose δ is above its last value 2·tol·|S_δ(θ)| ends — without stopping the run — where the
+    rules above would end a run (‖∇S_δ‖ ≤ ``stage_gtol``·‖g_0‖, a stall, no Armijo decrease);
+    δ then shrinks by ``factor`` (at most to that last value), the Armijo warm start with it,
+    and descent goes on from the stage's end — or, from the third stage on, from the secant
+    predictor through the last two stage ends when S_δ is lower there (θ_δ is affine in δ
+    once the residuals' signs settle, so later stages then start at their minimiser; this
+    move is not an update and has no history row). The last stage is judged by the rules
+    above, and the message adds the smoothing's bound: L(θ) ≤ S_δ(θ) + δ/2. The history
+    records S_δ.
+
     Parameters
     ----------
     objective : Objective
@@ -397,6 +424,9 @@ class Descent:
         The mini-batch sampler (:data:`descend.data.tables.SAMPLINGS`): a fresh permutation each
         epoch (default, checkpointable), one permutation cut into slices visited in a new
         order each epoch, or contiguous views of pre-shuffled rows.
+    smoothing : Smoothing, optional
+        Run the smoothing continuation (full batch, with ``line_search``, on an objective that
+        declares ``smoothable``).
 
     Attributes
     ----------
@@ -443,11 +473,20 @@ class Descent:
         validation: Any = None,
         early_stopping: bool = False,
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
+        smoothing: Smoothing | None = None,
     ) -> None:
         theta = start_point(objective, theta0)
         batch_size = check_batch_size(objective, batch_size)
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+        if smoothing is not None and not (
+            objective.smoothable and line_search and batch_size is None
+        ):
+            raise ValueError(
+                "the smoothing continuation needs an objective with a smoothing (the MAE of a "
+                "model linear in θ), full batches and the line search"
+            )
+        self.smoothing = smoothing
         self.objective = objective
         self.opt = opt
         self.max_steps = max_steps
@@ -556,6 +595,11 @@ class Descent:
         self.loss = math.nan
         self.last_gnorm = math.nan
         self.resume_at = 0  # verdicts resume at this step after clear_stop()
+        #: the continuation's δ (None before its first step) and the objective S_δ it runs on
+        self.delta: float | None = start.delta if smoothing is not None else None
+        self.stage: Any = None if self.delta is None else objective.smoothed(self.delta)
+        self.stage_end = None if start.stage_end is None else start.stage_end.copy()
+        self.stage_delta = start.stage_delta
         self.theta0_norm = float(np.linalg.norm(self.theta))
         self.stop_reason: str | None = None
         self.message = ""
@@ -580,7 +624,8 @@ class Descent:
             self.stop("max_steps", self._budget_message())
             return None
         self.at_boundary = False
-        objective, theta, full_batch = self.objective, self.theta, self.full_batch
+        theta, full_batch = self.theta, self.full_batch
+        objective = self.objective if self.smoothing is None else self._stage_objective(theta)
         if full_batch:
             loss, g = objective.value_and_grad(theta)
         else:
@@ -631,6 +676,8 @@ class Descent:
                 return None
             if self.may_separate and self._separated(theta, k):
                 return None
+            if self._stage_done(loss, gnorm, k):
+                return self.step()  # the next, smaller δ, from the same θ
             if self._settled(loss, gnorm, k):
                 return None
             # a stall: for `patience` steps no new low of the loss (beyond rounding) while it
@@ -644,6 +691,8 @@ class Descent:
             # last two lows: slow but steady progress is never a stall, a stopped one is
             quiet = k - self.last_low >= self.patience and k - self.last_low >= 3 * self.low_gap
             if self.calm >= self.patience and quiet and k >= self.resume_at:
+                if self._next_stage(loss):
+                    return self.step()
                 self._stall(gnorm, oscillating=self.flips >= self.patience)
                 return None
         self.prev_loss = loss
@@ -652,6 +701,8 @@ class Descent:
         u, new_state = self.opt.update(g, self.opt_state, theta)
         if self.line_search:
             t, _ = backtracking(objective, theta, g, u, loss=loss, lr0=2.0 * self.lr_ls)
+            if t == 0.0 and self._next_stage(loss):
+                return self.step()
             if t == 0.0:
                 self.stop(
                     "stalled",
@@ -692,6 +743,71 @@ class Descent:
             self._end_epoch(theta)
         self.at_boundary = True
         return row
+
+    # -- the smoothing continuation -------------------------------------------------------
+    def _stage_objective(self, theta: Array) -> Any:
+        """S_δ for the current stage; the first call starts the continuation at δ = L(θ₀)."""
+        if self.stage is None:
+            loss = float(self.objective.value(theta))
+            self.delta = loss if loss > 0 and math.isfinite(loss) else 1.0
+            self.stage = self.objective.smoothed(self.delta)
+            self.lr_ls = self.delta  # the Armijo warm start: S_δ's safe rate scales with δ
+        return self.stage
+
+    def _last_stage(self, loss: float) -> bool:
+        """No smoothing, or δ has reached its last value (2·tol·|S_δ(θ)|, floored)."""
+        if self.smoothing is None or self.delta is None:
+            return True
+        last = self.smoothing.final_delta(loss, self.loss0 or 0.0, self.tol)
+        return self.delta <= last * (1.0 + 1e-12)
+
+    def _stage_done(self, loss: float, gnorm: float, k: int) -> bool:
+        """A stage before the last reached ‖∇S_δ‖ ≤ stage_gtol·‖g_0‖: move to the next δ."""
+        if self.smoothing is None or k < self.resume_at or self._last_stage(loss):
+            return False
+        level = max(self.gtol, self.smoothing.stage_gtol) * (self.grad0 or 0.0)
+        return (gnorm == 0.0 or gnorm <= level) and self._next_stage(loss)
+
+    def _next_stage(self, loss: float) -> bool:
+        """Shrink δ (a stage before the last ended): False when this is the last stage.
+
+        The per-stage guards start afresh (the function changed); θ, the optimizer state, k
+        and the history carry on, and the line search's warm start shrinks with δ.
+        """
+        if self.smoothing is None or self.delta is None or self._last_stage(loss):
+            return False
+        last = self.smoothing.final_delta(loss, self.loss0 or 0.0, self.tol)
+        new = max(self.smoothing.factor * self.delta, last)
+        stage = self.objective.smoothed(new)
+        end = self.theta
+        if self.stage_end is not None and self.stage_delta is not None:
+            # secant predictor: once the signs of the residuals settle, the minimiser θ_δ is
+            # affine in δ, so the next one lies on the line through the last two stage ends
+            guess = end + ((new - self.delta) / (self.delta - self.stage_delta)) * (
+                end - self.stage_end
+            )
+            if stage.value(guess) < stage.value(end):
+                self.theta = guess
+        self.stage_end, self.stage_delta = end.copy(), self.delta
+        self.lr_ls *= new / self.delta
+        self.delta = new
+        self.stage = stage
+        self.prev_loss, self.calm, self.flips, self.rising = math.nan, 0, 0, 0
+        self.prev_grad = None
+        self.grad_low, self.last_low, self.low_gap = math.inf, self.k, 0
+        self.best_theta, self.best_loss = self.theta.copy(), math.inf
+        return True
+
+    def _smoothing_text(self) -> str:
+        """The last stage's bound, for the verdict's message."""
+        if self.smoothing is None or self.delta is None:
+            return ""
+        share = 0.5 * self.delta / abs(self.loss) if self.loss else math.inf
+        return (
+            f" [smoothing continuation: the last stage minimised S_δ with δ = {self.delta:.3g}; "
+            f"L(θ) ≤ S_δ(θ) + δ/2, so L(θ) − L* ≤ (S_δ(θ) − S_δ*) + δ/2, and δ/2 is "
+            f"{share:.2g} of S_δ(θ)]"
+        )
 
     def _within_limit(self) -> bool:
         """The rate that ran is inside the rule's stability limit on known curvature."""
@@ -741,6 +857,16 @@ class Descent:
     )
 
     def _stall(self, gnorm: float, oscillating: bool) -> None:
+        if self.smoothing is not None and self.delta is not None:
+            rel = gnorm / self.grad0 if self.grad0 else math.nan
+            self.stop(
+                "stalled",
+                f"stalled: S_δ no longer changes in floating point while ‖∇S_δ‖ = {gnorm:.3g} "
+                f"({rel:.2g} of the first gradient) — the line search's steps shrink with δ, "
+                "so near the end each step lowers S_δ by less than its rounding; the result is "
+                "as accurate as descent can make it here, but not certified",
+            )
+            return
         lam_max = self.lam_max
         self.stop(
             "stalled",
@@ -903,6 +1029,8 @@ class Descent:
     # -- control ---------------------------------------------------------------------------
     def stop(self, reason: str, message: str) -> None:
         """End the run: :meth:`step` makes no update until :meth:`clear_stop`/:meth:`restart`."""
+        if reason in ("stationary", "stalled", "max_steps"):
+            message += self._smoothing_text()
         self.stop_reason, self.message = reason, message
 
     def clear_stop(self) -> None:
@@ -958,6 +1086,9 @@ class Descent:
             last_lr=self.last_lr,
             sampler=None if self.sampler is None else self.sampler.state_dict(),
             elapsed=elapsed,
+            delta=self.delta,
+            stage_end=self.stage_end,
+            stage_delta=self.stage_delta,
         )
 
 

@@ -164,7 +164,9 @@ def minimize(
     learning_rate : float, schedule, "auto", "armijo" or Rate
         Constant rate, a schedule ``step -> lr``, ``"auto"`` (the curvature's best settings for
         the update rule: the table in :mod:`descend.descent.rates`, the same for every entry
-        point), or ``"armijo"`` (backtracking line search each step, full batch only).
+        point; for the MAE of a linear model, gd on full batches, the smoothing continuation
+        described there), or ``"armijo"`` (backtracking line search each step, full batch
+        only).
     batch_size : int or None
         None: full-batch descent; k: mini-batches of k rows (each epoch a fresh shuffle);
         1: stochastic gradient descent. Every update rule works with every choice.
@@ -277,6 +279,7 @@ def minimize(
         max_steps=max_steps,
         hyper=hyper,
         batch_size=batch_size,
+        smoothable=objective.smoothable,
     )
     opt = _resolve_optimizer(optimizer, rate.learning_rate, rate.hyper)
     if objective.has_prox:
@@ -313,6 +316,7 @@ def minimize(
         validation=validation,
         early_stopping=early_stopping,
         n_iter_no_change=n_iter_no_change,
+        smoothing=rate.smoothing,
     )
 
     def snapshot() -> LoopState:
@@ -405,6 +409,9 @@ def minimize(
                 if validation is not None
                 else {}
             ),
+            "smoothing": None
+            if rate.smoothing is None
+            else {**rate.smoothing.to_dict(), "delta": run.delta},
         },
         objective=objective,
         opt_state=run.opt_state,

@@ -30,6 +30,23 @@ adagrad       whatever the curvature)
 
 With κ = ∞ (a singular Hessian) momentum and nesterov fall back to gd's rate and their default
 β. Settings the caller gives explicitly (``beta=0.5``) always win over the table.
+
+For the Huber and log losses the curvature is the bound c·(1/n)·AᵀA (c = 1 and ¼, the loss's
+largest second derivative), so the rate is safe everywhere, not tuned to the minimum.
+
+**The MAE** is not differentiable: a constant rate only reaches its minimum to within an
+oscillation of about η·‖g‖. For the MAE of a model linear in θ, run by gd or sgd on full
+batches, ``"auto"`` therefore means a *smoothing continuation* (:class:`Smoothing`, run by
+:class:`descend.descent.loop.Descent`): descent minimises S_δ, the MAE smoothed within δ
+(:class:`descend.problems.losses.SmoothedMAE`, MAE − δ/2 ≤ S_δ ≤ MAE), for δ = MAE(θ₀) and then
+δ/10, δ/100, … (each stage warm-started from the last, stepped by Armijo backtracking, which
+adapts to the curvature S_δ has near its minimum — far below its bound 1/δ), down to
+δ = 2·tol·S_δ(θ); the last stage is judged by the ordinary verdicts (stationary, stalled,
+max_steps — never "converged": there is no certificate), and MAE(θ) − MAE* ≤
+S_δ(θ) − S_δ* + δ/2. Where the caller needs a constant rate (a :class:`descend.Session`, which
+steers it, and :func:`descend.lr_sweep`), with other update rules and with mini-batches the MAE
+gets the constant rate of the table with c = 2 (the squared error's curvature, as a scale)
+and a note that it stops short of the minimum.
 """
 
 from __future__ import annotations
@@ -50,6 +67,7 @@ __all__ = [
     "ARMIJO",
     "DescendWarning",
     "Rate",
+    "Smoothing",
     "auto_settings",
     "is_auto",
     "resolve_rate",
@@ -106,6 +124,36 @@ def auto_settings(
     return advice.best_lr, {}
 
 
+@dataclass(frozen=True)
+class Smoothing:
+    """The smoothing continuation "auto" runs for the MAE (the module docstring).
+
+    Attributes
+    ----------
+    factor : float
+        δ ← factor·δ from one stage to the next (0 < factor < 1).
+    stage_gtol : float
+        A stage before the last ends when ‖∇S_δ‖ ≤ stage_gtol·‖∇S_δ₀(θ₀)‖, or when it stalls
+        (loss unchanged, or no Armijo decrease): its minimiser only needs to be close enough
+        to warm-start the next, smaller δ. The last stage uses the run's own ``gtol``.
+    """
+
+    factor: float = 0.1
+    stage_gtol: float = 1e-5
+
+    def final_delta(self, loss: float, loss0: float, tol: float) -> float:
+        """The last stage's δ: 2·tol·|S_δ(θ)| — then δ/2 ≤ tol·MAE, the smoothing's share of
+        the excess — but at least 2ε·|S_δ₀(θ₀)| (a perfect fit, MAE* = 0, needs a floor)."""
+        return max(2.0 * tol * abs(loss), 2.0 * _EPS * abs(loss0))
+
+    def to_dict(self) -> dict[str, float]:
+        """Plain floats for ``res.settings``."""
+        return {"factor": self.factor, "stage_gtol": self.stage_gtol}
+
+
+_EPS = 2.0**-52
+
+
 @dataclass
 class Rate:
     """A resolved learning-rate setting: what the update rule runs with.
@@ -124,6 +172,8 @@ class Rate:
         The schedule name that shapes the rate, if any.
     notes : list of str
         Sentences for ``res.warnings``: what "auto" chose and why; a rate above the limit.
+    smoothing : Smoothing or None
+        The MAE's smoothing continuation (with ``line_search``), when "auto" chose it.
     """
 
     learning_rate: float | Schedule
@@ -132,6 +182,7 @@ class Rate:
     requested: Any = None
     schedule: str | None = None
     notes: list[str] = field(default_factory=list)
+    smoothing: Smoothing | None = None
 
     def describe(self) -> Any:
         """The setting for ``res.settings["learning_rate"]``: a float, "armijo" or a dict."""
@@ -156,6 +207,8 @@ def resolve_rate(
     batch_size: int | None = None,
     warn: bool = False,
     stacklevel: int = 2,
+    smoothable: bool = False,
+    constant: bool = False,
 ) -> Rate:
     """Turn any ``learning_rate`` setting into the one :class:`Rate` a run uses.
 
@@ -179,6 +232,12 @@ def resolve_rate(
         "armijo" needs full batches.
     warn : bool
         Warn (:class:`DescendWarning`) when a constant plain-GD rate is at or above 2/λ_max.
+    smoothable : bool
+        The objective declares a smoothing (``objective.smoothable``: the MAE of a model linear
+        in θ): "auto" for gd/sgd on full batches is then the smoothing continuation.
+    constant : bool
+        The caller needs a constant rate (a steered :class:`~descend.Session`, a sweep over
+        rates): "auto" never resolves to a line search or a continuation.
 
     Returns
     -------
@@ -208,6 +267,20 @@ def resolve_rate(
                 "learning_rate must be a positive number, a schedule, 'auto' or 'armijo', "
                 f"got {learning_rate!r}"
             )
+        continuation = (
+            smoothable
+            and not constant
+            and name in ("gd", "sgd")
+            and batch_size is None
+            and schedule is None
+        )
+        if continuation:
+            smoothing = Smoothing()
+            return Rate(1.0, given, True, learning_rate, None, [
+                "learning_rate='auto' runs the smoothing continuation for the non-differentiable "
+                f"loss: S_δ (within δ/2 of it) for δ = L(θ₀), ×{smoothing.factor:g} per stage, "
+                "down to 2·tol·L; each stage warm-started and stepped by Armijo backtracking"
+            ], smoothing)  # fmt: skip
         if advice is None:
             raise ValueError(
                 "learning_rate='auto' needs the problem's curvature, which is not available "
@@ -220,6 +293,12 @@ def resolve_rate(
             + (f" and {shown}" if shown else "")
             + f" for {name} ({advice.describe()})"
         )
+        if smoothable:
+            notes.append(
+                "the loss is not differentiable: a constant rate stops within about lr·‖g‖ of "
+                "its minimum (the smoothing continuation that reaches it runs for gd on full "
+                "batches, with learning_rate='auto' in ds.fit, ds.minimize or ds.compare)"
+            )
         value: Any = lr
         given = {**auto_hyper, **given}
     elif isinstance(learning_rate, bool) or learning_rate is None:

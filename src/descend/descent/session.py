@@ -196,6 +196,8 @@ class Session:
             target_scale=problem.target_scale if is_auto(learning_rate) else 1.0,
             hyper=hyper,
             batch_size=batch_size,
+            constant=True,  # a session steers its rate
+            smoothable=problem.objective.smoothable,
         )
         if rate.line_search or not isinstance(rate.learning_rate, float):
             raise ValueError(

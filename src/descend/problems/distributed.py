@@ -19,6 +19,7 @@ Dask is imported only when this module is used.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import math
 from collections.abc import Iterator
@@ -426,6 +427,13 @@ class DaskObjective(Objective):
         v, g = _compute(vals, _tree_sum([p[1] for p in parts]))
         return float(v) / self.n_samples, np.asarray(g) / self.n_samples
 
+    def smoothed(self, delta: float) -> DaskObjective:
+        """The same chunks and statistics with the loss smoothed within ``delta``."""
+        twin = copy.copy(self)
+        twin.loss = self.loss.smoothed(delta)
+        twin.name = f"{twin.loss.spec()} of {self.model.spec()} (dask)"
+        return twin
+
     def value_and_grad(self, theta: Array, rows: Any = None) -> tuple[float, Array]:
         theta = np.asarray(theta, dtype=np.float64)
         if rows is None:
@@ -530,6 +538,18 @@ def connect(
         yield
 
 
+def _target_checker(loss: Loss) -> Any:
+    """A block function that runs ``loss.check_targets`` on a chunk of y, rows numbered in all
+    of y (the chunk's offset from Dask's ``block_info``), and returns the chunk."""
+
+    def check(block: Array, block_info: Any = None) -> Array:
+        first = block_info[0]["array-location"][0][0] if block_info else 0
+        loss.check_targets(np.asarray(block), int(first))
+        return block
+
+    return check
+
+
 def dask_objective(
     X: Any,
     y: Any,
@@ -557,6 +577,8 @@ def dask_objective(
             "into columns first (e.g. with dask.array.map_blocks) and fit 'linear'"
         )
     Xd, yd = _align(X, y)
+    if loss.checks_targets:  # the loss's own check, chunk by chunk (one pass over y)
+        _compute(yd.map_blocks(_target_checker(loss), dtype=np.float64).sum())
     mom, fingerprint = moments_dask(Xd, yd, progress=progress)
     if not mom.finite:
         raise ValueError("the sums of X and y overflow float64: rescale the columns first")

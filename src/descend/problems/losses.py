@@ -6,6 +6,20 @@ Every loss here is a *mean over samples*, with no hidden factor ½ unless the do
 
 and ``grad`` returns ∂L/∂ŷ, an array of shape ``(n,)`` that already contains the 1/n. Models
 apply the chain rule to turn it into ∂L/∂θ (see :mod:`descend.problems.models`).
+
+Two declarations tie a loss to the rest of descend:
+
+- :meth:`Loss.check_targets` refuses targets the loss is not defined for (log loss: y outside
+  {0, 1}) with a :class:`~descend.data.tables.DataError`; every data objective calls it when it
+  is built, so ``ds.fit``, ``ds.objective``, the CLI, the estimator and the playground all
+  refuse the same data with the same message.
+- ``smoothable`` and :meth:`Loss.smoothed`: the MAE is not differentiable, and gradient
+  descent with a constant rate only reaches it to within about η·‖g‖. Its smoothing
+  :class:`SmoothedMAE` (the Huber loss divided by δ) is within δ/2 of it everywhere,
+  MAE − δ/2 ≤ S_δ ≤ MAE, so minimising S_δ for a decreasing sequence of δ (warm starts) finds
+  the MAE minimum to any accuracy: what ``learning_rate="auto"`` runs for the MAE of a model
+  linear in θ (:mod:`descend.descent.rates`, the continuation in
+  :class:`descend.descent.loop.Descent`).
 """
 
 from __future__ import annotations
@@ -15,9 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.tables import DataError
+
 Array = NDArray[np.float64]
 
-__all__ = ["MSE", "MAE", "Huber", "LogLoss", "Loss", "get_loss", "LOSSES"]
+__all__ = ["MSE", "MAE", "Huber", "LogLoss", "Loss", "SmoothedMAE", "get_loss", "LOSSES"]
 
 
 class Loss:
@@ -35,6 +51,23 @@ class Loss:
     def separated(self, y: Array, yhat: Array) -> bool:
         """Every row is on its correct side (a separating ŷ): no minimiser exists then."""
         return False
+
+    #: Not differentiable, with a smooth approximation :meth:`smoothed` (the MAE).
+    smoothable: bool = False
+
+    #: :meth:`check_targets` refuses some targets (the log loss: y outside {0, 1})
+    checks_targets: bool = False
+
+    def check_targets(self, y: Array, first_row: int = 0) -> None:
+        """Refuse targets the loss is not defined for (a :class:`DataError`); y of shape (n,).
+
+        Every loss here accepts any finite y except the log loss (y ∈ {0, 1}). ``first_row``
+        is the position of ``y[0]`` in the whole data (for the message, when y is a chunk).
+        """
+
+    def smoothed(self, delta: float) -> Loss:
+        """A smooth loss within ``delta`` of this one (only where :attr:`smoothable`)."""
+        raise ValueError(f"the {self.name} loss is differentiable: it has no smoothing")
 
     def value(self, y: Array, yhat: Array) -> float:
         """L(y, ŷ), the mean over the n rows; y and ŷ of shape (n,)."""
@@ -79,9 +112,22 @@ class MAE(Loss):
     """Mean absolute error (robust to outliers, not differentiable at r = 0).
 
     L = (1/n) Σ |y_i − ŷ_i|,   ∂L/∂ŷ_i = −(1/n) sign(y_i − ŷ_i)  (0 at r = 0, a subgradient).
+
+    Descent with a constant rate on this subgradient ends in an oscillation of size about η
+    around the minimum. ``learning_rate="auto"`` (a model linear in θ, plain gradient descent,
+    full batch) therefore minimises the smoothing :class:`SmoothedMAE` (:meth:`smoothed`)
+    instead, for δ = MAE(θ₀), δ/10, δ/100, … down to 2·tol·MAE(θ), each stage warm-started
+    from the last and stepped by an Armijo line search; since MAE ≤ S_δ + δ/2 everywhere, the
+    last stage's minimum is within δ/2 = tol·MAE of the MAE minimum (see
+    :mod:`descend.descent.rates`).
     """
 
     name: str = "mae"
+    smoothable: bool = True
+
+    def smoothed(self, delta: float) -> SmoothedMAE:
+        """S_δ, the MAE smoothed within ``delta``: MAE − δ/2 ≤ S_δ ≤ MAE."""
+        return SmoothedMAE(delta)
 
     def value(self, y: Array, yhat: Array) -> float:
         return float(np.mean(np.abs(y - yhat)))
@@ -122,6 +168,41 @@ class Huber(Loss):
 
 
 @dataclass(frozen=True)
+class SmoothedMAE(Loss):
+    """The mean absolute error smoothed within δ: the Huber loss divided by δ.
+
+    With r = y − ŷ,  s_δ(r) = r²/(2δ)  for |r| ≤ δ,  and  |r| − δ/2  otherwise;
+    S_δ = (1/n) Σ s_δ(r_i),  ∂S_δ/∂ŷ_i = −(1/n) clip(r_i/δ, −1, 1).
+
+    |r| − δ/2 ≤ s_δ(r) ≤ |r|, so MAE − δ/2 ≤ S_δ ≤ MAE for every θ, and a minimiser θ_δ of S_δ
+    has MAE(θ_δ) − MAE* ≤ δ/2. Its curvature is bounded by 1/δ: the price of a small δ is a
+    small safe rate, which is why the continuation steps each stage by a line search.
+    """
+
+    delta: float = 1.0
+    name: str = "smoothed-mae"
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.delta) and self.delta > 0):
+            raise ValueError(f"the smoothing delta must be a positive number, got {self.delta!r}")
+
+    @property
+    def curvature_bound(self) -> float:  # type: ignore[override]
+        """1/δ: the largest second derivative of s_δ."""
+        return 1.0 / self.delta
+
+    def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
+        r = y - yhat
+        n = r.shape[0]
+        c = np.clip(r / self.delta, -1.0, 1.0)
+        # c·r − ½δc² equals r²/(2δ) inside and |r| − δ/2 outside (the Huber kernel's identity)
+        return float(c @ r - 0.5 * self.delta * (c @ c)) / n, -c / n
+
+    def spec(self) -> str:
+        return f"{self.name}:{self.delta:.17g}"
+
+
+@dataclass(frozen=True)
 class LogLoss(Loss):
     """Binary cross-entropy on logits (two-class problems, y ∈ {0, 1}).
 
@@ -131,6 +212,21 @@ class LogLoss(Loss):
 
     name: str = "logloss"
     curvature_bound: float | None = 0.25
+    checks_targets: bool = True
+
+    def check_targets(self, y: Array, first_row: int = 0) -> None:
+        """Refuse y outside {0, 1}, naming the first bad row (1-based) and value, and the fix."""
+        bad = np.flatnonzero((y != 0.0) & (y != 1.0))
+        if bad.size == 0:
+            return
+        i = int(bad[0])
+        more = f" ({bad.size} such rows here)" if bad.size > 1 else ""
+        raise DataError(
+            f"the log loss needs targets y in {{0, 1}}, but row {first_row + i + 1} has "
+            f"y = {float(y[i])!r}"
+            f"{more}. Encode the two classes as 0 and 1 (e.g. y = (y == positive_class)), or "
+            "choose a regression loss (mse, mae, huber) for numeric targets."
+        )
 
     def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
         z = yhat

@@ -7,6 +7,7 @@ directly. The loop, optimizers, curvature tools and plots only ever see this int
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,10 @@ class Objective:
         The objective has a non-smooth part (an L1 penalty): ``value_and_grad`` gives the
         smooth part's gradient, :meth:`prox` the non-smooth part's proximal map and
         :meth:`stationarity` the minimum-norm subgradient the stopping rules judge.
+    smoothable : bool
+        A model linear in θ with a non-differentiable loss that has a smoothing (the MAE):
+        :meth:`smoothed` gives the same objective with the loss smoothed within δ, which the
+        continuation of ``learning_rate="auto"`` minimises (:mod:`descend.descent.rates`).
     """
 
     n_params: int = 0
@@ -82,6 +87,15 @@ class Objective:
     #: one (lo, hi) per parameter where the objective has a natural box (surfaces), else None
     bounds: list[tuple[float, float]] | None = None
     has_prox: bool = False
+
+    @property
+    def smoothable(self) -> bool:
+        """Convex in θ with a loss that has a smoothing: a model linear in θ and the MAE."""
+        return self.is_linear and self.loss is not None and bool(self.loss.smoothable)
+
+    def smoothed(self, delta: float) -> Objective:
+        """This objective with its loss smoothed within ``delta`` (where :attr:`smoothable`)."""
+        raise NotImplementedError(f"{self.name} has no smoothing")
 
     @property
     def is_linear(self) -> bool:
@@ -169,6 +183,7 @@ class DataObjective(Objective):
     def __init__(self, model: Any, loss: Loss | str, Z: Array, y: Array) -> None:
         self.model = model
         self.loss = get_loss(loss)
+        self.loss.check_targets(y)  # where the loss meets the data: every entry point passes here
         self._Z: Array | None = Z
         self.y = y
         self.n_params = int(model.n_params)
@@ -205,6 +220,14 @@ class DataObjective(Objective):
     def value(self, theta: Array, rows: Array | None = None) -> float:
         Z, y = self._rows(rows)
         return self.loss.value(y, self.model.forward(theta, Z))
+
+    def smoothed(self, delta: float) -> DataObjective:
+        """The same data, model and fast paths with the loss smoothed within ``delta``
+        (:meth:`descend.problems.losses.Loss.smoothed`); a shallow copy that shares the data."""
+        twin = copy.copy(self)
+        twin.loss = self.loss.smoothed(delta)
+        twin.name = f"{twin.loss.spec()} of {self.model.spec()}"
+        return twin
 
     def predict(self, theta: Array) -> Array:
         """ŷ on the objective's own rows, shape (n,)."""

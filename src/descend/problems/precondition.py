@@ -22,7 +22,8 @@ which is the same problem (same minimiser, mapped by T) with a better conditione
 
 ``learning_rate="auto"`` chooses for you (:func:`choose`): no preconditioner while
 κ(H) ≤ :data:`AUTO_KAPPA` (= 100: plain descent then needs at most about 25·ln(1/ε) steps),
-otherwise Jacobi scaling if it alone brings κ down to that threshold, otherwise QR.
+otherwise Jacobi scaling if it alone brings κ down to that threshold, otherwise QR — and QR
+for the MAE's smoothing continuation whenever κ > 1 (:func:`choose`).
 
 **Iterative refinement** (:func:`refine`). Floating-point residuals r = y − Aθ lose digits to
 cancellation when ŷ ≈ y (e.g. an exact fit with |y| ≈ 10⁶). After the descent, the residual is
@@ -280,6 +281,10 @@ class PreconditionedObjective(Objective):
         """The base objective's own mini-batches."""
         return self.base.batches(batch_size, rng)
 
+    def smoothed(self, delta: float) -> PreconditionedObjective:
+        """The base objective smoothed within ``delta``, in the same coordinates φ."""
+        return PreconditionedObjective(self.base.smoothed(delta), self.pre)
+
     def value_and_grad(self, phi: Array, rows: Array | None = None) -> tuple[float, Array]:
         """(L(Tφ), Tᵀ∇L(Tφ)) for φ of shape (p,), on ``rows`` (indices) or all rows."""
         loss, g = self.base.value_and_grad(self.pre.to_model(phi), rows)  # type: ignore[call-arg]
@@ -334,6 +339,9 @@ def choose(objective: Objective, preconditioner: str | None, auto_rate: bool) ->
     The automatic rule, for a model linear in θ with κ = κ(H) of the Hessian (or of its
     curvature bound (1/n)·AᵀA for other smooth losses):
 
+    - the MAE of a linear model (``objective.smoothable``): ``"qr"`` whenever κ > 1 — the
+      smoothing continuation's line search is limited by the design's conditioning at every
+      stage, so whitening it once pays at every stage;
     - κ ≤ :data:`AUTO_KAPPA` (100): ``"none"``;
     - else ``"diagonal"`` if Jacobi scaling alone gives κ ≤ 100;
     - else ``"qr"`` (κ = 1), unless A is rank deficient (κ = ∞), where nothing whitens it.
@@ -358,6 +366,12 @@ def choose(objective: Objective, preconditioner: str | None, auto_rate: bool) ->
     kappa = _kappa(gram)
     if not math.isfinite(kappa):
         return "none", "the design is rank deficient (κ = ∞): no change of variables whitens it"
+    if objective.smoothable and kappa > 1.0 + 1e-9:
+        return "qr", (
+            f"the MAE's smoothing continuation: its stages are as well conditioned as the "
+            f"design allows only when (1/n)·AᵀA = I (κ = {kappa:.3g} here), so descent runs on "
+            "φ = Rθ/√n with A = QR"
+        )
     if kappa <= AUTO_KAPPA:
         return "none", f"κ(H) = {kappa:.3g} ≤ {AUTO_KAPPA:g}: plain descent converges quickly"
     k_diag = _kappa(Preconditioner.for_objective("diagonal", objective).congruence(gram))

@@ -187,6 +187,7 @@ def compare(
             max_steps=max_steps,
             hyper=settings,
             batch_size=batch_size,
+            smoothable=prob.objective.smoothable,
         )
         run = partial(
             minimize, optimizer=name, learning_rate=rate, max_steps=max_steps, tol=tol,

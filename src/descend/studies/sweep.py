@@ -221,7 +221,8 @@ def lr_sweep(
         rate = resolve_rate(
             lr_value, optimizer, advice=prob.advice if is_auto(lr) else advice,
             target_scale=prob.target_scale, hyper=hyper, max_steps=max_steps,
-            schedule=schedule, batch_size=batch_size,
+            schedule=schedule, batch_size=batch_size, constant=True,
+            smoothable=prob.objective.smoothable,
         )  # fmt: skip
         run = partial(
             minimize, optimizer=optimizer, learning_rate=rate, batch_size=batch_size,
