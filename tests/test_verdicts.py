@@ -202,3 +202,16 @@ def test_max_steps_predicts_the_steps_still_needed(rng):
     full = ds.fit(area, price, model="poly:3", max_steps=100_000)
     assert full.stop_reason == "converged"
     assert abs((full.n_steps - 5000) - more) <= 0.05 * more + 2
+
+
+def test_momentum_spiralling_in_is_not_a_stall():
+    """Heavy ball's loss and gradient spiral down (no new low for many steps): a stall must
+    outlast the rule's memory 1/(1 − β), so this run ends certified, not "stalled"."""
+    d = ds.datasets.load("norris")
+    res = ds.fit(d.X, d.y, optimizer="momentum", learning_rate=0.05, beta=0.9)
+    assert res.stop_reason == "converged"
+    assert res.loss_gap / res.reference.loss <= 1e-9
+    from descend.descent.verdicts import rule_memory
+
+    assert rule_memory("momentum", {"beta": 0.9}) == 10 and rule_memory("gd", {}) == 1
+    assert rule_memory("adam", {"b1": 0.99}) == 100

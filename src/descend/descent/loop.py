@@ -46,6 +46,7 @@ from descend.descent.verdicts import (
     known_mu,
     limit_text,
     predicted_steps,
+    rule_memory,
     stability_limit,
     stall_diagnosis,
 )
@@ -505,6 +506,9 @@ class Descent:
         # Plain GD below the stability limit never raises a smooth convex loss, so a rising run
         # is diverging; momentum and adaptive rules may rise for a while before they settle.
         self.rise_floor = 1.0 if opt.name in ("gd", "sgd") else 100.0
+        # how many steps a stall must last: `patience`, times the rule's memory — momentum's
+        # loss and gradient spiral (no new low for many steps) while it still converges
+        self.stall_window = self.patience * rule_memory(opt.name, self.hyper)
         # What the verdicts may rely on: the curvature is a global fact only for a model linear
         # in θ (exact Hessian or a bound), and μ is known only for least squares.
         trusted = advice is not None and objective.is_linear
@@ -689,8 +693,8 @@ class Descent:
             self.calm = self.calm + 1 if still and not progress else 0
             # …and the gradient has set no new 1 % low for three times the gap between its
             # last two lows: slow but steady progress is never a stall, a stopped one is
-            quiet = k - self.last_low >= self.patience and k - self.last_low >= 3 * self.low_gap
-            if self.calm >= self.patience and quiet and k >= self.resume_at:
+            quiet = k - self.last_low >= self.stall_window and k - self.last_low >= 3 * self.low_gap
+            if self.calm >= self.stall_window and quiet and k >= self.resume_at:
                 if self._next_stage(loss):
                     return self.step()
                 self._stall(gnorm, oscillating=self.flips >= self.patience)

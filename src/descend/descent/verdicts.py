@@ -54,6 +54,7 @@ __all__ = [
     "DEFAULT_TOL",
     "CERTIFIED",
     "limit_text",
+    "rule_memory",
     "STOP_REASONS",
     "Certificate",
     "certify",
@@ -237,6 +238,20 @@ def stability_limit(optimizer: str, hyper: dict[str, Any], lam_max: float) -> fl
     if name == "nesterov":
         return 2.0 * (1.0 + beta) / ((1.0 + 2.0 * beta) * lam_max) if 0.0 <= beta < 1.0 else 0.0
     return None
+
+
+def rule_memory(optimizer: str, hyper: dict[str, Any]) -> int:
+    """How many steps an update rule remembers: 1/(1 − β) for heavy ball and Nesterov,
+    1/(1 − β₁) for Adam, 1 otherwise (at most 1000). A stall must outlast it."""
+    name = optimizer.lower()
+    if name in ("momentum", "nesterov"):
+        beta = hyper.get("beta")
+    elif name in ("adam", "adamw"):
+        beta = hyper.get("b1")
+    else:
+        return 1
+    beta = 0.9 if beta is None else float(beta)
+    return int(min(1000, max(1, round(1.0 / max(1.0 - beta, 1e-3)))))
 
 
 def limit_text(optimizer: str, hyper: dict[str, Any]) -> str:
