@@ -18,3 +18,23 @@ def test_rate_text_of_numbers_and_names():
     assert rate_text({"name": "step", "lr": 0.1, "step_size": 100, "gamma": 0.5}) == (
         "step(lr=0.1, step_size=100, gamma=0.5)"
     )
+
+
+def test_one_feature_speaks_the_lessons_language():
+    """One feature: m and b named, y = m·x + b written out, fitted and exact columns aligned;
+    the exact line is numpy.polyfit's."""
+    import numpy as np
+
+    import descend as ds
+
+    d = ds.datasets.load("norris")
+    text = ds.fit(d.X, d.y, learning_rate="auto").summary()
+    lines = text.splitlines()
+    rows = [ln for ln in lines if ln.startswith("  b (intercept)") or ln.startswith("  m (slope")]
+    assert len(rows) == 2
+    assert rows[0].index("=") == rows[1].index("=")  # aligned columns
+    m, b = np.polyfit(d.X[:, 0], d.y, 1)
+    exact = next(ln for ln in lines if ln.startswith("exact line"))
+    assert f"{m:.6g}·x" in exact and f"{abs(b):.6g}" in exact and "−" in exact
+    several = ds.fit(np.c_[d.X, d.X**2], d.y, learning_rate="auto").summary()
+    assert "  intercept" in several and "y = m·x" not in several

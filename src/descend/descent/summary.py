@@ -48,24 +48,37 @@ def summary_text(res: Any) -> str:
     model = res.model
     ref = res.reference
     if model is not None and model.is_linear:
-        names = ["intercept"] + coef_names(model)
+        lesson = model.intercept and not model.expands_features and len(res.coef) == 1
+        x = model.feature_names[0] if model.feature_names else "x"
+        # one feature: the lesson's notation, y = m·x + b, with m and b named
+        names = (
+            ["b (intercept)", f"m (slope of {x})"] if lesson else ["intercept", *coef_names(model)]
+        )
         values = [res.intercept, *res.coef.tolist()]
         refs = [ref.intercept, *ref.coef.tolist()] if ref is not None else None
-        title = "parameters (original units):"
-        lines.append(title + ("   fitted / exact least squares" if refs else ""))
         width = max(len(n) for n in names)
+        lines.append("parameters (original units):")
+        lines.append(
+            f"  {'':<{width}}   {'fitted':>17}"
+            + (f"   {'exact least squares':>19}" if refs else "")
+        )
         for i, (n, v) in enumerate(zip(names, values, strict=True)):
-            if n == "intercept" and not model.intercept:
+            if i == 0 and not model.intercept:
                 continue
-            extra = f"   {_fmt(refs[i])}" if refs else ""
-            lines.append(f"  {n:<{width}} = {_fmt(v)}{extra}")
+            extra = f"   {_fmt(refs[i]):>19}" if refs else ""
+            lines.append(f"  {n:<{width}} = {_fmt(v):>17}{extra}")
+        if lesson:
+            lines.append(f"fitted line     y = m·{x} + b = {_line(values[1], values[0], x)}")
+            if refs:
+                lines.append(f"exact line      y = {_line(refs[1], refs[0], x)}")
     else:
         lines.append(f"parameters: {np.array2string(res.params, precision=6)}")
     lines.append(f"final loss      {_fmt(res.loss)}")
     if ref is not None:
         lines.append(f"reference loss  {_fmt(ref.loss)}   (closed-form least squares)")
         lines.append(
-            f"gap             loss {res.loss_gap:.3g}, ‖θ − θ*‖ = {res.distance_to_reference:.3g}"
+            f"gap             loss {res.loss_gap:.3g}, ‖θ − θ*‖ = {res.distance_to_reference:.3g} "
+            "(θ in the standardised coordinates descent ran in)"
         )
     if res.advice is not None:
         lines.append(f"curvature       {res.advice.describe()}")
@@ -77,6 +90,12 @@ def summary_text(res: Any) -> str:
     else:
         lines.append("certificate     none: this problem has no known strong convexity (μ)")
     return "\n".join(lines)
+
+
+def _line(m: float, b: float, x: str) -> str:
+    """``1.00212·x − 0.262323``: the line in the lesson's notation, 6 significant digits."""
+    sign = "−" if b < 0 else "+"
+    return f"{m:.6g}·{x} {sign} {abs(b):.6g}"
 
 
 def coef_names(model: Any) -> list[str]:
