@@ -886,17 +886,16 @@ class Descent:
             + self._bound_text(),
         )
 
+    def _bound_so_far(self) -> Certificate | None:
+        """The certificate at the last evaluated point, where μ is known (else None)."""
+        if self.mu is None or not math.isfinite(self.loss):
+            return None
+        theta_norm = float(np.linalg.norm(self.theta))
+        return certify(self.loss, self.last_gnorm, self.mu, self.certificate_method, theta_norm)
+
     def _bound_text(self) -> str:
         """'; the certificate's bound so far: …' where μ is known."""
-        if self.mu is None or not math.isfinite(self.loss):
-            return ""
-        cert = certify(
-            self.loss,
-            self.last_gnorm,
-            self.mu,
-            self.certificate_method,
-            float(np.linalg.norm(self.theta)),
-        )
+        cert = self._bound_so_far()
         if cert is None:
             return ""
         rel = cert.relative_excess_bound
@@ -905,36 +904,29 @@ class Descent:
     def _budget_message(self) -> str:
         """Why max_steps is not a success: the bound reached and the steps still needed."""
         msg = f"stopped after max_steps = {self.max_steps} updates"
-        if self.mu is not None and math.isfinite(self.loss):
-            cert = certify(
-                self.loss,
-                self.last_gnorm,
-                self.mu,
-                self.certificate_method,
-                float(np.linalg.norm(self.theta)),
+        cert = self._bound_so_far()
+        if cert is not None:
+            msg += (
+                f" before the certificate held: L − L* ≤ {cert.excess_bound:.3g} "
+                f"({cert.relative_excess_bound:.2g} of L) and ‖θ − θ*‖ ≤ "
+                f"{cert.distance_bound:.3g} ({cert.relative_distance_bound:.2g} of ‖θ‖), "
+                f"tol = {self.tol:g}"
             )
-            if cert is not None:
-                msg += (
-                    f" before the certificate held: L − L* ≤ {cert.excess_bound:.3g} "
-                    f"({cert.relative_excess_bound:.2g} of L) and ‖θ − θ*‖ ≤ "
-                    f"{cert.distance_bound:.3g} ({cert.relative_distance_bound:.2g} of ‖θ‖), "
-                    f"tol = {self.tol:g}"
+            advice = self.advice
+            if advice is not None and math.isfinite(self.last_lr):
+                more = predicted_steps(
+                    self.opt.name,
+                    self.last_lr,
+                    advice.lam_min,
+                    advice.lam_max,
+                    cert.excess_bound,
+                    self.tol * abs(self.loss),
+                    cert.distance_bound,
+                    self.tol * cert.theta_norm,
                 )
-                advice = self.advice
-                if advice is not None and math.isfinite(self.last_lr):
-                    more = predicted_steps(
-                        self.opt.name,
-                        self.last_lr,
-                        advice.lam_min,
-                        advice.lam_max,
-                        cert.excess_bound,
-                        self.tol * abs(self.loss),
-                        cert.distance_bound,
-                        self.tol * cert.theta_norm,
-                    )
-                    if more is not None and math.isfinite(more) and more > 0:
-                        msg += f"; about {math.ceil(more):,} more steps at this rate"
-                return msg
+                if more is not None and math.isfinite(more) and more > 0:
+                    msg += f"; about {math.ceil(more):,} more steps at this rate"
+            return msg
         if math.isfinite(self.last_gnorm) and self.grad0:
             msg += (
                 f" with ‖∇L‖ = {self.last_gnorm:.3g} ({self.last_gnorm / self.grad0:.2g} of the "

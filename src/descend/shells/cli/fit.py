@@ -17,6 +17,7 @@ from descend.shells.cli.parser import add_step_limit
 __all__ = [
     "add_checkpoint_arguments",
     "add_data_arguments",
+    "add_scheduler_arguments",
     "add_training_arguments",
     "build_model",
     "checkpoint_kwargs",
@@ -199,18 +200,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="read DATA lazily with Dask (.npy chunk folder, Parquet, Zarr) and fit "
         "it by chunked passes: for data larger than memory",
     )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="with --dask: a dask.distributed scheduler address (default: local)",
-    )
-    p.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=None,
-        metavar="S",
-        help="with --scheduler: seconds to wait for the scheduler (default: 5)",
-    )
+    add_scheduler_arguments(p, "with --dask: a dask.distributed scheduler address (default: local)")
     add_checkpoint_arguments(p)
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_figure_arguments(p)
@@ -270,6 +260,18 @@ def penalty_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             n_iter_no_change=args.n_iter_no_change,
         )
     return out
+
+
+def add_scheduler_arguments(p: argparse.ArgumentParser, scheduler_help: str) -> None:
+    """``--scheduler ADDRESS`` and ``--connect-timeout S`` (fit and resume)."""
+    p.add_argument("--scheduler", metavar="ADDRESS", help=scheduler_help)
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --scheduler: seconds to wait for the scheduler (default: 5)",
+    )
 
 
 def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:

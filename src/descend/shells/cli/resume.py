@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from descend.shells.cli.fit import add_checkpoint_arguments, finish
+from descend.shells.cli.fit import add_checkpoint_arguments, add_scheduler_arguments, finish
 from descend.shells.cli.parser import add_step_limit
 
 __all__ = ["register", "run"]
@@ -25,17 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", metavar="PATH", help="read the data from this CSV file instead")
     add_step_limit(p, None, "a new step limit (default: the original one)")
     p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="a fit made with --dask: the dask.distributed scheduler to run on (default: local)",
-    )
-    p.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=None,
-        metavar="S",
-        help="with --scheduler: seconds to wait for the scheduler (default: 5)",
+    add_scheduler_arguments(
+        p, "a fit made with --dask: the dask.distributed scheduler to run on (default: local)"
     )
     add_checkpoint_arguments(p)
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
