@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
-from sklearn.datasets import load_breast_cancer  # noqa: E402
+from sklearn.datasets import load_breast_cancer, load_iris, make_classification  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -19,8 +19,8 @@ from descend.estimators import GDClassifier  # noqa: E402
 
 @parametrize_with_checks([GDClassifier()])
 def test_sklearn_estimator_checks(estimator, check):
-    """scikit-learn's own checks pass with no expected failures declared (binary: the
-    estimator declares ``multi_class=False`` in its tags)."""
+    """scikit-learn's own checks pass with no expected failures declared, the multiclass
+    checks included (softmax for more than two classes)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
@@ -89,3 +89,85 @@ def test_separated_on_a_small_separable_set(rng):
     # with a penalty the optimum is finite: no separation verdict
     est = GDClassifier(penalty="l2", alpha=0.01).fit(X, y)
     assert est.stop_reason_ in ("converged", "stationary")
+
+
+# -- more than two classes: the softmax against multinomial LogisticRegression ----------------
+def softmax_objective(X, y, b, W, alpha):
+    """(1/n) Σ [log Σ_k e^{z_ik} − z_{i,y_i}] + ½α‖W‖², with scipy's logsumexp."""
+    from scipy.special import logsumexp
+
+    Z = X @ W.T + b
+    return np.mean(logsumexp(Z, axis=1) - Z[np.arange(len(y)), y]) + 0.5 * alpha * np.sum(W * W)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+def test_multinomial_l2_matches_logistic_regression_on_iris(iris):
+    """penalty="l2", alpha=a on iris (three classes, raw units) is multinomial
+    LogisticRegression(C=1/(n·a)): the same objective to 1e-10, the same predictions."""
+    X, y = iris
+    n, alpha = len(y), 0.01
+    ref = LogisticRegression(C=1 / (n * alpha), tol=1e-12, max_iter=10_000).fit(X, y)
+    est = GDClassifier(penalty="l2", alpha=alpha, max_iter=50_000, gtol=1e-12).fit(X, y)
+    assert est.coef_.shape == (3, 4) and est.intercept_.shape == (3,)
+    ours = softmax_objective(X, y, est.intercept_, est.coef_, alpha)
+    theirs = softmax_objective(X, y, ref.intercept_, ref.coef_, alpha)
+    assert abs(ours - theirs) <= 1e-10 * theirs
+    np.testing.assert_array_equal(est.predict(X), ref.predict(X))
+    np.testing.assert_allclose(est.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+    # with the intercepts unpenalised, both optima have Σ_k w_k = 0; the logits agree up to
+    # one constant per row (the softmax's invariance), so their differences agree
+    np.testing.assert_allclose(est.coef_.sum(axis=0), 0.0, atol=1e-6)
+    z, zr = est.decision_function(X), ref.decision_function(X)
+    np.testing.assert_allclose(z - z.mean(1, keepdims=True), zr - zr.mean(1, keepdims=True),
+                               atol=1e-5)  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ["iris sepal width", "noisy four classes"])
+def test_unpenalised_multinomial_matches_logistic_regression(case, iris):
+    """penalty=None where the optimum is finite (overlapping classes): the same objective to
+    1e-12 relative. (All of iris is not such a case: setosa is linearly separable from the
+    others, so its unpenalised optimum lies at infinity.)"""
+    if case == "iris sepal width":
+        X, y = iris[0][:, [1]], iris[1]
+    else:
+        X, y = make_classification(
+            n_samples=300, n_features=5, n_informative=3, n_classes=4, flip_y=0.2,
+            random_state=0,
+        )  # fmt: skip
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)  # no penalty
+    res = ds.fit(X, y, loss="softmax", learning_rate="auto", max_steps=50_000, gtol=1e-12)
+    assert res.stop_reason in ("converged", "stationary")
+    ours = softmax_objective(X, y, res.intercept, res.coef, 0.0)
+    theirs = softmax_objective(X, y, ref.intercept_, ref.coef_, 0.0)
+    assert abs(ours - theirs) <= 1e-12 * theirs
+    assert ours == pytest.approx(res.loss, rel=1e-12)  # the loss descend reports is that one
+
+
+def test_class_labels_of_any_kind_and_shapes_as_in_scikit_learn(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    est = GDClassifier(penalty="l2", alpha=0.01).fit(X, names)
+    assert list(est.classes_) == ["setosa", "versicolor", "virginica"]
+    z, p = est.decision_function(X), est.predict_proba(X)
+    assert z.shape == p.shape == est.predict_log_proba(X).shape == (150, 3)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(est.predict(X), est.classes_[np.argmax(p, axis=1)])
+    assert est.score(X, names) > 0.95
+    # labels in another order give the same classifier (classes_ sorted, codes follow)
+    shuffled = GDClassifier(penalty="l2", alpha=0.01).fit(X, np.array([2, 0, 1])[y])
+    np.testing.assert_array_equal(shuffled.classes_, [0, 1, 2])
+
+
+def test_multiclass_separable_data_end_with_the_separated_verdict(rng):
+    """Three well-separated clusters: every row's own logit on top, so the unpenalised
+    softmax has no minimiser, and the run says so."""
+    centres = np.array([[0.0, 6.0], [6.0, 0.0], [-6.0, -6.0]])
+    y = np.repeat(np.arange(3), 20)
+    X = centres[y] + rng.normal(size=(60, 2))
+    res = ds.fit(X, y, loss="softmax", learning_rate="auto", max_steps=10_000)
+    assert res.stop_reason == "separated"
+    assert np.all(np.argmax(res.predict(X), axis=1) == y)

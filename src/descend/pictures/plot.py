@@ -204,7 +204,7 @@ def _as_xy(X: Any, y: Any) -> tuple[Array, Array]:
 def _equation(res: FitResult) -> str | None:
     """'ŷ = b + m·x' in original units for a one-input linear model, else None."""
     model = res.model
-    if model is None or not model.is_linear or model.expands_features:
+    if model is None or not model.is_linear or model.expands_features or model.n_outputs > 1:
         return None
     coef = np.asarray(res.coef)
     if coef.shape != (1,):

@@ -159,7 +159,7 @@ def _params_section(res: FitResult) -> str:
     model = res.model
     ref = res.reference
     parts = ["<h2>Parameters</h2>"]
-    if model is not None and model.is_linear:
+    if model is not None and model.is_linear and model.n_outputs == 1:
         names = ["intercept", *coef_names(model)]
         values = [res.intercept, *np.asarray(res.coef).tolist()]
         refs = None if ref is None or ref.coef is None else [ref.intercept, *ref.coef.tolist()]

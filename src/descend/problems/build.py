@@ -286,6 +286,13 @@ def build_problem(
     Problem
     """
     check_seed(seed)
+    loss = get_loss(loss)
+    if loss.n_outputs != 1:  # the softmax: K from all the targets, before any split
+        if is_dask(X):
+            raise ValueError(
+                f"loss={loss.spec()!r} is for in-memory data: load the Dask array (X.compute())"
+            )
+        loss = loss.for_targets(np.asarray(y))
     X_val = y_val = None
     if validation_fraction is not None:
         if is_dask(X):

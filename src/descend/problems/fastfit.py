@@ -196,6 +196,8 @@ def build_objective(
 
     m = get_model(model)
     loss_obj = get_loss(loss)
+    if loss_obj.n_outputs != 1:  # K outputs (the softmax): the plain path, K from the targets
+        fast = False
     if fast == "auto":
         try:
             fast = int(np.prod(np.shape(X))) >= SMALL
@@ -249,7 +251,8 @@ def build_objective(
     check_fit_data(Xa, ya, names)
     if dt == DTYPES[1]:
         Xa = _round32(Xa)
-    bound = m.bind(Xa, feature_names=names, y=ya)
+    loss_obj = loss_obj.for_targets(ya)
+    bound = m.with_outputs(loss_obj.n_outputs).bind(Xa, feature_names=names, y=ya)
     check_design(Xa, bound.n_params, names)
     return DataObjective(bound, loss_obj, bound.design(Xa), ya)
 
@@ -309,11 +312,11 @@ def make_objective(
     on ``model.design(X)``.
     """
 
-    loss_obj = get_loss(loss)
+    loss_obj = get_loss(loss).for_targets(y)
     if fast == "auto":
         fast = X.size >= SMALL
-    if not fast or not model.is_linear:
-        bound = model.bind(X, feature_names=feature_names, y=y)
+    if not fast or not model.is_linear or loss_obj.n_outputs != 1:
+        bound = model.with_outputs(loss_obj.n_outputs).bind(X, feature_names=feature_names, y=y)
         return DataObjective(bound, loss_obj, bound.design(X), y)
     obj = FastDataObjective.build(model, loss_obj, X, y, feature_names)
     obj.model.bind_target(y)

@@ -170,6 +170,7 @@ class DataObjective(Objective):
     Z : ndarray, shape (n, k)
         The model's design (``model.design(X)``): features in the coordinates descent runs in.
     y : ndarray, shape (n,)
+        Targets (class indices for the softmax, whose model gives ŷ of shape (n, K)).
 
     Notes
     -----
@@ -272,9 +273,15 @@ class DataObjective(Objective):
         return Reference(theta, self.value(theta), intercept, coef)
 
     def gram(self) -> Array:
-        """(1/n)·AᵀA for the linear model's augmented design A (with the intercept column)."""
+        """(1/n)·AᵀA for the linear model's augmented design A (with the intercept column).
+
+        With K outputs (θ in K blocks, see :class:`~descend.problems.models.Linear`) it is
+        I_K ⊗ (1/n)·AᵀA, shape (p, p): each block sees the same design.
+        """
         A = self.model.augmented(self.Z)
-        return (A.T @ A) / self.n_samples
+        G = (A.T @ A) / self.n_samples
+        k = int(self.model.n_outputs)
+        return G if k == 1 else np.kron(np.eye(k), G)
 
     def hessian(self, theta: Array) -> Array:
         """Exact (2/n)·AᵀA for a linear model with the MSE; finite differences otherwise."""

@@ -305,13 +305,17 @@ class OrthogonalPolynomialFeatures(TransformerMixin, BaseEstimator):
 
 
 class GDClassifier(ClassifierMixin, BaseEstimator):
-    """Binary classification by gradient descent on the log loss, as a scikit-learn estimator.
+    """Classification by gradient descent on the cross-entropy, as a scikit-learn estimator.
 
-    A thin shell around :func:`descend.fit` with ``loss="logloss"``: the labels are encoded as
-    0 (``classes_[0]``) and 1 (``classes_[1]``), the model's output is the logit
-    z = b + w·x, and P(classes_[1] | x) = σ(z). Unpenalised log loss on separable data has no
-    minimiser: the run stops with ``stop_reason_ == "separated"`` as soon as θ classifies every
-    training row correctly (a ConvergenceWarning says so); a penalty gives a finite optimum.
+    A thin shell around :func:`descend.fit`. Two classes: ``loss="logloss"``, the labels
+    encoded as 0 (``classes_[0]``) and 1 (``classes_[1]``), the model's output the logit
+    z = b + w·x and P(classes_[1] | x) = σ(z) (scikit-learn's binary LogisticRegression).
+    K > 2 classes: ``loss="softmax"``, the labels encoded as 0, …, K − 1 in the order of
+    ``classes_``, K logits z_k = b_k + w_k·x and P(classes_[k] | x) = softmax(z)_k
+    (scikit-learn's multinomial LogisticRegression). Unpenalised cross-entropy on separable
+    data has no minimiser: the run stops with ``stop_reason_ == "separated"`` as soon as θ
+    classifies every training row correctly (a ConvergenceWarning says so); a penalty gives a
+    finite optimum.
 
     Parameters
     ----------
@@ -323,10 +327,10 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        The two labels, sorted; ``classes_[1]`` is the positive class.
-    coef_ : ndarray of shape (1, n_features)
-    intercept_ : ndarray of shape (1,)
+    classes_ : ndarray of shape (n_classes,)
+        The labels, sorted; for two classes ``classes_[1]`` is the positive class.
+    coef_ : ndarray of shape (1, n_features) for two classes, (n_classes, n_features) else
+    intercept_ : ndarray of shape (1,) for two classes, (n_classes,) else
     n_iter_, loss_curve_, stop_reason_, certificate_, result_, n_features_in_
         As in :class:`GDRegressor`.
     """
@@ -372,7 +376,6 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.classifier_tags.multi_class = False  # binary log loss (declared, not exempted)
         return tags
 
     def fit(self, X: Any, y: Any) -> GDClassifier:
@@ -382,7 +385,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
-            Two distinct labels of any kind.
+            Two or more distinct labels of any kind.
 
         Returns
         -------
@@ -391,7 +394,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            One class only, or more than two.
+            One class only.
         """
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=np.float64)
         check_classification_targets(y)
@@ -401,23 +404,19 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 f"y holds one class only ({classes.tolist()}): a classifier cannot learn from "
                 "one class; give rows of both classes"
             )
-        if len(classes) > 2:
-            raise ValueError(
-                f"Only binary classification is supported (binary log loss); y has "
-                f"{len(classes)} classes: {classes[:5].tolist()}"
-                + ("…" if len(classes) > 5 else "")
-            )
         self.classes_ = classes
-        y01 = (y == classes[1]).astype(np.float64)
+        binary = len(classes) == 2
+        # 0/1 for the log loss, 0, …, K − 1 (the order of classes_) for the softmax
+        codes = np.searchsorted(classes, y).astype(np.float64)
         names = [str(n) for n in getattr(self, "feature_names_in_", [])] or None
         options: dict[str, Any] = dict(self.optimizer_params or {})
         if self.schedule is not None:
             options["schedule"] = self.schedule
         res = _fit(
             X,
-            y01,
+            codes,
             model=self.model,
-            loss="logloss",
+            loss="logloss" if binary else f"softmax:{len(classes)}",
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
@@ -442,8 +441,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self.stop_reason_ = res.stop_reason
         self.certificate_ = res.certificate
         if res.model.is_linear:
-            self.intercept_ = np.array([float(res.intercept)])
-            self.coef_ = np.asarray(res.coef).reshape(1, -1)
+            self.intercept_ = np.asarray(res.intercept, dtype=np.float64).reshape(-1)
+            self.coef_ = np.asarray(res.coef).reshape(len(self.intercept_), -1)
         if res.stop_reason in ("max_steps", "diverged", "stalled", "separated"):
             warnings.warn(
                 f"GDClassifier {res.stop_reason}: {res.message}", ConvergenceWarning, stacklevel=2
@@ -451,23 +450,30 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X: Any) -> Array:
-        """The logit z = b + w·x for ``classes_[1]``, shape (n_samples,)."""
+        """Two classes: the logit z = b + w·x for ``classes_[1]``, shape (n_samples,).
+        K classes: the K logits z_k = b_k + w_k·x, shape (n_samples, K)."""
         check_is_fitted(self, "result_")
         X = validate_data(self, X, reset=False, accept_sparse=_SPARSE, dtype=np.float64)
         return np.asarray(self.result_.predict(X), dtype=np.float64)
 
     def predict_proba(self, X: Any) -> Array:
-        """[P(classes_[0]), P(classes_[1])] per row, shape (n_samples, 2); P(1) = σ(z)."""
-        z = self.decision_function(X)
-        p = 0.5 * (1.0 + np.tanh(0.5 * z))
-        return np.column_stack([1.0 - p, p])
+        """P(classes_[k] | x) per row, shape (n_samples, n_classes): [1 − σ(z), σ(z)] for two
+        classes, softmax(z) for K."""
+        return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X: Any) -> Array:
-        """log of :meth:`predict_proba`, computed stably: log σ(z) = −log(1 + e^−z)."""
+        """log of :meth:`predict_proba`, computed stably: log σ(z) = −log(1 + e^−z), and
+        log softmax(z)_k = z_k − log Σ_j e^{z_j} (the row maximum subtracted first)."""
         z = self.decision_function(X)
-        return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+        if z.ndim == 1:
+            return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+        m = z.max(axis=1, keepdims=True)
+        return np.asarray(z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True)))
 
     def predict(self, X: Any) -> NDArray[Any]:
-        """``classes_[1]`` where z > 0, else ``classes_[0]``; shape (n_samples,)."""
+        """The class of the largest logit (two classes: ``classes_[1]`` where z > 0);
+        shape (n_samples,)."""
         z = self.decision_function(X)
-        return np.asarray(self.classes_[(z > 0).astype(int)])
+        if z.ndim == 1:
+            return np.asarray(self.classes_[(z > 0).astype(int)])
+        return np.asarray(self.classes_[np.argmax(z, axis=1)])

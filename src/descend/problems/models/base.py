@@ -23,8 +23,9 @@ class Model:
     the number of parameters; then:
 
     - ``design(X) -> Z``: features in the coordinates descent runs in, shape (n, k);
-    - ``forward(θ, Z) -> ŷ``: predictions, shape (n,);
-    - ``vjp(θ, Z, g) -> ∂L/∂θ``: the chain rule, with g = ∂L/∂ŷ of shape (n,);
+    - ``forward(θ, Z) -> ŷ``: predictions, shape (n,) — or (n, K) for a model with K outputs
+      (:meth:`with_outputs`, the softmax's logits);
+    - ``vjp(θ, Z, g) -> ∂L/∂θ``: the chain rule, with g = ∂L/∂ŷ of ŷ's shape;
     - ``unpack(θ) -> dict``: named views of θ (``{"m": …, "b": …}``, per-layer weights);
     - ``init_params(rng) -> θ₀``: random initial parameters.
     """
@@ -45,9 +46,35 @@ class Model:
     fuses_squared_error: bool = False
     #: the polynomial basis Φ is built from (a Polynomial's; None for every other model)
     basis: PolynomialBasis | None = None
+    #: the model can give K > 1 outputs per row (:meth:`with_outputs`): ŷ of shape (n, K)
+    multi_output: bool = False
+    #: K, the outputs per row: ŷ of shape (n,) when 1, (n, K) otherwise (the softmax's logits)
+    n_outputs: int = 1
     n_params: int = 0
     n_features: int = 0
     feature_names: list[str]
+
+    def with_outputs(self, k: int) -> Model:
+        """A copy of this (unbound) model with K outputs per row: ŷ of shape (n, K).
+
+        What a loss with K outputs (the softmax) needs; K = 1 returns the model itself.
+
+        Raises
+        ------
+        ValueError
+            K > 1 for a model with one output only (not :attr:`multi_output`).
+        """
+        k = int(k)
+        if k == self.n_outputs:
+            return self
+        if not self.multi_output:
+            raise ValueError(
+                f"the model {self.spec()!r} has one output per row, but the loss needs {k} "
+                "(one logit per class): use 'linear' or an MLP ('mlp:8')"
+            )
+        twin = copy.copy(self)
+        twin.n_outputs = k
+        return twin
 
     # -- life cycle -----------------------------------------------------------------------
     def bind(
