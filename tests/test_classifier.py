@@ -171,3 +171,85 @@ def test_multiclass_separable_data_end_with_the_separated_verdict(rng):
     res = ds.fit(X, y, loss="softmax", learning_rate="auto", max_steps=10_000)
     assert res.stop_reason == "separated"
     assert np.all(np.argmax(res.predict(X), axis=1) == y)
+
+
+# -- sample weights and class weights, as LogisticRegression defines them --------------------
+@pytest.mark.parametrize("class_weight", [None, "balanced", {0: 1.0, 1: 3.0, 2: 0.5}])
+def test_weights_match_logistic_regression_on_iris(class_weight, iris, rng):
+    """sample_weight s and class_weight c: the loss Σ sᵢcᵢℓᵢ / Σ sᵢcᵢ, and LogisticRegression
+    with the same weights and C = 1/(Σ sᵢcᵢ·α) — the same objective to 1e-10, the same
+    predictions ("balanced" counts the sample weights, as LogisticRegression does)."""
+    from scipy.special import logsumexp
+    from sklearn.utils.class_weight import compute_class_weight
+
+    X, y = iris
+    sw, alpha = rng.uniform(0.2, 3.0, len(y)), 0.01
+    s = sw.copy()
+    if class_weight is not None:
+        s *= compute_class_weight(class_weight, classes=np.arange(3), y=y, sample_weight=sw)[y]
+    ref = LogisticRegression(
+        C=1 / (s.sum() * alpha), class_weight=class_weight, tol=1e-12, max_iter=10_000
+    ).fit(X, y, sample_weight=sw)
+    est = GDClassifier(
+        penalty="l2", alpha=alpha, class_weight=class_weight, max_iter=50_000, gtol=1e-12
+    ).fit(X, y, sample_weight=sw)
+
+    def objective(b, W):
+        Z = X @ W.T + b
+        per_row = logsumexp(Z, axis=1) - Z[np.arange(len(y)), y]
+        return s @ per_row / s.sum() + 0.5 * alpha * np.sum(W * W)
+
+    ours, theirs = objective(est.intercept_, est.coef_), objective(ref.intercept_, ref.coef_)
+    assert abs(ours - theirs) <= 1e-10 * theirs
+    np.testing.assert_array_equal(est.predict(X), ref.predict(X))
+
+
+def test_binary_class_weights_match_logistic_regression(cancer):
+    X, y = cancer
+    alpha, cw = 0.01, {0: 2.0, 1: 0.5}
+    s = np.where(y == 0, 2.0, 0.5)
+    ref = LogisticRegression(C=1 / (s.sum() * alpha), class_weight=cw, tol=1e-12,
+                             max_iter=10_000).fit(X, y)  # fmt: skip
+    est = GDClassifier(penalty="l2", alpha=alpha, class_weight=cw, max_iter=100_000,
+                       gtol=1e-12).fit(X, y)  # fmt: skip
+
+    def objective(b, w):
+        z = X @ w + b
+        return s @ (np.logaddexp(0.0, z) - y * z) / s.sum() + 0.5 * alpha * w @ w
+
+    ours = objective(est.intercept_[0], est.coef_[0])
+    theirs = objective(ref.intercept_[0], ref.coef_[0])
+    assert abs(ours - theirs) <= 1e-8 * theirs
+    np.testing.assert_array_equal(est.predict(X), ref.predict(X))
+
+
+def test_integer_weights_are_repeated_rows(iris, rng):
+    """Weight k is the row k times (0: dropped): the same scaling, start, steps and answer."""
+    X, y = iris
+    counts = rng.integers(0, 3, len(y))
+    kw = dict(loss="softmax", penalty="l2", alpha=0.05, learning_rate="auto", max_steps=3000)
+    weighted = ds.fit(X, y, sample_weight=counts, **kw)
+    repeated = ds.fit(np.repeat(X, counts, axis=0), np.repeat(y, counts), **kw)
+    assert weighted.n_steps == repeated.n_steps
+    np.testing.assert_allclose(weighted.coef, repeated.coef, rtol=1e-9, atol=1e-12)
+    assert weighted.loss == pytest.approx(repeated.loss, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("weights", "match"),
+    [
+        (lambda n: -np.ones(n), "row 1 has -1.0"),
+        (lambda n: np.ones(n - 1), "one weight per row"),
+        (lambda n: np.zeros(n), "every sample_weight is 0"),
+    ],
+)
+def test_bad_sample_weights_are_one_clear_error(weights, match, rng):
+    X, y = rng.normal(size=(20, 2)), rng.integers(0, 2, 20).astype(float)
+    with pytest.raises(ds.DataError, match=match):
+        ds.fit(X, y, loss="logloss", sample_weight=weights(20))
+
+
+def test_sample_weight_with_a_validation_split_is_refused(rng):
+    X, y = rng.normal(size=(20, 2)), rng.normal(size=20)
+    with pytest.raises(ValueError, match="sample_weight cannot be combined"):
+        ds.fit(X, y, sample_weight=np.ones(20), validation_fraction=0.2)

@@ -177,3 +177,16 @@ def test_estimators_without_scikit_learn_name_the_extra():
                          check=True).stdout  # fmt: skip
     assert out.startswith("MissingExtraError"), out
     assert 'pip install "descend[sklearn]"' in out and out.count("\n") == 1
+
+
+def test_sample_weight_is_weighted_least_squares(rng):
+    """GDRegressor.fit(X, y, sample_weight=s) minimises Σ sᵢrᵢ² / Σ sᵢ: NumPy's lstsq on the
+    rows scaled by √sᵢ gives the same coefficients."""
+    X = rng.normal(2.0, 1.5, (50, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 3.0 + rng.normal(size=50)
+    s = rng.uniform(0.0, 4.0, 50)
+    A = np.column_stack([X, np.ones(50)]) * np.sqrt(s)[:, None]
+    exact = np.linalg.lstsq(A, y * np.sqrt(s), rcond=None)[0]
+    est = GDRegressor(gtol=1e-13, max_iter=100_000).fit(X, y, sample_weight=s)
+    np.testing.assert_allclose(est.coef_, exact[:3], rtol=1e-9)
+    assert est.intercept_ == pytest.approx(exact[3], rel=1e-9)

@@ -198,3 +198,20 @@ def test_softmax_separation_is_every_own_logit_on_top():
     y = np.array([0.0, 2.0])
     assert loss.separated(y, np.array([[2.0, 1.0, 0.0], [0.0, 1.0, 1.5]]))
     assert not loss.separated(y, np.array([[2.0, 2.0, 0.0], [0.0, 1.0, 1.5]]))  # a tie
+
+
+@pytest.mark.parametrize("loss", [*LOSSES, ds.losses.Softmax(3)], ids=lambda loss: loss.name)
+def test_weighted_loss_is_the_weighted_mean_of_the_rows(loss, rng):
+    """L_w = (1/n) Σ wᵢℓᵢ with per-row ℓᵢ that average to L; ∂L_w/∂ŷ against differences."""
+    n = 10
+    if loss.name == "softmax":
+        y, yhat = rng.integers(0, 3, n).astype(float), rng.normal(size=(n, 3))
+    else:
+        y = rng.integers(0, 2, n).astype(float) if loss.name == "logloss" else rng.normal(size=n)
+        yhat = rng.normal(size=n)
+    assert np.mean(loss.per_row(y, yhat)) == pytest.approx(loss.value(y, yhat), rel=1e-13)
+    w = rng.uniform(0.0, 2.0, n)
+    value, grad = loss.weighted(y, yhat, w)
+    assert value == pytest.approx(w @ loss.per_row(y, yhat) / n, rel=1e-14)
+    fd = central(lambda p: loss.weighted(y, p.reshape(yhat.shape), w)[0], yhat.ravel())
+    np.testing.assert_allclose(grad.ravel(), fd, rtol=1e-6, atol=1e-9)

@@ -101,6 +101,20 @@ class Loss:
         """(L, ∂L/∂ŷ) in one pass: a float and an array of shape (n,); y, ŷ of shape (n,)."""
         raise NotImplementedError
 
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        """ℓ(y_i, ŷ_i) row by row, shape (n,): L is their mean."""
+        raise NotImplementedError
+
+    def weighted(self, y: Array, yhat: Array, w: Array) -> tuple[float, Array]:
+        """(L_w, ∂L_w/∂ŷ) of the weighted mean L_w = (1/n) Σ w_i ℓ(y_i, ŷ_i), w of shape (n,).
+
+        Each row's gradient is its unweighted one times w_i (ℓ_i depends on ŷ_i alone), so
+        every loss gets sample weights from :meth:`per_row` and :meth:`value_and_grad`.
+        """
+        value = float(w @ self.per_row(y, yhat)) / w.shape[0]
+        g = self.value_and_grad(y, yhat)[1]
+        return value, g * (w if g.ndim == 1 else w[:, None])
+
     def spec(self) -> str:
         """The name that :func:`get_loss` turns back into this loss."""
         return self.name
@@ -120,6 +134,9 @@ class MSE(Loss):
     def value(self, y: Array, yhat: Array) -> float:
         r = y - yhat
         return float(r @ r) / r.shape[0]
+
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        return np.asarray((y - yhat) ** 2)
 
     def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
         r = y - yhat
@@ -152,6 +169,9 @@ class MAE(Loss):
     def value(self, y: Array, yhat: Array) -> float:
         return float(np.mean(np.abs(y - yhat)))
 
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        return np.abs(y - yhat)
+
     def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
         r = y - yhat
         n = r.shape[0]
@@ -182,6 +202,10 @@ class Huber(Loss):
         small = a <= self.delta
         per = np.where(small, 0.5 * r * r, self.delta * (a - 0.5 * self.delta))
         return float(per.sum()) / n, -np.clip(r, -self.delta, self.delta) / n
+
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        a = np.abs(y - yhat)
+        return np.where(a <= self.delta, 0.5 * a * a, self.delta * (a - 0.5 * self.delta))
 
     def spec(self) -> str:
         return f"huber:{self.delta:g}"
@@ -217,6 +241,11 @@ class SmoothedMAE(Loss):
         c = np.clip(r / self.delta, -1.0, 1.0)
         # c·r − ½δc² equals r²/(2δ) inside and |r| − δ/2 outside (the Huber kernel's identity)
         return float(c @ r - 0.5 * self.delta * (c @ c)) / n, -c / n
+
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        r = y - yhat
+        c = np.clip(r / self.delta, -1.0, 1.0)
+        return np.asarray(c * r - 0.5 * self.delta * c * c)
 
     def spec(self) -> str:
         return f"{self.name}:{self.delta:.17g}"
@@ -254,6 +283,9 @@ class LogLoss(Loss):
         per = np.logaddexp(0.0, z) - y * z
         p = 0.5 * (1.0 + np.tanh(0.5 * z))  # σ(z) without overflow
         return float(per.sum()) / n, (p - y) / n
+
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        return np.asarray(np.logaddexp(0.0, yhat) - y * yhat)
 
     separable: bool = True
 
@@ -369,10 +401,13 @@ class Softmax(Loss):
         return value, P
 
     def value(self, y: Array, yhat: Array) -> float:
+        return float(np.sum(self.per_row(y, yhat))) / yhat.shape[0]
+
+    def per_row(self, y: Array, yhat: Array) -> Array:
         Z = yhat
         m = Z.max(axis=1, keepdims=True)
         lse = m[:, 0] + np.log(np.exp(Z - m).sum(axis=1))
-        return float(np.sum(lse - Z[np.arange(Z.shape[0]), y.astype(np.intp)])) / Z.shape[0]
+        return np.asarray(lse - Z[np.arange(Z.shape[0]), y.astype(np.intp)])
 
     def separated(self, y: Array, yhat: Array) -> bool:
         """Every row's own logit strictly above all others: z_{i,y_i} > max_{k≠y_i} z_ik.

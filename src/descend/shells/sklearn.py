@@ -34,8 +34,13 @@ from sklearn.base import (  # noqa: E402
     TransformerMixin,
 )
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.utils.class_weight import compute_class_weight  # noqa: E402
 from sklearn.utils.multiclass import check_classification_targets  # noqa: E402
-from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: E402
+from sklearn.utils.validation import (  # noqa: E402
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from descend.descent.fit import fit as _fit  # noqa: E402
 from descend.descent.verdicts import (  # noqa: E402
@@ -179,19 +184,24 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         tags.input_tags.sparse = True  # densified by descend (with a warning) when small
         return tags
 
-    def fit(self, X: Any, y: Any) -> GDRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
         """Fit by gradient descent.
 
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights s_i ≥ 0: the loss is Σ s_i ℓ_i / Σ s_i (integer weights = repeated
+            rows); see :func:`descend.fit`.
 
         Returns
         -------
         self : GDRegressor
         """
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, y_numeric=True, dtype=np.float64)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         names = [str(n) for n in getattr(self, "feature_names_in_", [])] or None
         options: dict[str, Any] = dict(self.optimizer_params or {})
         if self.schedule is not None:
@@ -217,6 +227,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             validation_fraction=self.validation_fraction if self.early_stopping else None,
             n_iter_no_change=self.n_iter_no_change,
             live=bool(self.live),
+            sample_weight=sample_weight,
             **options,
         )
         res.objective = None  # do not keep a copy of the training data
@@ -323,7 +334,13 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
     optimizer_params, penalty, alpha, l1_ratio, early_stopping, validation_fraction,
     n_iter_no_change
         As in :class:`GDRegressor`. ``penalty="l2", alpha=a`` is scikit-learn's
-        ``LogisticRegression(C=1/(n·a))`` on n rows.
+        ``LogisticRegression(C=1/(n·a))`` on n rows (``C=1/(Σs·a)`` with sample weights s).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight`` as scikit-learn's
+        LogisticRegression does (``compute_class_weight`` with the sample weights):
+        ``{label: weight}``, or "balanced", Σs/(n_classes·Σ_{rows of label} s) (with unit
+        sample weights n_samples/(n_classes·count(label))). The reference
+        ``LogisticRegression(C)`` is then ``alpha = 1/(C·Σ s·class_weight)``.
 
     Attributes
     ----------
@@ -354,6 +371,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
+        class_weight: Any = None,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -372,13 +390,14 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
 
-    def fit(self, X: Any, y: Any) -> GDClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDClassifier:
         """Fit by gradient descent on the log loss.
 
         Parameters
@@ -386,6 +405,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         X : array-like or sparse matrix of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Two or more distinct labels of any kind.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights s_i ≥ 0 (times ``class_weight``): the loss is Σ s_i ℓ_i / Σ s_i.
 
         Returns
         -------
@@ -405,6 +426,13 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 "one class; give rows of both classes"
             )
         self.classes_ = classes
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.class_weight is not None:  # LogisticRegression's: "balanced" counts weights
+            cw = compute_class_weight(
+                self.class_weight, classes=classes, y=y, sample_weight=sample_weight
+            )[np.searchsorted(classes, y)]
+            sample_weight = cw if sample_weight is None else sample_weight * cw
         binary = len(classes) == 2
         # 0/1 for the log loss, 0, …, K − 1 (the order of classes_) for the softmax
         codes = np.searchsorted(classes, y).astype(np.float64)
@@ -432,6 +460,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             early_stopping=self.early_stopping,
             validation_fraction=self.validation_fraction if self.early_stopping else None,
             n_iter_no_change=self.n_iter_no_change,
+            sample_weight=sample_weight,
             **options,
         )
         res.objective = None

@@ -78,22 +78,32 @@ class Model:
 
     # -- life cycle -----------------------------------------------------------------------
     def bind(
-        self, X: Array, feature_names: list[str] | None = None, y: Array | None = None
+        self,
+        X: Array,
+        feature_names: list[str] | None = None,
+        y: Array | None = None,
+        weights: Array | None = None,
     ) -> Model:
         """Return a copy of this model fitted to the inputs X of shape (n, d).
 
         ``y`` (shape (n,)), when given, lets a model centre its random start on the data
-        (see :meth:`bind_target`); it never changes the features.
+        (see :meth:`bind_target`); it never changes the features. ``weights`` (shape (n,),
+        ≥ 0), when given, make the scaling the weighted one (row i counted w_i times, rows of
+        weight 0 not at all), so weighting rows and repeating them bind the same model.
         """
         bound = copy.copy(self)
         bound.n_features = int(X.shape[1])
         bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
-        bound._bind(X)
+        bound._bind(X, weights)
         if y is not None:
-            bound.bind_target(np.asarray(y, dtype=np.float64))
+            ya = np.asarray(y, dtype=np.float64)
+            if weights is None:
+                bound.bind_target(ya)
+            else:
+                bound.bind_target_mean(float(np.average(ya, weights=weights)))
         return bound
 
-    def _bind(self, X: Array) -> None:
+    def _bind(self, X: Array, weights: Array | None = None) -> None:
         raise NotImplementedError
 
     def bind_target(self, y: Array) -> None:

@@ -63,12 +63,14 @@ class Linear(Model):
     def _bind_features(self, X: Array) -> None:
         """Learn whatever the raw feature map needs from X (nothing for Linear)."""
 
-    def _bind(self, X: Array) -> None:
-        self._bind_features(X)
+    def _bind(self, X: Array, weights: Array | None = None) -> None:
+        self._bind_features(X if weights is None else X[np.asarray(weights) > 0])
         Phi = self._raw_features(X)
         k = Phi.shape[1]
         self.scaler = (
-            Standardizer.fit(Phi, center=self.intercept) if self.scale else Standardizer.identity(k)
+            Standardizer.fit(Phi, center=self.intercept, weights=weights)
+            if self.scale
+            else Standardizer.identity(k)
         )
         self.n_params = (k + int(self.intercept)) * self.n_outputs
 

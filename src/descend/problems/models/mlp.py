@@ -119,9 +119,11 @@ class MLP(Model):
         self._cache: tuple[Array, Array, list[Array], list[Array]] | None = None
 
     # -- life cycle -----------------------------------------------------------------------
-    def _bind(self, X: Array) -> None:
+    def _bind(self, X: Array, weights: Array | None = None) -> None:
         d = X.shape[1]
-        self.scaler = Standardizer.fit(X) if self.scale else Standardizer.identity(d)
+        self.scaler = (
+            Standardizer.fit(X, weights=weights) if self.scale else Standardizer.identity(d)
+        )
         widths = [d, *self.hidden, 1]
         self.shapes = [(widths[i], widths[i + 1]) for i in range(len(widths) - 1)]
         self.n_params = sum(fan_in * fan_out + fan_out for fan_in, fan_out in self.shapes)
