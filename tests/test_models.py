@@ -168,6 +168,13 @@ def test_k_outputs_are_k_independent_linear_models(rng):
     assert many.param_names()[3] == "w1[1]"
 
 
-def test_a_one_output_model_refuses_k_outputs(rng):
+def test_a_one_output_model_refuses_k_outputs():
+    from descend.problems.models.base import Model
+
+    class OneOutput(Model):
+        def spec(self) -> str:
+            return "one-output"
+
+    assert OneOutput().with_outputs(1).spec() == "one-output"
     with pytest.raises(ValueError, match="one output per row"):
-        ds.fit(rng.normal(size=(20, 2)), rng.integers(0, 3, 20), model="mlp:4", loss="softmax")
+        OneOutput().with_outputs(3)

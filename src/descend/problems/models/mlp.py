@@ -7,11 +7,12 @@ The network with L = len(hidden) + 1 layers maps a design row z ∈ ℝᵈ to on
     z_L = a_{L−1} W_L + b_L,      ŷ = ψ(z_L)            (ψ the output map, the identity by
                                                           default: a regression value or a logit)
 
-with W_l of shape (h_{l−1}, h_l), b_l of shape (h_l,), h₀ = d and h_L = 1. Everything is
-computed for all n rows at once (a_l has shape (n, h_l)).
+with W_l of shape (h_{l−1}, h_l), b_l of shape (h_l,), h₀ = d and h_L = 1 — or h_L = K for a
+network with K outputs (``with_outputs(K)``, the softmax's logits: ŷ = a_L of shape (n, K)).
+Everything is computed for all n rows at once (a_l has shape (n, h_l)).
 
 Backpropagation is the chain rule applied layer by layer from the output back. With
-g = ∂L/∂ŷ (shape (n,), from the loss) and δ_l = ∂L/∂z_l (shape (n, h_l)):
+g = ∂L/∂ŷ (shape (n,), or (n, K) with K outputs, from the loss) and δ_l = ∂L/∂z_l (shape (n, h_l)):
 
     δ_L = g ⊙ ψ'(z_L),
     ∂L/∂W_l = a_{l−1}ᵀ δ_l,       ∂L/∂b_l = Σ_rows δ_l,
@@ -69,8 +70,8 @@ class MLP(Model):
     scale : bool
         Standardise the input columns, z = (x − μ)/s with μ, s learned in :meth:`bind`.
     output : {"identity", "tanh", "relu", "sigmoid"}
-        ψ, the output map. Keep ``"identity"`` for regression losses and for the log loss,
-        which expects a logit.
+        ψ, the output map. Keep ``"identity"`` for regression losses, for the log loss, which
+        expects a logit, and for the softmax, which expects K logits.
 
     Notes
     -----
@@ -78,6 +79,10 @@ class MLP(Model):
     the activations of its last :meth:`forward` call so that the backward pass of the same
     (θ, Z) does not recompute them (objects are not meant to be shared between threads).
     """
+
+    #: K outputs on request (``with_outputs(K)``): the last layer has K units, a classifier
+    #: head for the softmax (``ds.fit(X, y, model="mlp:8", loss="softmax")``)
+    multi_output = True
 
     def __init__(
         self,
@@ -124,7 +129,7 @@ class MLP(Model):
         self.scaler = (
             Standardizer.fit(X, weights=weights) if self.scale else Standardizer.identity(d)
         )
-        widths = [d, *self.hidden, 1]
+        widths = [d, *self.hidden, self.n_outputs]
         self.shapes = [(widths[i], widths[i + 1]) for i in range(len(widths) - 1)]
         self.n_params = sum(fan_in * fan_out + fan_out for fan_in, fan_out in self.shapes)
         self._cache = None
@@ -198,10 +203,10 @@ class MLP(Model):
         return zs, acts
 
     def forward(self, theta: Array, Z: Array) -> Array:
-        """ŷ = a_L[:, 0], shape (n,)."""
+        """ŷ = a_L[:, 0], shape (n,); with K outputs ŷ = a_L, shape (n, K)."""
         theta = np.asarray(theta, dtype=np.float64)
         _zs, acts = self._cached(theta, Z)
-        return np.asarray(acts[-1][:, 0])
+        return np.asarray(acts[-1][:, 0] if self.n_outputs == 1 else acts[-1])
 
     def _derivative(self, k: int, z: Array, a: Array) -> Array:
         """φ'(z) of layer k (1-based), reusing the stored activation a = φ(z)."""
@@ -215,7 +220,8 @@ class MLP(Model):
         return np.ones_like(z)
 
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
-        """Backpropagation: ∂L/∂θ from g = ∂L/∂ŷ of shape (n,); returns shape (p,)."""
+        """Backpropagation: ∂L/∂θ from g = ∂L/∂ŷ of shape (n,) — (n, K) with K outputs;
+        returns shape (p,)."""
         theta = np.asarray(theta, dtype=np.float64)
         zs, acts = self._cached(theta, Z)
         layers = self._layers(theta)
@@ -223,7 +229,7 @@ class MLP(Model):
         grads = self._layers(grad)  # views into grad, filled layer by layer
         L = self.n_layers
         # output layer: δ_L = ∂L/∂z_L = ∂L/∂ŷ · ψ'(z_L), shape (n, 1)
-        delta = np.asarray(g, dtype=np.float64).reshape(-1, 1) * self._derivative(
+        delta = np.asarray(g, dtype=np.float64).reshape(-1, self.n_outputs) * self._derivative(
             L, zs[-1], acts[-1]
         )
         for k in range(L, 0, -1):
