@@ -190,3 +190,16 @@ def test_sample_weight_is_weighted_least_squares(rng):
     est = GDRegressor(gtol=1e-13, max_iter=100_000).fit(X, y, sample_weight=s)
     np.testing.assert_allclose(est.coef_, exact[:3], rtol=1e-9)
     assert est.intercept_ == pytest.approx(exact[3], rel=1e-9)
+
+
+def test_docs_map_every_sgd_parameter():
+    """docs/sklearn.md has a row for every parameter of SGDRegressor and SGDClassifier."""
+    from pathlib import Path
+
+    from sklearn.linear_model import SGDClassifier, SGDRegressor
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sklearn.md").read_text("utf-8")
+    rows = {line.split("|")[1].strip().strip("`") for line in text.splitlines()
+            if line.startswith("| `")}  # fmt: skip
+    wanted = set(SGDRegressor().get_params()) | set(SGDClassifier().get_params())
+    assert wanted <= rows, sorted(wanted - rows)
