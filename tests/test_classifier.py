@@ -253,3 +253,25 @@ def test_sample_weight_with_a_validation_split_is_refused(rng):
     X, y = rng.normal(size=(20, 2)), rng.normal(size=20)
     with pytest.raises(ValueError, match="sample_weight cannot be combined"):
         ds.fit(X, y, sample_weight=np.ones(20), validation_fraction=0.2)
+
+
+def test_warm_start_continues_from_the_previous_solution(iris):
+    """warm_start=True: the next fit starts at the previous θ — its first loss is the last
+    fit's final loss — and a new α starts from there, ending where a cold fit ends."""
+    X, y = iris
+    kw = dict(penalty="l2", max_iter=50_000, gtol=1e-10)
+    cold = GDClassifier(alpha=0.01, **kw).fit(X, y)
+    est = GDClassifier(alpha=0.01, warm_start=True, **kw).fit(X, y)
+    assert est.n_iter_ == cold.n_iter_  # the first fit is a cold one
+    est.fit(X, y)
+    assert est.loss_curve_[0] == pytest.approx(cold.result_.loss, rel=1e-12)
+    np.testing.assert_allclose(est.predict_proba(X), cold.predict_proba(X), atol=1e-8)
+    before = est.result_.loss
+    est.set_params(alpha=0.02).fit(X, y)
+    fresh = GDClassifier(alpha=0.02, **kw).fit(X, y)
+    assert est.loss_curve_[0] < fresh.loss_curve_[0]
+    assert est.loss_curve_[0] > before  # the same θ, the larger penalty
+    np.testing.assert_allclose(est.predict_proba(X), fresh.predict_proba(X), atol=1e-6)
+    # other classes: a cold start, not an error
+    est.fit(X[y > 0], y[y > 0])
+    assert list(est.classes_) == [1, 2]

@@ -203,3 +203,18 @@ def test_docs_map_every_sgd_parameter():
             if line.startswith("| `")}  # fmt: skip
     wanted = set(SGDRegressor().get_params()) | set(SGDClassifier().get_params())
     assert wanted <= rows, sorted(wanted - rows)
+
+
+def test_regressor_warm_start_reuses_theta(rng):
+    X = rng.normal(size=(60, 3))
+    y = X @ np.array([1.0, 2.0, -1.0]) + rng.normal(size=60)
+    est = GDRegressor(warm_start=True, learning_rate=0.05, max_iter=40, tol=0).fit(X, y)
+    first = est.result_.params.copy()
+    est.fit(X, y)
+    cold = GDRegressor(learning_rate=0.05, max_iter=80, tol=0).fit(X, y)
+    # 40 + 40 warm steps are the 80 cold ones: the same iterates (plain gd, full batch)
+    np.testing.assert_allclose(est.result_.params, cold.result_.params, rtol=1e-12)
+    assert not np.array_equal(first, est.result_.params)
+    # another number of columns: a cold start, not an error
+    est.fit(X[:, :2], y)
+    assert est.coef_.shape == (2,)

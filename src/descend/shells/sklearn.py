@@ -50,6 +50,7 @@ from descend.descent.verdicts import (  # noqa: E402
     DEFAULT_TOL,
 )
 from descend.problems.features import BASES, PolynomialBasis  # noqa: E402
+from descend.problems.models import get_model  # noqa: E402
 
 Array = NDArray[np.float64]
 
@@ -106,6 +107,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     validation_fraction : float, default=0.1
         The held-out share, used only with ``early_stopping`` (as in scikit-learn).
     n_iter_no_change : int, default=10
+    warm_start : bool, default=False
+        Start the next ``fit`` from this fit's θ (scikit-learn's meaning: reuse the previous
+        solution as the initialisation) when the model has the same number of parameters;
+        θ is in descent's coordinates (features standardised on the data being fitted), so the
+        start is the previous fitted function exactly when the new data's column means and
+        spreads are the same (the same X with a new ``alpha``, a continued run).
     live : bool, default=False
         Watch each fit while it runs (``descend.fit(..., live=True)``): the loss curve updated
         in place in Jupyter, a progress bar in a terminal.
@@ -157,6 +164,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
         live: bool = False,
         max_steps: int | None = None,
+        warm_start: bool = False,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -178,6 +186,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.live = live
         self.max_steps = max_steps
+        self.warm_start = warm_start
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -199,6 +208,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         -------
         self : GDRegressor
         """
+        previous = self.__dict__.get("result_")
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, y_numeric=True, dtype=np.float64)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -217,6 +227,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             max_steps=self.max_iter if self.max_steps is None else self.max_steps,
             tol=self.tol,
             seed=self.seed,
+            theta0=_warm_start(self, previous, X.shape[1]),
             feature_names=names,
             patience=self.patience,
             gtol=self.gtol,
@@ -251,6 +262,17 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "result_")
         X = validate_data(self, X, reset=False, accept_sparse=_SPARSE, dtype=np.float64)
         return np.asarray(self.result_.predict(X))
+
+
+def _warm_start(est: Any, previous: Any, n_features: int) -> Any:
+    """θ₀ for a warm start: the previous fit's θ when ``warm_start`` and the model (its spec
+    and its number of input columns) is the same, else None (the seeded start)."""
+    if not est.warm_start or previous is None or previous.model is None:
+        return None
+    same = get_model(est.model).spec() == previous.model.spec()
+    if not same or previous.model.n_features != n_features:
+        return None
+    return np.array(previous.params, dtype=np.float64)
 
 
 class OrthogonalPolynomialFeatures(TransformerMixin, BaseEstimator):
@@ -335,6 +357,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
     n_iter_no_change
         As in :class:`GDRegressor`. ``penalty="l2", alpha=a`` is scikit-learn's
         ``LogisticRegression(C=1/(n·a))`` on n rows (``C=1/(Σs·a)`` with sample weights s).
+    warm_start : bool, default=False
+        As in :class:`GDRegressor` (and only when ``classes_`` are the same).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight`` as scikit-learn's
         LogisticRegression does (``compute_class_weight`` with the sample weights):
@@ -372,6 +396,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
         class_weight: Any = None,
+        warm_start: bool = False,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -391,6 +416,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.class_weight = class_weight
+        self.warm_start = warm_start
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -417,6 +443,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         ValueError
             One class only.
         """
+        previous = self.__dict__.get("result_")
+        old_classes = self.__dict__.get("classes_")
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=np.float64)
         check_classification_targets(y)
         classes = np.unique(y)
@@ -425,6 +453,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 f"y holds one class only ({classes.tolist()}): a classifier cannot learn from "
                 "one class; give rows of both classes"
             )
+        if old_classes is None or not np.array_equal(old_classes, classes):
+            previous = None  # other classes: another problem, a cold start
         self.classes_ = classes
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -451,6 +481,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             max_steps=self.max_iter,
             tol=self.tol,
             seed=self.seed,
+            theta0=_warm_start(self, previous, X.shape[1]),
             feature_names=names,
             patience=self.patience,
             gtol=self.gtol,
