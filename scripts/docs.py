@@ -244,7 +244,22 @@ def goe_fractions() -> str:
     )
 
 
+def loss_references() -> str:
+    """docs/losses.md's table: Huber, log loss and MAE fits against outside solvers
+    (scripts/loss_references.py, every case), with the versions of the outside solvers."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import loss_references as refs
+    import scipy
+    import sklearn
+
+    rows = [refs.measure(case) for case in refs.CASES]
+    return (
+        refs.table(rows) + f"\n\n(scikit-learn {sklearn.__version__}, SciPy {scipy.__version__}.)"
+    )
+
+
 BLOCKS: dict[str, Block] = {
+    "loss-references": Block("docs/losses.md", loss_references, cheap=False),
     "small-table": Block("docs/benchmarks.md", small_table, cheap=False),
     "small-readme": Block("README.md", small_readme, cheap=False),
     "goe-fractions": Block("README.md", goe_fractions),

@@ -243,6 +243,7 @@ def _fit(
         warn=warn,
         stacklevel=3,
         smoothable=problem.objective.smoothable,
+        line_search_pays=problem.objective.line_search_pays,
     )
     notes = problem.notes + rate.notes
     penalized = (

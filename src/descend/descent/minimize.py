@@ -280,6 +280,7 @@ def minimize(
         hyper=hyper,
         batch_size=batch_size,
         smoothable=objective.smoothable,
+        line_search_pays=objective.line_search_pays,
     )
     opt = _resolve_optimizer(optimizer, rate.learning_rate, rate.hyper)
     if objective.has_prox:

@@ -198,6 +198,7 @@ class Session:
             batch_size=batch_size,
             constant=True,  # a session steers its rate
             smoothable=problem.objective.smoothable,
+            line_search_pays=problem.objective.line_search_pays,
         )
         if rate.line_search or not isinstance(rate.learning_rate, float):
             raise ValueError(

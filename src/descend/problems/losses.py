@@ -55,6 +55,12 @@ class Loss:
     #: Not differentiable, with a smooth approximation :meth:`smoothed` (the MAE).
     smoothable: bool = False
 
+    #: Smooth, but ∂²ℓ/∂ŷ² varies with ŷ (Huber, log loss): :attr:`curvature_bound` is only a
+    #: bound, which can be far above the curvature near the minimum, so ``learning_rate="auto"``
+    #: steps by a line search instead of a constant rate tuned to the bound
+    #: (:mod:`descend.descent.rates`).
+    curvature_varies: bool = False
+
     #: :meth:`check_targets` refuses some targets (the log loss: y outside {0, 1})
     checks_targets: bool = False
 
@@ -150,6 +156,7 @@ class Huber(Loss):
     delta: float = 1.0
     name: str = "huber"
     curvature_bound: float | None = 1.0
+    curvature_varies: bool = True
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.delta) and self.delta > 0):
@@ -212,6 +219,7 @@ class LogLoss(Loss):
 
     name: str = "logloss"
     curvature_bound: float | None = 0.25
+    curvature_varies: bool = True
     checks_targets: bool = True
 
     def check_targets(self, y: Array, first_row: int = 0) -> None:

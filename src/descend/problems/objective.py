@@ -70,6 +70,11 @@ class Objective:
         A model linear in θ with a non-differentiable loss that has a smoothing (the MAE):
         :meth:`smoothed` gives the same objective with the loss smoothed within δ, which the
         continuation of ``learning_rate="auto"`` minimises (:mod:`descend.descent.rates`).
+    line_search_pays : bool
+        A model linear in θ with a smooth loss whose curvature varies (Huber, log loss), no
+        proximal part: the curvature bound a constant "auto" rate would be tuned to can be far
+        above the curvature near the minimum, so ``learning_rate="auto"`` steps by Armijo
+        backtracking instead (:mod:`descend.descent.rates`).
     """
 
     n_params: int = 0
@@ -92,6 +97,16 @@ class Objective:
     def smoothable(self) -> bool:
         """Convex in θ with a loss that has a smoothing: a model linear in θ and the MAE."""
         return self.is_linear and self.loss is not None and bool(self.loss.smoothable)
+
+    @property
+    def line_search_pays(self) -> bool:
+        """A model linear in θ and a smooth loss whose curvature varies (Huber, log loss)."""
+        return (
+            self.is_linear
+            and not self.has_prox
+            and self.loss is not None
+            and bool(self.loss.curvature_varies)
+        )
 
     def smoothed(self, delta: float) -> Objective:
         """This objective with its loss smoothed within ``delta`` (where :attr:`smoothable`)."""
