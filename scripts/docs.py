@@ -141,6 +141,17 @@ def live_overhead() -> str:
     )
 
 
+def playground_load() -> str:
+    """docs/playground.md: the load test's figures (benchmarks/playground_load.py, at the size
+    tests/test_web_load.py asserts on)."""
+    from benchmarks.playground_load import measure, summary
+
+    return (
+        summary(measure(sockets=50, silent=5, short_runs=500))
+        + " (`python -m benchmarks.playground_load`; on the shared 2-core machine.)"
+    )
+
+
 def certify_text() -> str:
     """What ``descend certify`` prints (docs/certification.md)."""
     from descend.studies.certify import certify, format_table
@@ -271,6 +282,7 @@ BLOCKS: dict[str, Block] = {
     "measured-norris": Block("README.md", measured_norris),
     "compare-longley": Block("README.md", compare_longley),
     "live-overhead": Block("README.md", live_overhead, cheap=False),
+    "playground-load": Block("docs/playground.md", playground_load, cheap=False),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)

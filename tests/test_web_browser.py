@@ -397,3 +397,25 @@ def test_column_names_are_text_in_plots_and_contour_axes_say_standardised(page):
     assert page.evaluate("document.querySelectorAll('#plot-data a').length") == 0
     cx = page.evaluate("document.querySelector('#plot-contour .xtitle').textContent")
     assert cx.endswith("(standardised coordinates)")
+
+
+def test_longley_surface_has_theta_star_at_its_lowest_point(page):
+    """On Longley (7 parameters) the drawn surface is the profile: θ* sits in the lowest
+    colours, inside the axes, and the caption says what the colours are."""
+    page.select_option("#dataset", "longley")
+    page.wait_for_function(
+        "window.playground.run && window.playground.run.n_params === 7"
+        " && window.playground.contour !== null && !window.playground.contourPending"
+    )
+    assert page.inner_text("#surface-note").startswith(
+        "Colours: log₁₀ L with the other parameters at their best"
+    )
+    star = page.evaluate("document.getElementById('plot-contour').data[2]")
+    c = page.evaluate("window.playground.contour")
+    x, y = star["x"][0], star["y"][0]
+    assert c["a"][0] <= x <= c["a"][-1] and c["b"][0] <= y <= c["b"][-1]
+    col = min(range(len(c["a"])), key=lambda k: abs(c["a"][k] - x))
+    row = min(range(len(c["b"])), key=lambda k: abs(c["b"][k] - y))
+    flat = [v for r in c["z"] for v in r if v is not None]
+    at_star = c["z"][row][col]
+    assert sum(v < at_star for v in flat) <= 0.01 * len(flat)

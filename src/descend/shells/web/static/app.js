@@ -24,7 +24,9 @@ async function api(method, path, body) {
   try { data = await res.json(); } catch (e) { data = null; }
   if (!res.ok) {
     const detail = data && data.detail ? data.detail : `HTTP ${res.status}`;
-    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+    const err = new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+    err.status = res.status;
+    throw err;
   }
   return data;
 }
@@ -185,7 +187,7 @@ async function newRun() {
   state.run = run;
   drawRun(run);
   openSocket(run.id);
-  fetchContour();
+  fetchContour(true);
 }
 
 function openSocket(id) {
@@ -210,7 +212,7 @@ function onMessage(msg) {
   state.messages += 1;
   if (msg.type === "update") { applyUpdate(msg); applyStatus(msg.status); }
   else if (msg.type === "status") applyStatus(msg.status);
-  else if (msg.type === "reset") { state.run = msg; drawRun(msg); fetchContour(); }
+  else if (msg.type === "reset") { state.run = msg; drawRun(msg); fetchContour(true); }
   else if (msg.type === "error") showError(msg.detail);
   else if (msg.type === "closing") setRunState(msg.detail);
 }
@@ -357,17 +359,26 @@ function applyStatus(s) {
   }
 }
 
-async function fetchContour() {
+// what the contour draws (the server's "kind"): a profile has θ* as its lowest point
+const SURFACE_NOTES = {
+  profile: "Colours: log₁₀ L with the other parameters at their best for each (θᵢ, θⱼ) — the profile; θ* is its lowest point, and the run's loss is on or above it.",
+  slice: "Colours: log₁₀ L with the other parameters held at θ now — a slice through the current point.",
+};
+
+// fetchContour(true) replaces a contour in flight (the server abandons the older one)
+async function fetchContour(replace) {
   const run = state.run;
-  if (!run || run.n_params < 2 || state.contourPending) {
+  if (!run || run.n_params < 2 || (state.contourPending && !replace)) {
     if (run && run.n_params < 2) Plotly.react("plot-contour", [], { ...LAYOUT, annotations: [{ text: "one parameter: no surface to draw", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }] }, CONFIG);
     return;
   }
   const i = Number($("pair-i").value), j = Number($("pair-j").value);
   if (i === j) { showError("choose two different parameters for the loss surface"); return; }
   state.contourPending = true;
+  const seq = (state.contourSeq = (state.contourSeq || 0) + 1);
   try {
     const c = await api("GET", `/api/runs/${run.id}/contour?i=${i}&j=${j}&n=40`);
+    if (seq !== state.contourSeq) return; // a newer request replaced this one
     if (state.run !== run && state.run && state.run.id !== run.id) return;
     state.contour = c; state.lastContourAt = Date.now();
     const logz = c.z.map((row) => row.map((v) => (v === null || v <= 0) ? null : Math.log10(v)));
@@ -381,10 +392,11 @@ async function fetchContour() {
       { x: c.reference ? [c.reference[0]] : [], y: c.reference ? [c.reference[1]] : [], mode: "markers", type: "scatter", marker: { symbol: "star", size: 14, color: "#ffd23f", line: { color: "#1d2433", width: 1 } }, name: "θ* (least squares)" },
       { x: [px[px.length - 1]], y: [py[py.length - 1]], mode: "markers", type: "scatter", marker: { size: 10, color: "#fff", line: { color: "#e4572e", width: 3 } }, name: "θ now" },
     ];
+    $("surface-note").textContent = SURFACE_NOTES[c.kind] || "";
     Plotly.react("plot-contour", traces, { ...LAYOUT, xaxis: { title: { text: `${esc(c.names[0])} (standardised coordinates)` }, range: [c.a[0], c.a[c.a.length - 1]] }, yaxis: { title: { text: `${esc(c.names[1])} (standardised coordinates)` }, range: [c.b[0], c.b[c.b.length - 1]] } }, CONFIG);
   } catch (e) {
-    showError(e.message);
-  } finally { state.contourPending = false; }
+    if (seq === state.contourSeq && e.status !== 409) showError(e.message);
+  } finally { if (seq === state.contourSeq) state.contourPending = false; }
 }
 
 // ---------------------------------------------------------------------------------- controls
@@ -437,7 +449,7 @@ function bind() {
   $("pair-i").onchange = $("pair-j").onchange = () => {
     const i = Number($("pair-i").value), j = Number($("pair-j").value);
     if (i === j) { showError("choose two different parameters for the loss surface"); return; }
-    send({ action: "pair", i, j }); fetchContour();
+    send({ action: "pair", i, j }); fetchContour(true);
   };
   $("upload").onchange = uploadFile;
 }
