@@ -218,6 +218,11 @@ class PenalizedObjective(Objective):
     def hessian(self, theta: Array) -> Array:
         return self.base.hessian(theta) + self._H
 
+    @property
+    def exact_hvp(self) -> bool:  # type: ignore[override]
+        """The base objective's products are exact (the penalty's Hessian is)."""
+        return bool(self.base.exact_hvp)
+
     def hvp(self, theta: Array, v: Array) -> Array:
         return self.base.hvp(theta, v) + self._H @ np.asarray(v, dtype=np.float64)
 

@@ -43,6 +43,8 @@ class Model:
     #: :meth:`squared_error` computes the MSE and its gradient in one call, bit for bit what
     #: ``forward``, the MSE's gradient and ``vjp`` give in three (small data: calls cost)
     fuses_squared_error: bool = False
+    #: :meth:`hvp` gives exact Hessian-vector products of a loss of ŷ (the R-operator)
+    has_hvp: bool = False
     #: the polynomial basis Φ is built from (a Polynomial's; None for every other model)
     basis: PolynomialBasis | None = None
     n_params: int = 0
@@ -106,6 +108,18 @@ class Model:
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
         """∂L/∂θ = (∂ŷ/∂θ)ᵀ g, shape (p,), for g = ∂L/∂ŷ of shape (n,) (backpropagation)."""
         raise NotImplementedError
+
+    def hvp(self, theta: Array, Z: Array, v: Array, g: Array, h: Array) -> Array:
+        """∇²_θ L(θ)·v, shape (p,), for L = Σ_i ℓ_i(ŷ_i(θ)) — models that declare :attr:`has_hvp`.
+
+        With J = ∂ŷ/∂θ (n × p), g = ∂L/∂ŷ and h = ∂²L/∂ŷ² (both shape (n,); the Hessian of L
+        in ŷ is diagonal),
+
+            ∇²L·v = Jᵀ (h ⊙ J v) + Σ_i g_i ∇²ŷ_i·v,
+
+        the Gauss–Newton part plus the model's own curvature weighted by the residuals.
+        """
+        raise NotImplementedError(f"{self.spec()} gives no exact Hessian-vector products")
 
     def squared_error(self, theta: Array, Z: Array, y: Array) -> tuple[float, Array]:
         """(L, ∇L) of the MSE L = (1/n)‖y − ŷ‖² in one call; models that declare

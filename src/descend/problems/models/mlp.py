@@ -16,6 +16,21 @@ g = ∂L/∂ŷ (shape (n,), from the loss) and δ_l = ∂L/∂z_l (shape (n, h_l
     δ_L = g ⊙ ψ'(z_L),
     ∂L/∂W_l = a_{l−1}ᵀ δ_l,       ∂L/∂b_l = Σ_rows δ_l,
     δ_{l−1} = (δ_l W_lᵀ) ⊙ φ'(z_{l−1}).
+
+Hessian-vector products are Pearlmutter's R-operator, R{x} = d/dε x(θ + εv) at ε = 0, applied
+to every line of the forward and the backward pass (:meth:`MLP.hvp`). With v split like θ into
+(V_l, c_l), R{a₀} = 0 and h = ∂²L/∂ŷ² (shape (n,), diagonal in ŷ):
+
+    forward:   R{z_l} = R{a_{l−1}} W_l + a_{l−1} V_l + c_l,    R{a_l} = φ'(z_l) ⊙ R{z_l},
+    backward:  R{g} = h ⊙ R{ŷ},
+               R{δ_L} = R{g} ⊙ ψ'(z_L) + g ⊙ ψ''(z_L) ⊙ R{z_L},
+               R{∂L/∂W_l} = R{a_{l−1}}ᵀ δ_l + a_{l−1}ᵀ R{δ_l},    R{∂L/∂b_l} = Σ_rows R{δ_l},
+               R{δ_{l−1}} = (R{δ_l} W_lᵀ + δ_l V_lᵀ) ⊙ φ'(z_{l−1})
+                            + (δ_l W_lᵀ) ⊙ φ''(z_{l−1}) ⊙ R{z_{l−1}},
+
+and R{∇L} = ∇²L·v exactly, for about the cost of two gradients. The second derivatives come
+from the stored activation: tanh'' = −2a(1 − a²), σ'' = a(1 − a)(1 − 2a), relu'' = 0 (almost
+everywhere), identity'' = 0.
 """
 
 from __future__ import annotations
@@ -78,6 +93,8 @@ class MLP(Model):
     the activations of its last :meth:`forward` call so that the backward pass of the same
     (θ, Z) does not recompute them (objects are not meant to be shared between threads).
     """
+
+    has_hvp = True
 
     def __init__(
         self,
@@ -211,6 +228,67 @@ class MLP(Model):
         if name == "relu":
             return (z > 0).astype(np.float64)
         return np.ones_like(z)
+
+    def _second_derivative(self, k: int, z: Array, a: Array) -> Array | None:
+        """φ''(z) of layer k (1-based) from a = φ(z); None where it is 0 (relu, identity)."""
+        name = self.output if k == self.n_layers else self.activation
+        if name == "tanh":
+            return -2.0 * a * (1.0 - a * a)
+        if name == "sigmoid":
+            return a * (1.0 - a) * (1.0 - 2.0 * a)
+        return None
+
+    def hvp(self, theta: Array, Z: Array, v: Array, g: Array, h: Array) -> Array:
+        """∇²L·v by the R-operator (module docstring), shape (p,).
+
+        Parameters
+        ----------
+        theta, v : ndarray, shape (p,)
+            Where the Hessian is taken, and the direction.
+        Z : ndarray, shape (n, d)
+            The design.
+        g, h : ndarray, shape (n,)
+            ∂L/∂ŷ and ∂²L/∂ŷ² at ŷ = forward(θ, Z) (from the loss).
+        """
+        theta = np.asarray(theta, dtype=np.float64)
+        zs, acts = self._cached(theta, Z)
+        layers = self._layers(theta)
+        dirs = self._layers(np.asarray(v, dtype=np.float64))
+        L = self.n_layers
+        d1 = [self._derivative(k, zs[k - 1], acts[k]) for k in range(1, L + 1)]
+        # forward R-pass: R{z_l} = R{a_{l−1}} W_l + a_{l−1} V_l + c_l, R{a_l} = φ'(z_l) ⊙ R{z_l}
+        rz: list[Array] = []
+        ra: list[Array] = [np.zeros_like(Z)]
+        for k in range(1, L + 1):
+            W, _b = layers[k - 1]
+            V, c = dirs[k - 1]
+            rz.append(ra[-1] @ W + acts[k - 1] @ V + c)
+            ra.append(d1[k - 1] * rz[-1])
+        # backward pass and its R-pass, side by side
+        out = np.empty(self.n_params)
+        outs = self._layers(out)
+        gcol = np.asarray(g, dtype=np.float64).reshape(-1, 1)
+        rg = np.asarray(h, dtype=np.float64).reshape(-1, 1) * ra[-1]  # R{g} = h ⊙ R{ŷ}
+        delta = gcol * d1[L - 1]
+        rdelta = rg * d1[L - 1]
+        d2 = self._second_derivative(L, zs[-1], acts[-1])
+        if d2 is not None:
+            rdelta = rdelta + gcol * d2 * rz[L - 1]
+        for k in range(L, 0, -1):
+            W, _b = layers[k - 1]
+            V, _c = dirs[k - 1]
+            dW, db = outs[k - 1]
+            dW[...] = ra[k - 1].T @ delta + acts[k - 1].T @ rdelta
+            db[...] = rdelta.sum(axis=0)
+            if k > 1:
+                back = delta @ W.T  # ∂L/∂a_{k−1}
+                rback = rdelta @ W.T + delta @ V.T  # R{∂L/∂a_{k−1}}
+                rdelta = rback * d1[k - 2]
+                d2 = self._second_derivative(k - 1, zs[k - 2], acts[k - 1])
+                if d2 is not None:
+                    rdelta = rdelta + back * d2 * rz[k - 2]
+                delta = back * d1[k - 2]
+        return out
 
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
         """Backpropagation: ∂L/∂θ from g = ∂L/∂ŷ of shape (n,); returns shape (p,)."""
