@@ -36,6 +36,7 @@ from descend.problems.models import MLP, Linear, Model, Polynomial, get_model
 from descend.problems.objective import DataObjective, Objective
 from descend.problems.precondition import Conditioning, conditioning
 from descend.problems.reference import Reference, check_grad, least_squares
+from descend.problems.sharpness import Sharpness, sharpness
 
 __version__ = "0.1.0"
 
@@ -127,6 +128,8 @@ __all__ = [
     "Session",
     "saddle_study",
     "schedules",
+    "sharpness",
+    "Sharpness",
     "surfaces",
     "sweep",
 ]

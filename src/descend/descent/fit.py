@@ -162,7 +162,9 @@ def fit(
         a tqdm progress bar. Redrawing is rationed to about 5 % of the run's time.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
-        ``record_params``, ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
+        ``record_params``, ``track_sharpness=E`` (the sharpness every E steps into
+        ``res.history.sharpness``, in the coordinates descent ran in),
+        ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
         ``sampling="slices"`` for shuffle-once mini-batches, optimizer hyperparameters such as
         ``beta``). ``checkpoint_data`` (e.g. ``{"csv": path, "x": [...], "y": name}`` or
         ``{"dataset": "norris"}``) is stored in the checkpoint so that :func:`descend.resume`
@@ -281,7 +283,8 @@ def _fit(
         calls += 1
         opts = {**options, **extra}
         if calls > 1:  # iterative refinement's sub-runs are never checkpointed or resumed
-            for key in ("checkpoint", "resume_from", "validation", "early_stopping"):
+            for key in ("checkpoint", "resume_from", "validation", "early_stopping",
+                        "track_sharpness"):  # fmt: skip
                 opts.pop(key, None)
         view = None
         if live and calls == 1:  # the main run is drawn; refinement's sub-runs are not
