@@ -176,6 +176,81 @@ def sharpness_cost() -> str:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _edge_study() -> Any:
+    """The edge-of-stability study at its defaults (run once per docs.py call)."""
+    with _quiet():
+        return ds.edge_of_stability()
+
+
+def edge_page() -> str:
+    """docs/edge-of-stability.md: the figure (written here), the table and the measured lines."""
+    from descend.pictures.plot import plot_edge_of_stability
+
+    study = _edge_study()
+    plot_edge_of_stability(study).savefig(ROOT / "docs/figures/edge_of_stability.png", dpi=100)
+    lines = []
+    for r in study.runs:
+        lo, hi = r.late_spread
+        head = f"- **η = {r.learning_rate:g}** (2/η = {r.threshold:.3g}): "
+        if r.first_crossing is None:
+            lines.append(
+                head + f"the sharpness rose from {r.sharpness[0]:.3g} to {r.sharpness[-1]:.3g} "
+                f"and never reached 2/η in {study.max_steps:,} steps (late median × η/2 = "
+                f"{r.late_ratio:.3f}): still progressive sharpening — the edge is *not* "
+                "reached at this rate within the budget. The loss fell monotonically "
+                f"({100 * r.late_rises:.0f} % of late steps rising) to {r.final_loss:.3g}."
+            )
+            continue
+        start = (
+            "was already above 2/η at step 0"
+            if r.first_crossing == 0
+            else (
+                f"rose from {r.sharpness[0]:.3g} and first reached 2/η at step {r.first_crossing:,}"
+            )
+        )
+        trend = "fell further" if r.final_loss < r.loss_at_half else "did *not* fall further"
+        lines.append(
+            head + f"the sharpness {start}, peaked at {r.peak_ratio:.2f} × 2/η, and over the "
+            f"last half of the run its median was {r.late_ratio:.3f} × 2/η (10–90 %: "
+            f"{lo:.2f}–{hi:.2f}). The loss rose at {100 * r.late_rises:.0f} % of those steps "
+            f"and {trend}: {r.loss_at_half:.3g} half-way, {r.final_loss:.3g} at the end."
+        )
+    cost = [r.cost for r in study.runs]
+    hvps = sum(c["hvps"] for c in cost) / sum(c["measurements"] for c in cost)
+    share = sum(c["seconds"] for c in cost) / sum(r.seconds for r in study.runs)
+    return (
+        f"{study.describe()}; {study.wall_time:.0f} s in all.\n\n"
+        "![Loss and sharpness against steps at four learning rates, 2/η dashed]"
+        "(figures/edge_of_stability.png)\n\n"
+        + study.table()
+        + "\n\n"
+        + "\n".join(lines)
+        + f"\n\nTracking cost {hvps:.1f} Hessian-vector products per measurement and "
+        f"{100 * share:.0f} % of the runs' time."
+    )
+
+
+def edge_readme() -> str:
+    """The README's one-paragraph summary of the edge-of-stability study."""
+    study = _edge_study()
+    at = [r for r in study.runs if r.verdict() == "at the edge"]
+    below = [r for r in study.runs if r.first_crossing is None]
+    ratios = ", ".join(f"{r.late_ratio:.3f} (η = {r.learning_rate:g})" for r in at)
+    text = (
+        f"Measured ({study.describe()}): at {len(at)} of {len(study.runs)} rates the "
+        f"sharpness ends at the edge — median sharpness × η/2 over the last half of the run "
+        f"{ratios}"
+    )
+    if below:
+        text += (
+            "; at "
+            + ", ".join(f"η = {r.learning_rate:g}" for r in below)
+            + (" it was still rising, below 2/η, when the run ended")
+        )
+    return text + "."
+
+
 def certify_text() -> str:
     """What ``descend certify`` prints (docs/certification.md)."""
     from descend.studies.certify import certify, format_table
@@ -292,6 +367,8 @@ BLOCKS: dict[str, Block] = {
     "compare-longley": Block("README.md", compare_longley),
     "live-overhead": Block("README.md", live_overhead, cheap=False),
     "sharpness-cost": Block("README.md", sharpness_cost, cheap=False),
+    "edge-page": Block("docs/edge-of-stability.md", edge_page, cheap=False),
+    "edge-readme": Block("README.md", edge_readme, cheap=False),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
