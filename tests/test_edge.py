@@ -28,6 +28,8 @@ def test_summary_numbers_follow_their_definitions():
     assert r.peak_ratio == pytest.approx(4.5 / 4.0)
     assert r.late_ratio == pytest.approx(np.median([4.1, 4.0, 4.2, 3.8]) / 4.0)
     assert r.late_rises == pytest.approx(3 / 39)
+    assert r.loss_at_half == pytest.approx(np.median(loss[40:60]))
+    assert r.loss_at_end == pytest.approx(np.median(loss[60:]))
     assert r.verdict() == "at the edge"
     assert _run(0.5, [1.0] * 8, loss).verdict() == "below the edge"
     assert _run(0.5, [1.0] * 8, loss).first_crossing is None

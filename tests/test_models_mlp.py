@@ -313,3 +313,36 @@ def test_fractional_or_non_numeric_widths_are_refused(hidden):
 def test_integral_float_widths_are_whole_numbers():
     """8.0 (e.g. read from JSON) is a width of 8."""
     assert MLP([8.0, 3]).hidden == [8, 3]
+
+
+def test_target_standardisation_makes_the_run_independent_of_ys_units(rng):
+    """ŷ = ȳ + s_y·net: Adam on y and on 1000·y + 5·10⁴ from the same seed takes the same
+    steps up to Adam's ε (which the 10⁶-times larger gradients see differently), so the
+    predictions differ by that map; the MSE scales by 10⁶. With the log loss (class labels)
+    nothing is scaled."""
+    X = rng.uniform(-2, 2, (50, 2))
+    y = np.sin(2 * X[:, 0]) + 0.1 * rng.normal(size=50)
+    kw = dict(model="mlp:6", optimizer="adam", learning_rate=0.01, max_steps=200, seed=3)
+    small = ds.fit(X, y, **kw)
+    big = ds.fit(X, 1000 * y + 5e4, **kw)
+    np.testing.assert_allclose(big.params, small.params, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(big.predict(X), 1000 * small.predict(X) + 5e4, rtol=1e-7)
+    assert big.loss == pytest.approx(1e6 * small.loss, rel=1e-3)
+    assert big.model.y_scale == pytest.approx(1000 * np.std(y))
+    labels = ds.objective(X, (y > 0).astype(float), model="mlp:3", loss="logloss")
+    assert (labels.model.y_shift, labels.model.y_scale) == (0.0, 1.0)
+
+
+def test_gradient_and_hvp_include_the_output_scale(rng):
+    """With ŷ = ȳ + s_y·a_L the gradient matches central differences and H·v the dense
+    finite-difference Hessian (targets in the thousands)."""
+    from descend.problems.curvature import hessian_fd
+
+    X = rng.normal(size=(25, 2))
+    obj = ds.objective(X, 3000 * rng.normal(size=25) + 1e4, model="mlp:3", loss="huber:500")
+    assert obj.model.y_scale > 1000
+    theta = obj.model.init_params(rng)
+    assert ds.check_grad(obj, theta) < 1e-6
+    H = np.column_stack([obj.hvp(theta, e) for e in np.eye(obj.n_params)])
+    Hfd = hessian_fd(obj, theta)
+    assert np.abs(H - Hfd).max() <= 1e-6 * np.abs(Hfd).max()

@@ -58,6 +58,10 @@ class Loss:
     #: :meth:`check_targets` refuses some targets (the log loss: y outside {0, 1})
     checks_targets: bool = False
 
+    #: the targets are numbers in the data's units (regression), which a model may
+    #: standardise (the MLP's output scale); False for class labels (the log loss)
+    numeric_targets: bool = True
+
     #: :meth:`curvature` gives ∂²L/∂ŷ² (where it exists: almost everywhere for the MAE and
     #: Huber), which exact Hessian-vector products of a data objective need
     has_curvature: bool = False
@@ -247,6 +251,7 @@ class LogLoss(Loss):
     name: str = "logloss"
     curvature_bound: float | None = 0.25
     checks_targets: bool = True
+    numeric_targets: bool = False
     has_curvature: bool = True
 
     def curvature(self, y: Array, yhat: Array) -> Array:

@@ -116,6 +116,11 @@ class Objective:
         """The closed-form minimiser where one exists (least squares), else None."""
         return None
 
+    def baseline_loss(self) -> float | None:
+        """The loss of predicting the mean of y for every row (regression data), else None:
+        what a fit must beat to have learned anything."""
+        return None
+
     def gram(self) -> Array:
         """(1/n)·AᵀA of the augmented design, shape (p, p), for a model linear in θ."""
         raise NotImplementedError(f"{self.name} is not linear in θ: it has no Gram matrix")
@@ -234,6 +239,12 @@ class DataObjective(Objective):
         twin.loss = self.loss.smoothed(delta)
         twin.name = f"{twin.loss.spec()} of {self.model.spec()}"
         return twin
+
+    def baseline_loss(self) -> float | None:
+        """loss(y, ȳ·1) for numeric targets (None for class labels)."""
+        if not self.loss.numeric_targets or self.y.size == 0:
+            return None
+        return float(self.loss.value(self.y, np.full_like(self.y, float(np.mean(self.y)))))
 
     def predict(self, theta: Array) -> Array:
         """ŷ on the objective's own rows, shape (n,)."""

@@ -53,20 +53,34 @@ class Model:
 
     # -- life cycle -----------------------------------------------------------------------
     def bind(
-        self, X: Array, feature_names: list[str] | None = None, y: Array | None = None
+        self,
+        X: Array,
+        feature_names: list[str] | None = None,
+        y: Array | None = None,
+        *,
+        scale_target: bool = True,
     ) -> Model:
         """Return a copy of this model fitted to the inputs X of shape (n, d).
 
         ``y`` (shape (n,)), when given, lets a model centre its random start on the data
-        (see :meth:`bind_target`); it never changes the features.
+        (see :meth:`bind_target`) and — with ``scale_target``, for targets that are numbers in
+        the data's units (a regression loss) — standardise its output
+        (:meth:`bind_target_scale`); it never changes the features.
         """
         bound = copy.copy(self)
         bound.n_features = int(X.shape[1])
         bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
         bound._bind(X)
         if y is not None:
-            bound.bind_target(np.asarray(y, dtype=np.float64))
+            yf = np.asarray(y, dtype=np.float64)
+            bound.bind_target(yf)
+            if scale_target:
+                bound.bind_target_scale(yf)
         return bound
+
+    def bind_target_scale(self, y: Array) -> None:
+        """Learn an output scale from regression targets y, shape (n,) (nothing here; the MLP
+        predicts ŷ = ȳ + s_y·net(z), so its weights work in standardised units)."""
 
     def _bind(self, X: Array) -> None:
         raise NotImplementedError

@@ -8,7 +8,9 @@ The network with L = len(hidden) + 1 layers maps a design row z ∈ ℝᵈ to on
                                                           default: a regression value or a logit)
 
 with W_l of shape (h_{l−1}, h_l), b_l of shape (h_l,), h₀ = d and h_L = 1. Everything is
-computed for all n rows at once (a_l has shape (n, h_l)).
+computed for all n rows at once (a_l has shape (n, h_l)). Bound with regression targets, the
+prediction is ŷ = ȳ + s_y·a_L (s_y = std(y)): the inputs and the target are both standardised
+inside the model, so the same weights and rates suit data in any units, and ŷ is in y's units.
 
 Backpropagation is the chain rule applied layer by layer from the output back. With
 g = ∂L/∂ŷ (shape (n,), from the loss) and δ_l = ∂L/∂z_l (shape (n, h_l)):
@@ -86,6 +88,11 @@ class MLP(Model):
     output : {"identity", "tanh", "relu", "sigmoid"}
         ψ, the output map. Keep ``"identity"`` for regression losses and for the log loss,
         which expects a logit.
+    scale_target : bool
+        Bound with regression targets y (what ``ds.fit`` does for the MSE, MAE and Huber
+        losses), an identity-output network predicts ŷ = ȳ + s_y·a_L with s_y = std(y): its
+        weights then work in standardised units whatever the units of y (prices in dollars),
+        while ŷ, the loss and ``predict`` stay in the data's units.
 
     Notes
     -----
@@ -95,6 +102,10 @@ class MLP(Model):
     """
 
     has_hvp = True
+    #: the output scale: ŷ = y_shift + y_scale·a_L (ȳ and std(y) once bound with regression
+    #: targets, so the network's weights work in standardised units; 0 and 1 otherwise)
+    y_shift: float = 0.0
+    y_scale: float = 1.0
 
     def __init__(
         self,
@@ -103,6 +114,7 @@ class MLP(Model):
         init: str = "glorot",
         scale: bool = True,
         output: str = "identity",
+        scale_target: bool = True,
     ) -> None:
         if isinstance(hidden, str) or not isinstance(hidden, list | tuple):
             raise TypeError(f"hidden must be a list of layer widths such as [8, 8], got {hidden!r}")
@@ -130,6 +142,7 @@ class MLP(Model):
         self.init = init
         self.scale = bool(scale)
         self.output = output
+        self.scale_target = bool(scale_target)
         self.scaler: Standardizer | None = None
         self.feature_names = []
         self.shapes: list[tuple[int, int]] = []
@@ -143,6 +156,14 @@ class MLP(Model):
         self.shapes = [(widths[i], widths[i + 1]) for i in range(len(widths) - 1)]
         self.n_params = sum(fan_in * fan_out + fan_out for fan_in, fan_out in self.shapes)
         self._cache = None
+
+    def bind_target_scale(self, y: Array) -> None:
+        """ŷ = ȳ + s_y·a_L (identity output and ``scale_target`` only; s_y = 1 for constant y)."""
+        if not (self.scale_target and self.output == "identity") or y.size == 0:
+            return
+        sd = float(np.std(y))
+        self.y_shift = float(np.mean(y))
+        self.y_scale = sd if sd > 0 and np.isfinite(sd) else 1.0
 
     @property
     def n_layers(self) -> int:
@@ -213,10 +234,13 @@ class MLP(Model):
         return zs, acts
 
     def forward(self, theta: Array, Z: Array) -> Array:
-        """ŷ = a_L[:, 0], shape (n,)."""
+        """ŷ = y_shift + y_scale·a_L[:, 0], shape (n,) (a_L[:, 0] itself when unscaled)."""
         theta = np.asarray(theta, dtype=np.float64)
         _zs, acts = self._cached(theta, Z)
-        return np.asarray(acts[-1][:, 0])
+        out = np.asarray(acts[-1][:, 0])
+        if self.y_scale != 1.0 or self.y_shift != 0.0:
+            return self.y_shift + self.y_scale * out
+        return out
 
     def _derivative(self, k: int, z: Array, a: Array) -> Array:
         """φ'(z) of layer k (1-based), reusing the stored activation a = φ(z)."""
@@ -254,6 +278,9 @@ class MLP(Model):
         zs, acts = self._cached(theta, Z)
         layers = self._layers(theta)
         dirs = self._layers(np.asarray(v, dtype=np.float64))
+        s = self.y_scale  # ŷ = y_shift + s·a_L: the loss sees a_L through g·s and h·s²
+        g = s * np.asarray(g, dtype=np.float64)
+        h = (s * s) * np.asarray(h, dtype=np.float64)
         L = self.n_layers
         d1 = [self._derivative(k, zs[k - 1], acts[k]) for k in range(1, L + 1)]
         # forward R-pass: R{z_l} = R{a_{l−1}} W_l + a_{l−1} V_l + c_l, R{a_l} = φ'(z_l) ⊙ R{z_l}
@@ -267,8 +294,8 @@ class MLP(Model):
         # backward pass and its R-pass, side by side
         out = np.empty(self.n_params)
         outs = self._layers(out)
-        gcol = np.asarray(g, dtype=np.float64).reshape(-1, 1)
-        rg = np.asarray(h, dtype=np.float64).reshape(-1, 1) * ra[-1]  # R{g} = h ⊙ R{ŷ}
+        gcol = g.reshape(-1, 1)
+        rg = h.reshape(-1, 1) * ra[-1]  # R{g} = h ⊙ R{a_L}
         delta = gcol * d1[L - 1]
         rdelta = rg * d1[L - 1]
         d2 = self._second_derivative(L, zs[-1], acts[-1])
@@ -299,9 +326,10 @@ class MLP(Model):
         grads = self._layers(grad)  # views into grad, filled layer by layer
         L = self.n_layers
         # output layer: δ_L = ∂L/∂z_L = ∂L/∂ŷ · ψ'(z_L), shape (n, 1)
-        delta = np.asarray(g, dtype=np.float64).reshape(-1, 1) * self._derivative(
-            L, zs[-1], acts[-1]
-        )
+        g = np.asarray(g, dtype=np.float64)
+        if self.y_scale != 1.0:
+            g = self.y_scale * g  # ŷ = y_shift + y_scale·a_L: ∂L/∂a_L = y_scale·∂L/∂ŷ
+        delta = g.reshape(-1, 1) * self._derivative(L, zs[-1], acts[-1])
         for k in range(L, 0, -1):
             W, _b = layers[k - 1]
             dW, db = grads[k - 1]

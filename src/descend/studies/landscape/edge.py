@@ -115,8 +115,16 @@ class EdgeRun:
 
     @property
     def loss_at_half(self) -> float:
-        """L at the start of the late phase."""
-        return float(self.loss[len(self.loss) // 2])
+        """The median loss over steps K/2 … 3K/4 (the late phase's first half: the loss
+        oscillates at the edge, so single values say little)."""
+        K = len(self.loss)
+        return float(np.median(self.loss[K // 2 : max(3 * K // 4, K // 2 + 1)]))
+
+    @property
+    def loss_at_end(self) -> float:
+        """The median loss over steps 3K/4 … K (the late phase's second half)."""
+        K = len(self.loss)
+        return float(np.median(self.loss[min(3 * K // 4, K - 1) :]))
 
     @property
     def final_loss(self) -> float:
@@ -148,6 +156,8 @@ class EdgeRun:
             "first_crossing": self.first_crossing,
             "late_rises": self.late_rises,
             "final_loss": self.final_loss,
+            "loss_third_quarter": self.loss_at_half,
+            "loss_fourth_quarter": self.loss_at_end,
             "verdict": self.verdict(),
         }
 
@@ -171,7 +181,7 @@ class EdgeStudy:
         rows = [
             "| η | 2/η | sharpness at step 0 | first ≥ 2/η at step | peak × η/2 "
             "| late median × η/2 (10–90 %) | late steps with the loss rising "
-            "| loss: half-way → end | verdict |",
+            "| median loss: 3rd → 4th quarter | verdict |",
             "|---:|---:|---:|---:|---:|---|---:|---|---|",
         ]
         for r in self.runs:
@@ -180,7 +190,7 @@ class EdgeStudy:
             rows.append(
                 f"| {r.learning_rate:g} | {r.threshold:.3g} | {r.sharpness[0]:.3g} | {cross} "
                 f"| {r.peak_ratio:.2f} | {r.late_ratio:.3f} ({lo:.2f}–{hi:.2f}) "
-                f"| {100 * r.late_rises:.0f} % | {r.loss_at_half:.3g} → {r.final_loss:.3g} "
+                f"| {100 * r.late_rises:.0f} % | {r.loss_at_half:.3g} → {r.loss_at_end:.3g} "
                 f"| {r.verdict()} |"
             )
         return "\n".join(rows)
