@@ -609,6 +609,10 @@ class Descent:
         self.theta = start.theta.copy()
         self.opt_state = opt_state
         self.recorder = start.recorder
+        if self.track_sharpness is not None:  # the columns exist from the start (NaN before)
+            names = ["sharpness"] + (["preconditioned_sharpness"] if opt.preconditioner else [])
+            for name in names:
+                self.recorder.tracked.setdefault(name, [math.nan] * self.recorder.n)
         self.loss0: float | None = start.loss0
         self.grad0: float | None = start.grad0
         self.prev_loss = start.prev_loss
