@@ -88,6 +88,15 @@ def summary_text(res: Any) -> str:
     if res.advice is not None:
         lines.append(f"curvature       {res.advice.describe()}")
     lines.append(f"steps           {res.n_steps} in {res.wall_time:.3f} s")
+    sharp = res.history.sharpness
+    if sharp is not None and np.isfinite(sharp).any():
+        k = int(np.flatnonzero(np.isfinite(sharp))[-1])
+        cost = s.get("track_sharpness") or {}
+        lines.append(
+            f"sharpness       λ_max(∇²L) = {sharp[k]:.4g} at step {int(res.history.step[k])} "
+            f"(2/lr = {2.0 / res.history.lr[k]:.4g}); measured {cost.get('measurements', '?')} "
+            f"times, {cost.get('hvps', '?')} Hessian-vector products"
+        )
     lines.append(f"stop reason     {res.stop_reason} — {res.message}")
     cert = res.certificate
     if cert is not None:
