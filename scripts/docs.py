@@ -206,30 +206,31 @@ def _edge_study() -> Any:
         return ds.edge_of_stability()
 
 
-def edge_page() -> str:
-    """docs/edge-of-stability.md: the figure (written here), the table and the measured lines."""
+def _edge_text(study: Any, figure: str, alt: str) -> str:
+    """The figure (written here), the table and one measured line per rate."""
     from descend.pictures.plot import plot_edge_of_stability
 
-    study = _edge_study()
-    plot_edge_of_stability(study).savefig(ROOT / "docs/figures/edge_of_stability.png", dpi=100)
+    plot_edge_of_stability(study).savefig(ROOT / "docs/figures" / figure, dpi=100)
+    name = "38/η" if study.runs[0].preconditioned else "2/η"
     lines = []
     for r in study.runs:
         lo, hi = r.late_spread
-        head = f"- **η = {r.learning_rate:g}** (2/η = {r.threshold:.3g}): "
+        head = f"- **η = {r.learning_rate:g}** ({name} = {r.threshold:.3g}): "
         if r.first_crossing is None:
             lines.append(
                 head + f"the sharpness rose from {r.sharpness[0]:.3g} to {r.sharpness[-1]:.3g} "
-                f"and never reached 2/η in {study.max_steps:,} steps (late median × η/2 = "
+                f"and never reached {name} in {study.max_steps:,} steps (late median / edge = "
                 f"{r.late_ratio:.3f}): still progressive sharpening — the edge is *not* "
-                "reached at this rate within the budget. The loss fell monotonically "
-                f"({100 * r.late_rises:.0f} % of late steps rising) to {r.final_loss:.3g}."
+                f"reached at this rate within the budget. The loss rose at "
+                f"{100 * r.late_rises:.0f} % of the late steps and ended at {r.final_loss:.3g}."
             )
             continue
         start = (
-            "was already above 2/η at step 0"
+            f"was already above {name} at step 0"
             if r.first_crossing == 0
             else (
-                f"rose from {r.sharpness[0]:.3g} and first reached 2/η at step {r.first_crossing:,}"
+                f"rose from {r.sharpness[0]:.3g} and first reached {name} at step "
+                f"{r.first_crossing:,}"
             )
         )
         change = r.loss_at_end / r.loss_at_half - 1.0
@@ -239,8 +240,8 @@ def edge_page() -> str:
             else "*rose*"
         )  # fmt: skip
         lines.append(
-            head + f"the sharpness {start}, peaked at {r.peak_ratio:.2f} × 2/η, and over the "
-            f"last half of the run its median was {r.late_ratio:.3f} × 2/η (10–90 %: "
+            head + f"the sharpness {start}, peaked at {r.peak_ratio:.2f} × {name}, and over "
+            f"the last half of the run its median was {r.late_ratio:.3f} × {name} (10–90 %: "
             f"{lo:.2f}–{hi:.2f}). The loss rose at {100 * r.late_rises:.0f} % of those steps "
             f"and {trend}: median {r.loss_at_half:.3g} over the third quarter of the steps, "
             f"{r.loss_at_end:.3g} over the fourth (last value {r.final_loss:.3g})."
@@ -250,14 +251,31 @@ def edge_page() -> str:
     share = sum(c["seconds"] for c in cost) / sum(r.seconds for r in study.runs)
     return (
         f"{study.describe()}; {study.wall_time:.0f} s in all.\n\n"
-        "![Loss and sharpness against steps at four learning rates, 2/η dashed]"
-        "(figures/edge_of_stability.png)\n\n"
+        f"![{alt}](figures/{figure})\n\n"
         + study.table()
         + "\n\n"
         + "\n".join(lines)
         + f"\n\nTracking cost {hvps:.1f} Hessian-vector products per measurement and "
         f"{100 * share:.0f} % of the runs' time."
     )
+
+
+def edge_page() -> str:
+    """docs/edge-of-stability.md: full-batch GD at four rates."""
+    return _edge_text(
+        _edge_study(), "edge_of_stability.png",
+        "Loss and sharpness against steps at four learning rates, 2/η dashed",
+    )  # fmt: skip
+
+
+def edge_adam() -> str:
+    """docs/edge-of-stability.md: Adam's preconditioned sharpness against 38/η."""
+    with _quiet():
+        study = ds.edge_of_stability([0.003, 0.01, 0.03], optimizer="adam")
+    return _edge_text(
+        study, "edge_of_stability_adam.png",
+        "Loss and preconditioned sharpness against steps for Adam at three rates, 38/η dashed",
+    )  # fmt: skip
 
 
 def edge_readme() -> str:
@@ -399,6 +417,7 @@ BLOCKS: dict[str, Block] = {
     "mlp-units": Block("README.md", mlp_units, cheap=False),
     "edge-page": Block("docs/edge-of-stability.md", edge_page, cheap=False),
     "edge-readme": Block("README.md", edge_readme, cheap=False),
+    "edge-adam": Block("docs/edge-of-stability.md", edge_adam, cheap=False),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)

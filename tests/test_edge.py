@@ -66,3 +66,12 @@ def test_edge_cli_prints_the_table_and_writes_plot_and_json(capsys, tmp_path):
 def test_edge_cli_refuses_bad_rates(capsys, bad):
     assert main(["landscape", "edge", "--lrs", bad]) == 2
     assert "expected positive learning rates" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_adam_reaches_its_own_edge_on_the_preconditioned_hessian():
+    """Adam at η = 0.03: λ_max(P⁻¹H) rises from about half of 38/η to hover within 10 % of it
+    (Cohen et al., "Adaptive Gradient Methods at the Edge of Stability", 2022)."""
+    (run,) = edge_of_stability([0.03], optimizer="adam", max_steps=1500, every=20).runs
+    assert run.preconditioned and run.threshold == pytest.approx(38 / 0.03)
+    assert run.sharpness[0] < 0.7 * run.threshold and abs(run.late_ratio - 1.0) <= 0.1

@@ -682,18 +682,23 @@ def plot_edge_of_stability(study: EdgeStudy) -> Figure:
         ax_sharp.plot(
             run.sharpness_steps, run.sharpness, color=color, lw=1.2, gid=f"sharpness-{lr}"
         )
+        edge = "38/η" if run.preconditioned else "2/η"
+        if run.preconditioned and abs(run.threshold * run.learning_rate - 38.0) > 1e-9:
+            edge = "edge"
         ax_sharp.axhline(
-            run.threshold, color=color, ls="--", lw=1, label=f"2/η = {run.threshold:.3g}",
+            run.threshold, color=color, ls="--", lw=1, label=f"{edge} = {run.threshold:.3g}",
             gid=f"edge-{lr}",
         )  # fmt: skip
     ax_loss.set_yscale("log")
     ax_loss.set_ylabel("training loss (MSE)")
     ax_loss.legend(loc="upper right", fontsize="small")
     ax_loss.set_title(
-        f"edge of stability: tanh MLP {study.hidden}, {study.n_samples} rows, full-batch GD",
+        f"edge of stability: tanh MLP {study.hidden}, {study.n_samples} rows, full-batch "
+        f"{'GD' if study.optimizer == 'gd' else study.optimizer}",
         fontsize="medium",
     )
-    ax_sharp.set_ylabel("sharpness λ_max(∇²L)")
+    pre = bool(study.runs) and study.runs[0].preconditioned
+    ax_sharp.set_ylabel("λ_max(P⁻¹∇²L)" if pre else "sharpness λ_max(∇²L)")
     ax_sharp.set_xlabel("step")
     ax_sharp.legend(loc="lower right", fontsize="small", ncol=2)
     return fig

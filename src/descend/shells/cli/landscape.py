@@ -120,6 +120,12 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
         "--every", type=int, default=10, help="measure the sharpness every N steps (default 10)"
     )
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument(
+        "--optimizer",
+        default="gd",
+        help="gd (default), or an adaptive rule (adam, rmsprop, adagrad): then the sharpness "
+        "of P⁻¹H against its edge, 38/lr for Adam",
+    )
     e.add_argument("--plot", metavar="FILE", help="also draw loss and sharpness to FILE (.png)")
     add_quiet_argument(e)
     e.add_argument("--json", metavar="FILE", help="also write the traces as JSON")
@@ -172,7 +178,8 @@ def run_landscape(args: argparse.Namespace) -> int:
         with for_args(args, len(args.lrs), "landscape edge", "rate") as progress:
             edge = edge_of_stability(
                 args.lrs, args.hidden, n_samples=args.samples, max_steps=args.max_steps,
-                every=args.every, seed=args.seed, progress=progress.advance,
+                every=args.every, seed=args.seed, optimizer=args.optimizer,
+                progress=progress.advance,
             )  # fmt: skip
         print(edge.describe())
         print()

@@ -17,6 +17,10 @@ Hessian-vector products through the R-operator, Lanczos) and reports, per rate, 
 sharpness ends relative to 2/η (the median of sharpness × η/2 over the last half of the run)
 and what the loss did. Nothing here decides what the answer should be: a rate whose
 sharpness has not reached 2/η by the end is reported as such.
+
+Adaptive rules have their own edge (Cohen et al., "Adaptive Gradient Methods at the Edge of
+Stability", 2022): ``optimizer="adam"`` tracks λ_max(P⁻¹H) with Adam's P = √v̂ + ε against
+(2 + 2β₁)/((1 − β₁)η) = 38/η (:func:`descend.descent.verdicts.sharpness_limit`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from descend.descent.fit import fit
+from descend.descent.verdicts import sharpness_limit
 from descend.studies.landscape.saddles import saddle_task
 
 Array = NDArray[np.float64]
@@ -54,13 +59,18 @@ class EdgeRun:
     sharpness_steps : ndarray of int, shape (m,)
         The steps k at which the sharpness was measured (0, E, 2E, …).
     sharpness : ndarray, shape (m,)
-        λ_max(∇²L(θ_k)) at those steps.
+        λ_max(∇²L(θ_k)) at those steps — of P_k⁻¹∇²L(θ_k) for an adaptive rule.
     stop_reason : str
         The run's verdict ("max_steps" when it ran its whole budget).
     seconds : float
         Wall time of the run, tracking included.
     cost : dict
         What tracking cost: ``every``, ``measurements``, ``hvps``, ``seconds``.
+    threshold : float
+        The rule's edge (:func:`descend.descent.verdicts.sharpness_limit`): 2/η for plain
+        gradient descent (the default), 38/η on P⁻¹H for Adam with β₁ = 0.9.
+    preconditioned : bool
+        ``sharpness`` and ``threshold`` are of P⁻¹H (adaptive rules).
     """
 
     learning_rate: float
@@ -70,11 +80,12 @@ class EdgeRun:
     stop_reason: str
     seconds: float
     cost: dict[str, Any]
+    threshold: float = math.nan
+    preconditioned: bool = False
 
-    @property
-    def threshold(self) -> float:
-        """2/η, the sharpness at which a quadratic would stop converging."""
-        return 2.0 / self.learning_rate
+    def __post_init__(self) -> None:
+        if math.isnan(self.threshold):  # plain gradient descent: 2/η
+            object.__setattr__(self, "threshold", 2.0 / self.learning_rate)
 
     def _late(self) -> Array:
         """Sharpness measured in the last half of the run (the late phase)."""
@@ -145,6 +156,7 @@ class EdgeRun:
         return {
             "learning_rate": self.learning_rate,
             "threshold": self.threshold,
+            "preconditioned": self.preconditioned,
             "loss": self.loss.tolist(),
             "sharpness_steps": self.sharpness_steps.tolist(),
             "sharpness": self.sharpness.tolist(),
@@ -168,6 +180,7 @@ class EdgeStudy:
 
     runs: list[EdgeRun]
     hidden: list[int]
+    optimizer: str
     n_samples: int
     n_params: int
     max_steps: int
@@ -179,8 +192,8 @@ class EdgeStudy:
     def table(self) -> str:
         """A Markdown table: one row per rate."""
         rows = [
-            "| η | 2/η | sharpness at step 0 | first ≥ 2/η at step | peak × η/2 "
-            "| late median × η/2 (10–90 %) | late steps with the loss rising "
+            "| η | edge | sharpness at step 0 | first at the edge at step | peak / edge "
+            "| late median / edge (10–90 %) | late steps with the loss rising "
             "| median loss: 3rd → 4th quarter | verdict |",
             "|---:|---:|---:|---:|---:|---|---:|---|---|",
         ]
@@ -197,16 +210,23 @@ class EdgeStudy:
 
     def describe(self) -> str:
         """What was run, in one line."""
+        what = "GD" if self.optimizer == "gd" else self.optimizer
+        pre = (
+            " (of P⁻¹H, the rule's preconditioned Hessian)"
+            if self.runs and self.runs[0].preconditioned
+            else ""
+        )
         return (
             f"tanh MLP {self.hidden} ({self.n_params} parameters), MSE on {self.n_samples} "
-            f"rows, full-batch GD for {self.max_steps:,} steps from one seeded start "
-            f"(seed {self.seed}), sharpness every {self.every} steps"
+            f"rows, full-batch {what} for {self.max_steps:,} steps from one seeded start "
+            f"(seed {self.seed}), sharpness{pre} every {self.every} steps"
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {
             "hidden": self.hidden,
+            "optimizer": self.optimizer,
             "n_samples": self.n_samples,
             "n_params": self.n_params,
             "max_steps": self.max_steps,
@@ -227,7 +247,9 @@ def edge_of_stability(
     seed: int = 0,
     X: Any = None,
     y: Any = None,
+    optimizer: str = "gd",
     progress: Callable[[int, int], Any] | None = None,
+    **hyper: Any,
 ) -> EdgeStudy:
     """Train a tanh network by full-batch gradient descent at each rate, tracking sharpness.
 
@@ -252,6 +274,12 @@ def edge_of_stability(
         Seeds the data and θ₀.
     X, y : array-like, optional
         Other data (shape (n, d) and (n,)) instead of the default task.
+    optimizer : str
+        The update rule ("gd" by default). For an adaptive rule (Adam, RMSprop, Adagrad) the
+        sharpness is that of P⁻¹H with the rule's own P and the edge is
+        :func:`~descend.descent.verdicts.sharpness_limit`'s (38/η for Adam, β₁ = 0.9).
+    **hyper
+        The rule's hyperparameters (``b1=…``).
     progress : callable, optional
         ``progress(done, total)`` after each rate.
 
@@ -271,24 +299,30 @@ def edge_of_stability(
     for i, lr in enumerate(rates):
         t = time.perf_counter()
         res = fit(
-            X, y, model=f"mlp:{','.join(map(str, widths))}", loss="mse", optimizer="gd",
+            X, y, model=f"mlp:{','.join(map(str, widths))}", loss="mse", optimizer=optimizer,
             learning_rate=lr, max_steps=max_steps, seed=seed, gtol=0.0, tol=0.0,
-            patience=10**9, warn=False, track_sharpness=every, record_params=False,
+            patience=10**9, warn=False, track_sharpness=every, record_params=False, **hyper,
         )  # fmt: skip
         seconds = time.perf_counter() - t
         h = res.history
-        assert h.sharpness is not None
-        measured = np.flatnonzero(np.isfinite(h.sharpness))
+        edge = sharpness_limit(optimizer, dict(res.settings["hyperparams"]), lr)
+        if edge is None:
+            raise ValueError(f"no known edge of stability for optimizer {optimizer!r}")
+        trace = h.preconditioned_sharpness if edge[1] else h.sharpness
+        assert trace is not None
+        measured = np.flatnonzero(np.isfinite(trace))
         n_params = int(res.params.shape[0])
         runs.append(
             EdgeRun(
                 learning_rate=lr,
                 loss=h.loss,
                 sharpness_steps=h.step[measured],
-                sharpness=h.sharpness[measured],
+                sharpness=trace[measured],
                 stop_reason=res.stop_reason,
                 seconds=seconds,
                 cost=dict(res.settings["track_sharpness"]),
+                threshold=edge[0],
+                preconditioned=edge[1],
             )
         )
         if progress is not None:
@@ -296,6 +330,7 @@ def edge_of_stability(
     return EdgeStudy(
         runs=runs,
         hidden=widths,
+        optimizer=res.settings["optimizer"] if runs else optimizer,
         n_samples=int(np.shape(y)[0]),
         n_params=n_params,
         max_steps=max_steps,
