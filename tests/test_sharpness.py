@@ -189,3 +189,13 @@ def test_track_sharpness_must_be_a_whole_number_of_steps(rng, bad):
     X, y = _network(rng, 20)
     with pytest.raises(ValueError, match="track_sharpness must be a whole number of steps"):
         ds.fit(X, y, model="mlp:3", max_steps=3, track_sharpness=bad)
+
+
+def test_tracked_columns_go_to_csv(rng, tmp_path):
+    """History.to_csv writes the sharpness column (nan between measurements), as read back
+    by numpy.genfromtxt."""
+    X, y = _network(rng, 30)
+    res = ds.fit(X, y, model="mlp:3", learning_rate=0.1, max_steps=6, track_sharpness=3)
+    res.history.to_csv(tmp_path / "h.csv")
+    table = np.genfromtxt(tmp_path / "h.csv", delimiter=",", names=True)
+    np.testing.assert_array_equal(table["sharpness"], res.history.sharpness)

@@ -94,14 +94,18 @@ class History:
         )
 
     def to_csv(self, path: str) -> None:
-        """One row per step: step, loss, grad_norm, step_size, lr, state norms."""
+        """One row per step: step, loss, grad_norm, step_size, lr, state norms, and the
+        tracked columns (sharpness; ``nan`` between measurements) when the run had them."""
         extra = sorted(self.state_norms)
+        tracked = [(name, getattr(self, name)) for name in TRACKED]
+        tracked = [(name, col) for name, col in tracked if col is not None]
         with open(path, "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow([*FIELDS, *extra])
+            w.writerow([*FIELDS, *extra, *(name for name, _ in tracked)])
             for k in range(len(self)):
                 row = [int(self.step[k])] + [repr(float(getattr(self, f)[k])) for f in FIELDS[1:]]
-                w.writerow(row + [repr(float(self.state_norms[e][k])) for e in extra])
+                row += [repr(float(self.state_norms[e][k])) for e in extra]
+                w.writerow(row + [repr(float(col[k])) for _, col in tracked])
 
 
 def _column(values: Any) -> Array | None:
