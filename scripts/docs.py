@@ -152,6 +152,163 @@ def playground_load() -> str:
     )
 
 
+def sharpness_cost() -> str:
+    """What ``track_sharpness`` costs on a small tanh network (the edge-of-stability task)."""
+    import time
+
+    from descend.studies.landscape import saddle_task
+
+    X, y = saddle_task(100, seed=0, noise=0.0)
+    kw = dict(model="mlp:16", learning_rate=0.2, max_steps=2000, seed=0, gtol=0.0, tol=0.0,
+              patience=10**6, warn=False)  # fmt: skip
+    rows = []
+    for every in (None, 10, 1):
+        best: tuple[float, Any] = (math.inf, None)
+        for _ in range(2):
+            t0 = time.perf_counter()
+            res = ds.fit(X, y, track_sharpness=every, **kw)
+            best = min(best, (time.perf_counter() - t0, res.settings["track_sharpness"]),
+                       key=lambda tc: tc[0])  # fmt: skip
+        rows.append((every, *best))
+    plain = rows[0][1]
+    parts = []
+    for every, t, cost in rows[1:]:
+        per = cost["hvps"] / cost["measurements"]
+        parts.append(
+            f"every {every} step{'s' if every > 1 else ''}: {cost['measurements']} "
+            f"measurements, {per:.1f} Hessian-vector products each, the run "
+            f"{t / plain:.1f}× as long ({100 * cost['seconds'] / t:.0f} % of it measuring)"
+        )
+    return (
+        f"Measured (tanh MLP [16], 65 parameters, 100 rows, full-batch GD at lr 0.2, 2,000 "
+        f"steps, {plain:.2f} s untracked, best of 2): " + "; ".join(parts) + ". One product "
+        "costs about three gradients here (the R-operator's forward and backward passes), "
+        "and ARPACK's own overhead per call is of the same order on a network this small."
+    )
+
+
+def mlp_units() -> str:
+    """Networks on unscaled data: NIST Norris (y up to ~1000) with an MLP, Adam and GD auto."""
+    d = ds.datasets.load("norris")
+    line = ds.fit(d.X, d.y, learning_rate="auto")
+    parts = []
+    for label, opt, lr in [("Adam at lr 0.01", "adam", 0.01), ("GD at lr 'auto'", "gd", "auto")]:
+        with _quiet():
+            res = ds.fit(d.X, d.y, model="mlp:8,8", optimizer=opt, learning_rate=lr,
+                         max_steps=6000, seed=0)  # fmt: skip
+        at = res.predict(np.array([[400.0], [900.0]]))
+        parts.append(
+            f"{label} ends at MSE {res.loss:.3g} (ŷ(400) = {at[0]:.1f}, ŷ(900) = {at[1]:.1f})"
+        )
+    base = float(np.var(d.y))
+    ref = line.predict(np.array([[400.0], [900.0]]))
+    return (
+        f"Measured on NIST Norris (36 rows, y from {d.y.min():.3g} to {d.y.max():.3g}), "
+        f"`mlp:8,8`, 6,000 steps, seed 0: " + "; ".join(parts) + f" — against {base:.4g} for "
+        f"predicting the mean and {line.loss:.3g} for the least-squares line (ŷ(400) = "
+        f"{ref[0]:.1f}, ŷ(900) = {ref[1]:.1f})."
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _edge_study() -> Any:
+    """The edge-of-stability study at its defaults (run once per docs.py call)."""
+    with _quiet():
+        return ds.edge_of_stability()
+
+
+def _edge_text(study: Any, figure: str, alt: str) -> str:
+    """The figure (written here), the table and one measured line per rate."""
+    from descend.pictures.plot import plot_edge_of_stability
+
+    plot_edge_of_stability(study).savefig(ROOT / "docs/figures" / figure, dpi=100)
+    name = "38/η" if study.runs[0].preconditioned else "2/η"
+    lines = []
+    for r in study.runs:
+        lo, hi = r.late_spread
+        head = f"- **η = {r.learning_rate:g}** ({name} = {r.threshold:.3g}): "
+        if r.first_crossing is None:
+            lines.append(
+                head + f"the sharpness rose from {r.sharpness[0]:.3g} to {r.sharpness[-1]:.3g} "
+                f"and never reached {name} in {study.max_steps:,} steps (late median / edge = "
+                f"{r.late_ratio:.3f}): still progressive sharpening — the edge is *not* "
+                f"reached at this rate within the budget. The loss rose at "
+                f"{100 * r.late_rises:.0f} % of the late steps and ended at {r.final_loss:.3g}."
+            )
+            continue
+        start = (
+            f"was already above {name} at step 0"
+            if r.first_crossing == 0
+            else (
+                f"rose from {r.sharpness[0]:.3g} and first reached {name} at step "
+                f"{r.first_crossing:,}"
+            )
+        )
+        change = r.loss_at_end / r.loss_at_half - 1.0
+        trend = (
+            "fell further" if change < -0.05
+            else "stayed level (within 5 %)" if change <= 0.05
+            else "*rose*"
+        )  # fmt: skip
+        lines.append(
+            head + f"the sharpness {start}, peaked at {r.peak_ratio:.2f} × {name}, and over "
+            f"the last half of the run its median was {r.late_ratio:.3f} × {name} (10–90 %: "
+            f"{lo:.2f}–{hi:.2f}). The loss rose at {100 * r.late_rises:.0f} % of those steps "
+            f"and {trend}: median {r.loss_at_half:.3g} over the third quarter of the steps, "
+            f"{r.loss_at_end:.3g} over the fourth (last value {r.final_loss:.3g})."
+        )
+    cost = [r.cost for r in study.runs]
+    hvps = sum(c["hvps"] for c in cost) / sum(c["measurements"] for c in cost)
+    share = sum(c["seconds"] for c in cost) / sum(r.seconds for r in study.runs)
+    return (
+        f"{study.describe()}; {study.wall_time:.0f} s in all.\n\n"
+        f"![{alt}](figures/{figure})\n\n"
+        + study.table()
+        + "\n\n"
+        + "\n".join(lines)
+        + f"\n\nTracking cost {hvps:.1f} Hessian-vector products per measurement and "
+        f"{100 * share:.0f} % of the runs' time."
+    )
+
+
+def edge_page() -> str:
+    """docs/edge-of-stability.md: full-batch GD at four rates."""
+    return _edge_text(
+        _edge_study(), "edge_of_stability.png",
+        "Loss and sharpness against steps at four learning rates, 2/η dashed",
+    )  # fmt: skip
+
+
+def edge_adam() -> str:
+    """docs/edge-of-stability.md: Adam's preconditioned sharpness against 38/η."""
+    with _quiet():
+        study = ds.edge_of_stability([0.003, 0.01, 0.03], optimizer="adam")
+    return _edge_text(
+        study, "edge_of_stability_adam.png",
+        "Loss and preconditioned sharpness against steps for Adam at three rates, 38/η dashed",
+    )  # fmt: skip
+
+
+def edge_readme() -> str:
+    """The README's one-paragraph summary of the edge-of-stability study."""
+    study = _edge_study()
+    at = [r for r in study.runs if r.verdict() == "at the edge"]
+    below = [r for r in study.runs if r.first_crossing is None]
+    ratios = ", ".join(f"{r.late_ratio:.3f} (η = {r.learning_rate:g})" for r in at)
+    text = (
+        f"Measured ({study.describe()}): at {len(at)} of {len(study.runs)} rates the "
+        f"sharpness ends at the edge — median sharpness × η/2 over the last half of the run "
+        f"{ratios}"
+    )
+    if below:
+        text += (
+            "; at "
+            + ", ".join(f"η = {r.learning_rate:g}" for r in below)
+            + (" it was still rising, below 2/η, when the run ended")
+        )
+    return text + "."
+
+
 def certify_text() -> str:
     """What ``descend certify`` prints (docs/certification.md)."""
     from descend.studies.certify import certify, format_table
@@ -283,6 +440,11 @@ BLOCKS: dict[str, Block] = {
     "compare-longley": Block("README.md", compare_longley),
     "live-overhead": Block("README.md", live_overhead, cheap=False),
     "playground-load": Block("docs/playground.md", playground_load, cheap=False),
+    "sharpness-cost": Block("README.md", sharpness_cost, cheap=False),
+    "mlp-units": Block("README.md", mlp_units, cheap=False),
+    "edge-page": Block("docs/edge-of-stability.md", edge_page, cheap=False),
+    "edge-readme": Block("README.md", edge_readme, cheap=False),
+    "edge-adam": Block("docs/edge-of-stability.md", edge_adam, cheap=False),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)

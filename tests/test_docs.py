@@ -39,6 +39,8 @@ def test_quoted_block_is_current(name):
 SKIPPED_COMMANDS = {
     "descend landscape saddles": "minutes of saddle searches (test_landscape.py runs a small one)",
     "descend serve": "a server that runs until stopped; tests/test_web.py drives it",
+    "descend landscape edge --plot edge.png": "a minute of training at four rates; "
+    "tests/test_edge.py runs a short one",
 }
 
 #: exit status the README promises for a command (0 when not listed)

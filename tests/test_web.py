@@ -599,3 +599,18 @@ def test_contour_cost_cap_shrinks_or_refuses_the_grid():
         rid = new_run(c, **body)["id"]
         r = c.get(f"/api/runs/{rid}/contour")
         assert r.status_code == 422 and "even a 5 × 5 grid" in detail(r)
+
+
+def test_a_network_run_streams_its_sharpness_beside_the_edge(client):
+    """MLP runs measure the sharpness every 10 steps (with 2/η at those steps) in the run's
+    history and in each update; a linear run sends none."""
+    run = new_run(client, data={"source": "synthetic", "kind": "poly", "n": 60}, model="mlp:4",
+                  learning_rate=0.05)  # fmt: skip
+    assert run["history"]["sharpness"] == {"k": [], "value": [], "edge": []}
+    u = client.post(f"/api/runs/{run['id']}/step", json={"n": 25}).json()
+    sh = u["sharpness"]
+    assert sh["k"] == [0, 10, 20] and sh["edge"] == [pytest.approx(2 / 0.05)] * 3
+    assert all(v > 0 for v in sh["value"])
+    lin = new_run(client, learning_rate=0.05)
+    assert "sharpness" not in lin["history"]
+    assert "sharpness" not in client.post(f"/api/runs/{lin['id']}/step", json={"n": 5}).json()

@@ -9,6 +9,8 @@ iterative refinement) and maps the result back to the model's coordinates.
 from __future__ import annotations
 
 import inspect
+import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,7 @@ from descend.data.tables import DataError, as_arrays
 from descend.descent.checkpoint import attach
 from descend.descent.minimize import MINIMIZE_OPTIONS, check_keywords, minimize, optimizer_name
 from descend.descent.optim import Optimizer
-from descend.descent.rates import is_auto, resolve_rate
+from descend.descent.rates import DescendWarning, is_auto, resolve_rate
 from descend.descent.result import FitResult
 from descend.descent.verdicts import (
     DEFAULT_N_ITER_NO_CHANGE,
@@ -162,7 +164,9 @@ def fit(
         a tqdm progress bar. Redrawing is rationed to about 5 % of the run's time.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
-        ``record_params``, ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
+        ``record_params``, ``track_sharpness=E`` (the sharpness every E steps into
+        ``res.history.sharpness``, in the coordinates descent ran in),
+        ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
         ``sampling="slices"`` for shuffle-once mini-batches, optimizer hyperparameters such as
         ``beta``). ``checkpoint_data`` (e.g. ``{"csv": path, "x": [...], "y": name}`` or
         ``{"dataset": "norris"}``) is stored in the checkpoint so that :func:`descend.resume`
@@ -282,7 +286,8 @@ def _fit(
         calls += 1
         opts = {**options, **extra}
         if calls > 1:  # iterative refinement's sub-runs are never checkpointed or resumed
-            for key in ("checkpoint", "resume_from", "validation", "early_stopping"):
+            for key in ("checkpoint", "resume_from", "validation", "early_stopping",
+                        "track_sharpness"):  # fmt: skip
                 opts.pop(key, None)
         view = None
         if live and calls == 1:  # the main run is drawn; refinement's sub-runs are not
@@ -330,7 +335,27 @@ def _fit(
     if problem.base.owns_batches or is_dask(X):
         res.settings["dask"] = True
     res.reference = problem.reference
+    _compare_with_the_mean(res, problem.base.baseline_loss(), warn)
     return res
+
+
+def _compare_with_the_mean(res: FitResult, baseline: float | None, warn: bool) -> None:
+    """A note (and a DescendWarning) when the fit ends no better than predicting ȳ."""
+    if baseline is None:
+        return
+    res.settings["baseline_loss"] = baseline
+    if res.stop_reason == "diverged" or not math.isfinite(res.loss):
+        return
+    if res.loss <= baseline:
+        return
+    note = (
+        f"the fit ends at loss {res.loss:.4g}, worse than predicting the mean of y for every "
+        f"row (loss {baseline:.4g}): it has learned nothing useful yet. Try "
+        "learning_rate='auto', more steps (max_steps), or optimizer='adam'"
+    )
+    res.warnings.append(note)
+    if warn:
+        warnings.warn(note, DescendWarning, stacklevel=3)
 
 
 def _both(view: Any, user: Any) -> Any:

@@ -127,6 +127,7 @@ def minimize(
     alpha: float = 1e-4,
     l1_ratio: float = 0.15,
     validation: Any = None,
+    track_sharpness: int | None = None,
     early_stopping: bool = False,
     n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
     **hyper: Any,
@@ -238,6 +239,14 @@ def minimize(
         ``n_iter_no_change`` checks, and return the θ where it was lowest.
     n_iter_no_change : int
         Checks without improvement before early stopping fires (default 10).
+    track_sharpness : int, optional
+        Measure the sharpness λ_max(∇²L(θ_k)) every this many steps into
+        ``res.history.sharpness`` (NaN between measurements), and for an adaptive rule also
+        λ_max(P_k⁻¹∇²L(θ_k)) with its preconditioner P_k into
+        ``res.history.preconditioned_sharpness`` (:mod:`descend.problems.sharpness`; Lanczos
+        on Hessian-vector products, warm-started). What it cost is
+        ``res.settings["track_sharpness"]``: ``every``, ``measurements``, ``hvps``,
+        ``seconds``. The iterates are the same, bit for bit, as without it.
     **hyper
         Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
 
@@ -318,6 +327,7 @@ def minimize(
         early_stopping=early_stopping,
         n_iter_no_change=n_iter_no_change,
         smoothing=rate.smoothing,
+        track_sharpness=track_sharpness,
     )
 
     def snapshot() -> LoopState:
@@ -413,6 +423,9 @@ def minimize(
             "smoothing": None
             if rate.smoothing is None
             else {**rate.smoothing.to_dict(), "delta": run.delta},
+            "track_sharpness": None
+            if track_sharpness is None
+            else {"every": int(track_sharpness), **run.sharpness_cost},
         },
         objective=objective,
         opt_state=run.opt_state,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from descend.descent.history import FIELDS, History
+from descend.descent.history import FIELDS, TRACKED, History
 from descend.descent.result import FitResult
 from descend.descent.verdicts import Certificate
 from descend.problems.curvature import Advice
@@ -136,6 +136,10 @@ def _history_to_dict(h: History) -> dict[str, Any]:
     out["state_norms"] = {k: _floats(v) for k, v in h.state_norms.items()}
     if h.val_loss is not None:
         out["val_loss"] = _floats(h.val_loss)
+    for name in TRACKED:
+        column = getattr(h, name)
+        if column is not None:
+            out[name] = _floats(column)
     return out
 
 
@@ -206,6 +210,10 @@ def result_from_dict(d: dict[str, Any]) -> FitResult:
         params=None if params is None else _unfloats(params).reshape(len(params), -1),
         state_norms={k: _unfloats(v) for k, v in h.get("state_norms", {}).items()},
         val_loss=None if h.get("val_loss") is None else _unfloats(h["val_loss"]),
+        sharpness=None if h.get("sharpness") is None else _unfloats(h["sharpness"]),
+        preconditioned_sharpness=None
+        if h.get("preconditioned_sharpness") is None
+        else _unfloats(h["preconditioned_sharpness"]),
     )
     return FitResult(
         params=_unfloats(d["params"]),

@@ -130,6 +130,10 @@ class Session:
         Curvature advice, used to explain a divergence (computed when needed otherwise).
     path_limit : int
         Keep at most about this many θ's of the path (thinned by 2 when full) for plots.
+    track_sharpness : int, optional
+        Measure the sharpness every this many steps into the history's ``sharpness`` column
+        (the loop's tracking, :class:`~descend.descent.loop.Descent`); the playground does
+        it for networks.
     **hyper
         Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
 
@@ -164,6 +168,7 @@ class Session:
         rise_patience: int = 10,
         advice: Advice | None = None,
         path_limit: int = 4000,
+        track_sharpness: int | None = None,
         **hyper: Any,
     ) -> None:
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
@@ -216,6 +221,7 @@ class Session:
         self.tol, self.patience, self.gtol = float(tol), int(patience), float(gtol)
         self.rise_patience = int(rise_patience)
         self.path_limit = max(int(path_limit), 2)
+        self.track_sharpness = track_sharpness
         start = problem.theta0 if theta0 is None else theta0
         self.theta0 = np.array(start, dtype=np.float64).reshape(-1)
         self._run = self._new_run(problem.advice)
@@ -249,6 +255,7 @@ class Session:
             gtol=self.gtol,
             rise_patience=self.rise_patience,
             advice=advice,
+            track_sharpness=self.track_sharpness,
         )
 
     def set_learning_rate(self, learning_rate: float) -> None:

@@ -409,6 +409,11 @@ class DaskObjective(Objective):
         """(1/n)·AᵀA from the one-pass statistics."""
         return self._gram.G.copy()
 
+    @property
+    def exact_hvp(self) -> bool:  # type: ignore[override]
+        """Exact for least squares (2·G·v from the statistics); a difference otherwise."""
+        return self.quad is not None
+
     def hvp(self, theta: Array, v: Array) -> Array:
         if self.quad is not None:
             return np.asarray(2.0 * (self.quad.G @ v))

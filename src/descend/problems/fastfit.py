@@ -249,7 +249,7 @@ def build_objective(
     check_fit_data(Xa, ya, names)
     if dt == DTYPES[1]:
         Xa = _round32(Xa)
-    bound = m.bind(Xa, feature_names=names, y=ya)
+    bound = m.bind(Xa, feature_names=names, y=ya, scale_target=loss_obj.numeric_targets)
     check_design(Xa, bound.n_params, names)
     return DataObjective(bound, loss_obj, bound.design(Xa), ya)
 
@@ -313,7 +313,9 @@ def make_objective(
     if fast == "auto":
         fast = X.size >= SMALL
     if not fast or not model.is_linear:
-        bound = model.bind(X, feature_names=feature_names, y=y)
+        bound = model.bind(
+            X, feature_names=feature_names, y=y, scale_target=loss_obj.numeric_targets
+        )
         return DataObjective(bound, loss_obj, bound.design(X), y)
     obj = FastDataObjective.build(model, loss_obj, X, y, feature_names)
     obj.model.bind_target(y)

@@ -313,6 +313,15 @@ class PreconditionedObjective(Objective):
             return 2.0 * self.gram()
         return self.pre.congruence(self.base.hessian(self.pre.to_model(phi)))
 
+    @property
+    def exact_hvp(self) -> bool:  # type: ignore[override]
+        """The base objective's products are exact (the change of variables is linear)."""
+        return bool(self.base.exact_hvp)
+
+    def baseline_loss(self) -> float | None:
+        """The base objective's loss of predicting the mean of y."""
+        return self.base.baseline_loss()
+
     def hvp(self, phi: Array, v: Array) -> Array:
         """∇²f(φ)·v = Tᵀ·∇²L(Tφ)·(Tv), shape (p,), for φ and v of shape (p,)."""
         return self.pre.pullback(self.base.hvp(self.pre.to_model(phi), self.pre.to_model(v)))

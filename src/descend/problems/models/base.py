@@ -43,6 +43,8 @@ class Model:
     #: :meth:`squared_error` computes the MSE and its gradient in one call, bit for bit what
     #: ``forward``, the MSE's gradient and ``vjp`` give in three (small data: calls cost)
     fuses_squared_error: bool = False
+    #: :meth:`hvp` gives exact Hessian-vector products of a loss of ŷ (the R-operator)
+    has_hvp: bool = False
     #: the polynomial basis Φ is built from (a Polynomial's; None for every other model)
     basis: PolynomialBasis | None = None
     n_params: int = 0
@@ -51,20 +53,34 @@ class Model:
 
     # -- life cycle -----------------------------------------------------------------------
     def bind(
-        self, X: Array, feature_names: list[str] | None = None, y: Array | None = None
+        self,
+        X: Array,
+        feature_names: list[str] | None = None,
+        y: Array | None = None,
+        *,
+        scale_target: bool = True,
     ) -> Model:
         """Return a copy of this model fitted to the inputs X of shape (n, d).
 
         ``y`` (shape (n,)), when given, lets a model centre its random start on the data
-        (see :meth:`bind_target`); it never changes the features.
+        (see :meth:`bind_target`) and — with ``scale_target``, for targets that are numbers in
+        the data's units (a regression loss) — standardise its output
+        (:meth:`bind_target_scale`); it never changes the features.
         """
         bound = copy.copy(self)
         bound.n_features = int(X.shape[1])
         bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
         bound._bind(X)
         if y is not None:
-            bound.bind_target(np.asarray(y, dtype=np.float64))
+            yf = np.asarray(y, dtype=np.float64)
+            bound.bind_target(yf)
+            if scale_target:
+                bound.bind_target_scale(yf)
         return bound
+
+    def bind_target_scale(self, y: Array) -> None:
+        """Learn an output scale from regression targets y, shape (n,) (nothing here; the MLP
+        predicts ŷ = ȳ + s_y·net(z), so its weights work in standardised units)."""
 
     def _bind(self, X: Array) -> None:
         raise NotImplementedError
@@ -106,6 +122,18 @@ class Model:
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
         """∂L/∂θ = (∂ŷ/∂θ)ᵀ g, shape (p,), for g = ∂L/∂ŷ of shape (n,) (backpropagation)."""
         raise NotImplementedError
+
+    def hvp(self, theta: Array, Z: Array, v: Array, g: Array, h: Array) -> Array:
+        """∇²_θ L(θ)·v, shape (p,), for L = Σ_i ℓ_i(ŷ_i(θ)) — models that declare :attr:`has_hvp`.
+
+        With J = ∂ŷ/∂θ (n × p), g = ∂L/∂ŷ and h = ∂²L/∂ŷ² (both shape (n,); the Hessian of L
+        in ŷ is diagonal),
+
+            ∇²L·v = Jᵀ (h ⊙ J v) + Σ_i g_i ∇²ŷ_i·v,
+
+        the Gauss–Newton part plus the model's own curvature weighted by the residuals.
+        """
+        raise NotImplementedError(f"{self.spec()} gives no exact Hessian-vector products")
 
     def squared_error(self, theta: Array, Z: Array, y: Array) -> tuple[float, Array]:
         """(L, ∇L) of the MSE L = (1/n)‖y − ŷ‖² in one call; models that declare

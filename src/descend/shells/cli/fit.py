@@ -192,6 +192,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(p)
     add_training_arguments(p)
+    p.add_argument(
+        "--track-sharpness",
+        type=int,
+        metavar="N",
+        help="measure the sharpness λ_max(∇²L) every N steps (res.history.sharpness; the "
+        "summary gives the last value beside 2/lr)",
+    )
     add_penalty_arguments(p)
     p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
     p.add_argument(
@@ -464,6 +471,8 @@ def _fit_and_finish(
     model = build_model(args, default_model)
     progress = Progress(args.max_steps, "fit", quiet=args.quiet)
     kwargs = {**training_kwargs(args), **penalty_kwargs(args), **extra}
+    if getattr(args, "track_sharpness", None) is not None:
+        kwargs["track_sharpness"] = args.track_sharpness
     with warnings.catch_warnings(), progress:
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
         res = fit(

@@ -90,6 +90,22 @@ class Upload:
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
+#: a network's sharpness is measured every this many steps (drawn beside 2/η)
+SHARPNESS_EVERY = 10
+
+
+def _sharpness(h: History) -> dict[str, Any]:
+    """``{"sharpness": {"k", "value", "edge"}}`` at the measured steps (edge = 2/η of that
+    step), or ``{}`` when the run does not track it."""
+    if h.sharpness is None:
+        return {}
+    at = np.flatnonzero(np.isfinite(h.sharpness))
+    with np.errstate(divide="ignore"):
+        edge = 2.0 / h.lr[at]
+    return {"sharpness": {"k": clean(h.step[at]), "value": clean(h.sharpness[at]),
+                          "edge": clean(edge)}}  # fmt: skip
+
+
 def display_name(filename: str | None) -> str:
     """A harmless label for an uploaded file (the base name, odd characters dropped)."""
     base = os.path.basename((filename or "").replace("\\", "/")) or "upload.csv"
@@ -248,6 +264,7 @@ class Run:
             path = np.zeros((0, 2))
         return {
             "type": "update",
+            **_sharpness(batch),
             "steps": {
                 "k": clean(batch.step[idx]),
                 "loss": clean(batch.loss[idx]),
@@ -425,6 +442,7 @@ class Run:
                 "loss": clean(hist.loss),
                 "step_size": clean(hist.step_size),
                 "lr": clean(hist.lr),
+                **_sharpness(hist),
             },
             "fit": self.fit_view(),
             "status": self.status(),
@@ -627,6 +645,8 @@ class RunManager:
             session = Session(
                 problem,
                 optimizer=optimizer,
+                # a network's curvature moves: its sharpness is drawn beside 2/η
+                track_sharpness=None if problem.model.is_linear else SHARPNESS_EVERY,
                 **controls.passed_to("session", settings, self.controls),
                 **hyper,
             )

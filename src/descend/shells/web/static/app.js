@@ -244,6 +244,15 @@ function drawRun(run) {
     { ...LAYOUT, xaxis: { title: { text: "step k" } }, yaxis: { type: "log", title: { text: `${run.loss} loss` }, exponentformat: "power" }, shapes: [] }, CONFIG);
   Plotly.react("plot-step", [{ x: h.k, y: h.step_size, mode: "lines", line: { color: "#7a4fd6" } }],
     { ...LAYOUT, xaxis: { title: { text: "step k" } }, yaxis: { type: "log", title: { text: "step size" }, exponentformat: "power" } }, CONFIG);
+  // a network's sharpness (measured by the run) beside 2/η, the edge of stability
+  const sh = h.sharpness;
+  $("card-sharpness").hidden = !sh;
+  if (sh) {
+    Plotly.react("plot-sharpness", [
+      { x: sh.k, y: sh.value, mode: "lines+markers", marker: { size: 3 }, line: { color: "#e4572e" }, name: "sharpness λ_max" },
+      { x: sh.k, y: sh.edge, mode: "lines", line: { color: "#2f6fde", dash: "dash" }, name: "2/η" },
+    ], { ...LAYOUT, xaxis: { title: { text: "step k" } }, yaxis: { title: { text: "λ_max(∇²L)" } }, showlegend: true }, CONFIG);
+  }
 
   // parameter pair selectors
   for (const id of ["pair-i", "pair-j"]) {
@@ -279,7 +288,7 @@ function drawAdvice(run) {
 
 // Updates are coalesced: plots are redrawn at most a few times per second, and more slowly when
 // drawing is slow (software rendering), so the page stays responsive at any run speed.
-function emptyPending() { return { k: [], loss: [], step: [], px: [], py: [], fit: null, pair: null }; }
+function emptyPending() { return { k: [], loss: [], step: [], sk: [], sv: [], se: [], px: [], py: [], fit: null, pair: null }; }
 state.pending = emptyPending();
 state.flushTimer = null;
 state.nextFlushAt = 0;
@@ -287,6 +296,7 @@ state.nextFlushAt = 0;
 function applyUpdate(msg) {
   const p = state.pending, st = msg.steps;
   p.k.push(...st.k); p.loss.push(...st.loss); p.step.push(...st.step_size);
+  if (msg.sharpness) { p.sk.push(...msg.sharpness.k); p.sv.push(...msg.sharpness.value); p.se.push(...msg.sharpness.edge); }
   if (p.pair && (p.pair[0] !== msg.pair[0] || p.pair[1] !== msg.pair[1])) { p.px = []; p.py = []; }
   p.pair = msg.pair;
   for (const pt of msg.path) { p.px.push(pt[0]); p.py.push(pt[1]); }
@@ -315,6 +325,9 @@ function flush() {
     const max = 50000;
     Plotly.extendTraces("plot-loss", { x: [p.k], y: [p.loss] }, [0], max);
     Plotly.extendTraces("plot-step", { x: [p.k], y: [p.step] }, [0], max);
+  }
+  if (p.sk.length && !$("card-sharpness").hidden) {
+    Plotly.extendTraces("plot-sharpness", { x: [p.sk, p.sk], y: [p.sv, p.se] }, [0, 1], 5000);
   }
   const c = state.contour;
   if (p.px.length && c && p.pair && c.i === p.pair[0] && c.j === p.pair[1]) {
