@@ -276,3 +276,17 @@ def test_cli_dask_checkpoint_and_resume(tmp_path, rng):
     assert main(["resume", str(ck), "--max-iter", "20", "--quiet", "--json", str(b)]) == 0
     ra, rb = json.loads(a.read_text()), json.loads(b.read_text())
     assert rb["n_steps"] == 20 and rb["params"] == ra["params"]
+
+
+def test_scheduler_without_workers_is_refused_at_connect():
+    """A scheduler with no workers: one line within the connect timeout, not a fit that waits
+    forever (the cluster test checks workers that cannot import descend)."""
+    distributed = pytest.importorskip("distributed")
+    from descend.problems.distributed import connect
+
+    with (
+        distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as lc,
+        pytest.raises(ValueError, match=r"has no workers \(waited 0\.5 s\): start some with"),
+        connect(lc.scheduler_address, timeout=0.5),
+    ):
+        pass

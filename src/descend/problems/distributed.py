@@ -533,9 +533,33 @@ def connect(
             "or raise --connect-timeout"
         ) from None
     with client:
+        _check_workers(client, scheduler, timeout)
         if announce is not None:
             announce(f"Dask dashboard: {client.dashboard_link}")
         yield
+
+
+def _check_workers(client: Any, scheduler: str, timeout: float) -> None:
+    """Refuse a cluster that would leave a fit waiting forever: no worker within ``timeout``
+    seconds, or a worker that cannot import descend (it closes on the first task it cannot
+    unpickle, and the tasks wait for workers that never come)."""
+    import importlib.util
+
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError:
+        raise ValueError(
+            f"the Dask scheduler at {scheduler} has no workers (waited {timeout:g} s): start "
+            f"some with 'dask worker {scheduler}', or raise --connect-timeout"
+        ) from None
+    found = client.run(importlib.util.find_spec, "descend")  # {worker address: spec or None}
+    names = {a: str(w.get("name", a)) for a, w in client.scheduler_info()["workers"].items()}
+    bare = sorted(names.get(a, a) for a, spec in found.items() if spec is None)
+    if bare:
+        raise ValueError(
+            f"the Dask workers {', '.join(bare)} cannot import descend: install descend (the "
+            "same version) in the workers' Python environment, or set their PYTHONPATH"
+        )
 
 
 def _target_checker(loss: Loss) -> Any:
