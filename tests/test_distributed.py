@@ -290,3 +290,46 @@ def test_scheduler_without_workers_is_refused_at_connect():
         connect(lc.scheduler_address, timeout=0.5),
     ):
         pass
+
+
+# ---------------------------------------------------------------------------------------------
+# progress: the chunks of the statistics pass (issue 20, item 5)
+# ---------------------------------------------------------------------------------------------
+def _chunk_calls(X, y, **kw):
+    calls = []
+    res = ds.fit(X, y, progress=lambda done, total: calls.append((done, total)), **kw)
+    return res, calls
+
+
+def test_progress_counts_each_chunk_once(rng):
+    """(0, n) first, then each of the n chunks once, in order, ending at (n, n); the steps
+    are left to the callback. The fit is the same as without progress."""
+    X, y = _data(rng, n=4000)
+    Xd, yd = da.from_array(X, chunks=(500, 4)), da.from_array(y, chunks=500)
+    res, calls = _chunk_calls(Xd, yd, max_steps=5, tol=0)
+    assert calls == [(k, 8) for k in range(9)]
+    np.testing.assert_array_equal(res.params, ds.fit(Xd, yd, max_steps=5, tol=0).params)
+
+
+def test_progress_on_a_distributed_client(rng):
+    """With a distributed Client the chunks are counted as their results arrive."""
+    distributed = pytest.importorskip("distributed")
+    X, y = _data(rng, n=3000)
+    Xd, yd = da.from_array(X, chunks=(1000, 4)), da.from_array(y, chunks=1000)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as lc,
+        distributed.Client(lc),
+    ):
+        _, calls = _chunk_calls(Xd, yd, max_steps=3, tol=0)
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+
+def test_progress_true_draws_a_tqdm_bar_and_closes_it(rng, capsys):
+    pytest.importorskip("tqdm")
+    X, y = _data(rng, n=2000)
+    ds.fit(da.from_array(X, chunks=(500, 4)), da.from_array(y, chunks=500), progress=True,
+           max_steps=2, tol=0)  # fmt: skip
+    err = capsys.readouterr().err
+    assert "reading" in err and "4/4" in err and "chunk" in err

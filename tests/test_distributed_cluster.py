@@ -259,6 +259,7 @@ def test_cli_and_api_fit_parquet_and_npy_folders(cluster, pq_folder, npy_folder)
         np.testing.assert_allclose(_coefs(b), _exact(npy_folder), rtol=1e-9, atol=1e-12)
         assert "48 chunks" in stdout and "converged" in stdout
         assert "Dask dashboard: http://127.0.0.1" in err
+        assert "48 chunks read in" in err  # stderr is a file: the progress's final line only
         assert big - small < 0.2 * size, f"client: {small / 1e6:.0f} MB, then {big / 1e6:.0f} MB"
 
         X, y, names = load(pq_folder)

@@ -22,7 +22,7 @@ import contextlib
 import copy
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -271,37 +271,43 @@ def _compute(*values: Any) -> Any:
     return dask.compute(*values)
 
 
-def _compute_chunks(parts: list[Any], *, progress: bool = False) -> list[Any]:
-    """Compute one delayed value per chunk; with ``progress``, one ``tqdm`` bar counting the
-    chunks as they finish (on the workers when a ``distributed`` Client is active)."""
+#: ``progress(done, total)``: ``done`` of the ``total`` chunks of a pass have been read
+ChunkProgress = Callable[[int, int], None]
+
+
+def _compute_chunks(parts: list[Any], *, progress: ChunkProgress | None = None) -> list[Any]:
+    """Compute one delayed value per chunk; with ``progress``, call ``progress(done, total)``
+    as each chunk finishes (on the workers when a ``distributed`` Client is active: counted
+    here as their results arrive), starting with ``(0, total)``."""
     import dask
 
-    if not progress:
+    if progress is None:
         return list(dask.compute(parts)[0])
-    from tqdm.auto import tqdm
-
+    total = len(parts)
+    progress(0, total)
     try:
         from distributed import as_completed, get_client
 
         client = get_client()
     except (ImportError, ValueError):
         client = None
-    with tqdm(total=len(parts), desc="statistics pass", unit="chunk", leave=False) as bar:
-        if client is not None:
-            futures = client.compute(parts)
-            for _ in as_completed(futures):
-                bar.update()
-            return list(client.gather(futures))
-        from dask.callbacks import Callback
+    if client is not None:
+        futures = client.compute(parts)
+        for done, _ in enumerate(as_completed(futures), start=1):
+            progress(done, total)
+        return list(client.gather(futures))
+    from dask.callbacks import Callback
 
-        keys = {p.key for p in parts}
+    keys = {p.key for p in parts}
+    count = [0]
 
-        def done(key: Any, *_: Any) -> None:
-            if key in keys:
-                bar.update()
+    def finished(key: Any, *_: Any) -> None:
+        if key in keys:
+            count[0] += 1
+            progress(count[0], total)
 
-        with Callback(posttask=done):
-            return list(dask.compute(parts)[0])
+    with Callback(posttask=finished):
+        return list(dask.compute(parts)[0])
 
 
 def _pairs(X: Any, y: Any) -> list[tuple[Any, Any]]:
@@ -322,10 +328,11 @@ def _chunk_scatter(xb: Array, yb: Array, x0: Array, y0: float, chunk: int) -> tu
     return block_scatter(xb, yb, x0, y0), h.hexdigest()
 
 
-def moments_dask(X: Any, y: Any, *, progress: bool = False) -> tuple[Moments, str]:
+def moments_dask(X: Any, y: Any, *, progress: ChunkProgress | None = None) -> tuple[Moments, str]:
     """:class:`~descend.problems.stats.Moments` of Dask arrays and the data's fingerprint:
     one chunked pass, the scatter matrices summed on the way, one SHA-256 per chunk computed
-    where the chunk is read (on the workers), combined with the chunk sizes here."""
+    where the chunk is read (on the workers), combined with the chunk sizes here.
+    ``progress(done, total)`` is called as chunks finish."""
     import dask
 
     X, y = _align(X, y)
@@ -581,7 +588,7 @@ def dask_objective(
     loss: Any,
     *,
     feature_names: list[str] | None = None,
-    progress: bool = False,
+    progress: ChunkProgress | None = None,
 ) -> DaskObjective:
     """Bind a linear model to Dask arrays from one pass of statistics and build its objective.
 
@@ -591,9 +598,9 @@ def dask_objective(
     model : Model
         :class:`~descend.problems.models.Linear` only (the statistics are those of X's columns).
     loss : Loss
-    progress : bool
-        One progress bar (``tqdm``) for the statistics pass, counting chunks; the steps are
-        the caller's to show (``callback``).
+    progress : callable, optional
+        ``progress(done, total)``, called as the chunks of the statistics pass (the pass that
+        reads the data) finish; the steps are the caller's to show (``callback``).
     """
     if not model.is_linear or model.expands_features:
         raise NotImplementedError(
