@@ -224,6 +224,14 @@ def small_readme() -> str:
     return "\n".join(rows)
 
 
+def dask_cluster() -> str:
+    """docs/dask.md: fit time ÷ one read and worker memory per chunk size, on two worker
+    processes (benchmarks/dask_cluster.py; a few minutes)."""
+    from benchmarks import dask_cluster
+
+    return dask_cluster.to_markdown(dask_cluster.measure())
+
+
 #: exact P(H ≻ 0) for GOE matrices of size n (Dean & Majumdar 2006; n = 3 in closed form)
 GOE_EXACT = {
     1: ("1/2", 0.5),
@@ -256,6 +264,7 @@ BLOCKS: dict[str, Block] = {
     "measured-norris": Block("README.md", measured_norris),
     "compare-longley": Block("README.md", compare_longley),
     "live-overhead": Block("README.md", live_overhead, cheap=False),
+    "dask-cluster": Block("docs/dask.md", dask_cluster, cheap=False),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)

@@ -308,6 +308,23 @@ def test_worker_without_descend_is_refused_at_connect(cluster, pq_folder):
         assert "cannot import descend" in err and "w-bare" in err
 
 
+def test_nan_read_by_a_worker_is_one_line(cluster, tmp_path):
+    """A NaN found by the worker that reads the chunk: exit 2 and one line naming the file,
+    the row and the column (no traceback from the cluster)."""
+    rng = np.random.default_rng(22)
+    names = [f"x{j}" for j in range(D)] + ["target"]
+    for i in range(2):
+        frame = pd.DataFrame(_rows(rng, 3000), columns=names)
+        if i == 1:
+            frame.loc[1234, "x3"] = np.nan
+        frame.to_parquet(tmp_path / f"p{i}.parquet", row_group_size=1000)
+    with cluster.explained():
+        code, _, err, _ = _cli(cluster, "fit", str(tmp_path), "--dask", "--scheduler",
+                               cluster.address, "--quiet", timeout=120)  # fmt: skip
+        assert code == 2 and err.count("\n") == 1, err
+        assert "p1.parquet, row 1234: column 'x3' is nan" in err
+
+
 def test_worker_killed_mid_fit(cluster, pq_folder):
     """SIGKILL one worker (nanny and all) while a Huber fit runs: the fit finishes on the
     other, bitwise the answer of the same fit without a cluster (the chunk sums are added in

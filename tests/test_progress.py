@@ -229,3 +229,4 @@ def test_dask_fit_on_a_terminal_shows_chunks_then_steps(tmp_path) -> None:
     last = [f for f in finals if f.strip()][-1]
     assert FINAL.match(last) and "400 steps" in last and "4 chunks read" in last, last
     assert "data: " in out  # the summary on stdout, no bars there
+    assert "Completed" not in err + out  # no Dask progress bars ("[####] | 100% Completed")

@@ -311,7 +311,10 @@ def _compute_chunks(parts: list[Any], *, progress: ChunkProgress | None = None) 
 
 
 def _pairs(X: Any, y: Any) -> list[tuple[Any, Any]]:
-    return list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(), strict=True))
+    """(X chunk, y chunk) as delayed values that share their read task. Optimising X's and
+    y's graphs separately would fuse the read into each, and read every chunk twice."""
+    xs = X.to_delayed(optimize_graph=False).ravel()
+    return list(zip(xs, y.to_delayed(optimize_graph=False).ravel(), strict=True))
 
 
 def _chunk_scatter(xb: Array, yb: Array, x0: Array, y0: float, chunk: int) -> tuple[Array, str]:
