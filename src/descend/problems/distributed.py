@@ -51,8 +51,9 @@ def _da() -> Any:
 # loading
 # ---------------------------------------------------------------------------------------------
 #: The default size of one Parquet partition (uncompressed bytes): consecutive row groups of a
-#: file are read together up to this size. A worker holds a few partitions at once.
-BLOCKSIZE = 64_000_000
+#: file are read together up to this size. A worker thread peaks at about 250 MB + 5 × the
+#: partition (benchmarks/dask_cluster.py), so 32 MB stays near 400 MB.
+BLOCKSIZE = 32_000_000
 
 
 def load(
@@ -310,17 +311,21 @@ def _compute_chunks(parts: list[Any], *, progress: ChunkProgress | None = None) 
         return list(dask.compute(parts)[0])
 
 
-def _pairs(X: Any, y: Any) -> list[tuple[Any, Any]]:
-    """(X chunk, y chunk) as delayed values that share their read task. Optimising X's and
-    y's graphs separately would fuse the read into each, and read every chunk twice."""
-    xs = X.to_delayed(optimize_graph=False).ravel()
-    return list(zip(xs, y.to_delayed(optimize_graph=False).ravel(), strict=True))
+def _blocks(X: Any, y: Any) -> list[Any]:
+    """Each chunk of ``[X, y]`` as one delayed block, shape (rows, d + 1), from one optimised
+    graph: X's and y's columns come from the same read task (delayed chunks of X and of y
+    made separately would each read the chunk), and every graph sent to a scheduler is
+    optimised alike, so a chunk's key always names the same task."""
+    da = _da()
+    both = da.concatenate([X, y[:, None]], axis=1).rechunk({1: -1})
+    return list(both.to_delayed().ravel())
 
 
-def _chunk_scatter(xb: Array, yb: Array, x0: Array, y0: float, chunk: int) -> tuple[Array, str]:
-    """One chunk's scatter matrix and SHA-256 (of its float64 X and y), checked for NaN/inf."""
-    xb = np.asarray(xb, dtype=np.float64)
-    yb = np.asarray(yb, dtype=np.float64)
+def _chunk_scatter(zb: Array, x0: Array, y0: float, chunk: int) -> tuple[Array, str]:
+    """One chunk ``[X, y]``'s scatter matrix and SHA-256 (of its float64 X and y), checked for
+    NaN/inf."""
+    zb = np.asarray(zb, dtype=np.float64)
+    xb, yb = zb[:, :-1], zb[:, -1]
     _check_finite(xb, f"chunk {chunk} of X", [f"x{j + 1}" for j in range(xb.shape[1])], 0)
     _check_finite(yb[:, None], f"chunk {chunk} of y", ["y"], 0)
     h = hashlib.sha256()
@@ -342,7 +347,7 @@ def moments_dask(X: Any, y: Any, *, progress: ChunkProgress | None = None) -> tu
     x0, y0 = _compute(X[0], y[0])
     x0 = np.asarray(x0, dtype=np.float64)
     f = dask.delayed(_chunk_scatter, pure=True)
-    parts = [f(xb, yb, x0, float(y0), i) for i, (xb, yb) in enumerate(_pairs(X, y))]
+    parts = [f(zb, x0, float(y0), i) for i, zb in enumerate(_blocks(X, y))]
     done = _compute_chunks(parts, progress=progress)  # [(S_i, sha256_i)], small
     S = _add(*[np.asarray(p[0]) for p in done])
     digests = [p[1] for p in done]
@@ -369,9 +374,10 @@ def _add(*xs: Any) -> Any:
 
 
 def _chunk_value_grad(
-    xb: Array, yb: Array, theta: Array, model: Any, loss: Loss, want_grad: bool
+    zb: Array, theta: Array, model: Any, loss: Loss, want_grad: bool
 ) -> tuple[float, Array | None]:
-    """Sums over one chunk: (Σ ℓ, Σ ∂ℓ/∂θ) on the scaled rows (mean × rows)."""
+    """Sums over one chunk ``[X, y]``: (Σ ℓ, Σ ∂ℓ/∂θ) on the scaled rows (mean × rows)."""
+    xb, yb = zb[:, :-1], zb[:, -1]
     Z = model.scaler.transform(xb) if model.scale else np.asarray(xb, dtype=np.float64)
     yhat = model.forward(theta, Z)
     m = xb.shape[0]
@@ -428,8 +434,8 @@ class DaskObjective(Objective):
         import dask
 
         f = dask.delayed(_chunk_value_grad, nout=2)
-        parts = [f(xb, yb, theta, self.model, loss or self.loss, want_grad)
-                 for xb, yb in _pairs(self.X, self.y)]  # fmt: skip
+        parts = [f(zb, theta, self.model, loss or self.loss, want_grad)
+                 for zb in _blocks(self.X, self.y)]  # fmt: skip
         vals = _tree_sum([p[0] for p in parts])
         if not want_grad:
             (v,) = _compute(vals)
