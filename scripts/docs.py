@@ -392,6 +392,14 @@ def small_readme() -> str:
     return "\n".join(rows)
 
 
+def dask_cluster() -> str:
+    """docs/dask.md: fit time ÷ one read and worker memory per chunk size, on two worker
+    processes (benchmarks/dask_cluster.py; a few minutes)."""
+    from benchmarks import dask_cluster
+
+    return dask_cluster.to_markdown(dask_cluster.measure())
+
+
 #: exact P(H ≻ 0) for GOE matrices of size n (Dean & Majumdar 2006; n = 3 in closed form)
 GOE_EXACT = {
     1: ("1/2", 0.5),
@@ -445,6 +453,7 @@ BLOCKS: dict[str, Block] = {
     "edge-page": Block("docs/edge-of-stability.md", edge_page, cheap=False),
     "edge-readme": Block("README.md", edge_readme, cheap=False),
     "edge-adam": Block("docs/edge-of-stability.md", edge_adam, cheap=False),
+    "dask-cluster": Block("docs/dask.md", dask_cluster, cheap=False),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)

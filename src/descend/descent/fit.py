@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from numpy.typing import NDArray
 from descend.data.names import step_limit
 from descend.data.tables import DataError, as_arrays
 from descend.descent.checkpoint import attach
+from descend.descent.live import ChunkBar
 from descend.descent.minimize import MINIMIZE_OPTIONS, check_keywords, minimize, optimizer_name
 from descend.descent.optim import Optimizer
 from descend.descent.rates import DescendWarning, is_auto, resolve_rate
@@ -62,7 +64,7 @@ def fit(
     dtype: Any = None,
     scheduler: Any = None,
     connect_timeout: float = CONNECT_TIMEOUT,
-    progress: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
     penalty: str | None = None,
     alpha: float = 1e-4,
     l1_ratio: float = 0.15,
@@ -136,8 +138,10 @@ def fit(
         scheduler; an address string (``"tcp://host:8786"``) connects a Client for the fit.
     connect_timeout : float
         Dask only: seconds to wait for the scheduler at ``scheduler`` (a ValueError after).
-    progress : bool
-        Dask only: a progress bar for each chunked pass.
+    progress : bool or callable
+        Dask only: the statistics pass (the one that reads every chunk) reports the chunks
+        read. True: a tqdm bar; a callable: ``progress(done, total)`` after each chunk (the
+        CLI's progress display takes it); the steps report through ``callback``.
     penalty : {None, "l2", "l1", "elasticnet"}
         Minimise loss(θ) + α·(r·‖w‖₁ + ½(1 − r)·‖w‖₂²), w = ``res.coef`` in the data's units
         (the intercept is never penalised; standardising does not change the problem).
@@ -181,14 +185,20 @@ def fit(
     max_steps = step_limit(max_steps, options, 10_000)
     if dtype is not None and is_dask(X):
         raise ValueError("dtype is for in-memory arrays; cast the Dask array (X.astype)")
-    with connect(scheduler, timeout=connect_timeout):
-        return _fit(
-            X, y, model, loss, optimizer, learning_rate, batch_size, max_steps, tol, seed,
-            theta0=theta0, reference=reference, warn=warn, feature_names=feature_names,
-            preconditioner=preconditioner, fast=fast, dtype=dtype, progress=progress,
-            live=live, options=options, penalty=(penalty, alpha, l1_ratio),
-            validation=(validation_fraction, early_stopping, n_iter_no_change),
-        )  # fmt: skip
+    bar = ChunkBar() if progress is True else None  # a callable is the caller's own hook
+    report = bar if bar is not None else (progress if callable(progress) else None)
+    try:
+        with connect(scheduler, timeout=connect_timeout):
+            return _fit(
+                X, y, model, loss, optimizer, learning_rate, batch_size, max_steps, tol, seed,
+                theta0=theta0, reference=reference, warn=warn, feature_names=feature_names,
+                preconditioner=preconditioner, fast=fast, dtype=dtype, progress=report,
+                live=live, options=options, penalty=(penalty, alpha, l1_ratio),
+                validation=(validation_fraction, early_stopping, n_iter_no_change),
+            )  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _fit(
@@ -210,7 +220,7 @@ def _fit(
     preconditioner: str | None,
     fast: bool | str,
     dtype: Any,
-    progress: bool,
+    progress: Callable[[int, int], None] | None,
     live: bool,
     options: dict[str, Any],
     penalty: tuple[Any, Any, Any] = (None, 1e-4, 0.15),

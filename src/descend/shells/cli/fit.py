@@ -448,8 +448,7 @@ def run(args: argparse.Namespace) -> int:
         X, y, names = load(args.csv, y=args.y)
         label = f"{args.csv} (dask, {X.numblocks[0]} chunks)"
         source = {"dask": os.path.abspath(args.csv), "y": args.y}
-        extra = {"progress": not args.quiet}
-        return _fit_and_finish(args, X, y, names, None, label, extra, source)
+        return _fit_and_finish(args, X, y, names, None, label, {}, source, dask=True)
 
 
 def _fit_and_finish(
@@ -461,6 +460,8 @@ def _fit_and_finish(
     label: str,
     extra: dict[str, Any],
     source: dict[str, Any],
+    *,
+    dask: bool = False,
 ) -> int:
     import warnings
 
@@ -473,6 +474,8 @@ def _fit_and_finish(
     kwargs = {**training_kwargs(args), **penalty_kwargs(args), **extra}
     if getattr(args, "track_sharpness", None) is not None:
         kwargs["track_sharpness"] = args.track_sharpness
+    if dask:  # the same display counts the chunks read, then the steps
+        kwargs["progress"] = progress.chunks
     with warnings.catch_warnings(), progress:
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
         res = fit(

@@ -71,6 +71,8 @@ def _resume(args: argparse.Namespace, ck: Any, source: Any) -> int:
     if args.checkpoint_every is not None or args.checkpoint_seconds is not None:
         extra = {"checkpoint_every": args.checkpoint_every,
                  "checkpoint_seconds": args.checkpoint_seconds}  # fmt: skip
+    if source and "dask" in source:  # the same display counts the chunks read, then the steps
+        extra["progress"] = progress.chunks
     with progress:
         res = resume(
             args.path, X, y, max_steps=args.max_steps, checkpoint=target, callback=progress, **extra
