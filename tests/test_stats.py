@@ -120,3 +120,50 @@ def test_nonfinite_data_report_nonfinite_without_warnings(rng):
     X[7, 1] = np.nan
     with np.errstate(all="raise"):
         assert not stats.moments(X, np.ones(5000)).finite
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_threads_over_chunks_give_bitwise_the_same_sums(rng, order):
+    """The chunks are fixed by the shape: 1, 2 and 3 worker threads sum to the same bits, and
+    the sums are numpy's own X.T@X, Σx and Xᵀ(y − y₀) (an outside computation)."""
+    X = np.asarray(rng.standard_normal((9_000, 5)) + 0.3, order=order)
+    y = X @ rng.standard_normal(5) + rng.standard_normal(9_000)
+    rows = 300  # 4 blocks a chunk: 8 chunks, so every worker count takes several
+    runs = [stats.raw_scatter(X, y, 0.5, rows=rows, workers=k) for k in (1, 2, 3)]
+    for S in runs[1:]:
+        np.testing.assert_array_equal(S, runs[0])
+    S, yt = runs[0], y - 0.5
+    np.testing.assert_allclose(S[:5, :5], X.T @ X, rtol=1e-12)
+    np.testing.assert_allclose(S[:5, 5], X.T @ yt, rtol=1e-12)
+    np.testing.assert_allclose(S[:5, 6], X.sum(axis=0), rtol=1e-10, atol=1e-9)
+    assert S[5, 5] == pytest.approx(float(yt @ yt), rel=1e-12)
+    assert S[6, 6] == 9_000.0
+    np.testing.assert_array_equal(S, S.T)
+
+
+def test_shifted_pass_over_chunks_is_bitwise_the_same_for_any_workers(rng):
+    X = rng.standard_normal((7_000, 4)) + 50.0
+    y = X.sum(axis=1) + rng.standard_normal(7_000)
+
+    def span(lo: int, hi: int) -> np.ndarray:
+        return stats.block_scatter(X[lo:hi], y[lo:hi], X[0], float(y[0]), rows=256)
+
+    runs = [stats.over_chunks(span, 7_000, 256, workers=k) for k in (1, 2, 4)]
+    for S in runs[1:]:
+        np.testing.assert_array_equal(S, runs[0])
+    whole = stats.block_scatter(X, y, X[0], float(y[0]), rows=256)  # one serial sum
+    np.testing.assert_allclose(runs[0], whole, rtol=1e-12, atol=1e-9)
+
+
+def test_moments_do_not_depend_on_the_blas_threads(rng):
+    """``threadpool_limits`` sets the workers; the statistics are bitwise the same."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X = rng.standard_normal((400_000, 3))
+    y = X.sum(axis=1) + rng.standard_normal(400_000)
+    with threadpoolctl.threadpool_limits(1):
+        one = stats.moments(X, y)
+    with threadpoolctl.threadpool_limits(2):
+        two = stats.moments(X, y)
+    np.testing.assert_array_equal(one.Sxx, two.Sxx)
+    np.testing.assert_array_equal(one.sxy, two.sxy)
+    assert one.syy == two.syy and one.ymean == two.ymean

@@ -41,17 +41,21 @@ problem, L(θ) = θᵀGθ − 2θᵀc + yy (with G = AᵀA/n for A = [Z, 1]), an
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.problems import blas
+
 Array = NDArray[np.float64]
 
 __all__ = [
     "NonFiniteError", "Moments", "moments", "block_scatter", "raw_scatter", "QuadraticStats",
-    "BLOCK_BYTES", "RAW_RATIO",
+    "BLOCK_BYTES", "RAW_RATIO", "over_chunks", "CHUNK_BLOCKS",
 ]  # fmt: skip
 
 
@@ -68,6 +72,9 @@ RAW_BLOCK_BYTES = 1 << 20
 
 #: largest r² = 1 + μ²/σ² (per column, and for y − y₀) for which :func:`moments` uses raw sums
 RAW_RATIO = 64.0
+
+#: row blocks per chunk, the unit of work of the threads over the pass (:func:`over_chunks`)
+CHUNK_BLOCKS = 4
 
 #: rows of the probe that decides the route before the pass
 PROBE_ROWS = 1024
@@ -111,13 +118,17 @@ def block_scatter(X: Array, y: Array, x0: Array, y0: float, *, rows: int | None 
     return S
 
 
-def raw_scatter(X: Array, y: Array, y0: float, *, rows: int | None = None) -> Array:
+def raw_scatter(
+    X: Array, y: Array, y0: float, *, rows: int | None = None, workers: int | None = None
+) -> Array:
     """The :func:`block_scatter` sums for the shift (0, y₀), reading X in place.
 
     Per row block Xᵦ (a view: X is not copied) two BLAS calls: XᵦᵀXᵦ and Xᵦᵀ[y − y₀, 1];
     y − y₀ and the ones go through a small buffer. Unshifted X makes the later centring
     cancel when a column's mean is large relative to its spread: see the module docstring
-    for when :func:`moments` may use this (it checks).
+    for when :func:`moments` may use this (it checks). The blocks are grouped into chunks of
+    :data:`CHUNK_BLOCKS` blocks, summed by :func:`over_chunks` (one BLAS thread per call,
+    ``workers`` threads over the chunks).
 
     Parameters
     ----------
@@ -130,6 +141,9 @@ def raw_scatter(X: Array, y: Array, y0: float, *, rows: int | None = None) -> Ar
         The shift of y.
     rows : int, optional
         Rows per block (default: about :data:`RAW_BLOCK_BYTES` of X per block).
+    workers : int, optional
+        Threads over the chunks (default: the threads BLAS may use, :func:`blas.blas_threads`).
+        The result is bitwise the same for every value.
 
     Returns
     -------
@@ -139,7 +153,15 @@ def raw_scatter(X: Array, y: Array, y0: float, *, rows: int | None = None) -> Ar
         S[d+1, d+1] = m.
     """
     m, d = X.shape
-    rows = rows or max(256, RAW_BLOCK_BYTES // (8 * d))
+    step = rows or max(256, RAW_BLOCK_BYTES // (8 * d))
+    return over_chunks(
+        lambda lo, hi: _raw_span(X[lo:hi], y[lo:hi], y0, step), m, step, workers
+    )  # fmt: skip
+
+
+def _raw_span(X: Array, y: Array, y0: float, rows: int) -> Array:
+    """:func:`raw_scatter` of one chunk, serially, block by block."""
+    m, d = X.shape
     wide = X.dtype != np.float64
     if wide:  # float32 storage: each block widened first (exact), same layout as a float64 X
         fortran = X.flags.f_contiguous and not X.flags.c_contiguous
@@ -169,6 +191,33 @@ def raw_scatter(X: Array, y: Array, y0: float, *, rows: int | None = None) -> Ar
     S[d + 1, d + 1] = float(m)
     S[d:, :d] = S[:d, d:].T
     S[d + 1, d] = ys
+    return S
+
+
+def over_chunks(
+    span: Callable[[int, int], Array], m: int, rows: int, workers: int | None = None
+) -> Array:
+    """Σ span(lo, hi) over fixed chunks of :data:`CHUNK_BLOCKS` × ``rows`` rows.
+
+    Every BLAS call inside runs on one thread (:func:`blas.one_blas_thread`); with
+    ``workers`` > 1 (default: the threads BLAS was allowed) a thread pool takes the chunks
+    in turn. The chunks depend on ``m`` and ``rows`` only and are added in order, so the sum
+    is bitwise the same for any number of workers (see :mod:`descend.problems.blas` for why
+    the threads are ours and not BLAS's).
+    """
+    size = rows * CHUNK_BLOCKS
+    spans = [(lo, min(lo + size, m)) for lo in range(0, max(m, 1), size)]
+    if workers is None:
+        workers = blas.blas_threads() if len(spans) > 1 else 1
+    with blas.one_blas_thread():
+        if workers <= 1 or len(spans) == 1:
+            parts = [span(lo, hi) for lo, hi in spans]
+        else:
+            with ThreadPoolExecutor(max_workers=min(workers, len(spans))) as pool:
+                parts = list(pool.map(lambda s: span(*s), spans))
+    S = parts[0]
+    for part in parts[1:]:
+        S = S + part
     return S
 
 
@@ -309,7 +358,9 @@ def _moments(X: Array, y: Array, rows: int | None, raw: bool) -> Moments:
             var = np.append(np.diag(mom.Sxx), mom.syy) / n
             if _ratio_ok(sq, mean, var):
                 return replace(mom, x0=x0)
-    return Moments.from_scatter(block_scatter(X, y, x0, y0, rows=rows), x0, y0)
+    step = rows or block_rows(d)
+    S = over_chunks(lambda lo, hi: block_scatter(X[lo:hi], y[lo:hi], x0, y0, rows=step), n, step)
+    return Moments.from_scatter(S, x0, y0)
 
 
 @dataclass(frozen=True)
