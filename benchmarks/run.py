@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import small, stats_pass
+from benchmarks import search, small, stats_pass
 
 TARGET = 1e-6
 #: the eta0 grid of the tuned SGDRegressor (its other settings stay at their defaults)
@@ -520,7 +520,9 @@ def machine() -> dict[str, Any]:
 
 
 #: the problem families, in run order (``--only`` selects some)
-FAMILIES = ("least-squares", "stats-pass", "huber", "minibatch", "polynomial", "small")
+FAMILIES = (
+    "least-squares", "stats-pass", "huber", "minibatch", "polynomial", "small", "search"
+)  # fmt: skip
 
 
 def run(
@@ -596,6 +598,9 @@ def _run(
     if "small" in chosen:
         print("small problems …", file=sys.stderr, flush=True)
         results["small"] = small.small_problems(quick)
+    if "search" in chosen:
+        print("grid search …", file=sys.stderr, flush=True)
+        results["search"] = search.search(quick)
     results["load_end"] = os.getloadavg()
 
 
@@ -669,6 +674,8 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         out += stats_pass.targets(r["stats_pass"])
     if "small" in r:
         out += small.targets(r["small"])
+    if "search" in r:
+        out += search.targets(r["search"])
     return out
 
 
@@ -807,6 +814,8 @@ def to_markdown(r: dict[str, Any]) -> str:
         lines += stats_pass.to_markdown(r["stats_pass"])
     if "small" in r:
         lines += small.to_markdown(r["small"])
+    if "search" in r:
+        lines += search.to_markdown(r["search"])
     lines += ["", "## Targets", "", "| target | problem | measured | met | notes |",
               "|---|---|---|---|---|"]  # fmt: skip
     for t in r["targets"]:

@@ -256,6 +256,13 @@ def stats_pass_readme() -> str:
     return "\n".join(rows)
 
 
+def search_table() -> str:
+    """docs/benchmarks.md: the grid search over learning rates, GDRegressor against SGD."""
+    from benchmarks import search
+
+    return "\n".join(search.to_markdown(search.search(quick=False))[2:]).strip()
+
+
 #: exact P(H ≻ 0) for GOE matrices of size n (Dean & Majumdar 2006; n = 3 in closed form)
 GOE_EXACT = {
     1: ("1/2", 0.5),
@@ -281,6 +288,7 @@ BLOCKS: dict[str, Block] = {
     "small-readme": Block("README.md", small_readme, cheap=False),
     "stats-pass-table": Block("docs/benchmarks.md", stats_pass_table, cheap=False),
     "stats-pass-readme": Block("README.md", stats_pass_readme, cheap=False),
+    "search-table": Block("docs/benchmarks.md", search_table, cheap=False),
     "goe-fractions": Block("README.md", goe_fractions),
     "certify-plain": Block("README.md", certify_plain, cheap=False),
     "certify-readme": Block("README.md", certify_readme),

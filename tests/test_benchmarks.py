@@ -112,3 +112,23 @@ def test_background_processes_are_stopped():
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_search_family_quick(tmp_path):
+    """``--only search`` times both grid searches at both thread settings and reports how
+    each GDRegressor candidate stopped."""
+    from benchmarks.run import run
+
+    res = run(quick=True, out=tmp_path, only=["search"])["search"]
+    assert [c["threads"] for c in res["cases"]] == [1, "default"]
+    assert all(c["ratio"] > 0 and -1 < c["sgd_best"] <= 1 for c in res["cases"])
+    assert {r["stop_reason"] for r in res["stops"]} <= {
+        "converged",
+        "stationary",
+        "stalled",
+        "max_steps",
+        "diverged",
+    }
+    assert "## Grid search over learning rates" in next(tmp_path.glob("*.md")).read_text()
