@@ -5,7 +5,7 @@ repeated: one ``X.T @ X`` (the physical reference of the suite), one streaming r
 (the real floor), ``ds.fit(X, y, learning_rate="auto")`` (defaults otherwise: advice and
 reference included), the statistics pass alone (:func:`descend.problems.stats.moments`) and
 the pass as it was before issue 19's threads-over-chunks change (every block's BLAS call
-threaded by BLAS itself: :func:`descend.problems.stats._raw_span` on the whole array). The
+threaded by BLAS itself: :func:`old_pass`, the loop as it was). The
 headline is the median of the per-repeat ratios (robust to a busy machine); the fastest
 times are reported too.
 
@@ -51,12 +51,37 @@ def background(count: int) -> Iterator[list[int]]:
             p.wait(timeout=10)
 
 
-def _old_pass(X: Any, y: Any) -> Any:
-    """The pass before the change: one serial loop, each block's BLAS call threaded by BLAS."""
-    from descend.problems import stats
+def old_pass(X: Any, y: Any) -> Any:
+    """The raw-sums pass before the change, verbatim: one serial loop over 1 MiB row blocks,
+    each block's two BLAS calls threaded (or not) by BLAS itself."""
+    from descend.problems.stats import RAW_BLOCK_BYTES
 
-    d = X.shape[1]
-    return stats._raw_span(X, y, float(y[0]), max(256, stats.RAW_BLOCK_BYTES // (8 * d)))
+    m, d = X.shape
+    y0 = float(y[0])
+    rows = max(256, RAW_BLOCK_BYTES // (8 * d))
+    W = np.empty((min(rows, max(m, 1)), 2), order="F")
+    W[:, 1] = 1.0
+    S = np.zeros((d + 2, d + 2))
+    G = S[:d, :d]
+    C = S[:d, d:]
+    yy = 0.0
+    ys = 0.0
+    for i in range(0, m, rows):
+        j = min(i + rows, m)
+        Xb = X[i:j]
+        Wb = W[: j - i]
+        yb = Wb[:, 0]
+        np.subtract(y[i:j], y0, out=yb)
+        G += Xb.T @ Xb
+        C += Xb.T @ Wb
+        yy += float(yb @ yb)
+        ys += float(yb.sum())
+    S[d, d] = yy
+    S[d, d + 1] = ys
+    S[d + 1, d + 1] = float(m)
+    S[d:, :d] = S[:d, d:].T
+    S[d + 1, d] = ys
+    return S
 
 
 def case(X: Any, y: Any, Lstar: float, repeat: int) -> dict[str, Any]:
@@ -70,7 +95,7 @@ def case(X: Any, y: Any, Lstar: float, repeat: int) -> dict[str, Any]:
         "xw": lambda: X @ w,
         "fit": lambda: ds.fit(X, y, learning_rate="auto"),
         "pass": lambda: stats.moments(X, y),
-        "old_pass": lambda: _old_pass(X, y),
+        "old_pass": lambda: old_pass(X, y),
     }
     res = ops["fit"]()
     r = y - res.predict(X)

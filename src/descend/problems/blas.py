@@ -6,11 +6,12 @@ across its threads and waits for all of them at the end of every call; on a mach
 other processes hold the cores, one descheduled thread stalls every call, and the pass took
 20–60× one ``X.T @ X`` on a shared 2-core machine (issue 19; one large call degrades 2×).
 
-So the pass runs its BLAS calls on **one** thread each and parallelises over row chunks
+So the pass runs its BLAS calls on **one** thread each and parallelises over row blocks
 itself, with as many Python threads as BLAS was allowed (NumPy releases the GIL inside BLAS):
-a descheduled thread then delays only its own chunk, and an idle worker takes the next one.
-The chunks are fixed by the data's shape, never by the thread count, and their sums are added
-in chunk order, so the statistics are bitwise the same for any number of threads.
+a descheduled thread then delays only its own block, and an idle worker takes the next one.
+The workers only make each block's products; the calling thread adds them in block order,
+exactly as the serial loop did, so the statistics are bitwise the same for any number of
+threads and as before this module existed (:func:`descend.problems.stats.in_order`).
 
 Limiting BLAS needs ``threadpoolctl`` (the ``fast`` extra; scikit-learn installs it too).
 Without it nothing is limited and the pass runs serially, as before.
