@@ -155,3 +155,18 @@ def test_recorded_rate_is_the_applied_rate_after_a_restart():
         np.linalg.norm(dt) / np.linalg.norm(g) for dt, g in zip(theta_change, grads, strict=True)
     ]
     np.testing.assert_allclose(made.lr, applied, rtol=1e-9)
+
+
+def test_target_scale_is_needed_by_auto_adaptive_rules_only():
+    """Callers skip the pass over y for std(y) unless "auto" picks an adaptive rule's rate —
+    safe because no other rule's "auto" settings depend on it."""
+    from descend.descent.rates import ADAPTIVE_LR, needs_target_scale
+
+    advice = advice_from_eigenvalues(np.array([0.5, 1.0, 2.0]), exact=True)
+    for name in ("gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "adamw"):
+        needed = needs_target_scale("auto", name)
+        assert needed == (name in ADAPTIVE_LR)
+        assert not needs_target_scale(0.01, name)
+        if not needed:
+            assert auto_settings(advice, name, 1.0) == auto_settings(advice, name, 123.0)
+    assert needs_target_scale(" AUTO ", "Adam")

@@ -23,7 +23,7 @@ from descend.descent.checkpoint import attach
 from descend.descent.live import ChunkBar
 from descend.descent.minimize import MINIMIZE_OPTIONS, check_keywords, minimize, optimizer_name
 from descend.descent.optim import Optimizer
-from descend.descent.rates import DescendWarning, is_auto, resolve_rate
+from descend.descent.rates import DescendWarning, is_auto, needs_target_scale, resolve_rate
 from descend.descent.result import FitResult
 from descend.descent.verdicts import (
     DEFAULT_N_ITER_NO_CHANGE,
@@ -249,7 +249,7 @@ def _fit(
         learning_rate,
         opt_name,
         advice=problem.advice,
-        target_scale=problem.target_scale if is_auto(learning_rate) else 1.0,
+        target_scale=(problem.target_scale if needs_target_scale(learning_rate, opt_name) else 1.0),
         schedule=options.pop("schedule", None),
         max_steps=max_steps,
         hyper=hyper,

@@ -26,7 +26,7 @@ from descend.data.tables import check_seed
 from descend.descent import optim as _optim
 from descend.descent.checkpoint import Checkpointer
 from descend.descent.loop import Descent, LoopState, start_point
-from descend.descent.rates import is_auto, resolve_rate
+from descend.descent.rates import is_auto, needs_target_scale, resolve_rate
 from descend.descent.result import FitResult
 from descend.descent.verdicts import (
     DEFAULT_GTOL,
@@ -283,7 +283,9 @@ def minimize(
         learning_rate,
         opt_name,
         advice=advice,
-        target_scale=objective.target_scale,
+        target_scale=(
+            objective.target_scale if needs_target_scale(learning_rate, opt_name) else 1.0
+        ),
         schedule=schedule,
         max_steps=max_steps,
         hyper=hyper,

@@ -38,7 +38,7 @@ from descend.descent import optim as _optim
 from descend.descent.history import History
 from descend.descent.loop import Descent, check_batch_size
 from descend.descent.minimize import optimizer_name
-from descend.descent.rates import is_auto, resolve_rate
+from descend.descent.rates import is_auto, needs_target_scale, resolve_rate
 from descend.descent.schedules import as_schedule, get_schedule
 from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL
 from descend.problems.build import Problem, prepare
@@ -198,7 +198,11 @@ class Session:
             learning_rate,
             self.optimizer_name,
             advice=problem.advice,
-            target_scale=problem.target_scale if is_auto(learning_rate) else 1.0,
+            target_scale=(
+                problem.target_scale
+                if needs_target_scale(learning_rate, self.optimizer_name)
+                else 1.0
+            ),
             hyper=hyper,
             batch_size=batch_size,
             constant=True,  # a session steers its rate
