@@ -58,14 +58,14 @@ def lre(estimate: float, certified: float) -> float:
 
 
 def coefficient_lres(
-    estimates: Sequence[float], certified: Sequence[float]
+    estimates: Sequence[float] | NDArray[Any], certified: Sequence[float] | NDArray[Any]
 ) -> tuple[tuple[float, ...], float]:
     """Per-coefficient LREs and their summary, the *minimum* (a fit is as good as its worst
     coefficient, as in McCullough 1998 and NIST's tables).
 
     Parameters
     ----------
-    estimates, certified : sequence of float, length p
+    estimates, certified : sequence or ndarray of float, length p
         Estimated and certified coefficients, in the same order.
 
     Returns
