@@ -34,11 +34,14 @@ if str(ROOT) not in sys.path:  # the benchmark suite's package, for the blocks t
 
 @dataclass(frozen=True)
 class Block:
-    """A quoted block: the file it lives in, how to make it, whether a test may run it."""
+    """A quoted block: the file it lives in, how to make it, whether a test may run it, and
+    the figures it quotes (``draw`` writes them and returns their paths; run when the block is
+    written, not by ``--check``)."""
 
     path: str
     make: Callable[[], str]
     cheap: bool = True
+    draw: Callable[[], list[str]] | None = None
 
 
 def stop_reasons() -> str:
@@ -94,6 +97,95 @@ def compare_longley() -> str:
         preconditioner="none",
     )
     return table.to_markdown()
+
+
+#: the comparison drawn in docs/figures/runs_longley.png (docs/plots.md shows the code)
+LONGLEY_RULES = ("gd", "momentum", "adam")
+
+
+@functools.cache
+def _longley_runs() -> tuple[Any, Any]:
+    """gd, momentum and Adam on NIST Longley, 2000 steps each, no preconditioner (the
+    valley is the point): (comparison, curvature advice)."""
+    d = ds.datasets.load("longley")
+    obj = ds.objective(d.X, d.y)
+    with _quiet():
+        comp = ds.compare(obj, list(LONGLEY_RULES), max_steps=2000, preconditioner="none")
+    return comp, ds.advise(obj)
+
+
+def _longley_outcomes() -> str:
+    comp, _ = _longley_runs()
+    parts = []
+    for row in comp.rows:
+        if row.steps_to_target is not None:
+            parts.append(
+                f"{row.label} reaches 1e-6 relative excess loss at step {row.steps_to_target:,}"
+            )
+        else:
+            parts.append(f"{row.label} ends at a relative excess loss of {row.excess:.3g}")
+    return "; ".join(parts)
+
+
+def runs_longley() -> str:
+    """README: the Longley figure and what it shows, from the runs that draw it."""
+    _, adv = _longley_runs()
+    return (
+        "![gd, momentum and Adam on Longley](docs/figures/runs_longley.png)\n\n"
+        f"On NIST Longley (κ = {adv.kappa_text()} after standardising), 2,000 steps each at "
+        f"each rule's 'auto' rate without a preconditioner: {_longley_outcomes()}."
+    )
+
+
+def runs_longley_text() -> str:
+    """docs/plots.md: the paragraph under the Longley figure."""
+    _, adv = _longley_runs()
+    return (
+        f"Longley's six correlated columns make a long narrow valley (κ = {adv.kappa_text()}, "
+        f"even after scaling). After 2,000 steps: {_longley_outcomes()}. With seven parameters "
+        "the contours are a slice through the first run's final θ."
+    )
+
+
+def draw_runs_longley() -> list[str]:
+    """docs/figures/runs_longley.png, as docs/plots.md's code draws it."""
+    from descend.pictures.plot import plot_runs
+
+    comp, _ = _longley_runs()
+    path = ROOT / "docs" / "figures" / "runs_longley.png"
+    plot_runs(comp, i=0, j=1).savefig(path, dpi=90)
+    return [str(path)]
+
+
+def norris_figures() -> str:
+    """README: the caption of the figures `descend fit --plot docs/figures` draws."""
+    d = ds.datasets.load("norris")
+    with _quiet():
+        res = ds.fit(d.X, d.y, warn=False)
+    return (
+        f"(`descend fit --plot docs/figures`: {res.n_steps:,} steps at lr 0.01, stop reason "
+        f"*{res.stop_reason}*; these figures, `lr_sweep.png` and `descent.gif` are redrawn by "
+        "`python scripts/docs.py norris-figures`.)"
+    )
+
+
+def draw_norris_figures() -> list[str]:
+    """fit.png, loss.png, steps.png, contour.png, lr_sweep.png and descent.gif in docs/figures,
+    by the commands docs/plots.md gives."""
+    from descend.shells.cli import main as cli
+
+    out = ROOT / "docs" / "figures"
+    for argv in (
+        ["fit", "--plot", str(out)],
+        ["sweep-lr", "--plot", str(out / "lr_sweep.png")],
+        ["animate", "--out", str(out / "descent.gif")],
+    ):
+        with contextlib.redirect_stdout(io.StringIO()):
+            status = cli([*argv, "--quiet"])
+        if status != 0:
+            raise RuntimeError(f"descend {' '.join(argv)} exited {status}")
+    names = ("fit.png", "loss.png", "steps.png", "contour.png", "lr_sweep.png", "descent.gif")
+    return [str(out / n) for n in names]
 
 
 def measured_norris() -> str:
@@ -256,6 +348,9 @@ BLOCKS: dict[str, Block] = {
     "measured-norris": Block("README.md", measured_norris),
     "compare-longley": Block("README.md", compare_longley),
     "live-overhead": Block("README.md", live_overhead, cheap=False),
+    "runs-longley": Block("README.md", runs_longley, draw=draw_runs_longley),
+    "runs-longley-text": Block("docs/plots.md", runs_longley_text),
+    "norris-figures": Block("README.md", norris_figures, draw=draw_norris_figures),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
@@ -331,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             write(name, body)
             print(f"wrote {name} in {BLOCKS[name].path}")
+            draw = BLOCKS[name].draw
+            for figure in draw() if draw is not None else []:
+                print(f"drew {Path(figure).relative_to(ROOT)}")
     if stale:
         print(f"stale: {', '.join(stale)} (run python scripts/docs.py)", file=sys.stderr)
         return 1
