@@ -316,6 +316,133 @@ def small_readme() -> str:
     return "\n".join(rows)
 
 
+#: the families the speed blocks quote (``python -m benchmarks.run --only …``; ≈ 8 min)
+SPEED_FAMILIES = ("least-squares", "huber", "minibatch", "polynomial")
+
+
+@functools.cache
+def _speed_run() -> dict[str, Any]:
+    """One run of the ratio benchmarks, shared by the blocks that quote it."""
+    import tempfile
+
+    from benchmarks import run
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        return run.run(only=SPEED_FAMILIES, out=tmp)
+
+
+def _short(p: dict[str, Any]) -> str:
+    """'1e6×10, κ≈1e4' for a least-squares problem."""
+    n = f"{p['n']:.0e}".replace("e+0", "e")
+    k = "1" if p["kappa_target"] == 1 else f"{p['kappa_target']:.0e}".replace("e+0", "e")
+    return f"{n}×{p['d']}, κ≈{k}"
+
+
+def speed_readme_from(r: dict[str, Any]) -> str:
+    """The README's speed paragraph and table from a benchmarks.run result."""
+    from benchmarks import run
+
+    m = r["machine"]
+    model = next(
+        (line.split(":", 1)[1].strip() for line in m["lscpu"].splitlines() if "Model name" in line),
+        "?",
+    )
+    la, lb = r["load_start"], r["load_end"]
+    lines = [
+        f"Ratios from `PYTHONPATH=src python -m benchmarks.run --only {' '.join(SPEED_FAMILIES)}` "
+        f"({r['total_seconds']:.0f} s, load average {la[0]:.1f} → {lb[0]:.1f}) on {m['nproc']} "
+        f"CPUs ({model}; numpy {m['numpy']}, scikit-learn {m['sklearn']}, torch {m['torch']}; one "
+        "thread per library). Time to 1e-6 relative excess loss with "
+        '`ds.fit(X, y, learning_rate="auto")`:',
+        "",
+        "| least squares | descend ÷ one X.T@X | SGDRegressor (defaults) ÷ descend "
+        "| PyTorch full-batch GD ÷ descend | lstsq ÷ descend | peak memory / X |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in r["problems"]:
+        d = run._row_of(p, "descend gd")
+        t = d["time_to_target"]
+        cells = []
+        for prefix in ("sklearn SGDRegressor (defaults)", "PyTorch full-batch", "numpy.linalg"):
+            text, _ = run._speedup(run._row_of(p, prefix), t or math.nan)
+            row = run._row_of(p, prefix)
+            if row["how"].startswith("extrapolated"):
+                text += " (extrapolated)"
+            elif row["time_to_target"] is None and row["seconds"] is not None:
+                text += " (never reaches 1e-6)"
+            cells.append(text)
+        peak = (p["X_bytes"] + (d["peak_bytes"] or 0)) / p["X_bytes"]
+        ratio = "never" if not t else f"{t / p['t_XtX']:.3g}"
+        lines.append(f"| {_short(p)} | {ratio} | {' | '.join(cells)} | {peak:.2f} |")
+    h, b = r.get("huber"), r.get("minibatch")
+    lines.append("")
+    if h is not None:
+        lines.append(
+            f"{h['problem']}: a full-batch step costs {h['step_ratio']:.3g}× two column-major "
+            f"passes (PyTorch autograd's {h['torch_over_descend']:.2g}× descend's)."
+        )
+    if b is not None:
+        lines.append(
+            f"{b['problem'][0].upper()}{b['problem'][1:]}, against a PyTorch loop: "
+            f"{b['torch_over_reshuffle']:.3g}× faster with the default sampler, "
+            f'{b["torch_over_slices"]:.3g}× with `sampling="slices"` (shuffle once), '
+            f'{b["torch_over_contiguous"]:.3g}× with `sampling="contiguous"` (pre-shuffled rows '
+            "only)."
+        )
+    missed = [f"{t['target']} ({t['problem']}: {t['measured']:.3g})" for t in r["targets"]
+              if not t["met"] and t["measured"] is not None]  # fmt: skip
+    lines.append(
+        (
+            "Targets not met in this run: " + "; ".join(missed) + "."
+            if missed
+            else "Every target was met in this run."
+        )  # fmt: skip
+        + " Method, full tables and the machine: [docs/benchmarks.md](docs/benchmarks.md)."
+    )
+    return "\n".join(lines)
+
+
+def speed_readme() -> str:
+    """README: the least-squares speed table, Huber and mini-batch ratios, targets missed."""
+    return speed_readme_from(_speed_run())
+
+
+def speed_full() -> str:
+    """docs/benchmarks.md: the whole run as benchmarks.run prints it (headings one level down)."""
+    from benchmarks import run
+
+    text = run.to_markdown(_speed_run())
+    body = text.split("\n", 2)[2]  # without the "# descend benchmarks" title
+    return re.sub(r"^## ", "### ", body, flags=re.M).strip()
+
+
+def multistart_tiny() -> str:
+    """README: where descent on the one-hidden-unit network ends, polished and not."""
+    from descend.studies.landscape import multistart, tiny_network_objective
+
+    obj = tiny_network_objective()
+    with _quiet():
+        polished = multistart(obj, n_starts=20, seed=0)
+        raw = multistart(obj, n_starts=20, seed=0, polish=False)
+    kinds = ", ".join(
+        f"{b.loss:.6f} ({b.point.kind}, {b.count} start{'s' if b.count > 1 else ''})"
+        for b in polished.basins
+    )
+    ok = raw.labels >= 0
+    lo, hi = raw.losses[ok].min(), raw.losses[ok].max()
+    g_lo, g_hi = raw.grad_norms[ok].min(), raw.grad_norms[ok].max()
+    not_critical = sum(b.count for b in raw.basins if b.point.kind == "not critical")
+    return (
+        "`ds.multistart` converges each descent end point (saddle-free Newton) before "
+        "classifying it. On the one-hidden-unit network (`descend landscape multistart "
+        f"--surface tiny-network`: 20 starts, seed 0) the polished end points are at MSE {kinds}; "
+        f"descent alone ({polished.settings['max_steps']:,} steps at lr "
+        f"{polished.settings['learning_rate']:g}, `--no-polish`) had stopped at MSE {lo:.3f}–"
+        f"{hi:.3f} with ‖∇f‖ = {g_lo:.1e}–{g_hi:.1e}: {not_critical} of its 20 end points are "
+        "not critical points."
+    )
+
+
 #: exact P(H ≻ 0) for GOE matrices of size n (Dean & Majumdar 2006; n = 3 in closed form)
 GOE_EXACT = {
     1: ("1/2", 0.5),
@@ -348,6 +475,9 @@ BLOCKS: dict[str, Block] = {
     "measured-norris": Block("README.md", measured_norris),
     "compare-longley": Block("README.md", compare_longley),
     "live-overhead": Block("README.md", live_overhead, cheap=False),
+    "speed-readme": Block("README.md", speed_readme, cheap=False),
+    "speed-full": Block("docs/benchmarks.md", speed_full, cheap=False),
+    "multistart-tiny": Block("README.md", multistart_tiny, cheap=False),
     "runs-longley": Block("README.md", runs_longley, draw=draw_runs_longley),
     "runs-longley-text": Block("docs/plots.md", runs_longley_text),
     "norris-figures": Block("README.md", norris_figures, draw=draw_norris_figures),
