@@ -3,7 +3,14 @@
 Each quoted block sits between ``<!-- docs:NAME -->`` and ``<!-- /docs:NAME -->`` in a Markdown
 file; :data:`BLOCKS` says how to make it. ``python scripts/docs.py`` rewrites every block from
 what the code prints now; ``python scripts/docs.py --check`` exits 1 and names the blocks that
-differ (timings are masked: they vary from run to run). tests/test_docs.py runs the cheap ones.
+differ (timings are masked: they vary from run to run). tests/test_docs.py runs the cheap ones
+and checks that every block's markers are in place.
+
+A block may quote figures too: its ``draw`` writes them (docs/figures/…) whenever the block is
+written, never under ``--check``. Slow blocks (``cheap=False``: the benchmarks, the saddle
+study, command outputs that take minutes) are rewritten only when asked for:
+``python scripts/docs.py speed-readme speed-full`` reruns the benchmarks (≈ 8 minutes) and
+rewrites the README's speed summary and docs/benchmarks.md's tables.
 
 Usage: python scripts/docs.py [--check] [NAME ...]
 """
@@ -422,8 +429,10 @@ def multistart_tiny() -> str:
 
     obj = tiny_network_objective()
     with _quiet():
-        polished = multistart(obj, n_starts=20, seed=0)
-        raw = multistart(obj, n_starts=20, seed=0, polish=False)
+        kw: dict[str, Any] = dict(n_starts=8, seed=0, learning_rate=0.3, max_steps=1500,
+                                  cluster_tol=0.05)  # fmt: skip
+        polished = multistart(obj, **kw)
+        raw = multistart(obj, polish=False, **kw)
     kinds = ", ".join(
         f"{b.loss:.6f} ({b.point.kind}, {b.count} start{'s' if b.count > 1 else ''})"
         for b in polished.basins
@@ -435,11 +444,12 @@ def multistart_tiny() -> str:
     return (
         "`ds.multistart` converges each descent end point (saddle-free Newton) before "
         "classifying it. On the one-hidden-unit network (`descend landscape multistart "
-        f"--surface tiny-network`: 20 starts, seed 0) the polished end points are at MSE {kinds}; "
+        "--surface tiny-network --starts 8 --lr 0.3 --max-steps 1500 --cluster-tol 0.05`, as in "
+        f"[docs/landscapes.md](docs/landscapes.md)) the polished end points are at MSE {kinds}; "
         f"descent alone ({polished.settings['max_steps']:,} steps at lr "
         f"{polished.settings['learning_rate']:g}, `--no-polish`) had stopped at MSE {lo:.3f}–"
-        f"{hi:.3f} with ‖∇f‖ = {g_lo:.1e}–{g_hi:.1e}: {not_critical} of its 20 end points are "
-        "not critical points."
+        f"{hi:.3f} with ‖∇f‖ = {g_lo:.1e}–{g_hi:.1e}: {not_critical} of its {len(raw.losses)} "
+        "end points are not critical points."
     )
 
 
@@ -510,6 +520,93 @@ def csv_memory() -> str:
     )
 
 
+def loss_references() -> str:
+    """docs/losses.md: descend's Huber, log-loss and MAE fits against outside solvers, with
+    the versions of the solvers (scripts/loss_references.py)."""
+    import importlib.util
+
+    import scipy
+    import sklearn
+
+    spec = importlib.util.spec_from_file_location(
+        "loss_refs", ROOT / "scripts" / "loss_references.py"
+    )
+    assert spec is not None and spec.loader is not None
+    refs = importlib.util.module_from_spec(spec)
+    sys.modules["loss_refs"] = refs
+    spec.loader.exec_module(refs)
+    with _quiet():
+        rows = [refs.measure(c) for c in refs.CASES]
+    return (
+        refs.table(rows).strip()
+        + f"\n\n(scikit-learn {sklearn.__version__}, SciPy {scipy.__version__}.)"
+    )
+
+
+def iris_virginica() -> str:
+    """docs/losses.md: iris virginica's log loss with a larger budget, and with Armijo + QR."""
+    sk = __import__("sklearn.datasets", fromlist=["load_iris"])
+    iris = sk.load_iris()
+    X, y = iris.data, (iris.target == 2).astype(float)
+    with _quiet():
+        plain = ds.fit(X, y, loss="logloss", learning_rate="auto", max_steps=200_000)
+        armijo = ds.fit(X, y, loss="logloss", learning_rate="armijo", preconditioner="qr",
+                        max_steps=200_000)  # fmt: skip
+    from scipy.optimize import minimize
+
+    obj = ds.objective(X, y, loss="logloss")
+    tight = {"ftol": 1e-15, "gtol": 1e-13, "maxiter": 100_000}
+    best = minimize(obj.value_and_grad, np.zeros(obj.n_params), jac=True, method="L-BFGS-B",
+                    options=tight)  # fmt: skip
+    ref = min(best.fun, plain.loss, armijo.loss)
+
+    def excess(res: Any) -> str:
+        return f"{(res.loss - ref) / ref:.1e}"
+
+    return (
+        f"  with 200,000 steps allowed it stops *{plain.stop_reason}* after {plain.n_steps:,} "
+        f"steps at a relative excess of {excess(plain)} over the best of L-BFGS-B and both "
+        f'runs; `learning_rate="armijo"` (with `preconditioner="qr"`), which adapts the '
+        f"step to the local curvature, stops *{armijo.stop_reason}* after {armijo.n_steps:,} "
+        f"steps at {excess(armijo)}."
+    )
+
+
+def _cli_text(argv: list[str], fence: str = "") -> str:
+    """What ``descend ARGV`` prints on stdout, as a fenced block headed by the command."""
+    from descend.shells.cli import main as cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()), _quiet():
+        cli(list(argv))
+    return f"```{fence}\n$ descend {' '.join(argv)}\n{out.getvalue().rstrip()}\n```"
+
+
+#: command-output blocks: name → (file, argv)
+COMMAND_OUTPUTS = {
+    "sweep-degree-filip": (
+        "docs/certification.md",
+        ["sweep-degree", "--dataset", "filip", "--max-degree", "10"],
+    ),
+    "multistart-himmelblau": (
+        "docs/landscapes.md",
+        ["landscape", "multistart", "--surface", "himmelblau", "--starts", "20", "--seed", "0",
+         "--lr", "0.005"],
+    ),
+    "multistart-tiny-polished": (
+        "docs/landscapes.md",
+        ["landscape", "multistart", "--surface", "tiny-network", "--starts", "8", "--seed", "0",
+         "--lr", "0.3", "--max-steps", "1500", "--cluster-tol", "0.05"],
+    ),
+    "multistart-tiny-raw": (
+        "docs/landscapes.md",
+        ["landscape", "multistart", "--surface", "tiny-network", "--starts", "8", "--seed", "0",
+         "--lr", "0.3", "--max-steps", "1500", "--cluster-tol", "0.05", "--no-polish"],
+    ),
+    "sweep-lr-norris": ("docs/plots.md", ["sweep-lr"]),
+}  # fmt: skip
+
+
 #: exact P(H ≻ 0) for GOE matrices of size n (Dean & Majumdar 2006; n = 3 in closed form)
 GOE_EXACT = {
     1: ("1/2", 0.5),
@@ -547,6 +644,12 @@ BLOCKS: dict[str, Block] = {
     "multistart-tiny": Block("README.md", multistart_tiny, cheap=False),
     "saddles-readme": Block("README.md", saddles_readme, cheap=False),
     "csv-memory": Block("docs/reliability.md", csv_memory, cheap=False),
+    "loss-references": Block("docs/losses.md", loss_references, cheap=False),
+    "iris-virginica": Block("docs/losses.md", iris_virginica, cheap=False),
+    **{
+        name: Block(path, functools.partial(_cli_text, argv), cheap=False)
+        for name, (path, argv) in COMMAND_OUTPUTS.items()
+    },
     "runs-longley": Block("README.md", runs_longley, draw=draw_runs_longley),
     "runs-longley-text": Block("docs/plots.md", runs_longley_text),
     "norris-figures": Block("README.md", norris_figures, draw=draw_norris_figures),
