@@ -453,12 +453,30 @@ def multistart_tiny() -> str:
     )
 
 
-def saddles_readme() -> str:
-    """README: what ``descend landscape saddles`` (its defaults) measured, in one paragraph."""
+@functools.cache
+def _saddle_study() -> Any:
+    """``descend landscape saddles`` with its defaults (minutes), shared by the blocks."""
     from descend.studies.landscape import saddle_study
 
     with _quiet():
-        study = saddle_study((2, 4, 8, 16, 32), n_points=6, seed=0)
+        return saddle_study((2, 4, 8, 16, 32), n_points=6, seed=0)
+
+
+def saddles_tables() -> str:
+    """docs/landscapes.md: the saddle study's per-size table and its points binned by loss."""
+    study = _saddle_study()
+    kinds = [p["kind"] for p in study.points]
+    gmax = max(p["grad_norm"] for p in study.points)
+    return (
+        f"{study.table()}\n\nAll {len(study.points)} distinct points, pooled over sizes and "
+        f"binned by loss (`st.binned()`):\n\n{study.binned()}\n\nEvery point has ‖∇L‖ ≤ "
+        f"{gmax:.1e}; {kinds.count('minimum')} are minima, {kinds.count('saddle')} saddles."
+    )
+
+
+def saddles_readme() -> str:
+    """README: what ``descend landscape saddles`` (its defaults) measured, in one paragraph."""
+    study = _saddle_study()
     loss, index = study.scatter()
     kinds = np.array([p["kind"] for p in study.points])
     corr = float(np.corrcoef(loss, index)[0, 1]) if len(loss) >= 3 else math.nan
@@ -607,6 +625,20 @@ COMMAND_OUTPUTS = {
 }  # fmt: skip
 
 
+def goe_table() -> str:
+    """docs/landscapes.md: the GOE table for n = 1 … 7 and the comparison with the exact values."""
+    r = ds.goe_positive_definite_fraction(list(range(1, 8)), 100_000, 0)
+    by_n = {row["n"]: row for row in r.rows}
+    two, five = by_n[2], by_n[5]
+    return (
+        f"{r.table()}\n\nThe coin-flip estimate is *optimistic*: eigenvalues of random "
+        "symmetric matrices repel each other, so all of them landing on one side is much rarer "
+        f"than independent coins would give (n = 2: {two['fraction']:.3g}, against the exact GOE "
+        f"value (2 − √2)/4 = {GOE_EXACT[2][1]:.4g}, vs {two['coin_flip']:.3g}; n = 5: "
+        f"{five['fraction']:.2g} vs {five['coin_flip']:.2g})."
+    )
+
+
 #: exact P(H ≻ 0) for GOE matrices of size n (Dean & Majumdar 2006; n = 3 in closed form)
 GOE_EXACT = {
     1: ("1/2", 0.5),
@@ -650,6 +682,8 @@ BLOCKS: dict[str, Block] = {
         name: Block(path, functools.partial(_cli_text, argv), cheap=False)
         for name, (path, argv) in COMMAND_OUTPUTS.items()
     },
+    "saddles-tables": Block("docs/landscapes.md", saddles_tables, cheap=False),
+    "goe-table": Block("docs/landscapes.md", goe_table),
     "runs-longley": Block("README.md", runs_longley, draw=draw_runs_longley),
     "runs-longley-text": Block("docs/plots.md", runs_longley_text),
     "norris-figures": Block("README.md", norris_figures, draw=draw_norris_figures),
