@@ -39,6 +39,32 @@ def test_dask_huber_and_minibatches(rng):
     assert c.loss < 2 * c.reference.loss
 
 
+def test_dask_minibatches_visit_every_chunk_once_per_epoch(rng):
+    """Four chunks, each on its own line y = X·w_j + b_j (so their losses differ by 5× or more),
+    one chunk per batch: every recorded batch loss equals — to 1e-12 — the plain NumPy mean
+    squared error of exactly one chunk at the recorded θ_k, and each epoch of four steps visits
+    every chunk once. Reading only the first chunk (or any one) would match one chunk only."""
+    c = 250
+    X = rng.normal(size=(4 * c, 2))
+    W = np.array([[1.0, 2.0], [-3.0, 0.5], [0.0, -2.0], [4.0, 4.0]])
+    b = np.array([0.0, 5.0, -5.0, 10.0])
+    y = np.concatenate([X[j * c : (j + 1) * c] @ W[j] + b[j] for j in range(4)])
+    res = ds.fit(da.from_array(X, chunks=(c, 2)), da.from_array(y, chunks=c),
+                 model=ds.Linear(scale=False), learning_rate=0.05, batch_size=c, max_steps=12,
+                 tol=0, record_params=True)  # fmt: skip
+    assert res.n_steps == 12
+    visited = []
+    blocks = [slice(j * c, (j + 1) * c) for j in range(4)]
+    for k, (theta, loss) in enumerate(zip(res.history.params[:-1], res.history.loss, strict=True)):
+        w, intercept = theta[:2], theta[2]  # unscaled linear model: θ = (w, b)
+        chunk_mse = np.array([np.mean((X[s] @ w + intercept - y[s]) ** 2) for s in blocks])
+        match = np.flatnonzero(np.abs(chunk_mse - loss) <= 1e-12 * loss)
+        assert match.size == 1, (k, loss, chunk_mse)
+        visited.append(int(match[0]))
+    for epoch in range(3):
+        assert sorted(visited[4 * epoch : 4 * epoch + 4]) == [0, 1, 2, 3], visited
+
+
 def test_dask_logloss_refuses_numeric_targets():
     """The log loss's target check runs chunk by chunk, numbering rows in the whole of y."""
     X = da.from_array(np.arange(12.0).reshape(-1, 1), chunks=4)

@@ -106,3 +106,11 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
         out, err = capsys.readouterr()
         assert code == EXPECTED_EXIT.get(cmd, 0), f"{cmd!r} exited {code}: {err}"
         assert "Traceback" not in err and out.strip(), cmd
+
+
+@pytest.mark.parametrize("name", list(DOCS.BLOCKS))
+def test_every_block_has_its_markers(name):
+    """Slow blocks are not regenerated here, but each one's markers are in its file, so
+    ``python scripts/docs.py NAME`` can rewrite it (and it was written: no placeholder)."""
+    body = DOCS.current(name)
+    assert body.strip() and body.strip() != "(generated)"

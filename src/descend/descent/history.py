@@ -12,11 +12,29 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 
-__all__ = ["History", "Recorder"]
+__all__ = ["History", "Recorder", "row_dtype"]
 
 FIELDS = ("step", "loss", "grad_norm", "step_size", "lr")
 #: the columns measured every few steps only (NaN between), when a run tracks them
 TRACKED = ("sharpness", "preconditioned_sharpness")
+
+
+def row_dtype(
+    norm_keys: list[str], n_params: int | None, tracked_keys: list[str] | tuple[str, ...] = ()
+) -> np.dtype[Any]:
+    """The fixed binary layout of one history row, for an append-only file.
+
+    Little-endian and packed: ``step`` (int64), ``loss``, ``grad_norm``, ``step_size``, ``lr``
+    (float64), one float64 per optimizer-state norm (``norm_keys``, in that order), one per
+    tracked column (``tracked_keys``: :data:`TRACKED`, NaN between measurements) and, when the
+    θ path is kept, ``theta``: θ_(k+1), shape (``n_params``,).
+    """
+    fields: list[tuple[Any, ...]] = [("step", "<i8")] + [(f, "<f8") for f in FIELDS[1:]]
+    fields += [(f"norm:{key}", "<f8") for key in norm_keys]
+    fields += [(f"tracked:{key}", "<f8") for key in tracked_keys]
+    if n_params is not None:
+        fields.append(("theta", "<f8", (int(n_params),)))
+    return np.dtype(fields)
 
 
 @dataclass
@@ -201,6 +219,81 @@ class Recorder:
     def params(self) -> Array | None:
         """θ_0 … θ_K, shape (K + 1, p), when kept (a view; None otherwise)."""
         return None if self._params is None else self._params[: self.n + 1]
+
+    @property
+    def n_params(self) -> int | None:
+        """Length p of the kept θ path's rows (None when θ is not kept)."""
+        return None if self._params is None else int(self._params.shape[1])
+
+    def norm_keys(self) -> list[str]:
+        """The optimizer-state norms recorded, sorted.
+
+        Raises
+        ------
+        ValueError
+            A norm was not recorded at every step (the rows would not have one layout).
+        """
+        short = sorted(key for key, v in self.norms.items() if len(v) != self.n)
+        if short:
+            raise ValueError(f"the state norms {short} were not recorded at every step")
+        return sorted(self.norms)
+
+    def tracked_keys(self) -> list[str]:
+        """The tracked columns (:data:`TRACKED`) this record has, sorted."""
+        return sorted(self.tracked)
+
+    def _tracked_rows(self, key: str, start: int, stop: int) -> Array:
+        """Rows ``start`` … ``stop − 1`` of a tracked column, NaN where it was not measured."""
+        out = np.full(stop - start, math.nan)
+        column = self.tracked[key][start:stop]
+        out[: len(column)] = column
+        return out
+
+    def row_dtype(self) -> np.dtype[Any]:
+        """:func:`row_dtype` of this record (its norms, tracked columns and θ length)."""
+        return row_dtype(self.norm_keys(), self.n_params, self.tracked_keys())
+
+    def rows_array(self, start: int, stop: int) -> NDArray[Any]:
+        """Rows ``start`` … ``stop − 1`` as a structured array of :meth:`row_dtype`, shape
+        (stop − start,); its ``tobytes()`` is what an append-only history file holds."""
+        out = np.empty(stop - start, dtype=self.row_dtype())
+        out["step"] = self._step[start:stop]
+        for j, f in enumerate(FIELDS[1:]):
+            out[f] = self._cols[j, start:stop]
+        for key in self.norm_keys():
+            out[f"norm:{key}"] = self.norms[key][start:stop]
+        for key in self.tracked_keys():
+            out[f"tracked:{key}"] = self._tracked_rows(key, start, stop)
+        if self._params is not None:
+            out["theta"] = self._params[start + 1 : stop + 1]
+        return out
+
+    def load_rows(self, rows: NDArray[Any], theta0: Array | None) -> None:
+        """Replace the record with rows read back from :meth:`rows_array` bytes (shape (K,))
+        and θ_0 (shape (p,); None when θ is not kept)."""
+        names = rows.dtype.names or ()
+        params = None
+        if theta0 is not None:
+            params = np.vstack([np.asarray(theta0, dtype=np.float64).reshape(1, -1), rows["theta"]])
+        loss, grad_norm, step_size, lr = (np.asarray(rows[f], dtype=np.float64) for f in FIELDS[1:])
+        self.load(
+            np.asarray(rows["step"], dtype=np.int64),
+            loss,
+            grad_norm,
+            step_size,
+            lr,
+            params=params,
+            norms={
+                n[len("norm:") :]: [float(v) for v in rows[n]]
+                for n in names
+                if n.startswith("norm:")
+            },
+            tracked={
+                n[len("tracked:") :]: [float(v) for v in rows[n]]
+                for n in names
+                if n.startswith("tracked:")
+            },
+        )
 
     def load(
         self,

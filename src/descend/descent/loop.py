@@ -137,15 +137,17 @@ class LoopState:
     stage_end: Array | None = None
     stage_delta: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON (exact; no pickle)."""
+    def to_dict(self, history: bool = True) -> dict[str, Any]:
+        """Plain JSON (exact; no pickle).
+
+        ``history=False`` leaves the record out (``"history": None``): a checkpoint keeps it in
+        an append-only file beside the state, so that a save costs O(new steps).
+        """
         rec = self.recorder
-        cols = rec.columns()
-        return {
-            "k": int(self.k),
-            "theta": encode_array(self.theta),
-            "opt_state": self.opt_state if self.encoded_opt_state else encode_tree(self.opt_state),
-            "history": {
+        record: dict[str, Any] | None = None
+        if history:
+            cols = rec.columns()
+            record = {
                 "step": encode_array(cols[0]),
                 "loss": encode_array(cols[1]),
                 "grad_norm": encode_array(cols[2]),
@@ -160,7 +162,12 @@ class LoopState:
                     key: encode_array(np.asarray(v, dtype=np.float64))
                     for key, v in rec.tracked.items()
                 },
-            },
+            }
+        return {
+            "k": int(self.k),
+            "theta": encode_array(self.theta),
+            "opt_state": self.opt_state if self.encoded_opt_state else encode_tree(self.opt_state),
+            "history": record,
             "loss0": None if self.loss0 is None else encode_float(self.loss0),
             "grad0": None if self.grad0 is None else encode_float(self.grad0),
             "prev_loss": encode_float(self.prev_loss),
@@ -184,26 +191,36 @@ class LoopState:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LoopState:
-        """Inverse of :meth:`to_dict`; the optimizer state stays encoded until :meth:`restore`."""
-        h = d["history"]
+    def from_dict(cls, d: dict[str, Any], recorder: Recorder | None = None) -> LoopState:
+        """Inverse of :meth:`to_dict`; the optimizer state stays encoded until :meth:`restore`.
+
+        ``recorder``: the history, when ``d`` was written without it (``history=False``).
+        """
         theta = decode_array(d["theta"]).astype(np.float64)
-        rec = Recorder(False, theta)
-        loss, grad_norm, step_size, lr = (
-            decode_array(h[f]).astype(np.float64) for f in ("loss", "grad_norm", "step_size", "lr")
-        )
-        rec.load(
-            decode_array(h["step"]).astype(np.int64),
-            loss,
-            grad_norm,
-            step_size,
-            lr,
-            params=None if h["params"] is None else decode_array(h["params"]),
-            norms={key: [float(v) for v in decode_array(a)] for key, a in h["norms"].items()},
-            tracked={
-                key: [float(v) for v in decode_array(a)] for key, a in h.get("tracked", {}).items()
-            },
-        )
+        if recorder is not None:
+            rec = recorder
+        else:
+            h = d["history"]
+            if h is None:
+                raise ValueError("the state was saved without its history")
+            rec = Recorder(False, theta)
+            loss, grad_norm, step_size, lr = (
+                decode_array(h[f]).astype(np.float64)
+                for f in ("loss", "grad_norm", "step_size", "lr")
+            )
+            rec.load(
+                decode_array(h["step"]).astype(np.int64),
+                loss,
+                grad_norm,
+                step_size,
+                lr,
+                params=None if h["params"] is None else decode_array(h["params"]),
+                norms={key: [float(v) for v in decode_array(a)] for key, a in h["norms"].items()},
+                tracked={
+                    key: [float(v) for v in decode_array(a)]
+                    for key, a in h.get("tracked", {}).items()
+                },
+            )
         return cls(
             k=int(d["k"]),
             theta=theta,

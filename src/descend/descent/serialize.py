@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from descend.descent.history import FIELDS, TRACKED, History
+from descend.descent.outputs import check_output_file
 from descend.descent.result import FitResult
 from descend.descent.verdicts import Certificate
 from descend.problems.curvature import Advice
@@ -188,8 +189,15 @@ def result_to_dict(res: FitResult) -> dict[str, Any]:
 
 
 def save_result(res: FitResult, path: str | os.PathLike[str]) -> None:
-    """Write :func:`result_to_dict` as strict JSON (see the module notes on NaN/inf)."""
-    with open(os.fspath(path), "w", encoding="utf-8") as fh:
+    """Write :func:`result_to_dict` as strict JSON (see the module notes on NaN/inf).
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a directory, or its folder does not exist (nothing is written).
+    """
+    fname = check_output_file(path, "result path", "run.json")
+    with open(fname, "w", encoding="utf-8") as fh:
         json.dump(result_to_dict(res), fh, indent=1, allow_nan=False)
 
 

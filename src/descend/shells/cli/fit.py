@@ -12,7 +12,7 @@ from descend.data.names import require
 from descend.data.tables import CSV_MAX_BYTES
 from descend.shells.cli import signals
 from descend.shells.cli.figures import add_figure_arguments, write_figures
-from descend.shells.cli.parser import add_step_limit
+from descend.shells.cli.parser import add_step_limit, output_file
 
 __all__ = [
     "add_checkpoint_arguments",
@@ -200,7 +200,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "summary gives the last value beside 2/lr)",
     )
     add_penalty_arguments(p)
-    p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
+    p.add_argument(
+        "--json",
+        metavar="PATH",
+        type=output_file("run.json"),
+        help="write the full result (history too) as JSON",
+    )
     p.add_argument(
         "--dask",
         action="store_true",
@@ -286,6 +291,7 @@ def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--checkpoint",
         metavar="PATH",
+        type=output_file("run.ckpt", ".json", ".history"),
         help="save the run's state here (every 1000 steps by default, at --max-steps, and on "
         "Ctrl-C/SIGTERM); continue with 'descend resume PATH'",
     )

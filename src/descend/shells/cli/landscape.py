@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from descend.shells.cli.parser import add_step_limit
+from descend.shells.cli.parser import add_step_limit, output_file
 from descend.shells.cli.progress import add_quiet_argument, for_args
 from descend.studies.landscape import (
     edge_of_stability,
@@ -18,6 +18,10 @@ from descend.studies.landscape import (
 )
 
 __all__ = ["add_landscape_arguments", "register", "run_landscape"]
+
+
+#: a --json FILE that can be written (checked while parsing)
+_JSON = output_file("landscape.json")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -71,7 +75,7 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--samples", type=int, default=200, help="rows of the regression task")
     s.add_argument("--gtol", type=float, default=1e-8, help="a point is critical when ‖∇L‖ ≤ this")
     add_quiet_argument(s)
-    s.add_argument("--json", metavar="FILE", help="also write the raw data as JSON")
+    s.add_argument("--json", metavar="FILE", type=_JSON, help="also write the raw data as JSON")
     m = sub.add_parser("multistart", help="descent from many starts: which minima it finds")
     m.add_argument(
         "--surface",
@@ -97,7 +101,7 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
         "saddle-free Newton (they are then usually not critical points)",
     )
     add_quiet_argument(m)
-    m.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    m.add_argument("--json", metavar="FILE", type=_JSON, help="also write the result as JSON")
     e = sub.add_parser(
         "edge",
         help="the edge of stability: sharpness rises to 2/lr and hovers there (full-batch GD)",
@@ -128,7 +132,7 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     )
     e.add_argument("--plot", metavar="FILE", help="also draw loss and sharpness to FILE (.png)")
     add_quiet_argument(e)
-    e.add_argument("--json", metavar="FILE", help="also write the traces as JSON")
+    e.add_argument("--json", metavar="FILE", type=_JSON, help="also write the traces as JSON")
     g = sub.add_parser(
         "goe", help="fraction of random symmetric matrices that are positive definite"
     )
@@ -136,7 +140,7 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--samples", type=int, default=100_000)
     g.add_argument("--seed", type=int, default=0)
     add_quiet_argument(g)
-    g.add_argument("--json", metavar="FILE", help="also write the table as JSON")
+    g.add_argument("--json", metavar="FILE", type=_JSON, help="also write the table as JSON")
 
 
 def run_landscape(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from descend.shells.cli.fit import add_checkpoint_arguments, add_scheduler_arguments, finish
-from descend.shells.cli.parser import add_step_limit
+from descend.shells.cli.parser import add_step_limit, output_file
 
 __all__ = ["register", "run"]
 
@@ -24,7 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="CHECKPOINT", help="the checkpoint file")
     p.add_argument("--csv", metavar="PATH", help="read the data from this CSV file instead")
     add_step_limit(p, None, "a new step limit (default: the original one)")
-    p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
+    p.add_argument(
+        "--json",
+        metavar="PATH",
+        type=output_file("run.json"),
+        help="write the full result (history too) as JSON",
+    )
     add_scheduler_arguments(
         p, "a fit made with --dask: the dask.distributed scheduler to run on (default: local)"
     )
