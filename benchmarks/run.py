@@ -29,7 +29,9 @@ Budgets (so that the full run fits in 15 minutes on 2 cores):
 Threads: ``--threads 1`` (default) limits BLAS (threadpoolctl) and PyTorch to one thread for
 every method and for the reference passes alike; on a shared 2-core machine two threads were
 up to 10× slower under contention. ``--threads 0`` keeps the libraries' defaults. The
-small-problem family (:mod:`benchmarks.small`) runs at both settings whatever ``--threads`` says.
+small-problem family (:mod:`benchmarks.small`) and the statistics-pass family
+(:mod:`benchmarks.stats_pass`, least squares against one X.T@X and one X @ w, also with
+``--busy`` spinning background processes) run at both settings whatever ``--threads`` says.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import small
+from benchmarks import search, small, stats_pass
 
 TARGET = 1e-6
 #: the eta0 grid of the tuned SGDRegressor (its other settings stay at their defaults)
@@ -518,7 +520,9 @@ def machine() -> dict[str, Any]:
 
 
 #: the problem families, in run order (``--only`` selects some)
-FAMILIES = ("least-squares", "huber", "minibatch", "polynomial", "small")
+FAMILIES = (
+    "least-squares", "stats-pass", "huber", "minibatch", "polynomial", "small", "search"
+)  # fmt: skip
 
 
 def run(
@@ -527,6 +531,7 @@ def run(
     out: str | Path | None = None,
     threads: int = 1,
     only: tuple[str, ...] | list[str] | None = None,
+    busy: tuple[int, ...] = (0, 2),
 ) -> dict[str, Any]:
     """Run the suite (or only the families named in ``only``, see :data:`FAMILIES`); return
     the results (also written as Markdown and JSON)."""
@@ -539,7 +544,7 @@ def run(
     results["only"] = list(chosen)
     results["threads"], restore = set_threads(threads)
     try:
-        _run(results, quick, scale, chosen)
+        _run(results, quick, scale, chosen, busy)
     finally:
         restore()
     results["targets"] = targets(results)
@@ -557,7 +562,11 @@ def run(
 
 
 def _run(
-    results: dict[str, Any], quick: bool, scale: float, chosen: tuple[str, ...] = FAMILIES
+    results: dict[str, Any],
+    quick: bool,
+    scale: float,
+    chosen: tuple[str, ...] = FAMILIES,
+    busy: tuple[int, ...] = (0, 2),
 ) -> None:
     results["load_start"] = os.getloadavg()
     warm_up()
@@ -574,6 +583,9 @@ def _run(
     for n, d, k in ls if "least-squares" in chosen else []:
         print(f"least squares {n}×{d} κ≈{k:g} …", file=sys.stderr, flush=True)
         results["problems"].append(least_squares_problem(n, d, k, quick))
+    if "stats-pass" in chosen:
+        print("least squares at the memory limit …", file=sys.stderr, flush=True)
+        results["stats_pass"] = stats_pass.stats_pass(quick, busy_settings=tuple(busy))
     if "huber" in chosen:
         print("huber …", file=sys.stderr, flush=True)
         results["huber"] = huber_problem(*hub, quick)
@@ -586,6 +598,9 @@ def _run(
     if "small" in chosen:
         print("small problems …", file=sys.stderr, flush=True)
         results["small"] = small.small_problems(quick)
+    if "search" in chosen:
+        print("grid search …", file=sys.stderr, flush=True)
+        results["search"] = search.search(quick)
     results["load_end"] = os.getloadavg()
 
 
@@ -655,8 +670,12 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"target": "mini-batch epoch ≥ 5× faster than the PyTorch loop",
                     "problem": f"{b['problem']}, sampling='{s}'", "measured": v,
                     "met": v >= 5})  # fmt: skip
+    if "stats_pass" in r:
+        out += stats_pass.targets(r["stats_pass"])
     if "small" in r:
         out += small.targets(r["small"])
+    if "search" in r:
+        out += search.targets(r["search"])
     return out
 
 
@@ -791,8 +810,12 @@ def to_markdown(r: dict[str, Any]) -> str:
                 f"{row['preconditioner']} | {row['steps']} | {_fmt(row['seconds'])} | "
                 f"{_fmt(row['excess'], '.1e')} | {row['reached']} |"
             )
+    if "stats_pass" in r:
+        lines += stats_pass.to_markdown(r["stats_pass"])
     if "small" in r:
         lines += small.to_markdown(r["small"])
+    if "search" in r:
+        lines += search.to_markdown(r["search"])
     lines += ["", "## Targets", "", "| target | problem | measured | met | notes |",
               "|---|---|---|---|---|"]  # fmt: skip
     for t in r["targets"]:
@@ -808,10 +831,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny sizes, < 1 minute (CI smoke)")
     p.add_argument("--out", help="output folder (default benchmarks/results)")
     p.add_argument("--threads", type=int, default=1, help="BLAS/PyTorch threads (0: defaults)")
+    p.add_argument(
+        "--busy",
+        nargs="+",
+        type=int,
+        default=[0, 2],
+        metavar="N",
+        help="stats-pass family: background spinning processes per case (0 2)",
+    )
     p.add_argument("--only", nargs="+", choices=FAMILIES, metavar="FAMILY",
                    help=f"run only these problem families ({', '.join(FAMILIES)})")  # fmt: skip
     args = p.parse_args(argv)
-    run(quick=args.quick, out=args.out, threads=args.threads, only=args.only)
+    run(quick=args.quick, out=args.out, threads=args.threads, only=args.only,
+        busy=tuple(args.busy))  # fmt: skip
     return 0
 
 

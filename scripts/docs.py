@@ -3,7 +3,14 @@
 Each quoted block sits between ``<!-- docs:NAME -->`` and ``<!-- /docs:NAME -->`` in a Markdown
 file; :data:`BLOCKS` says how to make it. ``python scripts/docs.py`` rewrites every block from
 what the code prints now; ``python scripts/docs.py --check`` exits 1 and names the blocks that
-differ (timings are masked: they vary from run to run). tests/test_docs.py runs the cheap ones.
+differ (timings are masked: they vary from run to run). tests/test_docs.py runs the cheap ones
+and checks that every block's markers are in place.
+
+A block may quote figures too: its ``draw`` writes them (docs/figures/…) whenever the block is
+written, never under ``--check``. Slow blocks (``cheap=False``: the benchmarks, the saddle
+study, command outputs that take minutes) are rewritten only when asked for:
+``python scripts/docs.py speed-readme speed-full`` reruns the benchmarks (≈ 8 minutes) and
+rewrites the README's speed summary and docs/benchmarks.md's tables.
 
 Usage: python scripts/docs.py [--check] [NAME ...]
 """
@@ -34,11 +41,14 @@ if str(ROOT) not in sys.path:  # the benchmark suite's package, for the blocks t
 
 @dataclass(frozen=True)
 class Block:
-    """A quoted block: the file it lives in, how to make it, whether a test may run it."""
+    """A quoted block: the file it lives in, how to make it, whether a test may run it, and
+    the figures it quotes (``draw`` writes them and returns their paths; run when the block is
+    written, not by ``--check``)."""
 
     path: str
     make: Callable[[], str]
     cheap: bool = True
+    draw: Callable[[], list[str]] | None = None
 
 
 def stop_reasons() -> str:
@@ -96,6 +106,95 @@ def compare_longley() -> str:
     return table.to_markdown()
 
 
+#: the comparison drawn in docs/figures/runs_longley.png (docs/plots.md shows the code)
+LONGLEY_RULES = ("gd", "momentum", "adam")
+
+
+@functools.cache
+def _longley_runs() -> tuple[Any, Any]:
+    """gd, momentum and Adam on NIST Longley, 2000 steps each, no preconditioner (the
+    valley is the point): (comparison, curvature advice)."""
+    d = ds.datasets.load("longley")
+    obj = ds.objective(d.X, d.y)
+    with _quiet():
+        comp = ds.compare(obj, list(LONGLEY_RULES), max_steps=2000, preconditioner="none")
+    return comp, ds.advise(obj)
+
+
+def _longley_outcomes() -> str:
+    comp, _ = _longley_runs()
+    parts = []
+    for row in comp.rows:
+        if row.steps_to_target is not None:
+            parts.append(
+                f"{row.label} reaches 1e-6 relative excess loss at step {row.steps_to_target:,}"
+            )
+        else:
+            parts.append(f"{row.label} ends at a relative excess loss of {row.excess:.3g}")
+    return "; ".join(parts)
+
+
+def runs_longley() -> str:
+    """README: the Longley figure and what it shows, from the runs that draw it."""
+    _, adv = _longley_runs()
+    return (
+        "![gd, momentum and Adam on Longley](docs/figures/runs_longley.png)\n\n"
+        f"On NIST Longley (κ = {adv.kappa_text()} after standardising), 2,000 steps each at "
+        f"each rule's 'auto' rate without a preconditioner: {_longley_outcomes()}."
+    )
+
+
+def runs_longley_text() -> str:
+    """docs/plots.md: the paragraph under the Longley figure."""
+    _, adv = _longley_runs()
+    return (
+        f"Longley's six correlated columns make a long narrow valley (κ = {adv.kappa_text()}, "
+        f"even after scaling). After 2,000 steps: {_longley_outcomes()}. With seven parameters "
+        "the contours are a slice through the first run's final θ."
+    )
+
+
+def draw_runs_longley() -> list[str]:
+    """docs/figures/runs_longley.png, as docs/plots.md's code draws it."""
+    from descend.pictures.plot import plot_runs
+
+    comp, _ = _longley_runs()
+    path = ROOT / "docs" / "figures" / "runs_longley.png"
+    plot_runs(comp, i=0, j=1).savefig(path, dpi=90)
+    return [str(path)]
+
+
+def norris_figures() -> str:
+    """README: the caption of the figures `descend fit --plot docs/figures` draws."""
+    d = ds.datasets.load("norris")
+    with _quiet():
+        res = ds.fit(d.X, d.y, warn=False)
+    return (
+        f"(`descend fit --plot docs/figures`: {res.n_steps:,} steps at lr 0.01, stop reason "
+        f"*{res.stop_reason}*; these figures, `lr_sweep.png` and `descent.gif` are redrawn by "
+        "`python scripts/docs.py norris-figures`.)"
+    )
+
+
+def draw_norris_figures() -> list[str]:
+    """fit.png, loss.png, steps.png, contour.png, lr_sweep.png and descent.gif in docs/figures,
+    by the commands docs/plots.md gives."""
+    from descend.shells.cli import main as cli
+
+    out = ROOT / "docs" / "figures"
+    for argv in (
+        ["fit", "--plot", str(out)],
+        ["sweep-lr", "--plot", str(out / "lr_sweep.png")],
+        ["animate", "--out", str(out / "descent.gif")],
+    ):
+        with contextlib.redirect_stdout(io.StringIO()):
+            status = cli([*argv, "--quiet"])
+        if status != 0:
+            raise RuntimeError(f"descend {' '.join(argv)} exited {status}")
+    names = ("fit.png", "loss.png", "steps.png", "contour.png", "lr_sweep.png", "descent.gif")
+    return [str(out / n) for n in names]
+
+
 def measured_norris() -> str:
     """The paragraph quoting the lesson's run on Norris."""
     d = ds.datasets.load("norris")
@@ -139,6 +238,174 @@ def live_overhead() -> str:
         f"{spread:.1f} % above their best on this shared 2-core machine "
         f"(`python benchmarks/live_overhead.py`)."
     )
+
+
+def playground_load() -> str:
+    """docs/playground.md: the load test's figures (benchmarks/playground_load.py, at the size
+    tests/test_web_load.py asserts on)."""
+    from benchmarks.playground_load import measure, summary
+
+    return (
+        summary(measure(sockets=50, silent=5, short_runs=500))
+        + " (`python -m benchmarks.playground_load`; on the shared 2-core machine.)"
+    )
+
+
+def sharpness_cost() -> str:
+    """What ``track_sharpness`` costs on a small tanh network (the edge-of-stability task)."""
+    import time
+
+    from descend.studies.landscape import saddle_task
+
+    X, y = saddle_task(100, seed=0, noise=0.0)
+    kw = dict(model="mlp:16", learning_rate=0.2, max_steps=2000, seed=0, gtol=0.0, tol=0.0,
+              patience=10**6, warn=False)  # fmt: skip
+    rows = []
+    for every in (None, 10, 1):
+        best: tuple[float, Any] = (math.inf, None)
+        for _ in range(2):
+            t0 = time.perf_counter()
+            res = ds.fit(X, y, track_sharpness=every, **kw)
+            best = min(best, (time.perf_counter() - t0, res.settings["track_sharpness"]),
+                       key=lambda tc: tc[0])  # fmt: skip
+        rows.append((every, *best))
+    plain = rows[0][1]
+    parts = []
+    for every, t, cost in rows[1:]:
+        per = cost["hvps"] / cost["measurements"]
+        parts.append(
+            f"every {every} step{'s' if every > 1 else ''}: {cost['measurements']} "
+            f"measurements, {per:.1f} Hessian-vector products each, the run "
+            f"{t / plain:.1f}× as long ({100 * cost['seconds'] / t:.0f} % of it measuring)"
+        )
+    return (
+        f"Measured (tanh MLP [16], 65 parameters, 100 rows, full-batch GD at lr 0.2, 2,000 "
+        f"steps, {plain:.2f} s untracked, best of 2): " + "; ".join(parts) + ". One product "
+        "costs about three gradients here (the R-operator's forward and backward passes), "
+        "and ARPACK's own overhead per call is of the same order on a network this small."
+    )
+
+
+def mlp_units() -> str:
+    """Networks on unscaled data: NIST Norris (y up to ~1000) with an MLP, Adam and GD auto."""
+    d = ds.datasets.load("norris")
+    line = ds.fit(d.X, d.y, learning_rate="auto")
+    parts = []
+    for label, opt, lr in [("Adam at lr 0.01", "adam", 0.01), ("GD at lr 'auto'", "gd", "auto")]:
+        with _quiet():
+            res = ds.fit(d.X, d.y, model="mlp:8,8", optimizer=opt, learning_rate=lr,
+                         max_steps=6000, seed=0)  # fmt: skip
+        at = res.predict(np.array([[400.0], [900.0]]))
+        parts.append(
+            f"{label} ends at MSE {res.loss:.3g} (ŷ(400) = {at[0]:.1f}, ŷ(900) = {at[1]:.1f})"
+        )
+    base = float(np.var(d.y))
+    ref = line.predict(np.array([[400.0], [900.0]]))
+    return (
+        f"Measured on NIST Norris (36 rows, y from {d.y.min():.3g} to {d.y.max():.3g}), "
+        f"`mlp:8,8`, 6,000 steps, seed 0: " + "; ".join(parts) + f" — against {base:.4g} for "
+        f"predicting the mean and {line.loss:.3g} for the least-squares line (ŷ(400) = "
+        f"{ref[0]:.1f}, ŷ(900) = {ref[1]:.1f})."
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _edge_study() -> Any:
+    """The edge-of-stability study at its defaults (run once per docs.py call)."""
+    with _quiet():
+        return ds.edge_of_stability()
+
+
+def _edge_text(study: Any, figure: str, alt: str) -> str:
+    """The figure (written here), the table and one measured line per rate."""
+    from descend.pictures.plot import plot_edge_of_stability
+
+    plot_edge_of_stability(study).savefig(ROOT / "docs/figures" / figure, dpi=100)
+    name = "38/η" if study.runs[0].preconditioned else "2/η"
+    lines = []
+    for r in study.runs:
+        lo, hi = r.late_spread
+        head = f"- **η = {r.learning_rate:g}** ({name} = {r.threshold:.3g}): "
+        if r.first_crossing is None:
+            lines.append(
+                head + f"the sharpness rose from {r.sharpness[0]:.3g} to {r.sharpness[-1]:.3g} "
+                f"and never reached {name} in {study.max_steps:,} steps (late median / edge = "
+                f"{r.late_ratio:.3f}): still progressive sharpening — the edge is *not* "
+                f"reached at this rate within the budget. The loss rose at "
+                f"{100 * r.late_rises:.0f} % of the late steps and ended at {r.final_loss:.3g}."
+            )
+            continue
+        start = (
+            f"was already above {name} at step 0"
+            if r.first_crossing == 0
+            else (
+                f"rose from {r.sharpness[0]:.3g} and first reached {name} at step "
+                f"{r.first_crossing:,}"
+            )
+        )
+        change = r.loss_at_end / r.loss_at_half - 1.0
+        trend = (
+            "fell further" if change < -0.05
+            else "stayed level (within 5 %)" if change <= 0.05
+            else "*rose*"
+        )  # fmt: skip
+        lines.append(
+            head + f"the sharpness {start}, peaked at {r.peak_ratio:.2f} × {name}, and over "
+            f"the last half of the run its median was {r.late_ratio:.3f} × {name} (10–90 %: "
+            f"{lo:.2f}–{hi:.2f}). The loss rose at {100 * r.late_rises:.0f} % of those steps "
+            f"and {trend}: median {r.loss_at_half:.3g} over the third quarter of the steps, "
+            f"{r.loss_at_end:.3g} over the fourth (last value {r.final_loss:.3g})."
+        )
+    cost = [r.cost for r in study.runs]
+    hvps = sum(c["hvps"] for c in cost) / sum(c["measurements"] for c in cost)
+    share = sum(c["seconds"] for c in cost) / sum(r.seconds for r in study.runs)
+    return (
+        f"{study.describe()}; {study.wall_time:.0f} s in all.\n\n"
+        f"![{alt}](figures/{figure})\n\n"
+        + study.table()
+        + "\n\n"
+        + "\n".join(lines)
+        + f"\n\nTracking cost {hvps:.1f} Hessian-vector products per measurement and "
+        f"{100 * share:.0f} % of the runs' time."
+    )
+
+
+def edge_page() -> str:
+    """docs/edge-of-stability.md: full-batch GD at four rates."""
+    return _edge_text(
+        _edge_study(), "edge_of_stability.png",
+        "Loss and sharpness against steps at four learning rates, 2/η dashed",
+    )  # fmt: skip
+
+
+def edge_adam() -> str:
+    """docs/edge-of-stability.md: Adam's preconditioned sharpness against 38/η."""
+    with _quiet():
+        study = ds.edge_of_stability([0.003, 0.01, 0.03], optimizer="adam")
+    return _edge_text(
+        study, "edge_of_stability_adam.png",
+        "Loss and preconditioned sharpness against steps for Adam at three rates, 38/η dashed",
+    )  # fmt: skip
+
+
+def edge_readme() -> str:
+    """The README's one-paragraph summary of the edge-of-stability study."""
+    study = _edge_study()
+    at = [r for r in study.runs if r.verdict() == "at the edge"]
+    below = [r for r in study.runs if r.first_crossing is None]
+    ratios = ", ".join(f"{r.late_ratio:.3f} (η = {r.learning_rate:g})" for r in at)
+    text = (
+        f"Measured ({study.describe()}): at {len(at)} of {len(study.runs)} rates the "
+        f"sharpness ends at the edge — median sharpness × η/2 over the last half of the run "
+        f"{ratios}"
+    )
+    if below:
+        text += (
+            "; at "
+            + ", ".join(f"η = {r.learning_rate:g}" for r in below)
+            + (" it was still rising, below 2/η, when the run ended")
+        )
+    return text + "."
 
 
 def certify_text() -> str:
@@ -222,6 +489,340 @@ def small_readme() -> str:
         f"the server's schedule). Load average {la[0]:.1f} → {lb[0]:.1f}.",
     ]
     return "\n".join(rows)
+
+
+def dask_cluster() -> str:
+    """docs/dask.md: fit time ÷ one read and worker memory per chunk size, on two worker
+    processes (benchmarks/dask_cluster.py; a few minutes)."""
+    from benchmarks import dask_cluster
+
+    return dask_cluster.to_markdown(dask_cluster.measure())
+
+
+@functools.cache
+def _stats_pass_run() -> dict[str, Any]:
+    """One run of the least-squares-at-the-memory-limit family (issue 19, item 1), shared by
+    the blocks that quote it. No spinning background processes: on the shared development
+    machine the other developers' work is the load (recorded in the table)."""
+    from benchmarks import stats_pass
+
+    return stats_pass.stats_pass(quick=False, busy_settings=(0,), repeat=3)
+
+
+def stats_pass_table() -> str:
+    """docs/benchmarks.md: every case of the stats-pass family."""
+    from benchmarks import stats_pass
+
+    return "\n".join(stats_pass.to_markdown(_stats_pass_run())[2:]).strip()
+
+
+def stats_pass_readme() -> str:
+    """README: fit over one X.T@X and one X @ w per problem at the default thread count."""
+    r = _stats_pass_run()
+    rows = ["| least squares | fit ÷ one X.T@X | fit ÷ one X @ w |", "|---|---|---|"]
+    for c in r["cases"]:
+        if c["threads"] == "default" and c["busy"] == 0:
+            rows.append(
+                f"| {c['n']:.0e}×{c['d']}, κ≈{c['kappa']:g} | {c['fit_over_xtx']:.2f}× | "
+                f"{c['fit_over_xw']:.2f}× |"
+            )
+    la, lb = r["load_start"], r["load_end"]
+    rows += ["", f"Load average {la[0]:.1f} → {lb[0]:.1f} (a shared 2-core machine under load)."]
+    return "\n".join(rows)
+
+
+def search_table() -> str:
+    """docs/benchmarks.md: the grid search over learning rates, GDRegressor against SGD."""
+    from benchmarks import search
+
+    return "\n".join(search.to_markdown(search.search(quick=False))[2:]).strip()
+
+
+#: the families the speed blocks quote (``python -m benchmarks.run --only …``; ≈ 8 min)
+SPEED_FAMILIES = ("least-squares", "huber", "minibatch", "polynomial")
+
+
+@functools.cache
+def _speed_run() -> dict[str, Any]:
+    """One run of the ratio benchmarks, shared by the blocks that quote it."""
+    import tempfile
+
+    from benchmarks import run
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        return run.run(only=SPEED_FAMILIES, out=tmp)
+
+
+def _short(p: dict[str, Any]) -> str:
+    """'1e6×10, κ≈1e4' for a least-squares problem."""
+    n = f"{p['n']:.0e}".replace("e+0", "e")
+    k = "1" if p["kappa_target"] == 1 else f"{p['kappa_target']:.0e}".replace("e+0", "e")
+    return f"{n}×{p['d']}, κ≈{k}"
+
+
+def speed_readme_from(r: dict[str, Any]) -> str:
+    """The README's speed paragraph and table from a benchmarks.run result."""
+    from benchmarks import run
+
+    m = r["machine"]
+    model = next(
+        (line.split(":", 1)[1].strip() for line in m["lscpu"].splitlines() if "Model name" in line),
+        "?",
+    )
+    la, lb = r["load_start"], r["load_end"]
+    lines = [
+        f"Ratios from `PYTHONPATH=src python -m benchmarks.run --only {' '.join(SPEED_FAMILIES)}` "
+        f"({r['total_seconds']:.0f} s, load average {la[0]:.1f} → {lb[0]:.1f}) on {m['nproc']} "
+        f"CPUs ({model}; numpy {m['numpy']}, scikit-learn {m['sklearn']}, torch {m['torch']}; one "
+        "thread per library). Time to 1e-6 relative excess loss with "
+        '`ds.fit(X, y, learning_rate="auto")`:',
+        "",
+        "| least squares | descend ÷ one X.T@X | SGDRegressor (defaults) ÷ descend "
+        "| PyTorch full-batch GD ÷ descend | lstsq ÷ descend | peak memory / X |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in r["problems"]:
+        d = run._row_of(p, "descend gd")
+        t = d["time_to_target"]
+        cells = []
+        for prefix in ("sklearn SGDRegressor (defaults)", "PyTorch full-batch", "numpy.linalg"):
+            text, _ = run._speedup(run._row_of(p, prefix), t or math.nan)
+            row = run._row_of(p, prefix)
+            if row["how"].startswith("extrapolated"):
+                text += " (extrapolated)"
+            elif row["time_to_target"] is None and row["seconds"] is not None:
+                text += " (never reaches 1e-6)"
+            cells.append(text)
+        peak = (p["X_bytes"] + (d["peak_bytes"] or 0)) / p["X_bytes"]
+        ratio = "never" if not t else f"{t / p['t_XtX']:.3g}"
+        lines.append(f"| {_short(p)} | {ratio} | {' | '.join(cells)} | {peak:.2f} |")
+    h, b = r.get("huber"), r.get("minibatch")
+    lines.append("")
+    if h is not None:
+        lines.append(
+            f"{h['problem']}: a full-batch step costs {h['step_ratio']:.3g}× two column-major "
+            f"passes (PyTorch autograd's {h['torch_over_descend']:.2g}× descend's)."
+        )
+    if b is not None:
+        lines.append(
+            f"{b['problem'][0].upper()}{b['problem'][1:]}, against a PyTorch loop: "
+            f"{b['torch_over_reshuffle']:.3g}× faster with the default sampler, "
+            f'{b["torch_over_slices"]:.3g}× with `sampling="slices"` (shuffle once), '
+            f'{b["torch_over_contiguous"]:.3g}× with `sampling="contiguous"` (pre-shuffled rows '
+            "only)."
+        )
+    missed = [f"{t['target']} ({t['problem']}: {t['measured']:.3g})" for t in r["targets"]
+              if not t["met"] and t["measured"] is not None]  # fmt: skip
+    lines.append(
+        (
+            "Targets not met in this run: " + "; ".join(missed) + "."
+            if missed
+            else "Every target was met in this run."
+        )  # fmt: skip
+        + " Method, full tables and the machine: [docs/benchmarks.md](docs/benchmarks.md)."
+    )
+    return "\n".join(lines)
+
+
+def speed_readme() -> str:
+    """README: the least-squares speed table, Huber and mini-batch ratios, targets missed."""
+    return speed_readme_from(_speed_run())
+
+
+def speed_full() -> str:
+    """docs/benchmarks.md: the whole run as benchmarks.run prints it (headings one level down)."""
+    from benchmarks import run
+
+    text = run.to_markdown(_speed_run())
+    body = text.split("\n", 2)[2]  # without the "# descend benchmarks" title
+    return re.sub(r"^## ", "### ", body, flags=re.M).strip()
+
+
+def multistart_tiny() -> str:
+    """README: where descent on the one-hidden-unit network ends, polished and not."""
+    from descend.studies.landscape import multistart, tiny_network_objective
+
+    obj = tiny_network_objective()
+    with _quiet():
+        kw: dict[str, Any] = dict(n_starts=8, seed=0, learning_rate=0.3, max_steps=1500,
+                                  cluster_tol=0.05)  # fmt: skip
+        polished = multistart(obj, **kw)
+        raw = multistart(obj, polish=False, **kw)
+    kinds = ", ".join(
+        f"{b.loss:.6f} ({b.point.kind}, {b.count} start{'s' if b.count > 1 else ''})"
+        for b in polished.basins
+    )
+    ok = raw.labels >= 0
+    lo, hi = raw.losses[ok].min(), raw.losses[ok].max()
+    g_lo, g_hi = raw.grad_norms[ok].min(), raw.grad_norms[ok].max()
+    not_critical = sum(b.count for b in raw.basins if b.point.kind == "not critical")
+    return (
+        "`ds.multistart` converges each descent end point (saddle-free Newton) before "
+        "classifying it. On the one-hidden-unit network (`descend landscape multistart "
+        "--surface tiny-network --starts 8 --lr 0.3 --max-steps 1500 --cluster-tol 0.05`, as in "
+        f"[docs/landscapes.md](docs/landscapes.md)) the polished end points are at MSE {kinds}; "
+        f"descent alone ({polished.settings['max_steps']:,} steps at lr "
+        f"{polished.settings['learning_rate']:g}, `--no-polish`) had stopped at MSE {lo:.3f}–"
+        f"{hi:.3f} with ‖∇f‖ = {g_lo:.1e}–{g_hi:.1e}: {not_critical} of its {len(raw.losses)} "
+        "end points are not critical points."
+    )
+
+
+@functools.cache
+def _saddle_study() -> Any:
+    """``descend landscape saddles`` with its defaults (minutes), shared by the blocks."""
+    from descend.studies.landscape import saddle_study
+
+    with _quiet():
+        return saddle_study((2, 4, 8, 16, 32), n_points=6, seed=0)
+
+
+def saddles_tables() -> str:
+    """docs/landscapes.md: the saddle study's per-size table and its points binned by loss."""
+    study = _saddle_study()
+    kinds = [p["kind"] for p in study.points]
+    gmax = max(p["grad_norm"] for p in study.points)
+    return (
+        f"{study.table()}\n\nAll {len(study.points)} distinct points, pooled over sizes and "
+        f"binned by loss (`st.binned()`):\n\n{study.binned()}\n\nEvery point has ‖∇L‖ ≤ "
+        f"{gmax:.1e}; {kinds.count('minimum')} are minima, {kinds.count('saddle')} saddles."
+    )
+
+
+def saddles_readme() -> str:
+    """README: what ``descend landscape saddles`` (its defaults) measured, in one paragraph."""
+    study = _saddle_study()
+    loss, index = study.scatter()
+    kinds = np.array([p["kind"] for p in study.points])
+    corr = float(np.corrcoef(loss, index)[0, 1]) if len(loss) >= 3 else math.nan
+    high, low = loss >= 0.9, loss < 0.2
+    parts = [f"the index against the loss over the {len(loss)} distinct critical points: "
+             f"pooled correlation {corr:.2f}"]  # fmt: skip
+    if high.any():
+        saddles = int(np.sum(kinds[high] == "saddle"))
+        parts.append(
+            f"{saddles} of the {int(high.sum())} points with loss ≥ 0.9 are saddles, with "
+            f"{100 * index[high].min():.0f}–{100 * index[high].max():.0f} % of directions going "
+            "down"
+        )
+    if low.any():
+        minima = int(np.sum(kinds[low] == "minimum"))
+        parts.append(f"{minima} of the {int(low.sum())} points below 0.2 are minima")
+    weak = [",".join(map(str, r["hidden"])) for r in study.rows
+            if r["searches"] and r["converged"] < r["searches"] / 2]  # fmt: skip
+    tail = (
+        f" For {', '.join(weak)} hidden units fewer than half the searches converged, so the "
+        "fraction of minima per size is not settled by this run."
+        if weak
+        else ""
+    )
+    return (
+        "Measured (`descend landscape saddles`, hidden widths 2, 4, 8, 16, 32, seed 0): "
+        + "; ".join(parts)
+        + ". Dauphin et al. (2014) report the same rise of the index with the loss."
+        + tail
+    )
+
+
+def csv_memory() -> str:
+    """docs/reliability.md: the peak memory of reading a 1,000,000-row CSV of two columns."""
+    import tempfile
+    import tracemalloc
+
+    from descend.data.tables import read_csv
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 100, 1_000_000).round(3)
+    y = (2 * x + 1 + rng.normal(size=x.size)).round(3)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.csv"
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("x,y\n")
+            np.savetxt(fh, np.column_stack([x, y]), fmt="%.3f", delimiter=",")
+        size = path.stat().st_size
+        tracemalloc.start()
+        try:
+            X, yv, _, _ = read_csv(path)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    array = X.nbytes + yv.nbytes
+    return (  # indented: the block sits in a list item
+        f"  on a 1,000,000-row, {size / 1e6:.0f} MB file of two columns the peak (tracemalloc, "
+        f"one run) was {peak / 1e6:.0f} MB, {peak / array:.1f}× the {array / 1e6:.0f} MB array."
+    )
+
+
+def loss_references() -> str:
+    """docs/losses.md: descend's Huber, log-loss and MAE fits against outside solvers, with
+    the versions of the solvers (scripts/loss_references.py)."""
+    import importlib.util
+
+    import scipy
+    import sklearn
+
+    spec = importlib.util.spec_from_file_location(
+        "loss_refs", ROOT / "scripts" / "loss_references.py"
+    )
+    assert spec is not None and spec.loader is not None
+    refs = importlib.util.module_from_spec(spec)
+    sys.modules["loss_refs"] = refs
+    spec.loader.exec_module(refs)
+    with _quiet():
+        rows = [refs.measure(c) for c in refs.CASES]
+    return (
+        refs.table(rows).strip()
+        + f"\n\n(scikit-learn {sklearn.__version__}, SciPy {scipy.__version__}.)"
+    )
+
+
+def _cli_text(argv: list[str], fence: str = "") -> str:
+    """What ``descend ARGV`` prints on stdout, as a fenced block headed by the command."""
+    from descend.shells.cli import main as cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()), _quiet():
+        cli(list(argv))
+    return f"```{fence}\n$ descend {' '.join(argv)}\n{out.getvalue().rstrip()}\n```"
+
+
+#: command-output blocks: name → (file, argv)
+COMMAND_OUTPUTS = {
+    "sweep-degree-filip": (
+        "docs/certification.md",
+        ["sweep-degree", "--dataset", "filip", "--max-degree", "10"],
+    ),
+    "multistart-himmelblau": (
+        "docs/landscapes.md",
+        ["landscape", "multistart", "--surface", "himmelblau", "--starts", "20", "--seed", "0",
+         "--lr", "0.005"],
+    ),
+    "multistart-tiny-polished": (
+        "docs/landscapes.md",
+        ["landscape", "multistart", "--surface", "tiny-network", "--starts", "8", "--seed", "0",
+         "--lr", "0.3", "--max-steps", "1500", "--cluster-tol", "0.05"],
+    ),
+    "multistart-tiny-raw": (
+        "docs/landscapes.md",
+        ["landscape", "multistart", "--surface", "tiny-network", "--starts", "8", "--seed", "0",
+         "--lr", "0.3", "--max-steps", "1500", "--cluster-tol", "0.05", "--no-polish"],
+    ),
+    "sweep-lr-norris": ("docs/plots.md", ["sweep-lr"]),
+}  # fmt: skip
+
+
+def goe_table() -> str:
+    """docs/landscapes.md: the GOE table for n = 1 … 7 and the comparison with the exact values."""
+    r = ds.goe_positive_definite_fraction(list(range(1, 8)), 100_000, 0)
+    by_n = {row["n"]: row for row in r.rows}
+    two, five = by_n[2], by_n[5]
+    return (
+        f"{r.table()}\n\nThe coin-flip estimate is *optimistic*: eigenvalues of random "
+        "symmetric matrices repel each other, so all of them landing on one side is much rarer "
+        f"than independent coins would give (n = 2: {two['fraction']:.3g}, against the exact GOE "
+        f"value (2 − √2)/4 = {GOE_EXACT[2][1]:.4g}, vs {two['coin_flip']:.3g}; n = 5: "
+        f"{five['fraction']:.2g} vs {five['coin_flip']:.2g})."
+    )
 
 
 #: exact P(H ≻ 0) for GOE matrices of size n (Dean & Majumdar 2006; n = 3 in closed form)
@@ -317,6 +918,9 @@ def softmax_references() -> str:
 BLOCKS: dict[str, Block] = {
     "small-table": Block("docs/benchmarks.md", small_table, cheap=False),
     "small-readme": Block("README.md", small_readme, cheap=False),
+    "stats-pass-table": Block("docs/benchmarks.md", stats_pass_table, cheap=False),
+    "stats-pass-readme": Block("README.md", stats_pass_readme, cheap=False),
+    "search-table": Block("docs/benchmarks.md", search_table, cheap=False),
     "goe-fractions": Block("README.md", goe_fractions),
     "certify-plain": Block("README.md", certify_plain, cheap=False),
     "certify-readme": Block("README.md", certify_readme),
@@ -328,6 +932,28 @@ BLOCKS: dict[str, Block] = {
     "live-overhead": Block("README.md", live_overhead, cheap=False),
     "softmax-references": Block("docs/losses.md", softmax_references, cheap=False),
     "overfitting": Block("docs/plots.md", overfitting, cheap=False),
+    "playground-load": Block("docs/playground.md", playground_load, cheap=False),
+    "sharpness-cost": Block("README.md", sharpness_cost, cheap=False),
+    "mlp-units": Block("README.md", mlp_units, cheap=False),
+    "edge-page": Block("docs/edge-of-stability.md", edge_page, cheap=False),
+    "edge-readme": Block("README.md", edge_readme, cheap=False),
+    "edge-adam": Block("docs/edge-of-stability.md", edge_adam, cheap=False),
+    "dask-cluster": Block("docs/dask.md", dask_cluster, cheap=False),
+    "speed-readme": Block("README.md", speed_readme, cheap=False),
+    "speed-full": Block("docs/benchmarks.md", speed_full, cheap=False),
+    "multistart-tiny": Block("README.md", multistart_tiny, cheap=False),
+    "saddles-readme": Block("README.md", saddles_readme, cheap=False),
+    "csv-memory": Block("docs/reliability.md", csv_memory, cheap=False),
+    "loss-references": Block("docs/losses.md", loss_references, cheap=False),
+    **{
+        name: Block(path, functools.partial(_cli_text, argv), cheap=False)
+        for name, (path, argv) in COMMAND_OUTPUTS.items()
+    },
+    "saddles-tables": Block("docs/landscapes.md", saddles_tables, cheap=False),
+    "goe-table": Block("docs/landscapes.md", goe_table),
+    "runs-longley": Block("README.md", runs_longley, draw=draw_runs_longley),
+    "runs-longley-text": Block("docs/plots.md", runs_longley_text),
+    "norris-figures": Block("README.md", norris_figures, draw=draw_norris_figures),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
@@ -369,10 +995,12 @@ def masked(text: str) -> str:
 
 
 def _span(text: str, name: str) -> tuple[int, int]:
+    """Where the block's body lies: from the line after its start marker to the end of the
+    line before its end marker (markers may be indented, e.g. inside a list item)."""
     start = f"<!-- docs:{name} -->\n"
-    end = f"\n<!-- /docs:{name} -->"
     i = text.index(start) + len(start)
-    return i, text.index(end, i)
+    k = text.index(f"<!-- /docs:{name} -->", i)
+    return i, text.rindex("\n", i - 1, k)
 
 
 def current(name: str) -> str:
@@ -403,6 +1031,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             write(name, body)
             print(f"wrote {name} in {BLOCKS[name].path}")
+            draw = BLOCKS[name].draw
+            for figure in draw() if draw is not None else []:
+                print(f"drew {Path(figure).relative_to(ROOT)}")
     if stale:
         print(f"stale: {', '.join(stale)} (run python scripts/docs.py)", file=sys.stderr)
         return 1

@@ -107,7 +107,7 @@ CASES = [
     Case("logloss", "wine class 0 (13 features)", _wine(), note=SEPARABLE),
     Case("logloss", "wine class 0 (alcohol, malic acid)", _wine(2), quick=True),
     Case("logloss", "iris versicolor", _iris(1), quick=True),
-    Case("logloss", "iris virginica", _iris(2)),
+    Case("logloss", "iris virginica", _iris(2), quick=True),
     Case("mae", "diabetes", _diabetes),
     Case("mae", "linnerud (weight)", _linnerud, quick=True),
     Case("mae", "NIST Norris", _nist("norris"), quick=True),

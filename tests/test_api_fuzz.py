@@ -23,6 +23,14 @@ SEEN: list[tuple[str, int]] = []
 GUARDED: list[str] = []
 
 
+def live_run() -> str:
+    """The id of a run that exists now (one is made when the last was deleted by the fuzzer)."""
+    manager = APP.state.manager
+    if not manager.runs:
+        manager.create({})
+    return next(iter(manager.runs))
+
+
 @SCHEMA.parametrize()
 @settings(
     max_examples=30,
@@ -39,8 +47,11 @@ def test_api_conforms_to_its_schema(case):
         status_code_conformance,
     )
 
+    if case.path_parameters and "run_id" in case.path_parameters and len(SEEN) % 3:
+        # two cases in three address a run that exists (random ids only reach the 404)
+        case.path_parameters["run_id"] = live_run()
     response = case.call(app=APP, base_url="http://127.0.0.1", headers=HEADERS)
-    SEEN.append((f"{case.method} {case.path}", response.status_code))
+    SEEN.append((case.operation.label, response.status_code))
     if response.status_code in (400, 403):
         text = response.text
         if "answers only to" in text or "X-Descend-Token" in text or "cross-site" in text:
@@ -63,7 +74,8 @@ def test_the_fuzzer_reached_the_app():
     statuses = {status for _, status in SEEN}
     assert 201 in statuses and 422 in statuses and 200 in statuses and not GUARDED
     assert all(status < 500 for status in statuses)
+    counts = {status: sum(s == status for _, s in SEEN) for status in sorted(statuses)}
     print(
-        f"fuzzed {len(SEEN)} requests over {len({op for op, _ in SEEN})} operations: "
-        f"{sorted(statuses)}"
+        f"fuzzed {len(SEEN)} requests over {len({op for op, _ in SEEN})} operations; "
+        f"answers by status: {counts}"
     )

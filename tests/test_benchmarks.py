@@ -71,3 +71,64 @@ def test_small_family_quick(tmp_path):
     assert res["small"]["playground"]["steps_per_second"] > 0
     md = next(tmp_path.glob("*.md")).read_text()
     assert "## Small problems" in md and "steps/s** made" in md
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_stats_pass_family_quick(tmp_path):
+    """``--only stats-pass`` reports fit, the pass and the old pass over one X.T@X and one X @ w
+    at both thread settings, with and without background processes."""
+    import json
+
+    from benchmarks.run import main
+
+    assert (
+        main(["--quick", "--only", "stats-pass", "--busy", "0", "1", "--out", str(tmp_path)]) == 0
+    )
+    md = next(tmp_path.glob("*.md")).read_text()
+    assert "## Least squares at the memory limit" in md
+    res = json.loads(next(tmp_path.glob("*.json")).read_text())
+    cases = res["stats_pass"]["cases"]
+    assert {(c["threads"], c["busy"]) for c in cases} == {(t, b) for t in (1, "default")
+                                                          for b in (0, 1)}  # fmt: skip
+    assert all(c["excess"] <= 1e-6 and c["fit_over_xtx"] > 0 for c in cases)
+    assert {t["target"] for t in res["targets"]} == {
+        "least-squares fit ≤ 1.5× one X.T@X",
+        "least-squares fit ≤ 2.0× one X @ w",
+    }
+
+
+@pytest.mark.timeout(60)
+def test_background_processes_are_stopped():
+    """The busy processes run inside the block and are gone (reaped) after it."""
+    import os
+
+    from benchmarks.stats_pass import background
+
+    with background(2) as pids:
+        assert len(pids) == 2
+        for pid in pids:
+            os.kill(pid, 0)  # alive
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_search_family_quick(tmp_path):
+    """``--only search`` times both grid searches at both thread settings and reports how
+    each GDRegressor candidate stopped."""
+    from benchmarks.run import run
+
+    res = run(quick=True, out=tmp_path, only=["search"])["search"]
+    assert [c["threads"] for c in res["cases"]] == [1, "default"]
+    assert all(c["ratio"] > 0 and -1 < c["sgd_best"] <= 1 for c in res["cases"])
+    assert {r["stop_reason"] for r in res["stops"]} <= {
+        "converged",
+        "stationary",
+        "stalled",
+        "max_steps",
+        "diverged",
+    }
+    assert "## Grid search over learning rates" in next(tmp_path.glob("*.md")).read_text()

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from descend.shells.cli import main
-from descend.studies.certify import certify, format_sweep, format_table, lre, sweep_degree
+from descend.studies.certify import (
+    certify,
+    coefficient_lres,
+    format_sweep,
+    format_table,
+    lre,
+    sweep_degree,
+)
 
 # Minimum coefficient LRE of Householder QR on the raw design (issue 4; NIST README table).
 # These are external reference figures: the goal is descent ≥ QR − 1 digit on every dataset.
@@ -57,6 +64,36 @@ def test_ill_conditioned_datasets_are_preconditioned(rows):
         expected = "qr" if r.kappa > 100 else "none"
         assert r.preconditioner == expected, (name, r.kappa)
     assert rows["filip"].kappa > 1e6
+
+
+def test_lre_of_certified_values_other_than_zero_and_one():
+    """Relative error 10⁻ᵈ of a certified value c ∉ {0, 1} (positive, negative, tiny, large)
+    gives d digits; the absolute form for c = 0."""
+    for c in (2.5, -1234.5, 3.7e-5, -6.02e23):
+        for d in (2, 5, 9, 12):
+            assert lre(c * (1 + 10.0**-d), c) == pytest.approx(d, abs=1e-3), (c, d)
+    assert lre(-3e-7, 0.0) == pytest.approx(-math.log10(3e-7))
+
+
+def test_the_summary_is_the_worst_coefficient():
+    """Four coefficients with 3, 11, 6 and 8 correct digits (certified values of different
+    signs and sizes): the summary is 3, the minimum — neither the best (11) nor a mean."""
+    cert = [-3482258.63459582, 15.0618722713733, -0.358191792925910e-1, 1.78785496513396]
+    digits = [3, 11, 6, 8]
+    est = [c * (1 + 10.0**-d) for c, d in zip(cert, digits, strict=True)]
+    lres, worst = coefficient_lres(est, cert)
+    assert lres == pytest.approx(digits, abs=1e-3)
+    assert worst == pytest.approx(3, abs=1e-3)
+
+
+def test_certification_rows_summarise_by_the_minimum(rows):
+    """On the NIST rows whose coefficients differ in digits, the summary is the worst one's,
+    for descend and for lstsq alike."""
+    spread = [r for r in rows.values() if max(r.param_lre) - min(r.param_lre) > 0.5]
+    assert spread  # Longley and the Wamplers
+    for r in rows.values():
+        assert r.min_lre == min(r.param_lre) and r.numpy_min_lre == min(r.numpy_param_lre)
+    assert all(r.min_lre < max(r.param_lre) for r in spread)
 
 
 def test_lre_definition():

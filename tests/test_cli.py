@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -155,7 +156,7 @@ def test_bad_input_is_one_clear_line(argv, needle, tmp_path, capsys):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("descend: error:") and needle in err[0], err
+    assert len(err) == 1 and re.match(r"descend( fit)?: error:", err[0]) and needle in err[0], err
 
 
 def test_an_infinite_learning_rate_is_refused(capsys):
@@ -289,3 +290,12 @@ def test_repeated_x_and_dropna_on_the_command_line(tmp_path, capsys):
     assert code == 0, err
     assert "dropped 2 rows with empty or NA cells (lines 3, 4)" in err
     assert "4 rows" in out and "area, m2" in out
+
+
+def test_fit_tracks_the_sharpness_and_the_summary_quotes_it(capsys):
+    """--track-sharpness N: the summary gives the last measured λ_max beside 2/lr."""
+    argv = ["fit", "--model", "mlp:4", "--lr", "auto", "--max-steps", "25"]
+    assert main([*argv, "--track-sharpness", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "sharpness       λ_max(∇²L) = " in out and "at step 20 (2/lr = " in out
+    assert "measured 3 times" in out

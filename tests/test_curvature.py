@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import descend as ds
-from descend.problems.curvature import hessian_fd
+from descend.problems.curvature import advise, hessian_fd
 
 
 def test_advice_matches_numpy_eigenvalues(rng):
@@ -206,3 +206,17 @@ def test_hessian_hvp_matches_the_hessian(rng):
     th = m.init_params(rng)
     H = obj.hessian(th)
     np.testing.assert_allclose(hessian_hvp(obj, th), H, atol=1e-6 * np.max(np.abs(H)))
+
+
+def test_local_advice_for_a_network_is_the_sharpness_at_theta(rng):
+    """For an MLP, advise(θ) takes λ_max of the exact Hessian at θ (checked against eigvalsh
+    of the dense finite-difference Hessian) and suggests 1/λ_max, limit 2/λ_max."""
+
+    X = rng.uniform(-2, 2, (40, 2))
+    obj = ds.objective(X, np.sin(X[:, 0]) * 300 + 50, model="mlp:5")
+    theta = obj.model.init_params(rng)
+    lam = np.linalg.eigvalsh(hessian_fd(obj, theta))[-1]
+    adv = advise(obj, theta)
+    assert adv.lam_max == pytest.approx(lam, rel=1e-6)
+    assert adv.best_lr == pytest.approx(1 / lam, rel=1e-6) and not adv.exact
+    assert adv.source in ("lanczos", "power")

@@ -39,6 +39,32 @@ def test_dask_huber_and_minibatches(rng):
     assert c.loss < 2 * c.reference.loss
 
 
+def test_dask_minibatches_visit_every_chunk_once_per_epoch(rng):
+    """Four chunks, each on its own line y = X·w_j + b_j (so their losses differ by 5× or more),
+    one chunk per batch: every recorded batch loss equals — to 1e-12 — the plain NumPy mean
+    squared error of exactly one chunk at the recorded θ_k, and each epoch of four steps visits
+    every chunk once. Reading only the first chunk (or any one) would match one chunk only."""
+    c = 250
+    X = rng.normal(size=(4 * c, 2))
+    W = np.array([[1.0, 2.0], [-3.0, 0.5], [0.0, -2.0], [4.0, 4.0]])
+    b = np.array([0.0, 5.0, -5.0, 10.0])
+    y = np.concatenate([X[j * c : (j + 1) * c] @ W[j] + b[j] for j in range(4)])
+    res = ds.fit(da.from_array(X, chunks=(c, 2)), da.from_array(y, chunks=c),
+                 model=ds.Linear(scale=False), learning_rate=0.05, batch_size=c, max_steps=12,
+                 tol=0, record_params=True)  # fmt: skip
+    assert res.n_steps == 12
+    visited = []
+    blocks = [slice(j * c, (j + 1) * c) for j in range(4)]
+    for k, (theta, loss) in enumerate(zip(res.history.params[:-1], res.history.loss, strict=True)):
+        w, intercept = theta[:2], theta[2]  # unscaled linear model: θ = (w, b)
+        chunk_mse = np.array([np.mean((X[s] @ w + intercept - y[s]) ** 2) for s in blocks])
+        match = np.flatnonzero(np.abs(chunk_mse - loss) <= 1e-12 * loss)
+        assert match.size == 1, (k, loss, chunk_mse)
+        visited.append(int(match[0]))
+    for epoch in range(3):
+        assert sorted(visited[4 * epoch : 4 * epoch + 4]) == [0, 1, 2, 3], visited
+
+
 def test_dask_logloss_refuses_numeric_targets():
     """The log loss's target check runs chunk by chunk, numbering rows in the whole of y."""
     X = da.from_array(np.arange(12.0).reshape(-1, 1), chunks=4)
@@ -236,8 +262,12 @@ def test_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, rng, capsys):
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "kw",
-    [dict(loss="huber", learning_rate=0.1), dict(learning_rate=0.05, batch_size=700)],
-    ids=["full-batch-huber", "mini-batch"],
+    [
+        dict(loss="huber", learning_rate=0.1),
+        dict(learning_rate=0.1),
+        dict(learning_rate=0.05, batch_size=700),
+    ],
+    ids=["full-batch-huber", "full-batch-least-squares", "mini-batch"],
 )
 def test_dask_checkpoint_resumes_bitwise(tmp_path, rng, kw):
     """Stop at step 12, resume to 24: bitwise the iterates of an uninterrupted 24-step run."""
@@ -276,3 +306,155 @@ def test_cli_dask_checkpoint_and_resume(tmp_path, rng):
     assert main(["resume", str(ck), "--max-iter", "20", "--quiet", "--json", str(b)]) == 0
     ra, rb = json.loads(a.read_text()), json.loads(b.read_text())
     assert rb["n_steps"] == 20 and rb["params"] == ra["params"]
+
+
+def test_scheduler_without_workers_is_refused_at_connect():
+    """A scheduler with no workers: one line within the connect timeout, not a fit that waits
+    forever (the cluster test checks workers that cannot import descend)."""
+    distributed = pytest.importorskip("distributed")
+    from descend.problems.distributed import connect
+
+    with (
+        distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as lc,
+        pytest.raises(ValueError, match=r"has no workers \(waited 0\.5 s\): start some with"),
+        connect(lc.scheduler_address, timeout=0.5),
+    ):
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# progress: the chunks of the statistics pass (issue 20, item 5)
+# ---------------------------------------------------------------------------------------------
+def _chunk_calls(X, y, **kw):
+    calls = []
+    res = ds.fit(X, y, progress=lambda done, total: calls.append((done, total)), **kw)
+    return res, calls
+
+
+def test_progress_counts_each_chunk_once(rng):
+    """(0, n) first, then each of the n chunks once, in order, ending at (n, n); the steps
+    are left to the callback. The fit is the same as without progress."""
+    X, y = _data(rng, n=4000)
+    Xd, yd = da.from_array(X, chunks=(500, 4)), da.from_array(y, chunks=500)
+    res, calls = _chunk_calls(Xd, yd, max_steps=5, tol=0)
+    assert calls == [(k, 8) for k in range(9)]
+    np.testing.assert_array_equal(res.params, ds.fit(Xd, yd, max_steps=5, tol=0).params)
+
+
+def test_progress_on_a_distributed_client(rng):
+    """With a distributed Client the chunks are counted as their results arrive."""
+    distributed = pytest.importorskip("distributed")
+    X, y = _data(rng, n=3000)
+    Xd, yd = da.from_array(X, chunks=(1000, 4)), da.from_array(y, chunks=1000)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as lc,
+        distributed.Client(lc),
+    ):
+        _, calls = _chunk_calls(Xd, yd, max_steps=3, tol=0)
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+
+def test_progress_true_draws_a_tqdm_bar_and_closes_it(rng, capsys):
+    pytest.importorskip("tqdm")
+    X, y = _data(rng, n=2000)
+    ds.fit(da.from_array(X, chunks=(500, 4)), da.from_array(y, chunks=500), progress=True,
+           max_steps=2, tol=0)  # fmt: skip
+    err = capsys.readouterr().err
+    assert "reading" in err and "4/4" in err and "chunk" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# regressions of issue 20 not covered above
+# ---------------------------------------------------------------------------------------------
+def test_load_reads_no_rows_on_the_client(tmp_path, rng, monkeypatch):
+    """Item 2: load() reads Parquet footers and .npy headers only; every row is read by the
+    task that needs it (on a worker), never by load() in the client."""
+    import pyarrow.parquet as pq
+
+    _parquet_folder(tmp_path / "pq", rng, files=2)
+    np.save(tmp_path / "a.npy", rng.standard_normal((50, 3)))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("rows read in the client")
+
+    for name in ("read_row_groups", "read", "iter_batches"):
+        monkeypatch.setattr(pq.ParquetFile, name, refuse)
+    monkeypatch.setattr(pq, "read_table", refuse)
+    real_load = np.load
+
+    def header_only(f, mmap_mode=None, **kw):
+        if mmap_mode is None:
+            refuse()
+        return real_load(f, mmap_mode=mmap_mode, **kw)
+
+    monkeypatch.setattr(np, "load", header_only)
+    X, y, _ = load(tmp_path / "pq")  # nothing read yet
+    Xn, _, _ = load(tmp_path, y=0)
+    assert X.shape == (6000, 4) and Xn.shape == (50, 2)
+    with pytest.raises(ValueError, match="rows read in the client"):  # the guard works
+        X.sum().compute(scheduler="sync")
+    with pytest.raises(AssertionError, match="rows read in the client"):
+        Xn.sum().compute(scheduler="sync")
+
+
+def test_truncated_npy_chunk_is_one_line(tmp_path, rng):
+    np.save(tmp_path / "a.npy", rng.standard_normal((100, 3)))
+    np.save(tmp_path / "b.npy", rng.standard_normal((100, 3)))
+    data = (tmp_path / "b.npy").read_bytes()
+    (tmp_path / "b.npy").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"b\.npy: not a readable \.npy file .*re-write it"):
+        load(tmp_path)
+
+
+def test_cli_resume_of_an_api_dask_checkpoint_says_what_is_missing(tmp_path, rng, capsys):
+    """Item 3: a Dask checkpoint written through the API has no data source; `descend resume`
+    says so in one line (it used to call it 'written by ds.minimize'), and ds.resume with the
+    data continues it."""
+    from descend.shells.cli import main
+
+    _parquet_folder(tmp_path / "pq", rng, files=2)
+    X, y, _ = load(tmp_path / "pq")
+    ck = tmp_path / "api.ckpt"
+    ds.fit(X, y, learning_rate=0.1, max_steps=5, tol=0, checkpoint=ck)
+    assert main(["resume", str(ck), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "does not say where its data came from" in err
+    assert "ds.minimize" not in err
+    assert ds.resume(ck, X, y, max_steps=8).n_steps == 8
+
+
+def test_every_pass_reads_each_chunk_once(tmp_path, rng, monkeypatch):
+    """X's and y's chunks share one read task: the statistics pass and every Huber step read
+    each Parquet chunk once (not once for X and again for y)."""
+    import dask
+
+    import descend.problems.distributed as dd
+
+    _parquet_folder(tmp_path / "pq", rng, files=3)
+    reads: dict[str, int] = {}
+    real = dd._read_parquet
+
+    def counted(f, groups, columns, first_row):
+        reads[f] = reads.get(f, 0) + 1
+        return real(f, groups, columns, first_row)
+
+    passes = [0]
+    real_reduce = dd.DaskObjective._reduce
+
+    def counted_reduce(self, *args, **kwargs):
+        passes[0] += 1
+        return real_reduce(self, *args, **kwargs)
+
+    monkeypatch.setattr(dd, "_read_parquet", counted)
+    monkeypatch.setattr(dd.DaskObjective, "_reduce", counted_reduce)
+    X, y, _ = load(tmp_path / "pq")
+    with dask.config.set(scheduler="sync"):
+        ds.fit(X, y, learning_rate="auto", warn=False)
+        first = min(reads)  # the shift x₀ is its first row: one more read of that chunk
+        assert reads == {f: 1 + (f == first) for f in reads} and len(reads) == 3
+        reads.clear()
+        ds.fit(X, y, loss="huber", learning_rate=0.5, max_steps=10, tol=0, warn=False)
+    assert passes[0] >= 10
+    assert reads == {f: 1 + passes[0] + (f == first) for f in reads}

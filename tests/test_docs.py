@@ -39,6 +39,8 @@ def test_quoted_block_is_current(name):
 SKIPPED_COMMANDS = {
     "descend landscape saddles": "minutes of saddle searches (test_landscape.py runs a small one)",
     "descend serve": "a server that runs until stopped; tests/test_web.py drives it",
+    "descend landscape edge --plot edge.png": "a minute of training at four rates; "
+    "tests/test_edge.py runs a short one",
 }
 
 #: exit status the README promises for a command (0 when not listed)
@@ -104,3 +106,11 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
         out, err = capsys.readouterr()
         assert code == EXPECTED_EXIT.get(cmd, 0), f"{cmd!r} exited {code}: {err}"
         assert "Traceback" not in err and out.strip(), cmd
+
+
+@pytest.mark.parametrize("name", list(DOCS.BLOCKS))
+def test_every_block_has_its_markers(name):
+    """Slow blocks are not regenerated here, but each one's markers are in its file, so
+    ``python scripts/docs.py NAME`` can rewrite it (and it was written: no placeholder)."""
+    body = DOCS.current(name)
+    assert body.strip() and body.strip() != "(generated)"

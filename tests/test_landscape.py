@@ -274,3 +274,28 @@ def test_goe_fraction_matches_the_exact_probability(n, exact):
 
     row = goe_positive_definite_fraction((n,), 100_000, seed=0).rows[0]
     assert abs(row["fraction"] - exact) <= 4 * row["stderr"], (row, exact)
+
+
+def test_saddle_objective_hessian_of_a_deep_network_is_exact(rng):
+    """Two hidden layers: the Hessian assembled from R-operator products (+ l2·I) equals the
+    dense finite-difference Hessian of the backpropagated gradient, and is symmetric."""
+    X, y = saddle_task(30)
+    obj = SaddleObjective([3, 2], X, y, l2=1e-3)
+    assert obj.exact_hvp
+    theta = obj.model.init_params(rng)
+    H = obj.hessian(theta)
+    Hfd = hessian_fd(obj, theta)
+    assert np.abs(H - Hfd).max() <= 1e-6 * np.abs(Hfd).max()
+    v = rng.normal(size=obj.n_params)
+    np.testing.assert_allclose(obj.hvp(theta, v), H @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_saddle_study_reports_progress_before_every_search():
+    """The study is never silent: progress rises by one per descent run and per search, and
+    ends at its total."""
+    calls = []
+    saddle_study([2], n_points=1, n_samples=30, descent_steps=50, snapshots=3, max_iter=5,
+                 progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and calls[-1][0] == calls[-1][1] == 1 * (3 + 2)
+    assert len(calls) >= 1 + 2 + 1  # the run, at least step 0's search and the end point's

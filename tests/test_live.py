@@ -162,3 +162,17 @@ def test_the_estimator_passes_live_on(notebook) -> None:
     assert len(notebook) == 1 and est.stop_reason_ in notebook[0].shown[-1]
     assert np.array_equal(est.coef_, plain.coef_)
     assert est.get_params()["live"] is True
+
+
+def test_chunk_bar_closes_itself_at_the_last_chunk(capsys):
+    """`ds.fit(dask_X, y, progress=True)`'s bar: counts chunks, closes at done == total."""
+    pytest.importorskip("tqdm")
+    from descend.descent.live import ChunkBar
+
+    bar = ChunkBar()
+    for done in range(4):
+        bar(done, 3)
+    assert bar.closed and bar.bar is not None and bar.bar.disable
+    bar(3, 3)  # after closing: nothing
+    bar.close()
+    assert "3/3" in capsys.readouterr().err

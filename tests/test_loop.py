@@ -145,3 +145,48 @@ def test_smoothing_needs_a_smoothable_full_batch_line_search(problem):
     obj, theta0 = problem
     with pytest.raises(ValueError, match="smoothing continuation needs"):
         Descent(obj, theta0, optim.get("gd", 1.0), line_search=True, smoothing=Smoothing())
+
+
+# ---------------------------------------------------------------------------------------------
+# the divergence guard's three paths, each told apart by its reason
+# ---------------------------------------------------------------------------------------------
+def _norris_at(lr, **kw):
+    d = ds.datasets.load("norris")  # standardised: λ_max = 2, so the limit 2/λ_max = 1
+    with np.errstate(all="ignore"):
+        return ds.fit(d.X, d.y, learning_rate=lr, warn=False, **kw)
+
+
+@pytest.mark.parametrize("patience", [10, 25])
+def test_a_loss_rising_step_after_step_diverges_as_rising(patience):
+    """η = 1.05 > 2/λ_max: along the top eigenvector each step multiplies the error by
+    1 − ηλ_max = −1.1, so the loss grows by (1 − ηλ_max)² = 1.21 a step — finite and far from
+    10¹²·L_0 for hundreds of steps. The guard stops after ``rise_patience`` rising steps, saying
+    the loss *kept rising*; not overflow, not blow-up."""
+    res = _norris_at(1.05, rise_patience=patience)
+    loss = res.history.loss
+    assert res.stop_reason == "diverged" and res.n_steps == patience
+    assert f"diverged at step {patience}: the loss kept rising" in res.message
+    assert "non-finite" not in res.message and "10¹²" not in res.message
+    assert np.all(np.diff(loss) > 0) and np.all(np.isfinite(loss))
+    assert loss[-1] / loss[-2] == pytest.approx((1 - 1.05 * 2) ** 2, rel=1e-3)
+    assert loss[-1] < 1e12 * loss[0]
+    assert res.loss == pytest.approx(loss[0])  # θ rolled back to the lowest loss: the start
+
+
+def test_a_loss_beyond_1e12_times_its_start_diverges_as_blown():
+    """η = 10⁶: one step multiplies the loss by about (1 − 2·10⁶)² ≈ 4·10¹² — finite, but over
+    10¹²·L_0 at once: 'grew by more than 10¹² times its start', at step 1."""
+    res = _norris_at(1e6)
+    assert res.stop_reason == "diverged" and res.n_steps == 1
+    assert "diverged at step 1: the loss grew by more than 10¹² times its start" in res.message
+    assert "kept rising" not in res.message and "non-finite" not in res.message
+
+
+def test_an_overflowing_loss_diverges_as_non_finite():
+    """η = 10³⁰⁰: θ overflows after one step and the loss is inf: 'became non-finite' (the
+    last value inf), θ back at the lowest-loss point (finite)."""
+    res = _norris_at(1e300)
+    assert res.stop_reason == "diverged" and res.n_steps == 1
+    assert "diverged at step 1: the loss became non-finite (last value inf)" in res.message
+    assert "kept rising" not in res.message and "10¹²" not in res.message
+    assert np.all(np.isfinite(res.params)) and np.isfinite(res.loss)

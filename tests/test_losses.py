@@ -35,6 +35,20 @@ def test_gradient_matches_central_differences(loss, rng):
     )
 
 
+@pytest.mark.parametrize("loss", LOSSES, ids=lambda loss: loss.name)
+def test_curvature_matches_central_differences_of_the_gradient(loss, rng):
+    """∂²L/∂ŷ² (diagonal in ŷ) equals central differences of ∂L/∂ŷ (away from kinks)."""
+    y = rng.integers(0, 2, 12).astype(float) if loss.name == "logloss" else rng.normal(size=12)
+    yhat = y + rng.normal(size=12)  # some residuals inside the Huber band, some outside
+    h = 1e-6
+    fd = np.array([
+        (loss.grad(y, yhat + h * e)[i] - loss.grad(y, yhat - h * e)[i]) / (2 * h)
+        for i, e in enumerate(np.eye(12))
+    ])  # fmt: skip
+    assert loss.has_curvature
+    np.testing.assert_allclose(loss.curvature(y, yhat), fd, rtol=1e-6, atol=1e-9)
+
+
 def test_mse_is_the_lesson_formula(rng):
     """MSE = (1/n)Σ(y−ŷ)² with no hidden ½; its gradient is −(2/n)(y−ŷ)."""
     y, yhat = np.array([1.0, 2.0, 4.0]), np.array([0.0, 2.0, 1.0])

@@ -97,6 +97,98 @@ def test_hessian_matches_pytorch(rng):
     assert np.max(np.abs(H - Ht)) <= 1e-6 * np.max(np.abs(Ht))
 
 
+OUTPUTS = ["identity", "tanh"]
+
+
+def _net(rng, activation, loss, output="identity", hidden=(4, 3), n=15, d=3):
+    """A bound network objective and a θ away from the start (relu units not all dead)."""
+    X = rng.normal(size=(n, d))
+    y = (rng.random(n) < 0.5).astype(float) if loss == "logloss" else rng.normal(size=n)
+    model = MLP(list(hidden), activation=activation, output=output).bind(X)
+    obj = DataObjective(model, loss, model.design(X), y)
+    theta = model.init_params(rng) + 0.1 * rng.normal(size=obj.n_params)
+    return obj, theta, y
+
+
+def _torch_loss(obj, y, activation, loss, output):
+    """L(θ) written in PyTorch (float64) from the definitions, for autograd."""
+    torch = pytest.importorskip("torch")
+    shapes = [(k, np.shape(v)) for k, v in obj.model.unpack(np.zeros(obj.n_params)).items()]
+    acts = {
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "sigmoid": torch.sigmoid,
+        "identity": lambda t: t,
+    }
+    Z, yt, L = torch.tensor(obj.Z), torch.tensor(y), obj.model.n_layers
+
+    def f(t):
+        i, p = 0, {}
+        for k, s in shapes:
+            size = int(np.prod(s))
+            p[k] = t[i : i + size].reshape(s)
+            i += size
+        a = Z
+        for k in range(1, L + 1):
+            a = (acts[activation] if k < L else acts[output])(a @ p[f"W{k}"] + p[f"b{k}"])
+        r = yt - a[:, 0]
+        if loss == "mse":
+            return torch.mean(r**2)
+        if loss == "mae":
+            return torch.mean(torch.abs(r))
+        if loss == "huber":
+            return torch.nn.functional.huber_loss(a[:, 0], yt, delta=1.0)
+        return torch.nn.functional.binary_cross_entropy_with_logits(a[:, 0], yt)
+
+    return f
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_hvp_matches_pytorch_autograd(rng, activation, loss, output):
+    """The R-operator's H·v equals torch.autograd.functional.hvp for every activation × loss
+    (and output map), in float64, for three random directions."""
+    torch = pytest.importorskip("torch")
+    obj, theta, y = _net(rng, activation, loss, output)
+    assert obj.exact_hvp
+    f = _torch_loss(obj, y, activation, loss, output)
+    for _ in range(3):
+        v = rng.normal(size=obj.n_params)
+        _, hv_t = torch.autograd.functional.hvp(f, torch.tensor(theta), torch.tensor(v))
+        hv = obj.hvp(theta, v)
+        np.testing.assert_allclose(hv, hv_t.numpy(), rtol=1e-10, atol=1e-12 * np.abs(hv).max())
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_hvp_assembles_the_finite_difference_hessian(rng, activation, loss, output):
+    """H[:, j] = hvp(θ, e_j) equals the dense Hessian from central differences of the
+    (backpropagated) gradient, and is symmetric before any symmetrising."""
+    from descend.problems.curvature import hessian_fd
+
+    obj, theta, _ = _net(rng, activation, loss, output)
+    H = np.column_stack([obj.hvp(theta, e) for e in np.eye(obj.n_params)])
+    Hfd = hessian_fd(obj, theta)
+    scale = np.abs(Hfd).max()
+    assert np.abs(H - Hfd).max() <= 1e-7 * scale
+    assert np.abs(H - H.T).max() <= 1e-12 * scale
+
+
+def test_hvp_is_linear_in_v_and_zero_for_zero(rng):
+    """H(αu + βw) = αHu + βHw, and H·0 = 0 (no difference quotient hides in it)."""
+    obj, theta, _ = _net(rng, "tanh", "mse")
+    u, w = rng.normal(size=(2, obj.n_params))
+    np.testing.assert_allclose(
+        obj.hvp(theta, 2.0 * u - 3.0 * w),
+        2.0 * obj.hvp(theta, u) - 3.0 * obj.hvp(theta, w),
+        rtol=1e-12,
+        atol=1e-12 * np.abs(obj.hvp(theta, u)).max(),
+    )
+    assert not np.any(obj.hvp(theta, np.zeros(obj.n_params)))
+
+
 def test_unpack_gives_named_views_with_layer_shapes(rng):
     """unpack -> W1 (d, h1), b1 (h1,), …, W3 (h2, 1), b3 (1,), and writing them writes θ."""
     obj, X, _ = _objective(rng, hidden=(4, 3))
@@ -285,3 +377,36 @@ def test_softmax_head_classifies_three_rings(rng):
     clf.fit(X, np.array(["inner", "middle", "outer"])[y])
     assert clf.predict_proba(X).shape == (180, 3)
     assert clf.score(X, np.array(["inner", "middle", "outer"])[y]) > 0.95
+
+
+def test_target_standardisation_makes_the_run_independent_of_ys_units(rng):
+    """ŷ = ȳ + s_y·net: Adam on y and on 1000·y + 5·10⁴ from the same seed takes the same
+    steps up to Adam's ε (which the 10⁶-times larger gradients see differently), so the
+    predictions differ by that map; the MSE scales by 10⁶. With the log loss (class labels)
+    nothing is scaled."""
+    X = rng.uniform(-2, 2, (50, 2))
+    y = np.sin(2 * X[:, 0]) + 0.1 * rng.normal(size=50)
+    kw = dict(model="mlp:6", optimizer="adam", learning_rate=0.01, max_steps=200, seed=3)
+    small = ds.fit(X, y, **kw)
+    big = ds.fit(X, 1000 * y + 5e4, **kw)
+    np.testing.assert_allclose(big.params, small.params, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(big.predict(X), 1000 * small.predict(X) + 5e4, rtol=1e-7)
+    assert big.loss == pytest.approx(1e6 * small.loss, rel=1e-3)
+    assert big.model.y_scale == pytest.approx(1000 * np.std(y))
+    labels = ds.objective(X, (y > 0).astype(float), model="mlp:3", loss="logloss")
+    assert (labels.model.y_shift, labels.model.y_scale) == (0.0, 1.0)
+
+
+def test_gradient_and_hvp_include_the_output_scale(rng):
+    """With ŷ = ȳ + s_y·a_L the gradient matches central differences and H·v the dense
+    finite-difference Hessian (targets in the thousands)."""
+    from descend.problems.curvature import hessian_fd
+
+    X = rng.normal(size=(25, 2))
+    obj = ds.objective(X, 3000 * rng.normal(size=25) + 1e4, model="mlp:3", loss="huber:500")
+    assert obj.model.y_scale > 1000
+    theta = obj.model.init_params(rng)
+    assert ds.check_grad(obj, theta) < 1e-6
+    H = np.column_stack([obj.hvp(theta, e) for e in np.eye(obj.n_params)])
+    Hfd = hessian_fd(obj, theta)
+    assert np.abs(H - Hfd).max() <= 1e-6 * np.abs(Hfd).max()

@@ -84,8 +84,18 @@ def test_the_mae_continuation_always_whitens(rng):
     X, y = well_conditioned(rng)
     kind, reason = choose(ds.objective(X, y, loss="mae"), None, "auto")
     assert kind == "qr" and "smoothing continuation" in reason
-    assert choose(ds.objective(X, y, loss="huber"), None, "auto")[0] == "none"
+    assert choose(ds.objective(X, y, loss="mse"), None, "auto")[0] == "none"
     assert choose(ds.objective(X, y, loss="mae"), None, False)[0] == "none"
+
+
+def test_the_line_searched_losses_always_whiten(rng):
+    """Huber and log loss: "auto" steps by a line search, which whitening helps whenever κ > 1;
+    a penalty with an L1 part (proximal steps) and a rate given by the caller do not whiten."""
+    X, y = well_conditioned(rng)
+    for loss, target in (("huber", y), ("logloss", (y > np.median(y)).astype(float))):
+        kind, reason = choose(ds.objective(X, target, loss=loss), None, "auto")
+        assert kind == "qr" and "line search" in reason
+        assert choose(ds.objective(X, target, loss=loss), None, False)[0] == "none"
 
 
 def test_fit_reports_conditioning_and_refinement():
@@ -171,3 +181,18 @@ def test_preconditioner_from_gram_equals_the_design_one(rng, correlated):
     np.testing.assert_allclose(R_g, signs[:, None] * R_a, rtol=1e-8, atol=1e-8 * abs(R_a).max())
     with pytest.raises(ValueError, match="rank deficient"):
         Preconditioner.from_gram("qr", np.ones((3, 3)), 10)
+
+
+def test_a_whitened_log_loss_still_sees_separation(rng):
+    """Separation is judged on θ = Tφ: whitening must not hide that no minimiser exists
+    (regression: the preconditioned objective did not declare it, and "auto" reported a
+    separable set "stationary" once the loss was ~1e-8)."""
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(float)
+    X[:, 0] += np.where(y == 1, 1.0, -1.0)  # a wide margin
+    for kw in ({"learning_rate": "auto"}, {"learning_rate": 0.1, "preconditioner": "qr"}):
+        res = ds.fit(X, y, loss="logloss", **kw)
+        assert res.settings["preconditioner"] == "qr"
+        assert res.stop_reason == "separated"
+        z = res.intercept + X @ res.coef
+        assert np.all(np.where(y == 1, z, -z) > 0)  # it does separate, in the user's units

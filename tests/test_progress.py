@@ -175,3 +175,58 @@ def test_bad_delay_is_one_clear_error(monkeypatch, capsys) -> None:
         default_delay()
     assert main(["landscape", "goe", "--sizes", "1", "--samples", "10"]) == 2
     assert "DESCEND_PROGRESS_DELAY must be a number" in capsys.readouterr().err
+
+
+# -- Dask fits: the chunks read, then the steps, on one display (issue 20, item 5) -----------
+def test_the_bar_counts_chunks_then_steps() -> None:
+    """A Dask fit's statistics pass reports chunks (`chunks(done, total)`), then the loop's
+    callback reports steps: the same bar switches from chunks to steps, and the final line
+    says both."""
+    stream = Terminal()
+    with Progress(50, "fit", stream=stream, delay=0.0) as p:
+        for done in range(0, 7):
+            p.chunks(done, 6)
+        assert p.bar is not None and p.bar.unit == "chunk" and p.bar.total == 6
+        frames = stream.getvalue()
+        assert "fit: reading" in frames and "6/6" in frames and "chunk" in frames
+        for k in range(50):
+            p(k, None, 0.25)
+        assert p.bar.unit == "step" and p.bar.total == 50 and p.done == 50
+        assert re.search(r"fit:.*\| 1/50 \[", stream.getvalue()[len(frames) :])
+    final = stream.getvalue().splitlines()[-1]
+    assert FINAL.match(final) and "50 steps" in final and "6 chunks read in" in final
+
+
+def test_a_pipe_gets_the_chunks_in_the_final_line() -> None:
+    stream = io.StringIO()
+    with Progress(10, "resume", stream=stream, delay=0.0) as p:
+        p.chunks(0, 3)
+        p.chunks(3, 3)
+        p(0, None, 1.0)
+    text = stream.getvalue()
+    assert text.count("\n") == 1 and "\r" not in text
+    assert re.match(r"descend resume: 1 step in \d+\.\d s \(loss 1\), 3 chunks read in", text)
+
+
+@pytest.mark.slow
+def test_dask_fit_on_a_terminal_shows_chunks_then_steps(tmp_path) -> None:
+    """`descend fit FOLDER --dask` in a pty: frames counting the 4 chunks (no Dask bars), then
+    frames counting steps, then one final line with the step count and the chunks read."""
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("dask")
+    rng = np.random.default_rng(5)
+    (tmp_path / "d").mkdir()
+    for i in range(4):
+        X = rng.standard_normal((500, 3))
+        np.save(tmp_path / "d" / f"c{i}.npy", np.column_stack([X, X @ [1.0, 2.0, 3.0] + 1]))
+    rc, out, err = _run_in_pty(["fit", str(tmp_path / "d"), "--dask", "--lr", "0.01",
+                                "--max-iter", "400", "--tol", "0"])  # fmt: skip
+    assert rc == 0, err
+    assert re.search(r"fit: reading:.*\| 4/4 \[", err), err  # the chunks, as they finish
+    assert re.search(r"fit:.*\| \d+/400 \[", err), err  # then the steps
+    assert err.index("4/4") < err.rindex("/400")
+    finals = [seg.split("\r")[-1] for seg in err.replace("\r\n", "\n").split("\n")]
+    last = [f for f in finals if f.strip()][-1]
+    assert FINAL.match(last) and "400 steps" in last and "4 chunks read" in last, last
+    assert "data: " in out  # the summary on stdout, no bars there
+    assert "Completed" not in err + out  # no Dask progress bars ("[####] | 100% Completed")

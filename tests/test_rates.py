@@ -80,6 +80,40 @@ def test_auto_for_the_mae_is_the_smoothing_continuation(advice):
     assert resolve_rate(0.1, "gd", smoothable=True).smoothing is None  # only "auto" chooses it
 
 
+def test_auto_for_huber_and_log_loss_is_a_line_search(advice):
+    """Huber and log loss (``line_search_pays``): "auto" for gd/sgd on full batches steps by
+    Armijo backtracking — the curvature bound a constant rate is tuned to can be far above the
+    curvature near the minimum. A constant rate wherever the caller needs one, for other rules,
+    mini-batches and schedules; a number is never replaced."""
+    for rule in ("gd", "sgd"):
+        rate = resolve_rate("auto", rule, advice=advice, line_search_pays=True)
+        assert rate.line_search and rate.smoothing is None and rate.describe() == "armijo"
+        assert "Armijo" in rate.notes[0]
+    for rule, kw in [
+        ("gd", {"constant": True}),
+        ("gd", {"batch_size": 8}),
+        ("gd", {"schedule": "cosine"}),
+        ("momentum", {}),
+        ("adam", {}),
+    ]:
+        rate = resolve_rate("auto", rule, advice=advice, line_search_pays=True, **kw)
+        assert not rate.line_search and "chose" in rate.notes[0]
+    assert not resolve_rate(0.1, "gd", line_search_pays=True).line_search
+
+
+def test_huber_and_log_loss_objectives_declare_the_line_search(rng):
+    """The declaration behind it: a linear model with a loss whose curvature varies; not the
+    squared error (constant curvature: the table's rate is optimal), not the MAE (its own
+    continuation), not a network (no fixed whitening), not an L1 penalty (proximal steps)."""
+    X = rng.normal(size=(30, 2))
+    y = (X[:, 0] + rng.normal(size=30) > 0).astype(float)
+    assert ds.objective(X, y, loss="huber").line_search_pays
+    assert ds.objective(X, y, loss="logloss").line_search_pays
+    assert not ds.objective(X, y, loss="mse").line_search_pays
+    assert not ds.objective(X, y, loss="mae").line_search_pays
+    assert not ds.objective(X, y, model=ds.MLP([3]), loss="huber").line_search_pays
+
+
 @pytest.mark.parametrize(
     ("lr", "kwargs", "match"),
     [
@@ -121,3 +155,18 @@ def test_recorded_rate_is_the_applied_rate_after_a_restart():
         np.linalg.norm(dt) / np.linalg.norm(g) for dt, g in zip(theta_change, grads, strict=True)
     ]
     np.testing.assert_allclose(made.lr, applied, rtol=1e-9)
+
+
+def test_target_scale_is_needed_by_auto_adaptive_rules_only():
+    """Callers skip the pass over y for std(y) unless "auto" picks an adaptive rule's rate —
+    safe because no other rule's "auto" settings depend on it."""
+    from descend.descent.rates import ADAPTIVE_LR, needs_target_scale
+
+    advice = advice_from_eigenvalues(np.array([0.5, 1.0, 2.0]), exact=True)
+    for name in ("gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "adamw"):
+        needed = needs_target_scale("auto", name)
+        assert needed == (name in ADAPTIVE_LR)
+        assert not needs_target_scale(0.01, name)
+        if not needed:
+            assert auto_settings(advice, name, 1.0) == auto_settings(advice, name, 123.0)
+    assert needs_target_scale(" AUTO ", "Adam")

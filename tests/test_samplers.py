@@ -173,3 +173,26 @@ def test_chunk_sampler_epochs_and_saved_state(sizes, batch_size, cut):
         assert ca == cb and np.array_equal(ra, rb)
     with pytest.raises(ValueError, match="resume on the same files"):
         ChunkSampler([*sizes, 1], batch_size, np.random.default_rng(0)).load_state(a.state_dict())
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 50), b=st.integers(1, 60), steps=st.integers(0, 200))
+def test_saved_sampler_states_are_consistent(n, b, steps):
+    """Every state a BatchSampler or ChunkSampler hands out passes check_state; a permutation
+    with a row twice, or a position beyond the permutation, does not."""
+    from descend.data.encoding import encode_array
+    from descend.data.samplers import check_state
+
+    s = BatchSampler(n, min(b, n - 1) or 1, np.random.default_rng(n))
+    c = ChunkSampler([n, 3, n + 1], b, np.random.default_rng(b))
+    for _ in range(steps):
+        next(s)
+        next(c)
+    for state in (s.state_dict(), c.state_dict()):
+        assert check_state(state) is None
+        if state["perm"] is not None:
+            perm = s.perm if "n" in state else c.perm
+            bad = perm.copy()
+            bad[0] = bad[-1] if len(bad) > 1 else bad[0] + 1
+            assert "not a permutation" in check_state({**state, "perm": encode_array(bad)})
+            assert "outside" in check_state({**state, "pos": 10**6})

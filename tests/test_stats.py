@@ -120,3 +120,79 @@ def test_nonfinite_data_report_nonfinite_without_warnings(rng):
     X[7, 1] = np.nan
     with np.errstate(all="raise"):
         assert not stats.moments(X, np.ones(5000)).finite
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_threads_over_blocks_give_bitwise_the_serial_sums(rng, order):
+    """1, 2 and 3 worker threads give the bits of the serial loop the pass was before threads
+    (``benchmarks.stats_pass.old_pass``, kept verbatim), and the sums are numpy's own X.T@X,
+    Σx and Xᵀ(y − y₀) (an outside computation)."""
+    from benchmarks.stats_pass import old_pass
+
+    X = np.asarray(rng.standard_normal((300_000, 5)) + 0.3, order=order)
+    y = X @ rng.standard_normal(5) + rng.standard_normal(300_000)
+    runs = [stats.raw_scatter(X, y, float(y[0]), workers=k) for k in (1, 2, 3)]
+    assert len(range(0, 300_000, stats.RAW_BLOCK_BYTES // 40)) > 10  # many blocks
+    for S in runs:
+        np.testing.assert_array_equal(S, old_pass(X, y))
+    S, yt = runs[0], y - y[0]
+    np.testing.assert_allclose(S[:5, :5], X.T @ X, rtol=1e-12)
+    np.testing.assert_allclose(S[:5, 5], X.T @ yt, rtol=1e-10, atol=1e-7)
+    np.testing.assert_allclose(S[:5, 6], X.sum(axis=0), rtol=1e-10, atol=1e-7)
+    assert S[5, 5] == pytest.approx(float(yt @ yt), rel=1e-12)
+    assert S[6, 6] == 300_000.0
+    np.testing.assert_array_equal(S, S.T)
+
+
+def test_shifted_pass_is_bitwise_the_same_for_any_workers(rng):
+    """The shifted pass with threads (as :func:`moments` runs it) against its serial loop (as
+    a Dask chunk runs it), and against numpy's sums of the shifted data."""
+    X = rng.standard_normal((7_000, 4)) + 50.0
+    y = X.sum(axis=1) + rng.standard_normal(7_000)
+    runs = [stats.block_scatter(X, y, X[0], float(y[0]), rows=256, workers=k) for k in (1, 2, 4)]
+    for S in runs[1:]:
+        np.testing.assert_array_equal(S, runs[0])
+    B = np.column_stack([X - X[0], y - y[0], np.ones(7_000)])
+    np.testing.assert_allclose(runs[0], B.T @ B, rtol=1e-12, atol=1e-9)
+
+
+def test_in_order_yields_in_block_order_and_raises_a_workers_error():
+    spans = list(stats.in_order(lambda i, j: (i, j), 1000, 64, workers=3))
+    assert spans == [(i, min(i + 64, 1000)) for i in range(0, 1000, 64)]
+
+    def fail(i: int, j: int) -> int:
+        if i == 640:
+            raise ValueError("block 10")
+        return i
+
+    with pytest.raises(ValueError, match="block 10"):
+        list(stats.in_order(fail, 1000, 64, workers=2))
+
+
+def test_moments_do_not_depend_on_the_blas_threads(rng):
+    """``threadpool_limits`` sets the workers; the statistics are bitwise the same."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X = rng.standard_normal((400_000, 3))
+    y = X.sum(axis=1) + rng.standard_normal(400_000)
+    with threadpoolctl.threadpool_limits(1):
+        one = stats.moments(X, y)
+    with threadpoolctl.threadpool_limits(2):
+        two = stats.moments(X, y)
+    np.testing.assert_array_equal(one.Sxx, two.Sxx)
+    np.testing.assert_array_equal(one.sxy, two.sxy)
+    assert one.syy == two.syy and one.ymean == two.ymean
+
+
+def test_worker_threads_keep_the_callers_error_handling(rng):
+    """Overflow in a worker thread is silent under the caller's errstate, like the serial loop."""
+    import warnings
+
+    X = np.full((4_000, 2), 1e200)
+    y = np.ones(4_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="ignore", invalid="ignore"):
+            S = stats.block_scatter(X, y, np.zeros(2), 0.0, rows=256, workers=2)
+    assert not np.all(np.isfinite(S))
+    with pytest.warns(RuntimeWarning, match="overflow"), np.errstate(over="warn"):
+        stats.block_scatter(X, y, np.zeros(2), 0.0, rows=256, workers=2)

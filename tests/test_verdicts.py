@@ -215,3 +215,17 @@ def test_momentum_spiralling_in_is_not_a_stall():
 
     assert rule_memory("momentum", {"beta": 0.9}) == 10 and rule_memory("gd", {}) == 1
     assert rule_memory("adam", {"b1": 0.99}) == 100
+
+
+def test_sharpness_limits_of_each_rule():
+    """The sharpness a rule tolerates at rate η: 2/η (GD), 2(1 + β)/η (heavy ball), and on
+    P⁻¹H (1 + β₁)·2/((1 − β₁)η) = 38/η for Adam with β₁ = 0.9 (Cohen et al. 2022), 2/η for
+    RMSprop without momentum and Adagrad."""
+    from descend.descent.verdicts import sharpness_limit
+
+    assert sharpness_limit("gd", {}, 0.1) == (pytest.approx(20.0), False)
+    assert sharpness_limit("momentum", {"beta": 0.5}, 0.1) == (pytest.approx(30.0), False)
+    assert sharpness_limit("adam", {"b1": 0.9}, 0.01) == (pytest.approx(3800.0), True)
+    assert sharpness_limit("rmsprop", {"momentum": 0.0}, 0.1) == (pytest.approx(20.0), True)
+    assert sharpness_limit("adagrad", {}, 0.5) == (pytest.approx(4.0), True)
+    assert sharpness_limit("gd", {}, 0.0) is None and sharpness_limit("lbfgs", {}, 0.1) is None

@@ -274,6 +274,76 @@ def test_upload_limits():
         assert c.post("/api/upload").status_code == 422
 
 
+def _stream_post(app, path, chunks, headers=()):
+    """Drive the ASGI app with one POST whose body arrives in ``chunks`` (as a client
+    streaming it); return (status or None, how many chunks the app pulled)."""
+    import asyncio
+    import contextlib
+
+    pulled = 0
+    sent = []
+
+    async def receive():
+        nonlocal pulled
+        if pulled < len(chunks):
+            pulled += 1
+            return {"type": "http.request", "body": chunks[pulled - 1],
+                    "more_body": pulled < len(chunks)}  # fmt: skip
+        await asyncio.sleep(0)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
+        "headers": [(b"host", b"127.0.0.1"), (b"x-descend-token", app.state.token.encode()),
+                    (b"content-type", b"multipart/form-data; boundary=XyZ"), *headers],
+    }  # fmt: skip
+    with contextlib.suppress(Exception):  # a client gone: the app may give up without answer
+        asyncio.run(app(scope, receive, send))
+    status = next((m["status"] for m in sent if m["type"] == "http.response.start"), None)
+    return status, pulled
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("length", [None, b"100", b"not a number"])
+def test_the_upload_body_cap_stops_reading_a_stream_early(length):
+    """A 10 MB multipart upload streamed in 64 KiB chunks with no Content-Length, or one that
+    lies (says 100 bytes), or a garbled one: the app stops reading after the upload cap
+    (max_upload_bytes + 64 KiB of form overhead) — at most 3 chunks of the 160 — and answers no
+    200. The handler's own check would only refuse it after reading it all."""
+    cap = 1000
+    app = create_app(Limits(max_upload_bytes=cap))
+    part = 65_536
+    head = b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\nx,y\n'
+    body = head + b"1,2\n" * (10_000_000 // 4) + b"\r\n--XyZ--\r\n"
+    chunks = [body[i : i + part] for i in range(0, len(body), part)]
+    assert len(chunks) > 150
+    headers = [] if length is None else [(b"content-length", length)]
+    status, pulled = _stream_post(app, "/api/upload", chunks, headers)
+    if length == b"not a number":
+        assert status == 413 and pulled == 0  # refused on the header, body never read
+    else:
+        assert pulled * part <= cap + 65_536 + part, pulled
+        assert status != 200
+
+
+def test_a_declared_oversized_upload_is_refused_before_reading():
+    """Content-Length over the cap: 413 at once; not one chunk of the body is read."""
+    app = create_app(Limits(max_upload_bytes=1000))
+    big = str(1000 + 65_536 + 1).encode()
+    status, pulled = _stream_post(
+        app, "/api/upload", [b"x" * 65_536] * 3, [(b"content-length", big)]
+    )
+    assert status == 413 and pulled == 0
+    ok = str(1000 + 65_536).encode()  # at the cap: let through to the handler's own check
+    status, pulled = _stream_post(app, "/api/upload", [b"x" * 100], [(b"content-length", ok)])
+    assert status != 413 or pulled > 0
+
+
 # -- the socket ------------------------------------------------------------------------------
 def receive_until(ws, pred, limit=200):
     for _ in range(limit):
@@ -410,15 +480,180 @@ def test_contour_grid_is_computed_outside_the_run_s_lock(client, monkeypatch):
     rid = new_run(client)["id"]
     run = client.app.state.manager.runs[rid]
     seen = []
-    original = runs.landscape_grid
+    for name in ("landscape_grid", "profile_grid"):  # the slice, or the profile through θ*
+        original = getattr(runs, name)
 
-    def watched(*args, **kwargs):
-        seen.append(run.lock.locked())
-        return original(*args, **kwargs)
+        def watched(*args, _original=original, **kwargs):
+            seen.append(run.lock.locked())
+            return _original(*args, **kwargs)
 
-    monkeypatch.setattr(runs, "landscape_grid", watched)
+        monkeypatch.setattr(runs, name, watched)
     assert client.get(f"/api/runs/{rid}/contour", params={"n": 10}).status_code == 200
     assert seen == [False]
+
+
+def _slowed_grids(monkeypatch, delay=0.005):
+    """Make every grid point of the playground's contours take ``delay`` seconds more (the
+    objective is untouched: the wait sits in the grid's stop check); returns an event set at
+    the first point."""
+    import threading
+
+    from descend.shells.web import runs
+
+    started = threading.Event()
+    for name in ("landscape_grid", "profile_grid"):
+        original = getattr(runs, name)
+
+        def slow(*args, _original=original):
+            *rest, stop = args
+
+            def slow_stop():
+                started.set()
+                time.sleep(delay)
+                return stop()
+
+            return _original(*rest, slow_stop)
+
+        monkeypatch.setattr(runs, name, slow)
+    return started
+
+
+def _grid_in_thread(run, n=40):
+    """run.contour(0, 1, n) in a thread; returns (thread, outcome dict)."""
+    import threading
+
+    from descend.shells.web.limits import LimitError
+
+    out = {}
+
+    def grid():
+        try:
+            out["result"] = run.contour(0, 1, n)
+        except LimitError as exc:
+            out["error"] = exc
+
+    t = threading.Thread(target=grid, daemon=True)
+    t.start()
+    return t, out
+
+
+@pytest.mark.timeout(60)
+def test_run_keeps_stepping_while_its_grid_computes_and_a_removed_run_s_grid_stops(
+    client, monkeypatch
+):
+    """A 40 × 40 grid slowed to ≥ 8 s: the run makes 100 steps meanwhile, each request fast;
+    deleting the run stops the grid within a second (one point), answered 404."""
+    started = _slowed_grids(monkeypatch)
+    rid = new_run(client)["id"]
+    run = client.app.state.manager.runs[rid]
+    t, out = _grid_in_thread(run)
+    assert started.wait(10)
+    t0 = time.monotonic()
+    for _ in range(5):
+        assert client.post(f"/api/runs/{rid}/step", json={"n": 20}).status_code == 200
+    stepping = time.monotonic() - t0
+    assert t.is_alive(), "the grid ended before the steps: the test proves nothing"
+    assert stepping < 4.0  # 100 Norris steps; behind the grid's 8 s they would wait
+    assert client.get(f"/api/runs/{rid}").json()["status"]["k"] == 100
+    t1 = time.monotonic()
+    assert client.delete(f"/api/runs/{rid}").status_code == 200
+    t.join(5)
+    assert not t.is_alive() and time.monotonic() - t1 < 2.0
+    assert out["error"].status == 404 and "the run was removed" in str(out["error"])
+
+
+@pytest.mark.timeout(60)
+def test_a_newer_contour_replaces_the_one_in_flight(client, monkeypatch):
+    started = _slowed_grids(monkeypatch)
+    rid = new_run(client)["id"]
+    run = client.app.state.manager.runs[rid]
+    t, out = _grid_in_thread(run)
+    assert started.wait(10)
+    t0 = time.monotonic()
+    newer = run.contour(0, 1, 5)  # 25 points
+    t.join(5)
+    assert not t.is_alive() and time.monotonic() - t0 < 3.0
+    assert newer["n"] == 5 and len(newer["z"]) == 5
+    assert out["error"].status == 409 and "newer contour" in str(out["error"])
+    assert run.grid is None  # nothing left in flight
+
+
+@pytest.mark.timeout(60)
+def test_a_contour_stops_when_its_page_disconnects(client, monkeypatch):
+    """The HTTP request goes away 0.3 s into a ≥ 8 s grid: the grid stops within a second."""
+    import asyncio
+
+    started = _slowed_grids(monkeypatch)
+    rid = new_run(client)["id"]
+    run = client.app.state.manager.runs[rid]
+    app = client.app
+    path = f"/api/runs/{rid}/contour"
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"n=40",
+        "headers": [(b"host", b"127.0.0.1")],
+        "scheme": "http",
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 5555),
+        "root_path": "",
+        "http_version": "1.1",
+        "asgi": {"version": "3.0"},
+    }
+    sent = []
+
+    async def main():
+        asked = 0
+
+        async def receive():
+            nonlocal asked
+            asked += 1
+            if asked == 1:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.to_thread(started.wait, 10)
+            await asyncio.sleep(0.3)
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+
+        t0 = time.monotonic()
+        await asyncio.wait_for(app(scope, receive, send), 30)
+        return time.monotonic() - t0
+
+    elapsed = asyncio.run(main())
+    assert started.is_set() and elapsed < 3.0  # not the 8 s of the whole grid
+    assert sent[0]["status"] == 409
+    assert b"went away" in sent[1]["body"]
+    assert run.grid is None and client.get(f"/api/runs/{rid}").status_code == 200
+
+
+def test_longley_contour_puts_theta_star_at_the_bottom_and_the_path_in_view(client):
+    """Longley's 7 parameters: the slice through θ now put θ* in the top 12 % of the drawn
+    colours (issue 18, item 8); the profile (others at their best) has θ* as its lowest point,
+    and the grid spans θ*, θ now and the path."""
+    import numpy as np
+
+    run = new_run(client, data={"source": "dataset", "name": "longley"}, learning_rate=0.01)
+    rid = run["id"]
+    client.post(f"/api/runs/{rid}/step", json={"n": 500})
+    c = client.get(f"/api/runs/{rid}/contour", params={"i": 0, "j": 1, "n": 40}).json()
+    assert c["kind"] == "profile"
+    a, b, Z = np.array(c["a"]), np.array(c["b"]), np.array(c["z"], dtype=float)
+    star = np.array(c["reference"])
+    path = np.array(c["path"])
+    for pts in (star[None, :], path):
+        assert np.all((a[0] <= pts[:, 0]) & (pts[:, 0] <= a[-1]))
+        assert np.all((b[0] <= pts[:, 1]) & (pts[:, 1] <= b[-1]))
+    near = Z[np.abs(b - star[1]).argmin(), np.abs(a - star[0]).argmin()]
+    assert np.mean(near > Z) <= 0.01  # θ*'s cell is among the lowest of the picture
+    # the lowest colour is L* (NIST's certified residual sum of squares / n for Longley)
+    assert Z.min() == pytest.approx(836424.055505915 / 16, rel=1e-3)
+    # a model without a closed form keeps the slice through θ now
+    mlp = new_run(client, model="mlp:3")["id"]
+    assert client.get(f"/api/runs/{mlp}/contour", params={"n": 5}).json()["kind"] == "slice"
 
 
 def test_contour_cost_cap_shrinks_or_refuses_the_grid():
@@ -434,3 +669,18 @@ def test_contour_cost_cap_shrinks_or_refuses_the_grid():
         rid = new_run(c, **body)["id"]
         r = c.get(f"/api/runs/{rid}/contour")
         assert r.status_code == 422 and "even a 5 × 5 grid" in detail(r)
+
+
+def test_a_network_run_streams_its_sharpness_beside_the_edge(client):
+    """MLP runs measure the sharpness every 10 steps (with 2/η at those steps) in the run's
+    history and in each update; a linear run sends none."""
+    run = new_run(client, data={"source": "synthetic", "kind": "poly", "n": 60}, model="mlp:4",
+                  learning_rate=0.05)  # fmt: skip
+    assert run["history"]["sharpness"] == {"k": [], "value": [], "edge": []}
+    u = client.post(f"/api/runs/{run['id']}/step", json={"n": 25}).json()
+    sh = u["sharpness"]
+    assert sh["k"] == [0, 10, 20] and sh["edge"] == [pytest.approx(2 / 0.05)] * 3
+    assert all(v > 0 for v in sh["value"])
+    lin = new_run(client, learning_rate=0.05)
+    assert "sharpness" not in lin["history"]
+    assert "sharpness" not in client.post(f"/api/runs/{lin['id']}/step", json={"n": 5}).json()

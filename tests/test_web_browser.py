@@ -397,3 +397,45 @@ def test_column_names_are_text_in_plots_and_contour_axes_say_standardised(page):
     assert page.evaluate("document.querySelectorAll('#plot-data a').length") == 0
     cx = page.evaluate("document.querySelector('#plot-contour .xtitle').textContent")
     assert cx.endswith("(standardised coordinates)")
+
+
+def test_longley_surface_has_theta_star_at_its_lowest_point(page):
+    """On Longley (7 parameters) the drawn surface is the profile: θ* sits in the lowest
+    colours, inside the axes, and the caption says what the colours are."""
+    page.select_option("#dataset", "longley")
+    page.wait_for_function(
+        "window.playground.run && window.playground.run.n_params === 7"
+        " && window.playground.contour !== null && !window.playground.contourPending"
+    )
+    assert page.inner_text("#surface-note").startswith(
+        "Colours: log₁₀ L with the other parameters at their best"
+    )
+    star = page.evaluate("document.getElementById('plot-contour').data[2]")
+    c = page.evaluate("window.playground.contour")
+    x, y = star["x"][0], star["y"][0]
+    assert c["a"][0] <= x <= c["a"][-1] and c["b"][0] <= y <= c["b"][-1]
+    col = min(range(len(c["a"])), key=lambda k: abs(c["a"][k] - x))
+    row = min(range(len(c["b"])), key=lambda k: abs(c["b"][k] - y))
+    flat = [v for r in c["z"] for v in r if v is not None]
+    at_star = c["z"][row][col]
+    assert sum(v < at_star for v in flat) <= 0.01 * len(flat)
+
+
+def test_a_network_run_draws_its_sharpness_and_the_edge(page):
+    """An MLP run shows the sharpness card: λ_max every 10 steps beside the dashed 2/η."""
+    assert page.is_hidden("#card-sharpness")  # the default linear run has none
+    page.select_option("#model-kind", "mlp")
+    page.fill("#model-layers", "6")
+    page.dispatch_event("#model-layers", "change")
+    page.wait_for_function("!document.getElementById('card-sharpness').hidden")
+    page.click("#lr-auto")  # Norris's y reaches 10³: the curvature's rate, not the lesson's 0.01
+    page.wait_for_function("Number(document.getElementById('lr').value) < 0.001")
+    page.select_option("#speed", "50")
+    page.click("#run")
+    page.wait_for_function("Number(document.getElementById('step-count').textContent) >= 100")
+    page.click("#pause")
+    page.wait_for_function("document.getElementById('plot-sharpness').data[0].y.length >= 5")
+    lam = page.evaluate("document.getElementById('plot-sharpness').data[0].y")
+    edge = page.evaluate("document.getElementById('plot-sharpness').data[1].y")
+    lr = float(page.input_value("#lr"))
+    assert all(v > 0 for v in lam) and edge[0] == pytest.approx(2 / lr, rel=1e-3)

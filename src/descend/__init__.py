@@ -36,6 +36,7 @@ from descend.problems.models import MLP, Linear, Model, Polynomial, get_model
 from descend.problems.objective import DataObjective, Objective
 from descend.problems.precondition import Conditioning, conditioning
 from descend.problems.reference import Reference, check_grad, least_squares
+from descend.problems.sharpness import Sharpness, sharpness
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
         "goe_positive_definite_fraction",
     ),
     "landscape_grid": ("descend.studies.landscape", "landscape_grid"),
+    "edge_of_stability": ("descend.studies.landscape", "edge_of_stability"),
     "multistart": ("descend.studies.landscape", "multistart"),
     "saddle_study": ("descend.studies.landscape", "saddle_study"),
     "plot": ("descend.pictures.plot", None),
@@ -94,6 +96,7 @@ __all__ = [
     "DataWarning",
     "datasets",
     "DescendWarning",
+    "edge_of_stability",
     "features",
     "fit",
     "FitResult",
@@ -128,6 +131,8 @@ __all__ = [
     "Session",
     "saddle_study",
     "schedules",
+    "sharpness",
+    "Sharpness",
     "surfaces",
     "sweep",
 ]

@@ -28,10 +28,60 @@ __all__ = [
     "BatchSampler",
     "ChunkSampler",
     "batches",
+    "check_state",
     "contiguous_batches",
     "sampler",
     "slice_batches",
 ]
+
+
+def _is_permutation(a: NDArray[Any], n: int) -> bool:
+    """Whether ``a`` (shape (n,)) holds each of 0 … n−1 exactly once."""
+    return a.shape == (n,) and bool(np.array_equal(np.sort(a), np.arange(n)))
+
+
+def check_state(d: Any) -> str | None:
+    """What is wrong with a saved sampler state (:meth:`BatchSampler.state_dict` or
+    :meth:`ChunkSampler.state_dict`), in words; None when it is consistent.
+
+    Checked: the permutations are permutations (each row, or chunk, exactly once), the position
+    lies within the permutation, the sizes are whole numbers ≥ 1.
+    """
+    try:
+        b = int(d["batch_size"])
+        if b < 1:
+            return f"batch size {b} < 1"
+        if "sizes" in d:
+            sizes = [int(s) for s in d["sizes"]]
+            if not sizes or min(sizes) < 1:
+                return f"chunk sizes {sizes} are not all ≥ 1"
+            n = None
+            if d["order"] is not None:
+                order = decode_array(d["order"]).astype(np.int64)
+                if not _is_permutation(order, len(sizes)):
+                    return f"the chunk order is not a permutation of the {len(sizes)} chunks"
+                at = int(d["at"])
+                if not 0 <= at < len(sizes):
+                    return f"the chunk position {at} is outside 0 … {len(sizes) - 1}"
+                n = sizes[int(order[at])]
+        else:
+            n = int(d["n"])
+            if n < 1:
+                return f"{n} rows"
+        pos = int(d["pos"])
+        if d["perm"] is not None:
+            if n is None:
+                return "a row permutation without a chunk order"
+            perm = decode_array(d["perm"]).astype(np.int64)
+            if not _is_permutation(perm, n):
+                return f"the row permutation is not a permutation of the {n} rows"
+            if not 0 <= pos < n + b:
+                return f"the position {pos} is outside the permutation of {n} rows"
+        elif pos != 0:
+            return f"position {pos} without a permutation"
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"unreadable ({type(exc).__name__}: {exc})"
+    return None
 
 
 class ChunkSampler:
@@ -98,6 +148,8 @@ class ChunkSampler:
                 f"{len(d['sizes'])} chunks, this run {self.batch_size} from {len(self.sizes)} "
                 "chunks (of other sizes): resume on the same files"
             )
+        if (problem := check_state(d)) is not None:
+            raise ValueError(f"the checkpoint's sampler state is inconsistent: {problem}")
         self.rng.bit_generator.state = d["bit_generator"]
         dec = decode_array
         self.order = None if d["order"] is None else dec(d["order"]).astype(np.int64)
@@ -165,6 +217,8 @@ class BatchSampler:
                 f"the checkpoint's sampler drew batches of {d['batch_size']} from {d['n']} rows, "
                 f"this run {self.batch_size} from {self.n}"
             )
+        if (problem := check_state(d)) is not None:
+            raise ValueError(f"the checkpoint's sampler state is inconsistent: {problem}")
         self.rng.bit_generator.state = d["bit_generator"]
         self.perm = None if d["perm"] is None else decode_array(d["perm"]).astype(np.int64)
         self.pos = int(d["pos"])

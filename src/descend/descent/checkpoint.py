@@ -10,8 +10,16 @@ never stopped.
 The file is JSON (no pickle): arrays as base64 of their little-endian bytes, non-finite floats as
 ``"NaN"``/``"Infinity"``. It records how the fit was set up (model, loss, optimizer, learning
 rate, …), where the data came from when known (a CSV path and columns, or a dataset name) and a
-SHA-256 hash of X and y, so that resuming on other data is refused. Writes are atomic (a
-temporary file, then :func:`os.replace`), so a kill while saving leaves the previous checkpoint.
+SHA-256 hash of X and y, so that resuming on other data is refused. The history lives beside it
+in ``<path>.history``, appended to at each save (:mod:`descend.descent.history_file`), so a save
+costs O(steps since the last one), not O(steps so far).
+
+Writes are atomic (a temporary ``<path>.tmp<PID>``, then :func:`os.replace`): a kill while saving
+leaves the previous checkpoint. A temporary left by a killed process is removed by the next save
+or load in that folder; one left by an error is removed at once. Reading validates the contents,
+not only the format: the step count against the history's length and its SHA-256, θ against its
+SHA-256, the θ path's end against θ, the sampler's permutation — an edited or inconsistent
+checkpoint is refused, saying what does not match.
 """
 
 from __future__ import annotations
@@ -32,12 +40,26 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.data.samplers import check_state
+from descend.descent.history_file import HistoryWriter, history_path, read_history
 from descend.descent.loop import LoopState
+from descend.descent.outputs import check_output_file
 from descend.descent.schedules import to_spec
 
-__all__ = ["Checkpointer", "Checkpoint", "attach", "load_checkpoint", "data_hash", "FORMAT"]
+__all__ = [
+    "Checkpointer",
+    "Checkpoint",
+    "attach",
+    "load_checkpoint",
+    "data_hash",
+    "remove_temporaries",
+    "FORMAT",
+]
 
-FORMAT = "descend.descent.checkpoint/1"
+#: the format written: the state in JSON, the history beside it (``<path>.history``)
+FORMAT = "descend.descent.checkpoint/2"
+#: the first format (the history inside the JSON), still read
+FORMAT_1 = "descend.descent.checkpoint/1"
 DEFAULT_EVERY = 1000
 
 
@@ -49,6 +71,42 @@ def data_hash(X: NDArray[Any], y: NDArray[Any]) -> str:
         h.update(repr(arr.shape).encode())
         h.update(arr.tobytes())
     return h.hexdigest()
+
+
+def theta_hash(theta: NDArray[Any]) -> str:
+    """SHA-256 of θ's float64 little-endian bytes."""
+    return hashlib.sha256(np.ascontiguousarray(theta, dtype="<f8").tobytes()).hexdigest()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, or a platform without signal 0
+        return True
+    return True
+
+
+def remove_temporaries(path: str | os.PathLike[str]) -> list[str]:
+    """Remove ``<path>.tmp<PID>`` files whose process is gone (a kill while saving), and this
+    process's own; return the names removed."""
+    fname = os.path.abspath(os.fspath(path))
+    folder, prefix = os.path.dirname(fname), os.path.basename(fname) + ".tmp"
+    removed: list[str] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        pid = name[len(prefix) :]
+        if not (name.startswith(prefix) and pid.isdigit()):
+            continue
+        if int(pid) == os.getpid() or not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+                removed.append(name)
+    return removed
 
 
 class _Guard:
@@ -92,6 +150,12 @@ class Checkpointer:
     meta : dict, optional
         What :func:`descend.fit` knows (model, loss, settings, data hash and source), needed by
         :func:`resume`.
+
+    Raises
+    ------
+    ValueError
+        ``path`` (or ``<path>.history``) is a directory, or its folder does not exist or is not
+        writable: said before the run starts, and nothing is written.
     """
 
     def __init__(
@@ -101,7 +165,10 @@ class Checkpointer:
         seconds: float | None = None,
         meta: dict[str, Any] | None = None,
     ) -> None:
-        self.path = os.fspath(path)
+        self.path = check_output_file(path, "checkpoint", "run.ckpt")
+        check_output_file(history_path(self.path), "checkpoint history", "run.ckpt")
+        remove_temporaries(self.path)
+        self._history: HistoryWriter | None = None
         self.every: int | None = None
         self.seconds: float | None = None
         self.meta = meta or {}
@@ -134,10 +201,27 @@ class Checkpointer:
             return True
         return self.seconds is not None and time.monotonic() - self.last_save >= self.seconds
 
+    def _on_disk(self) -> dict[str, Any] | None:
+        """The history reference of the checkpoint now at the path (a resumed run's), if any."""
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                doc = json.load(fh)
+            ref = doc["state"]["history"] if doc.get("format") == FORMAT else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return ref if isinstance(ref, dict) else None
+
     def save(self, state: LoopState, status: str) -> None:
-        """Write the state (atomically) with the fit's metadata."""
+        """Append the new history rows, then write the state (atomically) with the fit's
+        metadata. Cost: O(steps since the last save) plus the state's size."""
         from descend import __version__
 
+        previous = None
+        if self._history is None:
+            self._history = HistoryWriter(history_path(self.path))
+            previous = self._on_disk()
+        state_doc = state.to_dict(history=False)
+        state_doc["history"] = self._history.append(state.recorder, previous)
         doc = {
             "format": FORMAT,
             "status": status,
@@ -149,14 +233,20 @@ class Checkpointer:
                 "python": platform.python_version(),
             },
             **self.meta,
-            "state": state.to_dict(),
+            "theta_sha256": theta_hash(state.theta),
+            "state": state_doc,
         }
         tmp = f"{self.path}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, allow_nan=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, allow_nan=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:  # an error or a second Ctrl-C while writing: leave no temporary
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         self.last_save = time.monotonic()
         self.saved_step = int(state.k)
 
@@ -212,14 +302,18 @@ class Checkpoint:
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read a checkpoint file written by a fit or minimize with ``checkpoint=path``.
 
+    Besides the format, the contents are checked (see the module's docstring); temporaries
+    left beside it by a killed save are removed.
+
     Raises
     ------
     FileNotFoundError
         No such file.
     ValueError
-        Not a descend checkpoint, or damaged.
+        Not a descend checkpoint; or damaged or edited (what does not match is named).
     """
     fname = os.fspath(path)
+    remove_temporaries(fname)
     try:
         with open(fname, encoding="utf-8") as fh:
             doc = json.load(fh)
@@ -232,13 +326,22 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             f"{fname!r} is a directory, not a checkpoint file; pass the file that "
             "--checkpoint wrote"
         ) from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") not in (FORMAT, FORMAT_1):
         got = doc.get("format") if isinstance(doc, dict) else None
         raise ValueError(f"{fname!r} is not a descend checkpoint (format {got!r}, want {FORMAT})")
     try:
-        state = LoopState.from_dict(doc["state"])
+        recorder = None
+        if doc["format"] == FORMAT:
+            recorder = read_history(fname, doc["state"]["history"])
+        state = LoopState.from_dict(doc["state"], recorder=recorder)
+        problem = _inconsistency(doc, state)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{fname!r} is a damaged descend checkpoint: {exc}") from None
+        problem = str(exc) or type(exc).__name__
+    if problem is not None:
+        raise ValueError(
+            f"{fname!r} is a damaged or edited descend checkpoint: {problem}. Resume from an "
+            "intact copy, or start the fit again."
+        )
     return Checkpoint(
         path=fname,
         status=str(doc.get("status", "running")),
@@ -249,6 +352,34 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         notes=list(doc.get("notes", [])),
         versions=dict(doc.get("versions", {})),
     )
+
+
+def _inconsistency(doc: dict[str, Any], state: LoopState) -> str | None:
+    """What in a checkpoint contradicts the rest, in words (None: consistent)."""
+    rec = state.recorder
+    step = int(doc.get("step", state.k))
+    if step != state.k:
+        return f"it says step {step}, its state step {state.k}"
+    if len(rec) != state.k:
+        return f"its state is at step {state.k} but its history has {len(rec)} rows"
+    steps = rec.columns()[0]
+    if not np.array_equal(steps, np.arange(state.k)):
+        return "its history's step column is not 0, 1, …, k − 1"
+    want = doc.get("theta_sha256")
+    if doc["format"] == FORMAT and want != theta_hash(state.theta):
+        return "θ does not match its SHA-256"
+    if state.best_theta is not None and state.best_theta.shape != state.theta.shape:
+        return f"its lowest-loss θ has shape {state.best_theta.shape}, θ {state.theta.shape}"
+    params = rec.params
+    if params is not None and not np.array_equal(params[-1], state.theta):
+        return "the last θ of its θ path is not its θ"
+    if state.sampler is not None:
+        if (problem := check_state(state.sampler)) is not None:
+            return f"its mini-batch sampler state is inconsistent: {problem}"
+        n_rows = (doc.get("data") or {}).get("n_samples")
+        if "n" in state.sampler and n_rows is not None and int(state.sampler["n"]) != n_rows:
+            return f"its sampler draws from {state.sampler['n']} rows, its data have {n_rows}"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ iterative refinement) and maps the result back to the model's coordinates.
 from __future__ import annotations
 
 import inspect
+import math
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,9 +20,10 @@ from numpy.typing import NDArray
 from descend.data.names import step_limit
 from descend.data.tables import DataError, as_arrays
 from descend.descent.checkpoint import attach
+from descend.descent.live import ChunkBar
 from descend.descent.minimize import MINIMIZE_OPTIONS, check_keywords, minimize, optimizer_name
 from descend.descent.optim import Optimizer
-from descend.descent.rates import is_auto, resolve_rate
+from descend.descent.rates import DescendWarning, is_auto, needs_target_scale, resolve_rate
 from descend.descent.result import FitResult
 from descend.descent.verdicts import (
     DEFAULT_N_ITER_NO_CHANGE,
@@ -60,7 +64,7 @@ def fit(
     dtype: Any = None,
     scheduler: Any = None,
     connect_timeout: float = CONNECT_TIMEOUT,
-    progress: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
     penalty: str | None = None,
     alpha: float = 1e-4,
     l1_ratio: float = 0.15,
@@ -135,8 +139,10 @@ def fit(
         scheduler; an address string (``"tcp://host:8786"``) connects a Client for the fit.
     connect_timeout : float
         Dask only: seconds to wait for the scheduler at ``scheduler`` (a ValueError after).
-    progress : bool
-        Dask only: a progress bar for each chunked pass.
+    progress : bool or callable
+        Dask only: the statistics pass (the one that reads every chunk) reports the chunks
+        read. True: a tqdm bar; a callable: ``progress(done, total)`` after each chunk (the
+        CLI's progress display takes it); the steps report through ``callback``.
     penalty : {None, "l2", "l1", "elasticnet"}
         Minimise loss(θ) + α·(r·‖w‖₁ + ½(1 − r)·‖w‖₂²), w = ``res.coef`` in the data's units
         (the intercept is never penalised; standardising does not change the problem).
@@ -169,7 +175,9 @@ def fit(
         least squares; not yet with a validation split, a checkpoint or Dask data.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
-        ``record_params``, ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
+        ``record_params``, ``track_sharpness=E`` (the sharpness every E steps into
+        ``res.history.sharpness``, in the coordinates descent ran in),
+        ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
         ``sampling="slices"`` for shuffle-once mini-batches, optimizer hyperparameters such as
         ``beta``). ``checkpoint_data`` (e.g. ``{"csv": path, "x": [...], "y": name}`` or
         ``{"dataset": "norris"}``) is stored in the checkpoint so that :func:`descend.resume`
@@ -184,15 +192,21 @@ def fit(
     max_steps = step_limit(max_steps, options, 10_000)
     if dtype is not None and is_dask(X):
         raise ValueError("dtype is for in-memory arrays; cast the Dask array (X.astype)")
-    with connect(scheduler, timeout=connect_timeout):
-        return _fit(
-            X, y, model, loss, optimizer, learning_rate, batch_size, max_steps, tol, seed,
-            theta0=theta0, reference=reference, warn=warn, feature_names=feature_names,
-            preconditioner=preconditioner, fast=fast, dtype=dtype, progress=progress,
-            live=live, options=options, penalty=(penalty, alpha, l1_ratio),
-            validation=(validation_fraction, early_stopping, n_iter_no_change),
-            sample_weight=sample_weight,
-        )  # fmt: skip
+    bar = ChunkBar() if progress is True else None  # a callable is the caller's own hook
+    report = bar if bar is not None else (progress if callable(progress) else None)
+    try:
+        with connect(scheduler, timeout=connect_timeout):
+            return _fit(
+                X, y, model, loss, optimizer, learning_rate, batch_size, max_steps, tol, seed,
+                theta0=theta0, reference=reference, warn=warn, feature_names=feature_names,
+                preconditioner=preconditioner, fast=fast, dtype=dtype, progress=report,
+                live=live, options=options, penalty=(penalty, alpha, l1_ratio),
+                validation=(validation_fraction, early_stopping, n_iter_no_change),
+                sample_weight=sample_weight,
+            )  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _fit(
@@ -214,7 +228,7 @@ def _fit(
     preconditioner: str | None,
     fast: bool | str,
     dtype: Any,
-    progress: bool,
+    progress: Callable[[int, int], None] | None,
     live: bool,
     options: dict[str, Any],
     penalty: tuple[Any, Any, Any] = (None, 1e-4, 0.15),
@@ -249,7 +263,7 @@ def _fit(
         learning_rate,
         opt_name,
         advice=problem.advice,
-        target_scale=problem.target_scale if is_auto(learning_rate) else 1.0,
+        target_scale=(problem.target_scale if needs_target_scale(learning_rate, opt_name) else 1.0),
         schedule=options.pop("schedule", None),
         max_steps=max_steps,
         hyper=hyper,
@@ -257,6 +271,7 @@ def _fit(
         warn=warn,
         stacklevel=3,
         smoothable=problem.objective.smoothable,
+        line_search_pays=problem.objective.line_search_pays,
     )
     notes = problem.notes + rate.notes
     penalized = (
@@ -295,7 +310,8 @@ def _fit(
         calls += 1
         opts = {**options, **extra}
         if calls > 1:  # iterative refinement's sub-runs are never checkpointed or resumed
-            for key in ("checkpoint", "resume_from", "validation", "early_stopping"):
+            for key in ("checkpoint", "resume_from", "validation", "early_stopping",
+                        "track_sharpness"):  # fmt: skip
                 opts.pop(key, None)
         view = None
         if live and calls == 1:  # the main run is drawn; refinement's sub-runs are not
@@ -343,7 +359,27 @@ def _fit(
     if problem.base.owns_batches or is_dask(X):
         res.settings["dask"] = True
     res.reference = problem.reference
+    _compare_with_the_mean(res, problem.base.baseline_loss(), warn)
     return res
+
+
+def _compare_with_the_mean(res: FitResult, baseline: float | None, warn: bool) -> None:
+    """A note (and a DescendWarning) when the fit ends no better than predicting ȳ."""
+    if baseline is None:
+        return
+    res.settings["baseline_loss"] = baseline
+    if res.stop_reason == "diverged" or not math.isfinite(res.loss):
+        return
+    if res.loss <= baseline:
+        return
+    note = (
+        f"the fit ends at loss {res.loss:.4g}, worse than predicting the mean of y for every "
+        f"row (loss {baseline:.4g}): it has learned nothing useful yet. Try "
+        "learning_rate='auto', more steps (max_steps), or optimizer='adam'"
+    )
+    res.warnings.append(note)
+    if warn:
+        warnings.warn(note, DescendWarning, stacklevel=3)
 
 
 def _both(view: Any, user: Any) -> Any:

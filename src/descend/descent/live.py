@@ -29,7 +29,38 @@ from descend.problems.slices import landscape_grid
 
 Array = NDArray[np.float64]
 
-__all__ = ["LiveView", "in_notebook"]
+__all__ = ["ChunkBar", "LiveView", "in_notebook"]
+
+
+class ChunkBar:
+    """``ds.fit(dask_X, y, progress=True)``: a tqdm bar counting the chunks of the statistics
+    pass, as a ``progress(done, total)`` hook. It appears with the first call and closes itself
+    when ``done`` reaches ``total`` (or at :meth:`close`); without tqdm it draws nothing."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.closed = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.closed:
+            return
+        if self.bar is None:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                self.closed = True
+                return
+            self.bar = tqdm(total=total, desc="reading", unit="chunk", leave=False)
+        self.bar.n = done
+        self.bar.refresh()
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        """Erase the bar (idempotent)."""
+        if self.bar is not None and not self.closed:
+            self.bar.close()
+        self.closed = True
 
 
 def in_notebook() -> bool:

@@ -15,6 +15,7 @@ It encodes to plain JSON without loss (:mod:`descend.data.encoding`).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,7 @@ from descend.descent.verdicts import (
     stall_diagnosis,
 )
 from descend.problems.curvature import Advice, advise
+from descend.problems.sharpness import sharpness
 
 Array = NDArray[np.float64]
 
@@ -135,15 +137,17 @@ class LoopState:
     stage_end: Array | None = None
     stage_delta: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON (exact; no pickle)."""
+    def to_dict(self, history: bool = True) -> dict[str, Any]:
+        """Plain JSON (exact; no pickle).
+
+        ``history=False`` leaves the record out (``"history": None``): a checkpoint keeps it in
+        an append-only file beside the state, so that a save costs O(new steps).
+        """
         rec = self.recorder
-        cols = rec.columns()
-        return {
-            "k": int(self.k),
-            "theta": encode_array(self.theta),
-            "opt_state": self.opt_state if self.encoded_opt_state else encode_tree(self.opt_state),
-            "history": {
+        record: dict[str, Any] | None = None
+        if history:
+            cols = rec.columns()
+            record = {
                 "step": encode_array(cols[0]),
                 "loss": encode_array(cols[1]),
                 "grad_norm": encode_array(cols[2]),
@@ -154,7 +158,16 @@ class LoopState:
                     key: encode_array(np.asarray(v, dtype=np.float64))
                     for key, v in rec.norms.items()
                 },
-            },
+                "tracked": {
+                    key: encode_array(np.asarray(v, dtype=np.float64))
+                    for key, v in rec.tracked.items()
+                },
+            }
+        return {
+            "k": int(self.k),
+            "theta": encode_array(self.theta),
+            "opt_state": self.opt_state if self.encoded_opt_state else encode_tree(self.opt_state),
+            "history": record,
             "loss0": None if self.loss0 is None else encode_float(self.loss0),
             "grad0": None if self.grad0 is None else encode_float(self.grad0),
             "prev_loss": encode_float(self.prev_loss),
@@ -178,23 +191,36 @@ class LoopState:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LoopState:
-        """Inverse of :meth:`to_dict`; the optimizer state stays encoded until :meth:`restore`."""
-        h = d["history"]
+    def from_dict(cls, d: dict[str, Any], recorder: Recorder | None = None) -> LoopState:
+        """Inverse of :meth:`to_dict`; the optimizer state stays encoded until :meth:`restore`.
+
+        ``recorder``: the history, when ``d`` was written without it (``history=False``).
+        """
         theta = decode_array(d["theta"]).astype(np.float64)
-        rec = Recorder(False, theta)
-        loss, grad_norm, step_size, lr = (
-            decode_array(h[f]).astype(np.float64) for f in ("loss", "grad_norm", "step_size", "lr")
-        )
-        rec.load(
-            decode_array(h["step"]).astype(np.int64),
-            loss,
-            grad_norm,
-            step_size,
-            lr,
-            params=None if h["params"] is None else decode_array(h["params"]),
-            norms={key: [float(v) for v in decode_array(a)] for key, a in h["norms"].items()},
-        )
+        if recorder is not None:
+            rec = recorder
+        else:
+            h = d["history"]
+            if h is None:
+                raise ValueError("the state was saved without its history")
+            rec = Recorder(False, theta)
+            loss, grad_norm, step_size, lr = (
+                decode_array(h[f]).astype(np.float64)
+                for f in ("loss", "grad_norm", "step_size", "lr")
+            )
+            rec.load(
+                decode_array(h["step"]).astype(np.int64),
+                loss,
+                grad_norm,
+                step_size,
+                lr,
+                params=None if h["params"] is None else decode_array(h["params"]),
+                norms={key: [float(v) for v in decode_array(a)] for key, a in h["norms"].items()},
+                tracked={
+                    key: [float(v) for v in decode_array(a)]
+                    for key, a in h.get("tracked", {}).items()
+                },
+            )
         return cls(
             k=int(d["k"]),
             theta=theta,
@@ -348,8 +374,11 @@ class Descent:
     4. update: (u_k, s_{k+1}) = opt.update(g_k, s_k, θ_k) and θ_{k+1} = θ_k + u_k (for plain
        gradient descent u_k = −η_k·g_k with η_k = ``opt.learning_rate(k)``; with a line search,
        u_k = t_k·d_k where d_k is the update at rate 1 and t_k the Armijo step);
-    5. record (k, L_k, ‖g_k‖, ‖u_k‖, η_k), call the callback, and at the end of a mini-batch
-       epoch evaluate the full loss.
+    5. record (k, L_k, ‖g_k‖, ‖u_k‖, η_k) — and, every ``track_sharpness`` steps, the
+       sharpness λ_max(∇²L(θ_k)) (and λ_max(P_k⁻¹∇²L(θ_k)) for a rule that declares its
+       preconditioner P), by Lanczos on Hessian-vector products warm-started from the last
+       measurement's eigenvector (:mod:`descend.problems.sharpness`); call the callback, and
+       at the end of a mini-batch epoch evaluate the full loss.
 
     Stopping rules, checked in this order (``stop_reason`` and ``message`` say which fired; the
     reasons are defined in :mod:`descend.descent.verdicts`):
@@ -428,6 +457,10 @@ class Descent:
     smoothing : Smoothing, optional
         Run the smoothing continuation (full batch, with ``line_search``, on an objective that
         declares ``smoothable``).
+    track_sharpness : int or None
+        Measure the sharpness every this many steps (k = 0, E, 2E, …) into the history's
+        ``sharpness`` column (NaN between); None: never. The cost (products, seconds) is
+        in :attr:`sharpness_cost`.
 
     Attributes
     ----------
@@ -475,8 +508,22 @@ class Descent:
         early_stopping: bool = False,
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
         smoothing: Smoothing | None = None,
+        track_sharpness: int | None = None,
     ) -> None:
         theta = start_point(objective, theta0)
+        if track_sharpness is not None and (
+            isinstance(track_sharpness, bool)
+            or not isinstance(track_sharpness, int | np.integer)
+            or track_sharpness < 1
+        ):
+            raise ValueError(
+                f"track_sharpness must be a whole number of steps ≥ 1 (measure every that many "
+                f"steps) or None, got {track_sharpness!r}"
+            )
+        self.track_sharpness = None if track_sharpness is None else int(track_sharpness)
+        #: what tracking cost so far: measurements, Hessian-vector products, seconds
+        self.sharpness_cost = {"measurements": 0, "hvps": 0, "seconds": 0.0}
+        self._sharp_v: dict[str, Array] = {}  # the last top eigenvectors (warm starts)
         batch_size = check_batch_size(objective, batch_size)
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
@@ -579,6 +626,10 @@ class Descent:
         self.theta = start.theta.copy()
         self.opt_state = opt_state
         self.recorder = start.recorder
+        if self.track_sharpness is not None:  # the columns exist from the start (NaN before)
+            names = ["sharpness"] + (["preconditioned_sharpness"] if opt.preconditioner else [])
+            for name in names:
+                self.recorder.tracked.setdefault(name, [math.nan] * self.recorder.n)
         self.loss0: float | None = start.loss0
         self.grad0: float | None = start.grad0
         self.prev_loss = start.prev_loss
@@ -724,6 +775,7 @@ class Descent:
             lr = applied(new_state) if applied is not None else float(self.opt.learning_rate(k))
         self.last_lr = lr
         self.opt_state = new_state
+        theta_k = theta
         self.theta = theta = theta + u
         self.k = k + 1
         step_size = _norm(u)
@@ -735,6 +787,7 @@ class Descent:
             lr,
             theta,
             _state_norms(new_state) if self.record_state else None,
+            None if self.track_sharpness is None else self._measure(objective, theta_k, k),
         )
         row = (k, loss, gnorm, step_size, lr)
         epoch_end = not full_batch and (k + 1) % self.steps_per_epoch == 0
@@ -747,6 +800,32 @@ class Descent:
             self._end_epoch(theta)
         self.at_boundary = True
         return row
+
+    # -- sharpness tracking ----------------------------------------------------------------
+    def _measure(self, objective: Any, theta: Array, k: int) -> dict[str, float]:
+        """The tracked columns at θ_k: λ_max(H) (and λ_max(P⁻¹H) with the rule's P of this
+        step) every ``track_sharpness`` steps, NaN otherwise."""
+        read = self.opt.preconditioner
+        names = ("sharpness",) if read is None else ("sharpness", "preconditioned_sharpness")
+        every = self.track_sharpness
+        if every is None or k % every:
+            return dict.fromkeys(names, math.nan)
+        out: dict[str, float] = {}
+        t0 = time.perf_counter()
+        for name in names:
+            P = None if read is None or name == "sharpness" else read(self.opt_state)
+            try:
+                s = sharpness(objective, theta, 1, tol=1e-6, v0=self._sharp_v.get(name),
+                              preconditioner=P)  # fmt: skip
+            except (RuntimeError, ValueError):  # no convergence, or a P with zeros
+                out[name] = math.nan
+                continue
+            self._sharp_v[name] = s.vectors[:, 0]
+            self.sharpness_cost["hvps"] += s.n_hvp
+            out[name] = s.lam_max
+        self.sharpness_cost["measurements"] += 1
+        self.sharpness_cost["seconds"] += time.perf_counter() - t0
+        return out
 
     # -- the smoothing continuation -------------------------------------------------------
     def _stage_objective(self, theta: Array) -> Any:

@@ -26,7 +26,7 @@ from descend.data.tables import check_seed
 from descend.descent import optim as _optim
 from descend.descent.checkpoint import Checkpointer
 from descend.descent.loop import Descent, LoopState, start_point
-from descend.descent.rates import is_auto, resolve_rate
+from descend.descent.rates import is_auto, needs_target_scale, resolve_rate
 from descend.descent.result import FitResult
 from descend.descent.verdicts import (
     DEFAULT_GTOL,
@@ -127,6 +127,7 @@ def minimize(
     alpha: float = 1e-4,
     l1_ratio: float = 0.15,
     validation: Any = None,
+    track_sharpness: int | None = None,
     early_stopping: bool = False,
     n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
     **hyper: Any,
@@ -238,6 +239,14 @@ def minimize(
         ``n_iter_no_change`` checks, and return the θ where it was lowest.
     n_iter_no_change : int
         Checks without improvement before early stopping fires (default 10).
+    track_sharpness : int, optional
+        Measure the sharpness λ_max(∇²L(θ_k)) every this many steps into
+        ``res.history.sharpness`` (NaN between measurements), and for an adaptive rule also
+        λ_max(P_k⁻¹∇²L(θ_k)) with its preconditioner P_k into
+        ``res.history.preconditioned_sharpness`` (:mod:`descend.problems.sharpness`; Lanczos
+        on Hessian-vector products, warm-started). What it cost is
+        ``res.settings["track_sharpness"]``: ``every``, ``measurements``, ``hvps``,
+        ``seconds``. The iterates are the same, bit for bit, as without it.
     **hyper
         Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
 
@@ -274,12 +283,15 @@ def minimize(
         learning_rate,
         opt_name,
         advice=advice,
-        target_scale=objective.target_scale,
+        target_scale=(
+            objective.target_scale if needs_target_scale(learning_rate, opt_name) else 1.0
+        ),
         schedule=schedule,
         max_steps=max_steps,
         hyper=hyper,
         batch_size=batch_size,
         smoothable=objective.smoothable,
+        line_search_pays=objective.line_search_pays,
     )
     opt = _resolve_optimizer(optimizer, rate.learning_rate, rate.hyper)
     if objective.has_prox:
@@ -317,6 +329,7 @@ def minimize(
         early_stopping=early_stopping,
         n_iter_no_change=n_iter_no_change,
         smoothing=rate.smoothing,
+        track_sharpness=track_sharpness,
     )
 
     def snapshot() -> LoopState:
@@ -412,6 +425,9 @@ def minimize(
             "smoothing": None
             if rate.smoothing is None
             else {**rate.smoothing.to_dict(), "delta": run.delta},
+            "track_sharpness": None
+            if track_sharpness is None
+            else {"every": int(track_sharpness), **run.sharpness_cost},
         },
         objective=objective,
         opt_state=run.opt_state,

@@ -119,6 +119,11 @@ class Optimizer(NamedTuple):
         from the rule's own step count (what the history records, so recorded and applied
         rates cannot differ). None for a hand-built rule: the loop then records
         ``learning_rate(k)``.
+    preconditioner : Callable[[Any], ndarray] or None
+        ``new_state -> diag(P)`` (shape (p,)) for a rule whose update is u = −η·P⁻¹·(…) with
+        a diagonal P built from the gradients (Adam: P = √v̂ + ε; RMSprop: √s + ε; Adagrad:
+        √G + ε): the P the update that produced ``new_state`` applied. The loop's sharpness
+        tracking measures λ_max(P⁻¹H) with it. None: no such P (plain GD, momentum).
     """
 
     init: InitFn
@@ -127,6 +132,7 @@ class Optimizer(NamedTuple):
     name: str = "custom"
     hyperparams: Mapping[str, Any] = MappingProxyType({})
     applied_lr: Callable[[Any], float] | None = None
+    preconditioner: Callable[[Any], Array] | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,6 +402,11 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     return GradientTransformation(init, update)
 
 
+def _adam_p(state: AdamState, b2: float, eps: float) -> Array:
+    """Adam's P = √v̂ + ε = √v/√(1 − β₂ᵗ) + ε, as its update divides by it (t ≥ 1)."""
+    return np.asarray(np.sqrt(state.v) / math.sqrt(1.0 - b2 ** max(state.step, 1)) + eps)
+
+
 def add_decayed_weights(weight_decay: float = 0.0) -> GradientTransformation:
     """g ↦ g + λ θ (weight decay; decoupled when placed after the adaptive scaling).
 
@@ -490,7 +501,10 @@ def _make(
     hyperparams: dict[str, Any],
     clip_norm: float | None,
     clip_value: float | None,
+    preconditioner: Callable[[Any], Array] | None = None,
 ) -> Optimizer:
+    """The chain clip → core → η_t; ``preconditioner`` reads diag(P) from the first core
+    transform's state (see :attr:`Optimizer.preconditioner`)."""
     schedule = as_schedule(learning_rate)
     pre: list[GradientTransformation] = []
     if clip_value is not None:
@@ -500,8 +514,15 @@ def _make(
     tx = chain(*pre, *core, scale_by_schedule(schedule))
     params = {"learning_rate": learning_rate, **hyperparams}
     params.update(clip_norm=clip_norm, clip_value=clip_value)
+    read: Callable[[Any], Array] | None = None
+    if preconditioner is not None:
+        at, core_p = len(pre), preconditioner
+
+        def read(state: tuple[Any, ...]) -> Array:
+            return np.asarray(core_p(state[at]), dtype=np.float64)
+
     return Optimizer(
-        tx.init, tx.update, schedule, name, MappingProxyType(params), _last_schedule_lr
+        tx.init, tx.update, schedule, name, MappingProxyType(params), _last_schedule_lr, read
     )
 
 
@@ -722,6 +743,7 @@ def adagrad(
         {"eps": eps, "initial_accumulator": acc0},
         clip_norm,
         clip_value,
+        lambda s: np.sqrt(s.sum_of_squares) + eps,  # P = √G + ε
     )
 
 
@@ -780,6 +802,7 @@ def rmsprop(
         {"decay": decay, "eps": eps, "momentum": mu},
         clip_norm,
         clip_value,
+        lambda s: np.sqrt(s.square_avg) + eps,  # P = √s + ε
     )
 
 
@@ -832,6 +855,7 @@ def adam(
         {"b1": b1, "b2": b2, "eps": eps},
         clip_norm,
         clip_value,
+        lambda s: _adam_p(s, b2, eps),
     )
 
 
@@ -887,6 +911,7 @@ def adamw(
         {"b1": b1, "b2": b2, "eps": eps, "weight_decay": wd},
         clip_norm,
         clip_value,
+        lambda s: _adam_p(s, b2, eps),
     )
 
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from descend.descent.history import FIELDS, History
+from descend.descent.history import FIELDS, TRACKED, History
+from descend.descent.outputs import check_output_file
 from descend.descent.result import FitResult
 from descend.descent.verdicts import Certificate
 from descend.problems.curvature import Advice
@@ -136,6 +137,10 @@ def _history_to_dict(h: History) -> dict[str, Any]:
     out["state_norms"] = {k: _floats(v) for k, v in h.state_norms.items()}
     if h.val_loss is not None:
         out["val_loss"] = _floats(h.val_loss)
+    for name in TRACKED:
+        column = getattr(h, name)
+        if column is not None:
+            out[name] = _floats(column)
     return out
 
 
@@ -184,8 +189,15 @@ def result_to_dict(res: FitResult) -> dict[str, Any]:
 
 
 def save_result(res: FitResult, path: str | os.PathLike[str]) -> None:
-    """Write :func:`result_to_dict` as strict JSON (see the module notes on NaN/inf)."""
-    with open(os.fspath(path), "w", encoding="utf-8") as fh:
+    """Write :func:`result_to_dict` as strict JSON (see the module notes on NaN/inf).
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a directory, or its folder does not exist (nothing is written).
+    """
+    fname = check_output_file(path, "result path", "run.json")
+    with open(fname, "w", encoding="utf-8") as fh:
         json.dump(result_to_dict(res), fh, indent=1, allow_nan=False)
 
 
@@ -206,6 +218,10 @@ def result_from_dict(d: dict[str, Any]) -> FitResult:
         params=None if params is None else _unfloats(params).reshape(len(params), -1),
         state_norms={k: _unfloats(v) for k, v in h.get("state_norms", {}).items()},
         val_loss=None if h.get("val_loss") is None else _unfloats(h["val_loss"]),
+        sharpness=None if h.get("sharpness") is None else _unfloats(h["sharpness"]),
+        preconditioned_sharpness=None
+        if h.get("preconditioned_sharpness") is None
+        else _unfloats(h["preconditioned_sharpness"]),
     )
     return FitResult(
         params=_unfloats(d["params"]),

@@ -38,7 +38,7 @@ from descend.descent import optim as _optim
 from descend.descent.history import History
 from descend.descent.loop import Descent, check_batch_size
 from descend.descent.minimize import optimizer_name
-from descend.descent.rates import is_auto, resolve_rate
+from descend.descent.rates import is_auto, needs_target_scale, resolve_rate
 from descend.descent.schedules import as_schedule, get_schedule
 from descend.descent.verdicts import DEFAULT_GTOL, DEFAULT_PATIENCE, DEFAULT_TOL
 from descend.problems.build import Problem, prepare
@@ -130,6 +130,10 @@ class Session:
         Curvature advice, used to explain a divergence (computed when needed otherwise).
     path_limit : int
         Keep at most about this many θ's of the path (thinned by 2 when full) for plots.
+    track_sharpness : int, optional
+        Measure the sharpness every this many steps into the history's ``sharpness`` column
+        (the loop's tracking, :class:`~descend.descent.loop.Descent`); the playground does
+        it for networks.
     **hyper
         Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
 
@@ -164,6 +168,7 @@ class Session:
         rise_patience: int = 10,
         advice: Advice | None = None,
         path_limit: int = 4000,
+        track_sharpness: int | None = None,
         **hyper: Any,
     ) -> None:
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
@@ -193,11 +198,16 @@ class Session:
             learning_rate,
             self.optimizer_name,
             advice=problem.advice,
-            target_scale=problem.target_scale if is_auto(learning_rate) else 1.0,
+            target_scale=(
+                problem.target_scale
+                if needs_target_scale(learning_rate, self.optimizer_name)
+                else 1.0
+            ),
             hyper=hyper,
             batch_size=batch_size,
             constant=True,  # a session steers its rate
             smoothable=problem.objective.smoothable,
+            line_search_pays=problem.objective.line_search_pays,
         )
         if rate.line_search or not isinstance(rate.learning_rate, float):
             raise ValueError(
@@ -215,6 +225,7 @@ class Session:
         self.tol, self.patience, self.gtol = float(tol), int(patience), float(gtol)
         self.rise_patience = int(rise_patience)
         self.path_limit = max(int(path_limit), 2)
+        self.track_sharpness = track_sharpness
         start = problem.theta0 if theta0 is None else theta0
         self.theta0 = np.array(start, dtype=np.float64).reshape(-1)
         self._run = self._new_run(problem.advice)
@@ -248,6 +259,7 @@ class Session:
             gtol=self.gtol,
             rise_patience=self.rise_patience,
             advice=advice,
+            track_sharpness=self.track_sharpness,
         )
 
     def set_learning_rate(self, learning_rate: float) -> None:

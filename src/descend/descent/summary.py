@@ -71,9 +71,14 @@ def summary_text(res: Any) -> str:
             lines.append(f"fitted line     y = m·{x} + b = {_line(values[1], values[0], x)}")
             if refs:
                 lines.append(f"exact line      y = {_line(refs[1], refs[0], x)}")
+    elif model is not None and model.n_params > 12:
+        lines.extend(_layer_lines(model, res.params))
     else:
         lines.append(f"parameters: {np.array2string(res.params, precision=6)}")
     lines.append(f"final loss      {_fmt(res.loss)}")
+    base = s.get("baseline_loss")
+    if base is not None and ref is None:
+        lines.append(f"baseline loss   {_fmt(base)}   (predicting the mean of y for every row)")
     if ref is not None:
         lines.append(f"reference loss  {_fmt(ref.loss)}   (closed-form least squares)")
         lines.append(
@@ -83,6 +88,15 @@ def summary_text(res: Any) -> str:
     if res.advice is not None:
         lines.append(f"curvature       {res.advice.describe()}")
     lines.append(f"steps           {res.n_steps} in {res.wall_time:.3f} s")
+    sharp = res.history.sharpness
+    if sharp is not None and np.isfinite(sharp).any():
+        k = int(np.flatnonzero(np.isfinite(sharp))[-1])
+        cost = s.get("track_sharpness") or {}
+        lines.append(
+            f"sharpness       λ_max(∇²L) = {sharp[k]:.4g} at step {int(res.history.step[k])} "
+            f"(2/lr = {2.0 / res.history.lr[k]:.4g}); measured {cost.get('measurements', '?')} "
+            f"times, {cost.get('hvps', '?')} Hessian-vector products"
+        )
     lines.append(f"stop reason     {res.stop_reason} — {res.message}")
     cert = res.certificate
     if cert is not None:
@@ -90,6 +104,21 @@ def summary_text(res: Any) -> str:
     else:
         lines.append("certificate     none: this problem has no known strong convexity (μ)")
     return "\n".join(lines)
+
+
+def _layer_lines(model: Any, theta: Any) -> list[str]:
+    """One line per named block of θ (a network's W1, b1, …): shape, ‖·‖₂ and max |·|."""
+    parts = model.unpack(np.asarray(theta, dtype=np.float64))
+    lines = [f"parameters: {model.n_params} in {len(parts)} arrays (θ as descent ran it)"]
+    width = max(len(k) for k in parts)
+    for name, value in parts.items():
+        a = np.asarray(value, dtype=np.float64)
+        shape = "×".join(str(d) for d in a.shape) or "1"
+        lines.append(
+            f"  {name:<{width}}  {shape:>7}   ‖·‖ = {float(np.linalg.norm(a)):<10.4g} "
+            f"max |·| = {float(np.max(np.abs(a))) if a.size else 0.0:.4g}"
+        )
+    return lines
 
 
 def _line(m: float, b: float, x: str) -> str:

@@ -62,6 +62,7 @@ __all__ = [
     "MU_METHOD",
     "predicted_steps",
     "stability_limit",
+    "sharpness_limit",
     "stall_diagnosis",
 ]
 
@@ -237,6 +238,34 @@ def stability_limit(optimizer: str, hyper: dict[str, Any], lam_max: float) -> fl
         return 2.0 * (1.0 + beta) / lam_max if 0.0 <= beta < 1.0 else 0.0
     if name == "nesterov":
         return 2.0 * (1.0 + beta) / ((1.0 + 2.0 * beta) * lam_max) if 0.0 <= beta < 1.0 else 0.0
+    return None
+
+
+def sharpness_limit(optimizer: str, hyper: dict[str, Any], lr: float) -> tuple[float, bool] | None:
+    """The sharpness at which a rule at rate η stops being stable on a quadratic, and whether
+    it is of the preconditioned Hessian P⁻¹H (True) or of H itself (False); None: none known.
+
+    The rate limits of :func:`stability_limit` read the other way round — gd/sgd: 2/η;
+    momentum: 2(1 + β)/η; nesterov: 2(1 + β)/((1 + 2β)η) — and for the adaptive rules, on
+    λ_max(P⁻¹H) with the rule's own P (Cohen et al., "Adaptive Gradient Methods at the Edge of
+    Stability", 2022): adam/adamw (2 + 2β₁)/((1 − β₁)η), 38/η for β₁ = 0.9 (the first
+    moment is dampened heavy-ball momentum); rmsprop (2 + 2μ)/η with its momentum μ (2/η
+    without); adagrad 2/η.
+    """
+    if not (lr > 0) or not math.isfinite(lr):
+        return None
+    name = optimizer.lower()
+    plain = stability_limit(name, hyper, 1.0)  # the rate limit at λ_max = 1 is c in c/λ_max
+    if plain is not None:
+        return (plain / lr, False)
+    if name in ("adam", "adamw"):
+        b1 = float(hyper.get("b1", 0.9) if hyper.get("b1") is not None else 0.9)
+        return ((2.0 + 2.0 * b1) / ((1.0 - b1) * lr), True)
+    if name == "rmsprop":
+        mu = float(hyper.get("momentum", 0.0) or 0.0)
+        return ((2.0 + 2.0 * mu) / lr, True)
+    if name == "adagrad":
+        return (2.0 / lr, True)
     return None
 
 

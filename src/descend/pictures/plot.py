@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
     from descend.descent.result import FitResult
+    from descend.studies.landscape.edge import EdgeStudy
     from descend.studies.sweep import LRSweep, ValidationRow
 
 Array = NDArray[np.float64]
@@ -46,6 +47,7 @@ __all__ = [
     "plot_surface3d",
     "plot_lr_sweep",
     "plot_validation_curve",
+    "plot_edge_of_stability",
     "plot_runs",
     "save_figures",
     "FIGURE_FILES",
@@ -694,6 +696,53 @@ def plot_lr_sweep(sweep: LRSweep) -> Figure:
     ax.set_ylabel("final loss")
     ax.set_title("learning-rate sweep" + (f" ({steps} steps at most)" if steps else ""))
     ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def plot_edge_of_stability(study: EdgeStudy) -> Figure:
+    """Loss and sharpness against steps, one colour per learning rate, 2/η dashed.
+
+    Parameters
+    ----------
+    study : EdgeStudy
+        From :func:`descend.studies.landscape.edge_of_stability`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Top: the training loss per step (log axis; ``gid="loss-η"``). Bottom: the measured
+        sharpness λ_max(∇²L(θ_k)) (``gid="sharpness-η"``) with its rate's 2/η as a dashed
+        line of the same colour (``gid="edge-η"``).
+    """
+    fig = _figure((7.2, 6.4))
+    ax_loss, ax_sharp = fig.subplots(2, 1, sharex=True)
+    for i, run in enumerate(study.runs):
+        color = f"C{i}"
+        lr = f"{run.learning_rate:g}"
+        steps = np.arange(run.loss.shape[0])
+        ax_loss.plot(steps, run.loss, color=color, lw=0.8, label=f"η = {lr}", gid=f"loss-{lr}")
+        ax_sharp.plot(
+            run.sharpness_steps, run.sharpness, color=color, lw=1.2, gid=f"sharpness-{lr}"
+        )
+        edge = "38/η" if run.preconditioned else "2/η"
+        if run.preconditioned and abs(run.threshold * run.learning_rate - 38.0) > 1e-9:
+            edge = "edge"
+        ax_sharp.axhline(
+            run.threshold, color=color, ls="--", lw=1, label=f"{edge} = {run.threshold:.3g}",
+            gid=f"edge-{lr}",
+        )  # fmt: skip
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylabel("training loss (MSE)")
+    ax_loss.legend(loc="upper right", fontsize="small")
+    ax_loss.set_title(
+        f"edge of stability: tanh MLP {study.hidden}, {study.n_samples} rows, full-batch "
+        f"{'GD' if study.optimizer == 'gd' else study.optimizer}",
+        fontsize="medium",
+    )
+    pre = bool(study.runs) and study.runs[0].preconditioned
+    ax_sharp.set_ylabel("λ_max(P⁻¹∇²L)" if pre else "sharpness λ_max(∇²L)")
+    ax_sharp.set_xlabel("step")
+    ax_sharp.legend(loc="lower right", fontsize="small", ncol=2)
     return fig
 
 

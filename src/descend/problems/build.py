@@ -21,6 +21,7 @@ What the run does with the problem (the rate, the loop) belongs to :mod:`descend
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,7 +249,7 @@ def build_problem(
     fast: bool | str = "auto",
     dtype: Any = None,
     full_batch: bool = True,
-    progress: bool = False,
+    progress: Callable[[int, int], None] | None = None,
     penalty: str | None = None,
     alpha: float = 1e-4,
     l1_ratio: float = 0.15,
@@ -273,8 +274,8 @@ def build_problem(
     full_batch : bool
         The run uses full batches (a loss other than the squared error then stores X
         column-major on the fast path).
-    progress : bool
-        Dask: show a progress bar for each chunked pass.
+    progress : callable, optional
+        Dask: ``progress(done, total)`` as the chunks of the statistics pass are read.
     penalty, alpha, l1_ratio
         As in :func:`prepare`.
     validation_fraction : float or None

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.problems.sharpness import sharpness
+
 Array = NDArray[np.float64]
 
 __all__ = [
@@ -193,7 +195,9 @@ def advise(objective: Any, theta: Array | None = None) -> Advice:
     - Linear model with the squared error: the exact Hessian (2/n)·AᵀA (constant).
     - Linear model with another smooth loss (Huber, log loss): the bound c·(1/n)·AᵀA, with c
       the loss's bound on ∂²ℓ/∂ŷ² (1 for Huber, ¼ for log loss) — a safe rate, not exact.
-    - Anything else: λ_max at θ by power iteration on Hessian-vector products (local).
+    - Anything else: the sharpness λ_max at θ (local) by :func:`descend.problems.sharpness.
+      sharpness` — Lanczos (or NumPy power iteration) on exact Hessian-vector products
+      where the objective declares ``exact_hvp`` (every model and loss descend has).
 
     ``theta``, shape (p,), is where the local estimate is taken; it is required unless the
     Hessian is constant (a linear model).
@@ -207,10 +211,14 @@ def advise(objective: Any, theta: Array | None = None) -> Advice:
         return advice_from_eigenvalues(lam, exact=bool(loss.is_least_squares))
     if theta is None:
         raise ValueError("advise() needs θ for an objective without a constant Hessian")
-    lam_max = power_lam_max(objective, theta)
-    if lam_max <= 0:
-        raise ValueError("the Hessian at θ₀ is zero: cannot suggest a learning rate")
-    return Advice(lam_max, 0.0, math.inf, 2.0 / lam_max, 1.0 / lam_max, False, "power")
+    top = sharpness(objective, theta, 1, tol=1e-6)
+    lam_max = top.lam_max
+    if not lam_max > 0:
+        raise ValueError(
+            "the Hessian at θ has no positive eigenvalue (the sharpness there is "
+            f"{lam_max:.3g}): cannot suggest a learning rate; give one, e.g. learning_rate=0.01"
+        )
+    return Advice(lam_max, 0.0, math.inf, 2.0 / lam_max, 1.0 / lam_max, False, top.method)
 
 
 # -- critical points ------------------------------------------------------------------------

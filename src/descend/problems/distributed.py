@@ -22,7 +22,7 @@ import contextlib
 import copy
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,9 @@ def _da() -> Any:
 # loading
 # ---------------------------------------------------------------------------------------------
 #: The default size of one Parquet partition (uncompressed bytes): consecutive row groups of a
-#: file are read together up to this size. A worker holds a few partitions at once.
-BLOCKSIZE = 64_000_000
+#: file are read together up to this size. A worker thread peaks at about 250 MB + 5 × the
+#: partition (benchmarks/dask_cluster.py), so 32 MB stays near 400 MB.
+BLOCKSIZE = 32_000_000
 
 
 def load(
@@ -271,47 +272,60 @@ def _compute(*values: Any) -> Any:
     return dask.compute(*values)
 
 
-def _compute_chunks(parts: list[Any], *, progress: bool = False) -> list[Any]:
-    """Compute one delayed value per chunk; with ``progress``, one ``tqdm`` bar counting the
-    chunks as they finish (on the workers when a ``distributed`` Client is active)."""
+#: ``progress(done, total)``: ``done`` of the ``total`` chunks of a pass have been read
+ChunkProgress = Callable[[int, int], None]
+
+
+def _compute_chunks(parts: list[Any], *, progress: ChunkProgress | None = None) -> list[Any]:
+    """Compute one delayed value per chunk; with ``progress``, call ``progress(done, total)``
+    as each chunk finishes (on the workers when a ``distributed`` Client is active: counted
+    here as their results arrive), starting with ``(0, total)``."""
     import dask
 
-    if not progress:
+    if progress is None:
         return list(dask.compute(parts)[0])
-    from tqdm.auto import tqdm
-
+    total = len(parts)
+    progress(0, total)
     try:
         from distributed import as_completed, get_client
 
         client = get_client()
     except (ImportError, ValueError):
         client = None
-    with tqdm(total=len(parts), desc="statistics pass", unit="chunk", leave=False) as bar:
-        if client is not None:
-            futures = client.compute(parts)
-            for _ in as_completed(futures):
-                bar.update()
-            return list(client.gather(futures))
-        from dask.callbacks import Callback
+    if client is not None:
+        futures = client.compute(parts)
+        for done, _ in enumerate(as_completed(futures), start=1):
+            progress(done, total)
+        return list(client.gather(futures))
+    from dask.callbacks import Callback
 
-        keys = {p.key for p in parts}
+    keys = {p.key for p in parts}
+    count = [0]
 
-        def done(key: Any, *_: Any) -> None:
-            if key in keys:
-                bar.update()
+    def finished(key: Any, *_: Any) -> None:
+        if key in keys:
+            count[0] += 1
+            progress(count[0], total)
 
-        with Callback(posttask=done):
-            return list(dask.compute(parts)[0])
-
-
-def _pairs(X: Any, y: Any) -> list[tuple[Any, Any]]:
-    return list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(), strict=True))
+    with Callback(posttask=finished):
+        return list(dask.compute(parts)[0])
 
 
-def _chunk_scatter(xb: Array, yb: Array, x0: Array, y0: float, chunk: int) -> tuple[Array, str]:
-    """One chunk's scatter matrix and SHA-256 (of its float64 X and y), checked for NaN/inf."""
-    xb = np.asarray(xb, dtype=np.float64)
-    yb = np.asarray(yb, dtype=np.float64)
+def _blocks(X: Any, y: Any) -> list[Any]:
+    """Each chunk of ``[X, y]`` as one delayed block, shape (rows, d + 1), from one optimised
+    graph: X's and y's columns come from the same read task (delayed chunks of X and of y
+    made separately would each read the chunk), and every graph sent to a scheduler is
+    optimised alike, so a chunk's key always names the same task."""
+    da = _da()
+    both = da.concatenate([X, y[:, None]], axis=1).rechunk({1: -1})
+    return list(both.to_delayed().ravel())
+
+
+def _chunk_scatter(zb: Array, x0: Array, y0: float, chunk: int) -> tuple[Array, str]:
+    """One chunk ``[X, y]``'s scatter matrix and SHA-256 (of its float64 X and y), checked for
+    NaN/inf."""
+    zb = np.asarray(zb, dtype=np.float64)
+    xb, yb = zb[:, :-1], zb[:, -1]
     _check_finite(xb, f"chunk {chunk} of X", [f"x{j + 1}" for j in range(xb.shape[1])], 0)
     _check_finite(yb[:, None], f"chunk {chunk} of y", ["y"], 0)
     h = hashlib.sha256()
@@ -322,17 +336,18 @@ def _chunk_scatter(xb: Array, yb: Array, x0: Array, y0: float, chunk: int) -> tu
     return block_scatter(xb, yb, x0, y0), h.hexdigest()
 
 
-def moments_dask(X: Any, y: Any, *, progress: bool = False) -> tuple[Moments, str]:
+def moments_dask(X: Any, y: Any, *, progress: ChunkProgress | None = None) -> tuple[Moments, str]:
     """:class:`~descend.problems.stats.Moments` of Dask arrays and the data's fingerprint:
     one chunked pass, the scatter matrices summed on the way, one SHA-256 per chunk computed
-    where the chunk is read (on the workers), combined with the chunk sizes here."""
+    where the chunk is read (on the workers), combined with the chunk sizes here.
+    ``progress(done, total)`` is called as chunks finish."""
     import dask
 
     X, y = _align(X, y)
     x0, y0 = _compute(X[0], y[0])
     x0 = np.asarray(x0, dtype=np.float64)
     f = dask.delayed(_chunk_scatter, pure=True)
-    parts = [f(xb, yb, x0, float(y0), i) for i, (xb, yb) in enumerate(_pairs(X, y))]
+    parts = [f(zb, x0, float(y0), i) for i, zb in enumerate(_blocks(X, y))]
     done = _compute_chunks(parts, progress=progress)  # [(S_i, sha256_i)], small
     S = _add(*[np.asarray(p[0]) for p in done])
     digests = [p[1] for p in done]
@@ -359,9 +374,10 @@ def _add(*xs: Any) -> Any:
 
 
 def _chunk_value_grad(
-    xb: Array, yb: Array, theta: Array, model: Any, loss: Loss, want_grad: bool
+    zb: Array, theta: Array, model: Any, loss: Loss, want_grad: bool
 ) -> tuple[float, Array | None]:
-    """Sums over one chunk: (Σ ℓ, Σ ∂ℓ/∂θ) on the scaled rows (mean × rows)."""
+    """Sums over one chunk ``[X, y]``: (Σ ℓ, Σ ∂ℓ/∂θ) on the scaled rows (mean × rows)."""
+    xb, yb = zb[:, :-1], zb[:, -1]
     Z = model.scaler.transform(xb) if model.scale else np.asarray(xb, dtype=np.float64)
     yhat = model.forward(theta, Z)
     m = xb.shape[0]
@@ -409,6 +425,11 @@ class DaskObjective(Objective):
         """(1/n)·AᵀA from the one-pass statistics."""
         return self._gram.G.copy()
 
+    @property
+    def exact_hvp(self) -> bool:  # type: ignore[override]
+        """Exact for least squares (2·G·v from the statistics); a difference otherwise."""
+        return self.quad is not None
+
     def hvp(self, theta: Array, v: Array) -> Array:
         if self.quad is not None:
             return np.asarray(2.0 * (self.quad.G @ v))
@@ -418,8 +439,8 @@ class DaskObjective(Objective):
         import dask
 
         f = dask.delayed(_chunk_value_grad, nout=2)
-        parts = [f(xb, yb, theta, self.model, loss or self.loss, want_grad)
-                 for xb, yb in _pairs(self.X, self.y)]  # fmt: skip
+        parts = [f(zb, theta, self.model, loss or self.loss, want_grad)
+                 for zb in _blocks(self.X, self.y)]  # fmt: skip
         vals = _tree_sum([p[0] for p in parts])
         if not want_grad:
             (v,) = _compute(vals)
@@ -533,9 +554,33 @@ def connect(
             "or raise --connect-timeout"
         ) from None
     with client:
+        _check_workers(client, scheduler, timeout)
         if announce is not None:
             announce(f"Dask dashboard: {client.dashboard_link}")
         yield
+
+
+def _check_workers(client: Any, scheduler: str, timeout: float) -> None:
+    """Refuse a cluster that would leave a fit waiting forever: no worker within ``timeout``
+    seconds, or a worker that cannot import descend (it closes on the first task it cannot
+    unpickle, and the tasks wait for workers that never come)."""
+    import importlib.util
+
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError:
+        raise ValueError(
+            f"the Dask scheduler at {scheduler} has no workers (waited {timeout:g} s): start "
+            f"some with 'dask worker {scheduler}', or raise --connect-timeout"
+        ) from None
+    found = client.run(importlib.util.find_spec, "descend")  # {worker address: spec or None}
+    names = {a: str(w.get("name", a)) for a, w in client.scheduler_info()["workers"].items()}
+    bare = sorted(names.get(a, a) for a, spec in found.items() if spec is None)
+    if bare:
+        raise ValueError(
+            f"the Dask workers {', '.join(bare)} cannot import descend: install descend (the "
+            "same version) in the workers' Python environment, or set their PYTHONPATH"
+        )
 
 
 def _target_checker(loss: Loss) -> Any:
@@ -557,7 +602,7 @@ def dask_objective(
     loss: Any,
     *,
     feature_names: list[str] | None = None,
-    progress: bool = False,
+    progress: ChunkProgress | None = None,
 ) -> DaskObjective:
     """Bind a linear model to Dask arrays from one pass of statistics and build its objective.
 
@@ -567,9 +612,9 @@ def dask_objective(
     model : Model
         :class:`~descend.problems.models.Linear` only (the statistics are those of X's columns).
     loss : Loss
-    progress : bool
-        One progress bar (``tqdm``) for the statistics pass, counting chunks; the steps are
-        the caller's to show (``callback``).
+    progress : callable, optional
+        ``progress(done, total)``, called as the chunks of the statistics pass (the pass that
+        reads the data) finish; the steps are the caller's to show (``callback``).
     """
     if not model.is_linear or model.expands_features:
         raise NotImplementedError(

@@ -258,7 +258,9 @@ def build_objective(
         Xa = _round32(Xa)
     loss_obj = loss_obj.for_targets(ya)
     weights = None if sample_weight is None else check_sample_weight(sample_weight, len(ya))
-    bound = m.with_outputs(loss_obj.n_outputs).bind(Xa, feature_names=names, y=ya, weights=weights)
+    bound = m.with_outputs(loss_obj.n_outputs).bind(
+        Xa, feature_names=names, y=ya, weights=weights, scale_target=loss_obj.numeric_targets
+    )
     check_design(Xa, bound.n_params, names)
     return DataObjective(bound, loss_obj, bound.design(Xa), ya, weights)
 
@@ -322,7 +324,9 @@ def make_objective(
     if fast == "auto":
         fast = X.size >= SMALL
     if not fast or not model.is_linear or loss_obj.n_outputs != 1:
-        bound = model.with_outputs(loss_obj.n_outputs).bind(X, feature_names=feature_names, y=y)
+        bound = model.with_outputs(loss_obj.n_outputs).bind(
+            X, feature_names=feature_names, y=y, scale_target=loss_obj.numeric_targets
+        )
         return DataObjective(bound, loss_obj, bound.design(X), y)
     obj = FastDataObjective.build(model, loss_obj, X, y, feature_names)
     obj.model.bind_target(y)

@@ -65,6 +65,12 @@ class Loss:
     #: Not differentiable, with a smooth approximation :meth:`smoothed` (the MAE).
     smoothable: bool = False
 
+    #: Smooth, but ∂²ℓ/∂ŷ² varies with ŷ (Huber, log loss): :attr:`curvature_bound` is only a
+    #: bound, which can be far above the curvature near the minimum, so ``learning_rate="auto"``
+    #: steps by a line search instead of a constant rate tuned to the bound
+    #: (:mod:`descend.descent.rates`).
+    curvature_varies: bool = False
+
     #: :meth:`check_targets` refuses some targets (the log loss: y outside {0, 1})
     checks_targets: bool = False
 
@@ -77,6 +83,22 @@ class Loss:
         """This loss with what it learns from the targets y (shape (n,)) fixed: the softmax's
         number of classes K. Every other loss learns nothing and returns itself."""
         return self
+
+    #: the targets are numbers in the data's units (regression), which a model may
+    #: standardise (the MLP's output scale); False for class labels (the log loss)
+    numeric_targets: bool = True
+
+    #: :meth:`curvature` gives ∂²L/∂ŷ² (where it exists: almost everywhere for the MAE and
+    #: Huber), which exact Hessian-vector products of a data objective need
+    has_curvature: bool = False
+
+    def curvature(self, y: Array, yhat: Array) -> Array:
+        """∂²L/∂ŷ_i², shape (n,) (the 1/n of the mean included); y and ŷ of shape (n,).
+
+        The Hessian of L with respect to ŷ is diagonal (each row's ℓ depends on its own ŷ_i
+        only), so this vector is all of it. Losses that declare :attr:`has_curvature` give it.
+        """
+        raise NotImplementedError(f"the {self.name} loss does not give its second derivative")
 
     def check_targets(self, y: Array, first_row: int = 0) -> None:
         """Refuse targets the loss is not defined for (a :class:`DataError`); y of shape (n,).
@@ -130,6 +152,11 @@ class MSE(Loss):
     name: str = "mse"
     is_least_squares: bool = True
     curvature_bound: float | None = 2.0
+    has_curvature: bool = True
+
+    def curvature(self, y: Array, yhat: Array) -> Array:
+        """∂²L/∂ŷ_i² = 2/n."""
+        return np.full(np.shape(y), 2.0 / np.shape(y)[0])
 
     def value(self, y: Array, yhat: Array) -> float:
         r = y - yhat
@@ -161,6 +188,11 @@ class MAE(Loss):
 
     name: str = "mae"
     smoothable: bool = True
+    has_curvature: bool = True
+
+    def curvature(self, y: Array, yhat: Array) -> Array:
+        """∂²L/∂ŷ_i² = 0 wherever it exists (every ŷ_i ≠ y_i): |r| is piecewise linear."""
+        return np.zeros(np.shape(y))
 
     def smoothed(self, delta: float) -> SmoothedMAE:
         """S_δ, the MAE smoothed within ``delta``: MAE − δ/2 ≤ S_δ ≤ MAE."""
@@ -190,6 +222,13 @@ class Huber(Loss):
     delta: float = 1.0
     name: str = "huber"
     curvature_bound: float | None = 1.0
+    curvature_varies: bool = True
+    has_curvature: bool = True
+
+    def curvature(self, y: Array, yhat: Array) -> Array:
+        """∂²L/∂ŷ_i² = (1/n)·1[|r_i| ≤ δ] (it jumps at |r_i| = δ; the inner value is given)."""
+        r = np.asarray(y) - np.asarray(yhat)
+        return (np.abs(r) <= self.delta).astype(np.float64) / r.shape[0]
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.delta) and self.delta > 0):
@@ -225,6 +264,12 @@ class SmoothedMAE(Loss):
 
     delta: float = 1.0
     name: str = "smoothed-mae"
+    has_curvature: bool = True
+
+    def curvature(self, y: Array, yhat: Array) -> Array:
+        """∂²S_δ/∂ŷ_i² = 1/(nδ) inside the band |r_i| ≤ δ, 0 outside."""
+        r = np.asarray(y) - np.asarray(yhat)
+        return (np.abs(r) <= self.delta).astype(np.float64) / (self.delta * r.shape[0])
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.delta) and self.delta > 0):
@@ -261,7 +306,16 @@ class LogLoss(Loss):
 
     name: str = "logloss"
     curvature_bound: float | None = 0.25
+    curvature_varies: bool = True
     checks_targets: bool = True
+    numeric_targets: bool = False
+    has_curvature: bool = True
+
+    def curvature(self, y: Array, yhat: Array) -> Array:
+        """∂²L/∂z_i² = σ(z_i)(1 − σ(z_i))/n (at most 1/(4n))."""
+        z = np.asarray(yhat, dtype=np.float64)
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))
+        return p * (1.0 - p) / z.shape[0]
 
     def check_targets(self, y: Array, first_row: int = 0) -> None:
         """Refuse y outside {0, 1}, naming the first bad row (1-based) and value, and the fix."""
@@ -323,6 +377,7 @@ class Softmax(Loss):
     n_classes: int | None = None
     name: str = "softmax"
     curvature_bound: float | None = 0.5
+    numeric_targets: bool = False  # class labels: never standardised
     checks_targets: bool = True
     separable: bool = True
 

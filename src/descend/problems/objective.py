@@ -70,6 +70,15 @@ class Objective:
         A model linear in θ with a non-differentiable loss that has a smoothing (the MAE):
         :meth:`smoothed` gives the same objective with the loss smoothed within δ, which the
         continuation of ``learning_rate="auto"`` minimises (:mod:`descend.descent.rates`).
+    line_search_pays : bool
+        A model linear in θ with a smooth loss whose curvature varies (Huber, log loss), no
+        proximal part: the curvature bound a constant "auto" rate would be tuned to can be far
+        above the curvature near the minimum, so ``learning_rate="auto"`` steps by Armijo
+        backtracking instead (:mod:`descend.descent.rates`).
+    exact_hvp : bool
+        :meth:`hvp` is exact (an analytic surface, least squares, a model that declares
+        ``has_hvp`` with a loss that declares ``has_curvature``: the MLP's R-operator); False:
+        it is a central difference of the gradient (about 1e-8 relative error, two gradients).
     """
 
     n_params: int = 0
@@ -87,11 +96,22 @@ class Objective:
     #: one (lo, hi) per parameter where the objective has a natural box (surfaces), else None
     bounds: list[tuple[float, float]] | None = None
     has_prox: bool = False
+    exact_hvp: bool = False
 
     @property
     def smoothable(self) -> bool:
         """Convex in θ with a loss that has a smoothing: a model linear in θ and the MAE."""
         return self.is_linear and self.loss is not None and bool(self.loss.smoothable)
+
+    @property
+    def line_search_pays(self) -> bool:
+        """A model linear in θ and a smooth loss whose curvature varies (Huber, log loss)."""
+        return (
+            self.is_linear
+            and not self.has_prox
+            and self.loss is not None
+            and bool(self.loss.curvature_varies)
+        )
 
     def smoothed(self, delta: float) -> Objective:
         """This objective with its loss smoothed within ``delta`` (where :attr:`smoothable`)."""
@@ -109,6 +129,11 @@ class Objective:
 
     def reference(self) -> Reference | None:
         """The closed-form minimiser where one exists (least squares), else None."""
+        return None
+
+    def baseline_loss(self) -> float | None:
+        """The loss of predicting the mean of y for every row (regression data), else None:
+        what a fit must beat to have learned anything."""
         return None
 
     def gram(self) -> Array:
@@ -149,7 +174,8 @@ class Objective:
         return hessian_fd(self, theta)
 
     def hvp(self, theta: Array, v: Array) -> Array:
-        """Hessian-vector product ∇²f(θ)·v, shape (p,); here by a central difference."""
+        """Hessian-vector product ∇²f(θ)·v, shape (p,); here by a central difference
+        (objectives that declare :attr:`exact_hvp` override it with the exact product)."""
         theta = np.asarray(theta, dtype=np.float64)
         v = np.asarray(v, dtype=np.float64)
         nv = float(np.linalg.norm(v))
@@ -250,6 +276,12 @@ class DataObjective(Objective):
         twin.name = f"{twin.loss.spec()} of {self.model.spec()}"
         return twin
 
+    def baseline_loss(self) -> float | None:
+        """loss(y, ȳ·1) for numeric targets (None for class labels)."""
+        if not self.loss.numeric_targets or self.y.size == 0:
+            return None
+        return float(self.loss.value(self.y, np.full_like(self.y, float(np.mean(self.y)))))
+
     def predict(self, theta: Array) -> Array:
         """ŷ on the objective's own rows, shape (n,)."""
         return np.asarray(self.model.forward(theta, self.Z))
@@ -319,8 +351,28 @@ class DataObjective(Objective):
             return 2.0 * self.gram()
         return super().hessian(theta)
 
+    @property
+    def exact_hvp(self) -> bool:  # type: ignore[override]
+        """The model gives exact products (``has_hvp``) and the loss its second derivative."""
+        return bool(self.model.has_hvp and self.loss.has_curvature)
+
     def hvp(self, theta: Array, v: Array) -> Array:
+        """∇²L(θ)·v, shape (p,), for θ and v of shape (p,).
+
+        Least squares on a model linear in θ: (2/n)·Aᵀ(A v). Where :attr:`exact_hvp`: the
+        model's exact product (:meth:`~descend.problems.models.base.Model.hvp`; the MLP's
+        R-operator) with g = ∂L/∂ŷ and h = ∂²L/∂ŷ² from the loss. Otherwise a central
+        difference of the gradient.
+        """
+        v = np.asarray(v, dtype=np.float64)
         if self.is_linear_least_squares:
             A = self.model.augmented(self.Z)
             return (2.0 / self.n_samples) * (A.T @ (A @ v))
+        if self.exact_hvp:
+            theta = np.asarray(theta, dtype=np.float64)
+            Z, y = self.Z, self.y
+            yhat = self.model.forward(theta, Z)
+            g = self.loss.grad(y, yhat)
+            h = self.loss.curvature(y, yhat)
+            return np.asarray(self.model.hvp(theta, Z, v, g, h))
         return super().hvp(theta, v)

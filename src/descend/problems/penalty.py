@@ -224,6 +224,15 @@ class PenalizedObjective(Objective):
     def hessian(self, theta: Array) -> Array:
         return self.base.hessian(theta) + self._H
 
+    @property
+    def exact_hvp(self) -> bool:  # type: ignore[override]
+        """The base objective's products are exact (the penalty's Hessian is)."""
+        return bool(self.base.exact_hvp)
+
+    def baseline_loss(self) -> float | None:
+        """The base objective's loss of predicting the mean of y."""
+        return self.base.baseline_loss()
+
     def hvp(self, theta: Array, v: Array) -> Array:
         return self.base.hvp(theta, v) + self._H @ np.asarray(v, dtype=np.float64)
 

@@ -277,6 +277,15 @@ class PreconditionedObjective(Objective):
         """Mini-batches are the base objective's (rows pass straight through)."""
         return self.base.owns_batches
 
+    @property
+    def may_separate(self) -> bool:
+        """The base objective can lack a minimiser by separation (log loss)."""
+        return self.base.may_separate
+
+    def separated(self, phi: Array) -> bool:
+        """θ = Tφ separates the data (the base objective's test, in its coordinates)."""
+        return self.base.separated(self.pre.to_model(phi))
+
     def batches(self, batch_size: int, rng: np.random.Generator) -> Any:
         """The base objective's own mini-batches."""
         return self.base.batches(batch_size, rng)
@@ -303,6 +312,15 @@ class PreconditionedObjective(Objective):
         if self.is_linear_least_squares:
             return 2.0 * self.gram()
         return self.pre.congruence(self.base.hessian(self.pre.to_model(phi)))
+
+    @property
+    def exact_hvp(self) -> bool:  # type: ignore[override]
+        """The base objective's products are exact (the change of variables is linear)."""
+        return bool(self.base.exact_hvp)
+
+    def baseline_loss(self) -> float | None:
+        """The base objective's loss of predicting the mean of y."""
+        return self.base.baseline_loss()
 
     def hvp(self, phi: Array, v: Array) -> Array:
         """∇²f(φ)·v = Tᵀ·∇²L(Tφ)·(Tv), shape (p,), for φ and v of shape (p,)."""
@@ -342,6 +360,9 @@ def choose(objective: Objective, preconditioner: str | None, auto_rate: bool) ->
     - the MAE of a linear model (``objective.smoothable``): ``"qr"`` whenever κ > 1 — the
       smoothing continuation's line search is limited by the design's conditioning at every
       stage, so whitening it once pays at every stage;
+    - the Huber and log losses of a linear model (``objective.line_search_pays``): ``"qr"``
+      whenever κ > 1 — "auto" steps them by a line search, which the design's conditioning
+      limits near the minimum as everywhere;
     - κ ≤ :data:`AUTO_KAPPA` (100): ``"none"``;
     - else ``"diagonal"`` if Jacobi scaling alone gives κ ≤ 100;
     - else ``"qr"`` (κ = 1), unless A is rank deficient (κ = ∞), where nothing whitens it.
@@ -371,6 +392,12 @@ def choose(objective: Objective, preconditioner: str | None, auto_rate: bool) ->
             f"the MAE's smoothing continuation: its stages are as well conditioned as the "
             f"design allows only when (1/n)·AᵀA = I (κ = {kappa:.3g} here), so descent runs on "
             "φ = Rθ/√n with A = QR"
+        )
+    if objective.line_search_pays and kappa > 1.0 + 1e-9:
+        return "qr", (
+            f"the {objective.loss.name} loss's line search: the step follows the local curvature, "
+            f"which is best conditioned where the design is, (1/n)·AᵀA = I (κ = {kappa:.3g} "
+            "here), so descent runs on φ = Rθ/√n with A = QR"
         )
     if kappa <= AUTO_KAPPA:
         return "none", f"κ(H) = {kappa:.3g} ≤ {AUTO_KAPPA:g}: plain descent converges quickly"

@@ -41,17 +41,24 @@ problem, L(θ) = θᵀGθ − 2θᵀc + yy (with G = AᵀA/n for A = [Z, 1]), an
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from descend.problems import blas
+
 Array = NDArray[np.float64]
+_T = TypeVar("_T")
 
 __all__ = [
     "NonFiniteError", "Moments", "moments", "block_scatter", "raw_scatter", "QuadraticStats",
-    "BLOCK_BYTES", "RAW_RATIO",
+    "BLOCK_BYTES", "RAW_RATIO", "in_order",
 ]  # fmt: skip
 
 
@@ -69,6 +76,9 @@ RAW_BLOCK_BYTES = 1 << 20
 #: largest r² = 1 + μ²/σ² (per column, and for y − y₀) for which :func:`moments` uses raw sums
 RAW_RATIO = 64.0
 
+#: blocks each worker thread may run ahead of the caller's in-order sum (:func:`in_order`)
+WINDOW = 4
+
 #: rows of the probe that decides the route before the pass
 PROBE_ROWS = 1024
 
@@ -78,7 +88,9 @@ def block_rows(d: int, block_bytes: int = BLOCK_BYTES) -> int:
     return max(256, block_bytes // (8 * (d + 2)))
 
 
-def block_scatter(X: Array, y: Array, x0: Array, y0: float, *, rows: int | None = None) -> Array:
+def block_scatter(
+    X: Array, y: Array, x0: Array, y0: float, *, rows: int | None = None, workers: int | None = 1
+) -> Array:
     """Σ bbᵀ over the rows b = [x − x₀, y − y₀, 1] of a block; shape (d + 2, d + 2).
 
     Parameters
@@ -90,6 +102,10 @@ def block_scatter(X: Array, y: Array, x0: Array, y0: float, *, rows: int | None 
         The shift (one data row of the whole data set, the same for every block).
     rows : int, optional
         Sub-block size (default: about :data:`BLOCK_BYTES` per buffer).
+    workers : int or None, optional
+        1 (default; what a Dask chunk uses): one serial loop, BLAS as configured. None or more:
+        one BLAS thread per call and that many threads over the sub-blocks (None: as many as
+        BLAS was allowed), see :func:`in_order`. The sum is bitwise the same either way.
 
     Returns
     -------
@@ -99,25 +115,32 @@ def block_scatter(X: Array, y: Array, x0: Array, y0: float, *, rows: int | None 
     """
     m, d = X.shape
     rows = rows or block_rows(d)
-    buf = np.empty((min(rows, max(m, 1)), d + 2))
-    buf[:, d + 1] = 1.0
-    S = np.zeros((d + 2, d + 2))
-    for i in range(0, m, rows):
-        j = min(i + rows, m)
-        B = buf[: j - i]
+    size = min(rows, max(m, 1))
+
+    def product(i: int, j: int) -> Array:
+        B = np.empty((size, d + 2))[: j - i]
         np.subtract(X[i:j], x0, out=B[:, :d])
         np.subtract(y[i:j], y0, out=B[:, d])
-        S += B.T @ B
+        B[:, d + 1] = 1.0
+        return np.asarray(B.T @ B)
+
+    S = np.zeros((d + 2, d + 2))
+    for P in in_order(product, m, rows, workers):
+        S += P
     return S
 
 
-def raw_scatter(X: Array, y: Array, y0: float, *, rows: int | None = None) -> Array:
+def raw_scatter(
+    X: Array, y: Array, y0: float, *, rows: int | None = None, workers: int | None = None
+) -> Array:
     """The :func:`block_scatter` sums for the shift (0, y₀), reading X in place.
 
     Per row block Xᵦ (a view: X is not copied) two BLAS calls: XᵦᵀXᵦ and Xᵦᵀ[y − y₀, 1];
     y − y₀ and the ones go through a small buffer. Unshifted X makes the later centring
     cancel when a column's mean is large relative to its spread: see the module docstring
-    for when :func:`moments` may use this (it checks).
+    for when :func:`moments` may use this (it checks). The blocks' products are made by
+    :func:`in_order` (one BLAS thread per call, ``workers`` threads over the blocks) and added
+    in block order.
 
     Parameters
     ----------
@@ -130,6 +153,9 @@ def raw_scatter(X: Array, y: Array, y0: float, *, rows: int | None = None) -> Ar
         The shift of y.
     rows : int, optional
         Rows per block (default: about :data:`RAW_BLOCK_BYTES` of X per block).
+    workers : int, optional
+        Threads over the blocks (default: the threads BLAS may use, :func:`blas.blas_threads`).
+        The result is bitwise the same for every value.
 
     Returns
     -------
@@ -140,36 +166,76 @@ def raw_scatter(X: Array, y: Array, y0: float, *, rows: int | None = None) -> Ar
     """
     m, d = X.shape
     rows = rows or max(256, RAW_BLOCK_BYTES // (8 * d))
+    size = min(rows, max(m, 1))
     wide = X.dtype != np.float64
-    if wide:  # float32 storage: each block widened first (exact), same layout as a float64 X
-        fortran = X.flags.f_contiguous and not X.flags.c_contiguous
-        Xbuf = np.empty((min(rows, max(m, 1)), d), order="F" if fortran else "C")
-    W = np.empty((min(rows, max(m, 1)), 2), order="F")
-    W[:, 1] = 1.0
+    fortran = X.flags.f_contiguous and not X.flags.c_contiguous
+
+    def product(i: int, j: int) -> tuple[Array, Array, float, float]:
+        Xb = X[i:j]
+        if wide:  # float32 storage: the block widened first (exact), in X's layout
+            Xb = np.empty((size, d), order="F" if fortran else "C")[: j - i]
+            Xb[...] = X[i:j]
+        Wb = np.empty((size, 2), order="F")[: j - i]
+        Wb[:, 1] = 1.0
+        yb = Wb[:, 0]
+        np.subtract(y[i:j], y0, out=yb)
+        return Xb.T @ Xb, Xb.T @ Wb, float(yb @ yb), float(yb.sum())
+
     S = np.zeros((d + 2, d + 2))
     G = S[:d, :d]
     C = S[:d, d:]
     yy = 0.0
     ys = 0.0
-    for i in range(0, m, rows):
-        j = min(i + rows, m)
-        Xb = X[i:j]
-        if wide:
-            Xb = Xbuf[: j - i]
-            Xb[...] = X[i:j]
-        Wb = W[: j - i]
-        yb = Wb[:, 0]
-        np.subtract(y[i:j], y0, out=yb)
-        G += Xb.T @ Xb
-        C += Xb.T @ Wb
-        yy += float(yb @ yb)
-        ys += float(yb.sum())
+    with blas.one_blas_thread():
+        for Gb, Cb, yyb, ysb in in_order(product, m, rows, workers):
+            G += Gb
+            C += Cb
+            yy += yyb
+            ys += ysb
     S[d, d] = yy
     S[d, d + 1] = ys
     S[d + 1, d + 1] = float(m)
     S[d:, :d] = S[:d, d:].T
     S[d + 1, d] = ys
     return S
+
+
+def in_order(
+    product: Callable[[int, int], _T], m: int, rows: int, workers: int | None = 1
+) -> Iterator[_T]:
+    """``product(i, j)`` for the row blocks [i, j) of ``rows`` rows, yielded in block order.
+
+    With ``workers`` = 1 a plain serial loop. Otherwise (None: as many threads as BLAS was
+    allowed, :func:`blas.blas_threads`) a thread pool makes the products, at most
+    :data:`WINDOW` per worker ahead of the caller, under :func:`blas.one_blas_thread`: a
+    descheduled thread delays one block, not every BLAS call. The caller adds the products in
+    block order, exactly as the serial loop does, so the sums are bitwise the same for any
+    number of threads (see :mod:`descend.problems.blas`).
+    """
+    spans = [(i, min(i + rows, m)) for i in range(0, m, rows)]
+    if workers is None:
+        workers = blas.blas_threads() if len(spans) > 1 else 1
+    if workers <= 1 or len(spans) <= 1:
+        for i, j in spans:
+            yield product(i, j)
+        return
+    err = np.geterr()  # the caller's floating-point error handling, which threads do not inherit
+
+    def work(i: int, j: int) -> _T:
+        with np.errstate(**err):
+            return product(i, j)
+
+    with blas.one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[_T]] = deque()
+        todo = iter(spans)
+        for i, j in islice(todo, WINDOW * workers):
+            pending.append(pool.submit(work, i, j))
+        while pending:
+            done = pending.popleft()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append(pool.submit(work, *nxt))
+            yield done.result()
 
 
 def _ratio_ok(sq: Array, mean: Array, var: Array) -> bool:
@@ -309,7 +375,7 @@ def _moments(X: Array, y: Array, rows: int | None, raw: bool) -> Moments:
             var = np.append(np.diag(mom.Sxx), mom.syy) / n
             if _ratio_ok(sq, mean, var):
                 return replace(mom, x0=x0)
-    return Moments.from_scatter(block_scatter(X, y, x0, y0, rows=rows), x0, y0)
+    return Moments.from_scatter(block_scatter(X, y, x0, y0, rows=rows, workers=None), x0, y0)
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,8 @@ class Surface(Objective):
         """The exact Hessian ∇²f(θ), shape (p, p)."""
         return self.hess(self._theta(theta))
 
+    exact_hvp = True
+
     def hvp(self, theta: Array, v: Array) -> Array:
         """The exact product ∇²f(θ)·v, shape (p,)."""
         return self.hessian(theta) @ np.asarray(v, dtype=np.float64)

@@ -30,6 +30,7 @@ Array = NDArray[np.float64]
 
 __all__ = [
     "lre",
+    "coefficient_lres",
     "CertRow",
     "Certification",
     "certify",
@@ -54,6 +55,28 @@ def lre(estimate: float, certified: float) -> float:
     if err == 0:
         return 15.0
     return float(min(15.0, max(0.0, -math.log10(err))))
+
+
+def coefficient_lres(
+    estimates: Sequence[float] | NDArray[Any], certified: Sequence[float] | NDArray[Any]
+) -> tuple[tuple[float, ...], float]:
+    """Per-coefficient LREs and their summary, the *minimum* (a fit is as good as its worst
+    coefficient, as in McCullough 1998 and NIST's tables).
+
+    Parameters
+    ----------
+    estimates, certified : sequence or ndarray of float, length p
+        Estimated and certified coefficients, in the same order.
+
+    Returns
+    -------
+    lres : tuple of float, length p
+        :func:`lre` of each coefficient.
+    worst : float
+        min(lres).
+    """
+    lres = tuple(lre(float(e), float(c)) for e, c in zip(estimates, certified, strict=True))
+    return lres, min(lres)
 
 
 def _stats(y: Array, yhat: Array, p: int, intercept: bool) -> tuple[float, float]:
@@ -171,12 +194,12 @@ def certify(
         d = datasets.load(name)
         res = fit(d.X, d.y, model=d.model, max_steps=max_steps, **fit_options)
         est = np.r_[res.intercept, res.coef] if d.intercept else res.coef
-        p_lre = tuple(lre(float(e), float(c)) for e, c in zip(est, d.certified, strict=True))
+        p_lre, p_min = coefficient_lres(est, d.certified)
         sd, r2 = _stats(d.y, res.predict(d.X), d.n_params, d.intercept)
 
         A = _raw_design(d.X, d.model)
         b, _, rank, _ = np.linalg.lstsq(A, d.y, rcond=None)
-        n_lre = tuple(lre(float(e), float(c)) for e, c in zip(b, d.certified, strict=True))
+        n_lre, n_min = coefficient_lres(b, d.certified)
         nsd, nr2 = _stats(d.y, A @ b, d.n_params, d.intercept)
 
         refine = res.settings.get("refine") or {}
@@ -188,11 +211,11 @@ def certify(
                 difficulty=d.difficulty,
                 n_params=d.n_params,
                 param_lre=p_lre,
-                min_lre=min(p_lre),
+                min_lre=p_min,
                 sd_lre=lre(sd, d.residual_sd),
                 r2_lre=lre(r2, d.r_squared),
                 numpy_param_lre=n_lre,
-                numpy_min_lre=min(n_lre),
+                numpy_min_lre=n_min,
                 numpy_sd_lre=lre(nsd, d.residual_sd),
                 numpy_r2_lre=lre(nr2, d.r_squared),
                 numpy_rank=int(rank),

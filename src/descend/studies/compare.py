@@ -188,6 +188,7 @@ def compare(
             hyper=settings,
             batch_size=batch_size,
             smoothable=prob.objective.smoothable,
+            line_search_pays=prob.objective.line_search_pays,
         )
         run = partial(
             minimize, optimizer=name, learning_rate=rate, max_steps=max_steps, tol=tol,

@@ -223,6 +223,7 @@ def lr_sweep(
             target_scale=prob.target_scale, hyper=hyper, max_steps=max_steps,
             schedule=schedule, batch_size=batch_size, constant=True,
             smoothable=prob.objective.smoothable,
+            line_search_pays=prob.objective.line_search_pays,
         )  # fmt: skip
         run = partial(
             minimize, optimizer=optimizer, learning_rate=rate, batch_size=batch_size,

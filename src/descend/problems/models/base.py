@@ -44,6 +44,8 @@ class Model:
     #: :meth:`squared_error` computes the MSE and its gradient in one call, bit for bit what
     #: ``forward``, the MSE's gradient and ``vjp`` give in three (small data: calls cost)
     fuses_squared_error: bool = False
+    #: :meth:`hvp` gives exact Hessian-vector products of a loss of ŷ (the R-operator)
+    has_hvp: bool = False
     #: the polynomial basis Φ is built from (a Polynomial's; None for every other model)
     basis: PolynomialBasis | None = None
     #: the model can give K > 1 outputs per row (:meth:`with_outputs`): ŷ of shape (n, K)
@@ -83,11 +85,15 @@ class Model:
         feature_names: list[str] | None = None,
         y: Array | None = None,
         weights: Array | None = None,
+        *,
+        scale_target: bool = True,
     ) -> Model:
         """Return a copy of this model fitted to the inputs X of shape (n, d).
 
         ``y`` (shape (n,)), when given, lets a model centre its random start on the data
-        (see :meth:`bind_target`); it never changes the features. ``weights`` (shape (n,),
+        (see :meth:`bind_target`) and — with ``scale_target``, for targets that are numbers in
+        the data's units (a regression loss) — standardise its output
+        (:meth:`bind_target_scale`); it never changes the features. ``weights`` (shape (n,),
         ≥ 0), when given, make the scaling the weighted one (row i counted w_i times, rows of
         weight 0 not at all), so weighting rows and repeating them bind the same model.
         """
@@ -101,7 +107,14 @@ class Model:
                 bound.bind_target(ya)
             else:
                 bound.bind_target_mean(float(np.average(ya, weights=weights)))
+            if scale_target:
+                bound.bind_target_scale(ya, weights)
         return bound
+
+    def bind_target_scale(self, y: Array, weights: Array | None = None) -> None:
+        """Learn an output scale from regression targets y, shape (n,), weighted by ``weights``
+        when given (nothing here; the MLP predicts ŷ = ȳ + s_y·net(z), so its weights work in
+        standardised units)."""
 
     def _bind(self, X: Array, weights: Array | None = None) -> None:
         raise NotImplementedError
@@ -143,6 +156,18 @@ class Model:
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
         """∂L/∂θ = (∂ŷ/∂θ)ᵀ g, shape (p,), for g = ∂L/∂ŷ of shape (n,) (backpropagation)."""
         raise NotImplementedError
+
+    def hvp(self, theta: Array, Z: Array, v: Array, g: Array, h: Array) -> Array:
+        """∇²_θ L(θ)·v, shape (p,), for L = Σ_i ℓ_i(ŷ_i(θ)) — models that declare :attr:`has_hvp`.
+
+        With J = ∂ŷ/∂θ (n × p), g = ∂L/∂ŷ and h = ∂²L/∂ŷ² (both shape (n,); the Hessian of L
+        in ŷ is diagonal),
+
+            ∇²L·v = Jᵀ (h ⊙ J v) + Σ_i g_i ∇²ŷ_i·v,
+
+        the Gauss–Newton part plus the model's own curvature weighted by the residuals.
+        """
+        raise NotImplementedError(f"{self.spec()} gives no exact Hessian-vector products")
 
     def squared_error(self, theta: Array, Z: Array, y: Array) -> tuple[float, Array]:
         """(L, ∇L) of the MSE L = (1/n)‖y − ŷ‖² in one call; models that declare

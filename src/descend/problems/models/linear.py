@@ -46,6 +46,7 @@ class Linear(Model):
     is_linear = True
     fuses_squared_error = True
     multi_output = True
+    has_hvp = True
     #: the random start's intercept centre (ȳ once bound with targets; see bind_target_mean)
     start_offset = 0.0
 
@@ -162,6 +163,12 @@ class Linear(Model):
         else:
             out[:] = Z.T @ g
         return out
+
+    def hvp(self, theta: Array, Z: Array, v: Array, g: Array, h: Array) -> Array:
+        """∇²L·v = Aᵀ(h ⊙ A v), shape (p,), with A = [Z, 1]: ŷ = Aθ has no curvature of its
+        own, so only the loss's (h = ∂²L/∂ŷ², shape (n,)) enters; (2/n)·AᵀA·v for the MSE."""
+        v = np.asarray(v, dtype=np.float64)
+        return self.vjp(theta, Z, np.asarray(h) * self.forward(v, Z))
 
     def squared_error(self, theta: Array, Z: Array, y: Array) -> tuple[float, Array]:
         """The MSE and its gradient: ``forward``, :class:`~descend.problems.losses.MSE` and

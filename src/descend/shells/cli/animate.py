@@ -13,6 +13,7 @@ from descend.shells.cli.fit import (
     load_data,
     training_kwargs,
 )
+from descend.shells.cli.parser import output_file
 from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["positive_int", "register", "run"]
@@ -51,7 +52,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(p)
     add_training_arguments(p)
-    p.add_argument("--out", required=True, metavar="FILE", help="output .gif (or .mp4)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        type=output_file("descent.gif"),
+        help="output .gif (or .mp4)",
+    )
     p.add_argument("--frames", type=positive_int, default=60, help="most frames (default 60)")
     p.add_argument("--fps", type=positive_int, default=15, help="frames per second (default 15)")
     add_quiet_argument(p)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from descend.shells.cli.parser import output_dir, output_file
+
 __all__ = ["add_figure_arguments", "needs_matplotlib", "write_figures"]
 
 
@@ -13,11 +15,13 @@ def add_figure_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--plot",
         metavar="DIR",
+        type=output_dir,
         help="write fit.png, loss.png, steps.png and contour.png into DIR (needs matplotlib)",
     )
     p.add_argument(
         "--report",
         metavar="FILE",
+        type=output_file("report.html"),
         help="write a self-contained HTML report of the run (figures embedded, no network)",
     )
 

@@ -12,7 +12,7 @@ from descend.data.names import require
 from descend.data.tables import CSV_MAX_BYTES
 from descend.shells.cli import signals
 from descend.shells.cli.figures import add_figure_arguments, write_figures
-from descend.shells.cli.parser import add_step_limit
+from descend.shells.cli.parser import add_step_limit, output_file
 
 __all__ = [
     "add_checkpoint_arguments",
@@ -192,8 +192,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(p)
     add_training_arguments(p)
+    p.add_argument(
+        "--track-sharpness",
+        type=int,
+        metavar="N",
+        help="measure the sharpness λ_max(∇²L) every N steps (res.history.sharpness; the "
+        "summary gives the last value beside 2/lr)",
+    )
     add_penalty_arguments(p)
-    p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
+    p.add_argument(
+        "--json",
+        metavar="PATH",
+        type=output_file("run.json"),
+        help="write the full result (history too) as JSON",
+    )
     p.add_argument(
         "--dask",
         action="store_true",
@@ -279,6 +291,7 @@ def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--checkpoint",
         metavar="PATH",
+        type=output_file("run.ckpt", ".json", ".history"),
         help="save the run's state here (every 1000 steps by default, at --max-steps, and on "
         "Ctrl-C/SIGTERM); continue with 'descend resume PATH'",
     )
@@ -441,8 +454,7 @@ def run(args: argparse.Namespace) -> int:
         X, y, names = load(args.csv, y=args.y)
         label = f"{args.csv} (dask, {X.numblocks[0]} chunks)"
         source = {"dask": os.path.abspath(args.csv), "y": args.y}
-        extra = {"progress": not args.quiet}
-        return _fit_and_finish(args, X, y, names, None, label, extra, source)
+        return _fit_and_finish(args, X, y, names, None, label, {}, source, dask=True)
 
 
 def _fit_and_finish(
@@ -454,6 +466,8 @@ def _fit_and_finish(
     label: str,
     extra: dict[str, Any],
     source: dict[str, Any],
+    *,
+    dask: bool = False,
 ) -> int:
     import warnings
 
@@ -464,6 +478,10 @@ def _fit_and_finish(
     model = build_model(args, default_model)
     progress = Progress(args.max_steps, "fit", quiet=args.quiet)
     kwargs = {**training_kwargs(args), **penalty_kwargs(args), **extra}
+    if getattr(args, "track_sharpness", None) is not None:
+        kwargs["track_sharpness"] = args.track_sharpness
+    if dask:  # the same display counts the chunks read, then the steps
+        kwargs["progress"] = progress.chunks
     with warnings.catch_warnings(), progress:
         warnings.simplefilter("ignore", DescendWarning)  # shown in the summary instead
         res = fit(

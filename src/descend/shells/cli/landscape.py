@@ -1,4 +1,5 @@
-"""``descend landscape``: local minima by multi-start, the saddle-point study, the GOE check."""
+"""``descend landscape``: local minima by multi-start, the saddle-point study, the edge of
+stability, the GOE check."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import argparse
 import json
 from typing import Any
 
-from descend.shells.cli.parser import add_step_limit
+from descend.shells.cli.parser import add_step_limit, output_file
 from descend.shells.cli.progress import add_quiet_argument, for_args
 from descend.studies.landscape import (
+    edge_of_stability,
     goe_positive_definite_fraction,
     multistart,
     saddle_study,
@@ -18,11 +20,16 @@ from descend.studies.landscape import (
 __all__ = ["add_landscape_arguments", "register", "run_landscape"]
 
 
+#: a --json FILE that can be written (checked while parsing)
+_JSON = output_file("landscape.json")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``descend landscape`` to the sub-command parsers ``sub``."""
     p = sub.add_parser(
         "landscape",
-        help="non-convex landscapes: multistart, saddle-point study, random-matrix check",
+        help="non-convex landscapes: multistart, saddle-point study, edge of stability, "
+        "random-matrix check",
         description="Measure the lesson's claims about non-convex losses: with few parameters "
         "descent ends in different local minima (multistart); in networks, critical points "
         "are mostly saddles (saddles); and a random symmetric matrix is rarely positive "
@@ -30,6 +37,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_landscape_arguments(p)
     p.set_defaults(func=run_landscape)
+
+
+def _rate_list(text: str) -> list[float]:
+    try:
+        rates = [float(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        rates = []
+    if not rates or not all(r > 0 and r < float("inf") for r in rates):
+        raise argparse.ArgumentTypeError(
+            f"expected positive learning rates like 0.1,0.2,0.4; got {text!r}"
+        )
+    return rates
 
 
 def _int_list(text: str) -> list[int]:
@@ -42,7 +61,7 @@ def _int_list(text: str) -> list[int]:
 
 
 def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``saddles`` / ``multistart`` / ``goe`` sub-commands to ``parser``."""
+    """Add the ``saddles`` / ``multistart`` / ``edge`` / ``goe`` sub-commands to ``parser``."""
     sub = parser.add_subparsers(dest="landscape_command", metavar="WHAT", required=True)
     s = sub.add_parser("saddles", help="critical points of growing networks: index vs loss")
     s.add_argument(
@@ -56,7 +75,7 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--samples", type=int, default=200, help="rows of the regression task")
     s.add_argument("--gtol", type=float, default=1e-8, help="a point is critical when ‖∇L‖ ≤ this")
     add_quiet_argument(s)
-    s.add_argument("--json", metavar="FILE", help="also write the raw data as JSON")
+    s.add_argument("--json", metavar="FILE", type=_JSON, help="also write the raw data as JSON")
     m = sub.add_parser("multistart", help="descent from many starts: which minima it finds")
     m.add_argument(
         "--surface",
@@ -82,7 +101,38 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
         "saddle-free Newton (they are then usually not critical points)",
     )
     add_quiet_argument(m)
-    m.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    m.add_argument("--json", metavar="FILE", type=_JSON, help="also write the result as JSON")
+    e = sub.add_parser(
+        "edge",
+        help="the edge of stability: sharpness rises to 2/lr and hovers there (full-batch GD)",
+        description="Train a small tanh network by full-batch gradient descent at several "
+        "learning rates with the sharpness (the largest Hessian eigenvalue) measured every few "
+        "steps, and report where it ends relative to 2/lr (Cohen et al., ICLR 2021).",
+    )
+    e.add_argument(
+        "--lrs",
+        type=_rate_list,
+        default=[0.05, 0.1, 0.2, 0.4],
+        help="learning rates, one run each (default 0.05,0.1,0.2,0.4)",
+    )
+    e.add_argument(
+        "--hidden", type=_int_list, default=[16], help="hidden-layer widths (default 16)"
+    )
+    e.add_argument("--samples", type=int, default=100, help="rows of the task (default 100)")
+    add_step_limit(e, 3000, "steps per run")
+    e.add_argument(
+        "--every", type=int, default=10, help="measure the sharpness every N steps (default 10)"
+    )
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument(
+        "--optimizer",
+        default="gd",
+        help="gd (default), or an adaptive rule (adam, rmsprop, adagrad): then the sharpness "
+        "of P⁻¹H against its edge, 38/lr for Adam",
+    )
+    e.add_argument("--plot", metavar="FILE", help="also draw loss and sharpness to FILE (.png)")
+    add_quiet_argument(e)
+    e.add_argument("--json", metavar="FILE", type=_JSON, help="also write the traces as JSON")
     g = sub.add_parser(
         "goe", help="fraction of random symmetric matrices that are positive definite"
     )
@@ -90,7 +140,7 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--samples", type=int, default=100_000)
     g.add_argument("--seed", type=int, default=0)
     add_quiet_argument(g)
-    g.add_argument("--json", metavar="FILE", help="also write the table as JSON")
+    g.add_argument("--json", metavar="FILE", type=_JSON, help="also write the table as JSON")
 
 
 def run_landscape(args: argparse.Namespace) -> int:
@@ -128,6 +178,21 @@ def run_landscape(args: argparse.Namespace) -> int:
             )
         print(res.table())
         data = res.to_dict()
+    elif what == "edge":
+        with for_args(args, len(args.lrs), "landscape edge", "rate") as progress:
+            edge = edge_of_stability(
+                args.lrs, args.hidden, n_samples=args.samples, max_steps=args.max_steps,
+                every=args.every, seed=args.seed, optimizer=args.optimizer,
+                progress=progress.advance,
+            )  # fmt: skip
+        print(edge.describe())
+        print()
+        print(edge.table())
+        if args.plot:
+            from descend.pictures.plot import plot_edge_of_stability
+
+            plot_edge_of_stability(edge).savefig(args.plot, dpi=120)
+        data = edge.to_dict()
     else:
         with for_args(args, len(args.sizes), "landscape goe", "size") as progress:
             goe = goe_positive_definite_fraction(

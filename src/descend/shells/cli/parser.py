@@ -10,13 +10,15 @@ command.
 from __future__ import annotations
 
 import argparse
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from descend.data.names import did_you_mean
+from descend.descent.outputs import check_output_dir, check_output_file
 
-__all__ = ["Parser", "UsageError", "add_step_limit"]
+__all__ = ["Parser", "UsageError", "add_step_limit", "output_dir", "output_file"]
 
 
 class UsageError(Exception):
@@ -71,3 +73,35 @@ def add_step_limit(p: argparse.ArgumentParser, default: int | None, text: str) -
         metavar="N",
         help=f"{text}{suffix}; --max-iter is an alias",
     )
+
+
+def output_file(example: str, *suffixes: str) -> Callable[[str], str]:
+    """An argparse ``type`` for a file the command will write: a directory, or a folder that
+    does not exist, is refused while parsing — before any data are read or steps run.
+
+    ``example``: a file name suggested inside a directory given by mistake; ``suffixes``: files
+    written beside it (``PATH + suffix``), checked too.
+    """
+
+    def check(text: str) -> str:
+        try:
+            check_output_file(text, "path", example)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        for other in (text + suffix for suffix in suffixes):
+            if os.path.isdir(other):
+                raise argparse.ArgumentTypeError(
+                    f"{text!r} also writes {other!r}, which is a directory: move it, or choose "
+                    "another name"
+                )
+        return text
+
+    return check
+
+
+def output_dir(text: str) -> str:
+    """An argparse ``type`` for a directory the command will write into (made if missing)."""
+    try:
+        return check_output_dir(text, "path")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -1,7 +1,9 @@
 """Progress on stderr for the commands that can run longer than a second.
 
-One class serves both kinds of work: the steps of one run (as the loop's callback
-``(k, θ, L)``) and the runs of a study (as its ``progress(done, total)`` hook). On a terminal
+One class serves every kind of work: the steps of one run (as the loop's callback
+``(k, θ, L)``), the runs of a study (as its ``progress(done, total)`` hook) and, for a Dask
+fit, the chunks its statistics pass reads before the first step (:meth:`Progress.chunks`,
+the same bar counting chunks, then steps). On a terminal
 it draws a `tqdm <https://tqdm.github.io>`_ bar (``tqdm.auto``, the optional ``progress``
 extra) that appears only after the first second and is erased when the work ends; when
 stderr is not a terminal (a pipe, a log file) it draws nothing while the work runs. Either
@@ -85,6 +87,9 @@ class Progress:
         self.start = time.perf_counter()
         self.done = 0
         self.loss: float | None = None
+        self.chunks_read = 0
+        self._reading: float | None = None  # when the chunks' pass started; None: not reading
+        self._chunk_time = 0.0
         self._last = self.start
         self._closed = False
         self.bar: Any = None
@@ -100,6 +105,8 @@ class Progress:
         """The loop's callback after step ``k``: record it; never asks the run to stop."""
         self.done = k + 1
         self.loss = loss
+        if self._reading is not None:
+            self._end_reading()
         if self.bar is not None:
             now = time.perf_counter()
             if now - self._last >= 0.1:
@@ -107,6 +114,31 @@ class Progress:
                 self.bar.n = self.done
                 self.bar.set_postfix_str(f"loss {loss:.6g}", refresh=True)
         return False
+
+    def chunks(self, done: int, total: int) -> None:
+        """A Dask fit's hook (``ds.fit(..., progress=...)``): ``done`` of the ``total`` chunks
+        of the statistics pass have been read. The bar counts chunks until the first step."""
+        if self._reading is None:
+            self._reading = time.perf_counter()
+            if self.bar is not None:
+                self.bar.unit = "chunk"
+                self.bar.set_description(f"{self.desc}: reading", refresh=False)
+        self.chunks_read = done
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.n = done
+            self.bar.refresh()
+
+    def _end_reading(self) -> None:
+        """The first step after the chunks: the bar counts steps again."""
+        assert self._reading is not None
+        self._chunk_time += time.perf_counter() - self._reading
+        self._reading = None
+        self._last = 0.0  # draw the first step at once
+        if self.bar is not None:
+            self.bar.reset(total=self.total)
+            self.bar.unit = self.unit
+            self.bar.set_description(self.desc, refresh=False)
 
     def advance(self, done: int, total: int | None = None) -> None:
         """A study's hook: ``done`` of ``total`` runs have finished."""
@@ -125,11 +157,17 @@ class Progress:
         return time.perf_counter() - self.start
 
     def final_line(self) -> str:
-        """``descend fit: 5000 steps in 3.2 s (loss 0.0123)`` — what was done and how long."""
+        """``descend fit: 5000 steps in 3.2 s (loss 0.0123)`` — what was done and how long
+        (for a Dask fit also ``, 48 chunks read in 1.1 s``)."""
         unit = self.unit if self.done == 1 else f"{self.unit}s"
         text = f"descend {self.desc}: {self.done:,} {unit} in {self.elapsed:.1f} s"
         if self.loss is not None:
             text += f" (loss {self.loss:.6g})"
+        if self.chunks_read:
+            if self._reading is not None:  # stopped while reading
+                self._chunk_time += time.perf_counter() - self._reading
+                self._reading = None
+            text += f", {self.chunks_read:,} chunks read in {self._chunk_time:.1f} s"
         return text
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from descend.shells.cli.fit import add_checkpoint_arguments, add_scheduler_arguments, finish
-from descend.shells.cli.parser import add_step_limit
+from descend.shells.cli.parser import add_step_limit, output_file
 
 __all__ = ["register", "run"]
 
@@ -24,7 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="CHECKPOINT", help="the checkpoint file")
     p.add_argument("--csv", metavar="PATH", help="read the data from this CSV file instead")
     add_step_limit(p, None, "a new step limit (default: the original one)")
-    p.add_argument("--json", metavar="PATH", help="write the full result (history too) as JSON")
+    p.add_argument(
+        "--json",
+        metavar="PATH",
+        type=output_file("run.json"),
+        help="write the full result (history too) as JSON",
+    )
     add_scheduler_arguments(
         p, "a fit made with --dask: the dask.distributed scheduler to run on (default: local)"
     )
@@ -71,6 +76,8 @@ def _resume(args: argparse.Namespace, ck: Any, source: Any) -> int:
     if args.checkpoint_every is not None or args.checkpoint_seconds is not None:
         extra = {"checkpoint_every": args.checkpoint_every,
                  "checkpoint_seconds": args.checkpoint_seconds}  # fmt: skip
+    if source and "dask" in source:  # the same display counts the chunks read, then the steps
+        extra["progress"] = progress.chunks
     with progress:
         res = resume(
             args.path, X, y, max_steps=args.max_steps, checkpoint=target, callback=progress, **extra

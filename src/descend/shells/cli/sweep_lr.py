@@ -13,6 +13,7 @@ from descend.shells.cli.fit import (
     load_data,
     optimizer_hyperparams,
 )
+from descend.shells.cli.parser import output_file
 from descend.shells.cli.progress import add_quiet_argument, for_args
 
 __all__ = ["parse_lrs", "register", "run"]
@@ -61,7 +62,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="LR,LR,…",
         help="learning rates to try (default: 0.9·2^k·(2/λ_max), k = −10…2)",
     )
-    p.add_argument("--plot", metavar="FILE", help="save the sweep figure (PNG, SVG, PDF)")
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        type=output_file("sweep.png"),
+        help="save the sweep figure (PNG, SVG, PDF)",
+    )
     add_quiet_argument(p)
     p.set_defaults(func=run)
 

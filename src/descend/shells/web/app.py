@@ -13,6 +13,8 @@ Endpoints
 ``POST /api/runs/{id}/learning-rate``   ``{"learning_rate": lr}`` → new rate, no reset
 ``POST /api/runs/{id}/reset``           back to θ₀, fresh optimizer state
 ``GET /api/runs/{id}/contour``          ``?i=&j=&n=`` → the loss grid over θ_i, θ_j and the path
+                                        (abandoned when the page disconnects, a newer contour
+                                        of the run starts, or the run is removed)
 ``WS /api/runs/{id}/ws``                run / pause / step / set_lr / reset / speed / pair;
                                         the server streams throttled update messages
 
@@ -30,6 +32,7 @@ import json
 import logging
 import math
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from importlib import resources
@@ -209,6 +212,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {**_ERR, "description": "a body that does not parse, or a Host this server refuses"},
     403: {**_ERR, "description": "cross-site request, or no/wrong X-Descend-Token"},
     404: {**_ERR, "description": "no such run or upload"},
+    409: {**_ERR, "description": "a contour abandoned: a newer one of the run replaced it"},
     413: {**_ERR, "description": "body or upload over the size limit"},
     422: {**_ERR, "description": "invalid settings, data or parameters"},
     429: {**_ERR, "description": "too many runs at once"},
@@ -435,8 +439,23 @@ def create_app(
         return await _with_run(run_id, lambda r: r.reset())
 
     @app.get("/api/runs/{run_id}/contour", responses=ERRORS)
-    async def contour(run_id: str, i: int = 0, j: int = 1, n: int = 40) -> JSONResponse:
-        return await _with_run(run_id, lambda r: r.contour(i, j, n))
+    async def contour(
+        request: Request, run_id: str, i: int = 0, j: int = 1, n: int = 40
+    ) -> JSONResponse:
+        gone = threading.Event()  # set when the page disconnects: the grid stops early
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            return await _with_run(run_id, lambda r: r.contour(i, j, n, gone))
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watcher
 
     @app.websocket("/api/runs/{run_id}/ws")
     async def stream(ws: WebSocket, run_id: str) -> None:

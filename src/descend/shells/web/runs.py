@@ -30,13 +30,13 @@ from descend.descent.rates import is_auto
 from descend.descent.session import Session
 from descend.problems.build import build_problem
 from descend.problems.models import Model, get_model
-from descend.problems.slices import landscape_grid
+from descend.problems.slices import GridCancelledError, landscape_grid, profile_grid
 from descend.shells.web import controls
 from descend.shells.web.limits import LimitError, Limits
 
 Array = NDArray[np.float64]
 
-__all__ = ["Run", "RunManager", "Upload", "clean"]
+__all__ = ["GridTicket", "Run", "RunManager", "Upload", "clean"]
 
 #: points of the fitted curve drawn over the data
 CURVE_POINTS = 200
@@ -88,6 +88,22 @@ class Upload:
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+#: a network's sharpness is measured every this many steps (drawn beside 2/η)
+SHARPNESS_EVERY = 10
+
+
+def _sharpness(h: History) -> dict[str, Any]:
+    """``{"sharpness": {"k", "value", "edge"}}`` at the measured steps (edge = 2/η of that
+    step), or ``{}`` when the run does not track it."""
+    if h.sharpness is None:
+        return {}
+    at = np.flatnonzero(np.isfinite(h.sharpness))
+    with np.errstate(divide="ignore"):
+        edge = 2.0 / h.lr[at]
+    return {"sharpness": {"k": clean(h.step[at]), "value": clean(h.sharpness[at]),
+                          "edge": clean(edge)}}  # fmt: skip
 
 
 def display_name(filename: str | None) -> str:
@@ -152,6 +168,30 @@ def check_hyper(optimizer: str, hyper: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # a run
 # ---------------------------------------------------------------------------------------------
+class GridTicket:
+    """One loss grid in flight: cancelled (with the reason and the HTTP status to answer) when
+    the run is removed, when a newer grid of the run replaces it, or when its page goes away
+    (``gone``, an event the server sets on a disconnect)."""
+
+    def __init__(self, gone: threading.Event | None = None) -> None:
+        self._event = threading.Event()
+        self._gone = gone
+        self.reason = ""
+        self.status = 409
+
+    def cancel(self, reason: str, status: int = 409) -> None:
+        """Ask the grid to stop (the first reason wins)."""
+        if not self._event.is_set():
+            self.reason, self.status = reason, status
+            self._event.set()
+
+    def cancelled(self) -> bool:
+        """Whether the grid should stop now (asked before each grid point)."""
+        if self._gone is not None and self._gone.is_set():
+            self.cancel("the page that asked for this contour went away")
+        return self._event.is_set()
+
+
 @dataclass
 class Run:
     """One page's descent: the session, the data it plots, and bookkeeping."""
@@ -166,10 +206,19 @@ class Run:
     last_seen: float = field(default_factory=time.monotonic)
     sockets: int = 0
     pair: tuple[int, int] = (0, 1)
+    #: the loss grid being computed, if any (a newer one cancels it)
+    grid: GridTicket | None = None
+    grid_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def touch(self) -> None:
         """Mark the run as used now (idle runs are evicted)."""
         self.last_seen = time.monotonic()
+
+    def cancel_grid(self, reason: str, status: int = 409) -> None:
+        """Stop the loss grid in flight, if any (within one loss evaluation)."""
+        with self.grid_lock:
+            if self.grid is not None:
+                self.grid.cancel(reason, status)
 
     # -- views -----------------------------------------------------------------------------
     def fit_view(self) -> dict[str, Any]:
@@ -215,6 +264,7 @@ class Run:
             path = np.zeros((0, 2))
         return {
             "type": "update",
+            **_sharpness(batch),
             "steps": {
                 "k": clean(batch.step[idx]),
                 "loss": clean(batch.loss[idx]),
@@ -284,12 +334,27 @@ class Run:
             )
         return min(n, most)
 
-    def contour(self, i: int, j: int, n: int = 40) -> dict[str, Any]:
-        """The loss over a grid of θ_i, θ_j (the others at the current θ), and the path.
+    def surface_kind(self) -> str:
+        """What the contour draws: ``"profile"`` (the other parameters at their best for each
+        (θ_i, θ_j), so θ* is its lowest point) when the run has a closed-form θ* and a constant
+        Hessian (least squares on a model linear in θ, no L1 penalty), else ``"slice"`` (the
+        others held at the current θ)."""
+        obj = self.session.objective
+        exact = obj.is_linear_least_squares and not obj.has_prox
+        return "profile" if exact and self.info.get("reference") is not None else "slice"
 
-        The grid is computed outside the run's lock (the run goes on meanwhile) on a copy of
-        θ, with at most ``Limits.max_contour_cost`` rows × parameters × grid points (``n`` is
-        lowered to fit; the answer's ``n`` says what was used).
+    def contour(
+        self, i: int, j: int, n: int = 40, gone: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """The loss over a grid of θ_i, θ_j, and the path.
+
+        The surface is the profile through θ* when there is one (:meth:`surface_kind`), else
+        the slice through the current θ. The grid is computed outside the run's lock (the run
+        goes on meanwhile) on a copy of θ, with at most ``Limits.max_contour_cost`` rows ×
+        parameters × grid points (``n`` is lowered to fit; the answer's ``n`` says what was
+        used). It is abandoned within one loss evaluation — LimitError 409, or 404 when the
+        run was removed — when a newer contour of this run starts, when the run is removed, or
+        when ``gone`` is set (the page went away).
         """
         p = self.session.theta.shape[0]
         if p < 2:
@@ -304,10 +369,11 @@ class Run:
             path = s.path(i, j).copy()
             theta = s.theta.copy()
             objective = s.objective
-        pts = [path, theta[[i, j]][None, :]]
         ref = self.info.get("reference")
-        if ref is not None:
-            pts.append(np.asarray(ref["params"])[[i, j]][None, :])
+        theta_star = None if ref is None else np.asarray(ref["params"], dtype=np.float64)
+        pts = [path, theta[[i, j]][None, :]]
+        if theta_star is not None:
+            pts.append(theta_star[[i, j]][None, :])
         allp = np.vstack(pts)
         allp = allp[np.all(np.isfinite(allp), axis=1)]
         lo, hi = allp.min(axis=0), allp.max(axis=0)
@@ -315,18 +381,36 @@ class Run:
         lo, hi = lo - 0.2 * span, hi + 0.2 * span
         a = np.linspace(lo[0], hi[0], n)
         b = np.linspace(lo[1], hi[1], n)
-        Z = landscape_grid(objective, theta, i, j, a, b)
+        kind = self.surface_kind()
+        ticket = GridTicket(gone)
+        with self.grid_lock:
+            if self.grid is not None:
+                self.grid.cancel("a newer contour request for this run replaced this one")
+            self.grid = ticket
+        try:
+            if kind == "profile":
+                assert theta_star is not None
+                Z = profile_grid(objective, theta_star, i, j, a, b, ticket.cancelled)
+            else:
+                Z = landscape_grid(objective, theta, i, j, a, b, ticket.cancelled)
+        except GridCancelledError as exc:
+            raise LimitError(f"contour abandoned: {ticket.reason} ({exc})", ticket.status) from None
+        finally:
+            with self.grid_lock:
+                if self.grid is ticket:
+                    self.grid = None
         names = self.info["param_names"]
         return {
             "i": i,
             "j": j,
             "n": n,
+            "kind": kind,
             "names": [names[i], names[j]],
             "a": clean(a),
             "b": clean(b),
             "z": clean(Z),
             "path": clean(path),
-            "reference": None if ref is None else clean(np.asarray(ref["params"])[[i, j]]),
+            "reference": None if theta_star is None else clean(theta_star[[i, j]]),
         }
 
     def describe(self) -> dict[str, Any]:
@@ -358,6 +442,7 @@ class Run:
                 "loss": clean(hist.loss),
                 "step_size": clean(hist.step_size),
                 "lr": clean(hist.lr),
+                **_sharpness(hist),
             },
             "fit": self.fit_view(),
             "status": self.status(),
@@ -416,9 +501,14 @@ class RunManager:
         return run
 
     def remove(self, run_id: str) -> bool:
-        """Forget a run (its memory goes with it); True when there was one."""
+        """Forget a run (its memory goes with it, its grid in flight is cancelled); True when
+        there was one."""
         with self._lock:
-            return self.runs.pop(run_id, None) is not None
+            run = self.runs.pop(run_id, None)
+        if run is None:
+            return False
+        run.cancel_grid("the run was removed", 404)
+        return True
 
     def purge(self, now: float | None = None) -> list[str]:
         """Remove runs idle for longer than the timeout and without an open socket."""
@@ -429,8 +519,9 @@ class RunManager:
                 for rid, run in self.runs.items()
                 if run.sockets == 0 and now - run.last_seen > self.limits.idle_timeout_s
             ]
-            for rid in old:
-                del self.runs[rid]
+            gone = [self.runs.pop(rid) for rid in old]
+        for run in gone:
+            run.cancel_grid("the run was removed", 404)
         return old
 
     def busy_message(self) -> str:
@@ -554,6 +645,8 @@ class RunManager:
             session = Session(
                 problem,
                 optimizer=optimizer,
+                # a network's curvature moves: its sharpness is drawn beside 2/η
+                track_sharpness=None if problem.model.is_linear else SHARPNESS_EVERY,
                 **controls.passed_to("session", settings, self.controls),
                 **hyper,
             )

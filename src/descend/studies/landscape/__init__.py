@@ -15,7 +15,10 @@ The lesson's last claim has two halves, and this package measures both:
    high-dimensional non-convex optimization", Fig. 1) report that α grows with the loss: the
    high-loss critical points are saddles with many ways down, the low-loss ones are (nearly)
    minima.
-3. **The coin-flip argument.** If each of the n Hessian eigenvalues were positive with
+3. **The edge of stability.** :func:`edge_of_stability` trains a small tanh network by
+   full-batch gradient descent at several rates with the sharpness tracked: it rises to 2/η
+   and hovers there while the loss keeps falling (Cohen et al., ICLR 2021).
+4. **The coin-flip argument.** If each of the n Hessian eigenvalues were positive with
    probability ½ independently, a critical point would be a minimum with probability 2⁻ⁿ.
    :func:`goe_positive_definite_fraction` measures it for random symmetric Gaussian (GOE)
    matrices, whose eigenvalues repel each other, making positive definiteness far rarer still.
@@ -25,10 +28,10 @@ For pictures, :func:`landscape_grid` evaluates the loss on a grid over two coord
 :func:`slice_values` at given points of such a slice; :mod:`descend.pictures.plot` draws them.
 
 The package keeps one concept per module: :mod:`.basins` (multi-start descent),
-:mod:`.saddles` (the saddle-point study), :mod:`.goe` (the random-matrix check) and
-:mod:`.grid` (loss on slices of θ). Every public name is re-exported here, so
-``from descend.studies.landscape import multistart`` and ``ds.landscape.saddle_study`` work as
-before.
+:mod:`.saddles` (the saddle-point study), :mod:`.edge` (the edge of stability), :mod:`.goe`
+(the random-matrix check) and :mod:`.grid` (loss on slices of θ). Every public name is
+re-exported here, so ``from descend.studies.landscape import multistart`` and
+``ds.landscape.saddle_study`` work as before.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from descend.studies.landscape.basins import (
     multistart,
     tiny_network_objective,
 )
+from descend.studies.landscape.edge import EdgeRun, EdgeStudy, edge_of_stability
 from descend.studies.landscape.goe import GOEResult, goe_positive_definite_fraction
 from descend.studies.landscape.saddles import (
     SaddleObjective,
@@ -61,6 +65,9 @@ __all__ = [
     "saddle_free_newton",
     "SaddleStudy",
     "saddle_study",
+    "EdgeRun",
+    "EdgeStudy",
+    "edge_of_stability",
     "GOEResult",
     "goe_positive_definite_fraction",
     "landscape_grid",

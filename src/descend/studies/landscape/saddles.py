@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from descend.descent.minimize import minimize
-from descend.problems.curvature import CriticalPoint, classify, hessian_fd
+from descend.problems.curvature import CriticalPoint, classify, hessian_hvp
 from descend.problems.models.mlp import MLP
 from descend.problems.objective import DataObjective, Objective
 
@@ -72,8 +72,8 @@ class SaddleObjective(Objective):
     The small L2 penalty keeps the critical points at finite θ: without it, small tanh
     networks lower the MSE forever by letting two units cancel with ever larger weights, so
     descent's end points drift and no critical point lies near them. For one hidden layer the
-    Hessian is exact (see :meth:`hessian`); deeper networks fall back to central differences of
-    the backpropagated gradient.
+    Hessian is written out (see :meth:`hessian`); deeper networks assemble it from exact
+    Hessian-vector products (:meth:`hvp`, the R-operator).
 
     Parameters
     ----------
@@ -102,12 +102,19 @@ class SaddleObjective(Objective):
         f, g = self.data.value_and_grad(theta)
         return f + 0.5 * self.l2 * float(theta @ theta), g + self.l2 * theta
 
+    exact_hvp = True
+
+    def hvp(self, theta: Array, v: Array) -> Array:
+        """∇²L(θ)·v = (exact R-operator product of the MSE part) + l2·v, shape (p,)."""
+        v = np.asarray(v, dtype=np.float64)
+        return self.data.hvp(np.asarray(theta, dtype=np.float64), v) + self.l2 * v
+
     def mse(self, theta: Array) -> float:
         """The data loss alone (MSE, 1 for the best constant on the standardised task)."""
         return float(self.data.value(np.asarray(theta, dtype=np.float64)))
 
     def hessian(self, theta: Array) -> Array:
-        """∇²L(θ), shape (p, p): exact for one hidden layer, central differences otherwise.
+        """∇²L(θ), shape (p, p): written out for one tanh layer, else p exact products.
 
         With ŷᵢ = Σₖ vₖ tanh(uᵢₖ) + c, uᵢₖ = x̃ᵢ·w̃ₖ (x̃ᵢ = (zᵢ, 1), w̃ₖ the unit's weights and
         bias), rᵢ = ŷᵢ − yᵢ and J = ∂ŷ/∂θ (n × p):
@@ -119,7 +126,7 @@ class SaddleObjective(Objective):
         """
         theta = np.asarray(theta, dtype=np.float64)
         if len(self.model.hidden) != 1 or self.model.activation != "tanh":
-            return hessian_fd(self, theta)
+            return hessian_hvp(self, theta)  # p exact products (the R-operator)
         Z = self.Z
         n, d = Z.shape
         h = self.model.hidden[0]
@@ -490,8 +497,9 @@ def saddle_study(
         A point is critical when ‖∇L‖ ≤ gtol (and :func:`~descend.problems.curvature.classify`'s
         Newton criterion holds there); nothing looser is accepted.
     progress : callable, optional
-        ``progress(done, total)`` after each descent run and after each size's searches
-        (``total`` = sizes × (n_points + 1)); the CLI draws its progress bar with it.
+        ``progress(done, total)`` after each descent run, before each search and after each
+        size (``total`` = sizes × n_points × (snapshots + 2), one unit per descent run and per
+        possible search); the CLI draws its progress bar with it.
 
     Returns
     -------
@@ -515,7 +523,8 @@ def saddle_study(
     points: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     n_params: list[int] = []
-    stage, stages = 0, len(hidden_sizes) * (int(n_points) + 1)
+    per_size = int(n_points) * (int(snapshots) + 2)  # descent runs + the most searches
+    stage, stages = 0, len(hidden_sizes) * per_size
     for si, hidden in enumerate(hidden_sizes):
         obj = SaddleObjective(hidden, X, y, l2=l2)
         p = obj.n_params
@@ -547,6 +556,9 @@ def saddle_study(
         converged = 0
         stalled: list[float] = []
         for source, step, th in attempts:
+            if progress is not None:  # one unit per search, so a long size is not silent
+                stage += 1
+                progress(min(stage, (si + 1) * per_size), stages)
             if source == "search":
                 crit, ok, _ = find_critical_point(obj, th, max_iter=max_iter, gtol=gtol)
             else:
@@ -605,7 +617,7 @@ def saddle_study(
                 "stalled_grad_norm": float(np.median(stalled)) if stalled else math.nan,
             }
         )
-        stage += 1
+        stage = (si + 1) * per_size  # fewer searches than the most: the size is done
         if progress is not None:
             progress(stage, stages)
     return SaddleStudy(

@@ -24,7 +24,9 @@ async function api(method, path, body) {
   try { data = await res.json(); } catch (e) { data = null; }
   if (!res.ok) {
     const detail = data && data.detail ? data.detail : `HTTP ${res.status}`;
-    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+    const err = new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+    err.status = res.status;
+    throw err;
   }
   return data;
 }
@@ -185,7 +187,7 @@ async function newRun() {
   state.run = run;
   drawRun(run);
   openSocket(run.id);
-  fetchContour();
+  fetchContour(true);
 }
 
 function openSocket(id) {
@@ -210,7 +212,7 @@ function onMessage(msg) {
   state.messages += 1;
   if (msg.type === "update") { applyUpdate(msg); applyStatus(msg.status); }
   else if (msg.type === "status") applyStatus(msg.status);
-  else if (msg.type === "reset") { state.run = msg; drawRun(msg); fetchContour(); }
+  else if (msg.type === "reset") { state.run = msg; drawRun(msg); fetchContour(true); }
   else if (msg.type === "error") showError(msg.detail);
   else if (msg.type === "closing") setRunState(msg.detail);
 }
@@ -242,6 +244,15 @@ function drawRun(run) {
     { ...LAYOUT, xaxis: { title: { text: "step k" } }, yaxis: { type: "log", title: { text: `${run.loss} loss` }, exponentformat: "power" }, shapes: [] }, CONFIG);
   Plotly.react("plot-step", [{ x: h.k, y: h.step_size, mode: "lines", line: { color: "#7a4fd6" } }],
     { ...LAYOUT, xaxis: { title: { text: "step k" } }, yaxis: { type: "log", title: { text: "step size" }, exponentformat: "power" } }, CONFIG);
+  // a network's sharpness (measured by the run) beside 2/η, the edge of stability
+  const sh = h.sharpness;
+  $("card-sharpness").hidden = !sh;
+  if (sh) {
+    Plotly.react("plot-sharpness", [
+      { x: sh.k, y: sh.value, mode: "lines+markers", marker: { size: 3 }, line: { color: "#e4572e" }, name: "sharpness λ_max" },
+      { x: sh.k, y: sh.edge, mode: "lines", line: { color: "#2f6fde", dash: "dash" }, name: "2/η" },
+    ], { ...LAYOUT, xaxis: { title: { text: "step k" } }, yaxis: { title: { text: "λ_max(∇²L)" } }, showlegend: true }, CONFIG);
+  }
 
   // parameter pair selectors
   for (const id of ["pair-i", "pair-j"]) {
@@ -277,7 +288,7 @@ function drawAdvice(run) {
 
 // Updates are coalesced: plots are redrawn at most a few times per second, and more slowly when
 // drawing is slow (software rendering), so the page stays responsive at any run speed.
-function emptyPending() { return { k: [], loss: [], step: [], px: [], py: [], fit: null, pair: null }; }
+function emptyPending() { return { k: [], loss: [], step: [], sk: [], sv: [], se: [], px: [], py: [], fit: null, pair: null }; }
 state.pending = emptyPending();
 state.flushTimer = null;
 state.nextFlushAt = 0;
@@ -285,6 +296,7 @@ state.nextFlushAt = 0;
 function applyUpdate(msg) {
   const p = state.pending, st = msg.steps;
   p.k.push(...st.k); p.loss.push(...st.loss); p.step.push(...st.step_size);
+  if (msg.sharpness) { p.sk.push(...msg.sharpness.k); p.sv.push(...msg.sharpness.value); p.se.push(...msg.sharpness.edge); }
   if (p.pair && (p.pair[0] !== msg.pair[0] || p.pair[1] !== msg.pair[1])) { p.px = []; p.py = []; }
   p.pair = msg.pair;
   for (const pt of msg.path) { p.px.push(pt[0]); p.py.push(pt[1]); }
@@ -313,6 +325,9 @@ function flush() {
     const max = 50000;
     Plotly.extendTraces("plot-loss", { x: [p.k], y: [p.loss] }, [0], max);
     Plotly.extendTraces("plot-step", { x: [p.k], y: [p.step] }, [0], max);
+  }
+  if (p.sk.length && !$("card-sharpness").hidden) {
+    Plotly.extendTraces("plot-sharpness", { x: [p.sk, p.sk], y: [p.sv, p.se] }, [0, 1], 5000);
   }
   const c = state.contour;
   if (p.px.length && c && p.pair && c.i === p.pair[0] && c.j === p.pair[1]) {
@@ -357,17 +372,26 @@ function applyStatus(s) {
   }
 }
 
-async function fetchContour() {
+// what the contour draws (the server's "kind"): a profile has θ* as its lowest point
+const SURFACE_NOTES = {
+  profile: "Colours: log₁₀ L with the other parameters at their best for each (θᵢ, θⱼ) — the profile; θ* is its lowest point, and the run's loss is on or above it.",
+  slice: "Colours: log₁₀ L with the other parameters held at θ now — a slice through the current point.",
+};
+
+// fetchContour(true) replaces a contour in flight (the server abandons the older one)
+async function fetchContour(replace) {
   const run = state.run;
-  if (!run || run.n_params < 2 || state.contourPending) {
+  if (!run || run.n_params < 2 || (state.contourPending && !replace)) {
     if (run && run.n_params < 2) Plotly.react("plot-contour", [], { ...LAYOUT, annotations: [{ text: "one parameter: no surface to draw", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }] }, CONFIG);
     return;
   }
   const i = Number($("pair-i").value), j = Number($("pair-j").value);
   if (i === j) { showError("choose two different parameters for the loss surface"); return; }
   state.contourPending = true;
+  const seq = (state.contourSeq = (state.contourSeq || 0) + 1);
   try {
     const c = await api("GET", `/api/runs/${run.id}/contour?i=${i}&j=${j}&n=40`);
+    if (seq !== state.contourSeq) return; // a newer request replaced this one
     if (state.run !== run && state.run && state.run.id !== run.id) return;
     state.contour = c; state.lastContourAt = Date.now();
     const logz = c.z.map((row) => row.map((v) => (v === null || v <= 0) ? null : Math.log10(v)));
@@ -381,10 +405,11 @@ async function fetchContour() {
       { x: c.reference ? [c.reference[0]] : [], y: c.reference ? [c.reference[1]] : [], mode: "markers", type: "scatter", marker: { symbol: "star", size: 14, color: "#ffd23f", line: { color: "#1d2433", width: 1 } }, name: "θ* (least squares)" },
       { x: [px[px.length - 1]], y: [py[py.length - 1]], mode: "markers", type: "scatter", marker: { size: 10, color: "#fff", line: { color: "#e4572e", width: 3 } }, name: "θ now" },
     ];
+    $("surface-note").textContent = SURFACE_NOTES[c.kind] || "";
     Plotly.react("plot-contour", traces, { ...LAYOUT, xaxis: { title: { text: `${esc(c.names[0])} (standardised coordinates)` }, range: [c.a[0], c.a[c.a.length - 1]] }, yaxis: { title: { text: `${esc(c.names[1])} (standardised coordinates)` }, range: [c.b[0], c.b[c.b.length - 1]] } }, CONFIG);
   } catch (e) {
-    showError(e.message);
-  } finally { state.contourPending = false; }
+    if (seq === state.contourSeq && e.status !== 409) showError(e.message);
+  } finally { if (seq === state.contourSeq) state.contourPending = false; }
 }
 
 // ---------------------------------------------------------------------------------- controls
@@ -437,7 +462,7 @@ function bind() {
   $("pair-i").onchange = $("pair-j").onchange = () => {
     const i = Number($("pair-i").value), j = Number($("pair-j").value);
     if (i === j) { showError("choose two different parameters for the loss surface"); return; }
-    send({ action: "pair", i, j }); fetchContour();
+    send({ action: "pair", i, j }); fetchContour(true);
   };
   $("upload").onchange = uploadFile;
 }

@@ -1,0 +1,235 @@
+"""Dask fits on a cluster of worker processes: time against one read, worker memory per chunk.
+
+One Parquet file (``rows`` × 11 float64 columns, row groups of 100,000 rows) is written to a
+temporary folder and opened with :func:`descend.problems.distributed.load`. A
+``distributed.LocalCluster`` runs two worker *processes* of one thread each (what
+``dask worker --nthreads 1`` starts), and the client is this process.
+
+- **One read**: a pass that reads every chunk and reduces it to a number
+  (``(X.sum() + y.sum()).compute()``; the fastest of two, then one more before each fit) —
+  the floor of any pass.
+- **Fits**, each the faster of two, timed whole (``ds.fit`` from the Dask arrays: the
+  statistics pass, the reference, the loop) and per step or epoch (the loop's own time,
+  ``res.wall_time``): least squares full batch (``lr="auto"``: one pass, then O(p²) steps
+  on the client), Huber full batch (one pass per step), least squares and Huber
+  mini-batches (one epoch: every chunk read once, batches drawn on the client).
+- **Worker memory**: for partitions of 1, 4 and 10 row groups (``blocksize``), the workers
+  are restarted, a small task imports what a read needs, reports the resident memory and
+  resets the peak (``/proc/self/clear_refs``: a worker's start-up peak would hide small
+  chunks), then a least-squares fit runs and each worker reports its peak resident memory
+  (``VmHWM``); the larger of the two workers is quoted. Linux only.
+
+``python -m benchmarks.dask_cluster [--rows N]`` prints the results as JSON; scripts/docs.py
+quotes them in docs/dask.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: rows per Parquet row group; 11 float64 columns make 8.8 MB per group
+ROW_GROUP = 100_000
+D = 10
+
+
+def write_parquet(path: Path, rows: int, seed: int = 0) -> None:
+    """``rows`` × (10 features + target) as one Parquet file of 100,000-row groups."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    w = np.linspace(-1.0, 2.0, D)
+    writer = None
+    try:
+        for start in range(0, rows, ROW_GROUP):
+            m = min(ROW_GROUP, rows - start)
+            X = rng.standard_normal((m, D)) * np.arange(1, D + 1)
+            y = X @ w + 0.5 + rng.standard_normal(m) + 0.3 * rng.standard_t(3, m)
+            table = pa.table({**{f"x{j}": X[:, j] for j in range(D)}, "y": y})
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table, row_group_size=ROW_GROUP)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _status(field: str) -> int:
+    """A ``VmRSS``/``VmHWM`` line of /proc/self/status, in bytes (Linux)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def warm() -> int:
+    """Import what reading a chunk needs, then reset the peak resident memory (Linux's
+    ``clear_refs``); runs on a worker. Returns the resident memory now."""
+    import pyarrow.parquet  # noqa: F401
+
+    import descend.problems.distributed  # noqa: F401
+
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # VmHWM := VmRSS
+    return _status("VmRSS")
+
+
+def peak_rss() -> int:
+    """The peak resident memory since :func:`warm` (runs on a worker)."""
+    return _status("VmHWM")
+
+
+def _read_time(X: Any, y: Any) -> float:
+    best = float("inf")
+    for _ in range(2):
+        t = time.perf_counter()
+        (X.sum() + y.sum()).compute()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _fit(X: Any, y: Any, **kw: Any) -> tuple[float, Any]:
+    import descend as ds
+
+    t = time.perf_counter()
+    res = ds.fit(X, y, warn=False, **kw)
+    return time.perf_counter() - t, res
+
+
+def measure(rows: int = 2_000_000, blocksizes: tuple[int, ...] = (1, 4, 10)) -> dict[str, Any]:
+    """Ratios to one read and worker memory per chunk size (``blocksizes`` in row groups)."""
+    import distributed
+
+    from descend.problems.distributed import load
+
+    out: dict[str, Any] = {"rows": rows, "columns": D + 1, "row_group": ROW_GROUP}
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "data.parquet"
+        write_parquet(f, rows)
+        out["file_mb"] = f.stat().st_size / 1e6
+        group_bytes = ROW_GROUP * (D + 1) * 8
+        with (
+            distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, memory_limit="2GB",
+                dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):  # fmt: skip
+            # -- time: partitions of 4 row groups ----------------------------------------------
+            X, y, _ = load(f, blocksize=4 * group_bytes)
+            out["chunks"] = X.numblocks[0]
+            out["chunk_mb"] = max(X.chunks[0]) * (D + 1) * 8 / 1e6
+            read = _read_time(X, y)
+            out["read_s"] = read
+            epoch = rows // 20_000  # mini-batches of 20,000 rows: one epoch
+            runs = {
+                "least squares, full batch (lr auto)": dict(learning_rate="auto"),
+                "Huber, full batch (10 steps)": dict(
+                    loss="huber", learning_rate=0.5, max_steps=10, tol=0
+                ),
+                "least squares, mini-batch (1 epoch)": dict(
+                    learning_rate=0.01, batch_size=20_000, max_steps=epoch, tol=0
+                ),
+                "Huber, mini-batch (1 epoch)": dict(
+                    loss="huber", learning_rate=0.05, batch_size=20_000, max_steps=epoch, tol=0
+                ),
+            }
+            out["fits"] = []
+            for name, kw in runs.items():
+                read = min(read, _read_time(X, y))  # interleaved: the floor, measured again
+                t, res = min((_fit(X, y, **kw) for _ in range(2)), key=lambda tr: tr[0])
+                per = "epoch" if "batch_size" in kw else "step"
+                units = res.n_steps / epoch if per == "epoch" else res.n_steps
+                out["fits"].append({
+                    "run": name, "steps": res.n_steps, "stop": res.stop_reason,
+                    "fit_s": t, "per": per,
+                    "loop_s": res.wall_time / max(units, 1),
+                })  # fmt: skip
+            for row in out["fits"]:  # against the fastest read seen
+                row["fit_ratio"] = row["fit_s"] / read
+                row["per_ratio"] = row["loop_s"] / read
+            out["read_s"] = read
+            # -- memory: a fresh worker per chunk size -----------------------------------------
+            out["memory"] = []
+            for groups in blocksizes:
+                client.restart()
+                base = client.run(warm)
+                Xb, yb, _ = load(f, blocksize=groups * group_bytes)
+                _fit(Xb, yb, learning_rate="auto")
+                peak = client.run(peak_rss)
+                out["memory"].append({
+                    "row_groups": groups, "chunks": Xb.numblocks[0],
+                    "chunk_mb": max(Xb.chunks[0]) * (D + 1) * 8 / 1e6,
+                    "base_mb": max(base.values()) / 1e6, "peak_mb": max(peak.values()) / 1e6,
+                })  # fmt: skip
+    out["load"] = [load_start[0], os.getloadavg()[0]]
+    return out
+
+
+def to_markdown(r: dict[str, Any]) -> str:
+    """The docs/dask.md block: the two tables and how they were made."""
+    lines = [
+        f"One Parquet file of {r['rows']:,} rows × {r['columns']} float64 columns "
+        f"({r['file_mb']:.0f} MB on disk, row groups of {r['row_group']:,} rows), two worker "
+        f"processes of one thread (`LocalCluster`), {r['chunks']} chunks of "
+        f"{r['chunk_mb']:.0f} MB; one read (every chunk read and summed) took "
+        f"{r['read_s']:.2f} s.",
+        "",
+        "| run | steps | whole fit ÷ one read | per step or epoch ÷ one read |",
+        "|---|---|---|---|",
+    ]
+    for f in r["fits"]:
+        lines.append(
+            f"| {f['run']} | {f['steps']} | {f['fit_ratio']:.1f}× | "
+            f"{f['per_ratio']:.2f}× per {f['per']} |"
+        )
+    lines += [
+        "",
+        "| chunk (row groups) | chunks | worker resident before | peak during a least-squares "
+        "fit | growth ÷ chunk |",
+        "|---|---|---|---|---|",
+    ]
+    for m in r["memory"]:
+        grow = (m["peak_mb"] - m["base_mb"]) / m["chunk_mb"]
+        lines.append(
+            f"| {m['chunk_mb']:.0f} MB ({m['row_groups']}) | {m['chunks']} | "
+            f"{m['base_mb']:.0f} MB | {m['peak_mb']:.0f} MB | {grow:.1f} |"
+        )
+    chunk = [m["chunk_mb"] for m in r["memory"]]
+    slope, intercept = np.polyfit(chunk, [m["peak_mb"] for m in r["memory"]], 1)
+    la, lb = r["load"]
+    lines += [
+        "",
+        f"A line through the peaks: a worker thread needs about {intercept:.0f} MB + "
+        f"{slope:.1f} × the chunk.",
+        "",
+        f"Load average {la:.1f} → {lb:.1f} on the shared 2-core machine "
+        "(`python -m benchmarks.dask_cluster`).",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    args = parser.parse_args(argv)
+    r = measure(args.rows)
+    json.dump(r, sys.stdout, indent=1)
+    print()
+    print(to_markdown(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""BLAS threads for the one-pass statistics: one thread per call, our own threads over blocks.
+
+The least-squares pass (:mod:`descend.problems.stats`) makes many small BLAS calls, one or two
+per row block of about a megabyte. A threaded BLAS (OpenBLAS's default) splits each of them
+across its threads and waits for all of them at the end of every call; on a machine where
+other processes hold the cores, one descheduled thread stalls every call, and the pass took
+20–60× one ``X.T @ X`` on a shared 2-core machine (issue 19; one large call degrades 2×).
+
+So the pass runs its BLAS calls on **one** thread each and parallelises over row blocks
+itself, with as many Python threads as BLAS was allowed (NumPy releases the GIL inside BLAS):
+a descheduled thread then delays only its own block, and an idle worker takes the next one.
+The workers only make each block's products; the calling thread adds them in block order,
+exactly as the serial loop did, so the statistics are bitwise the same for any number of
+threads and as before this module existed (:func:`descend.problems.stats.in_order`).
+
+Limiting BLAS needs ``threadpoolctl`` (the ``fast`` extra; scikit-learn installs it too).
+Without it nothing is limited and the pass runs serially, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["available", "blas_threads", "one_blas_thread"]
+
+_CONTROLLER: list[Any] = []
+
+
+def _controller() -> Any | None:
+    """A cached ``threadpoolctl.ThreadpoolController`` (building one scans the loaded
+    libraries, about 20 ms), or None without threadpoolctl."""
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _CONTROLLER.append(None)
+        else:
+            _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
+def available() -> bool:
+    """Whether BLAS threads can be limited here (threadpoolctl is installed)."""
+    return _controller() is not None
+
+
+def blas_threads() -> int:
+    """Threads the BLAS libraries may use now (the most any of them may; 1 when unknown).
+
+    Follows ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` and any ``threadpool_limits`` the
+    caller has set, so ``with threadpool_limits(1): ds.fit(...)`` makes the pass serial.
+    """
+    ctl = _controller()
+    if ctl is None:
+        return 1
+    counts = [int(lib.num_threads) for lib in ctl.select(user_api="blas").lib_controllers]
+    return max(counts, default=1)
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the body with every BLAS library limited to one thread (restored afterwards;
+    nothing is changed without threadpoolctl)."""
+    ctl = _controller()
+    if ctl is None:
+        yield
+        return
+    with ctl.limit(limits=1, user_api="blas"):
+        yield
