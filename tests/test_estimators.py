@@ -177,3 +177,44 @@ def test_estimators_without_scikit_learn_name_the_extra():
                          check=True).stdout  # fmt: skip
     assert out.startswith("MissingExtraError"), out
     assert 'pip install "descend[sklearn]"' in out and out.count("\n") == 1
+
+
+def test_sample_weight_is_weighted_least_squares(rng):
+    """GDRegressor.fit(X, y, sample_weight=s) minimises Σ sᵢrᵢ² / Σ sᵢ: NumPy's lstsq on the
+    rows scaled by √sᵢ gives the same coefficients."""
+    X = rng.normal(2.0, 1.5, (50, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 3.0 + rng.normal(size=50)
+    s = rng.uniform(0.0, 4.0, 50)
+    A = np.column_stack([X, np.ones(50)]) * np.sqrt(s)[:, None]
+    exact = np.linalg.lstsq(A, y * np.sqrt(s), rcond=None)[0]
+    est = GDRegressor(gtol=1e-13, max_iter=100_000).fit(X, y, sample_weight=s)
+    np.testing.assert_allclose(est.coef_, exact[:3], rtol=1e-9)
+    assert est.intercept_ == pytest.approx(exact[3], rel=1e-9)
+
+
+def test_docs_map_every_sgd_parameter():
+    """docs/sklearn.md has a row for every parameter of SGDRegressor and SGDClassifier."""
+    from pathlib import Path
+
+    from sklearn.linear_model import SGDClassifier, SGDRegressor
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sklearn.md").read_text("utf-8")
+    rows = {line.split("|")[1].strip().strip("`") for line in text.splitlines()
+            if line.startswith("| `")}  # fmt: skip
+    wanted = set(SGDRegressor().get_params()) | set(SGDClassifier().get_params())
+    assert wanted <= rows, sorted(wanted - rows)
+
+
+def test_regressor_warm_start_reuses_theta(rng):
+    X = rng.normal(size=(60, 3))
+    y = X @ np.array([1.0, 2.0, -1.0]) + rng.normal(size=60)
+    est = GDRegressor(warm_start=True, learning_rate=0.05, max_iter=40, tol=0).fit(X, y)
+    first = est.result_.params.copy()
+    est.fit(X, y)
+    cold = GDRegressor(learning_rate=0.05, max_iter=80, tol=0).fit(X, y)
+    # 40 + 40 warm steps are the 80 cold ones: the same iterates (plain gd, full batch)
+    np.testing.assert_allclose(est.result_.params, cold.result_.params, rtol=1e-12)
+    assert not np.array_equal(first, est.result_.params)
+    # another number of columns: a cold start, not an error
+    est.fit(X[:, :2], y)
+    assert est.coef_.shape == (2,)

@@ -151,3 +151,81 @@ def test_logloss_refuses_targets_outside_0_1(bad):
         assert repr(bad) in str(exc.value) and "{0, 1}" in str(exc.value)
         assert "Encode the two classes as 0 and 1" in str(exc.value)
     ds.objective(X, (y == 1.0).astype(float), loss="logloss")  # 0/1 targets are fine
+
+
+# -- the softmax (multinomial cross-entropy) -------------------------------------------------
+def test_softmax_is_scipys_log_softmax(rng):
+    """L = −mean log softmax(z)_y, against SciPy's log_softmax; ∂L/∂Z = (P − Y)/n against
+    central differences of the value."""
+    from scipy.special import log_softmax, softmax
+
+    n, k = 9, 4
+    y = rng.integers(0, k, n).astype(float)
+    Z = 3.0 * rng.normal(size=(n, k))
+    loss = ds.losses.Softmax(k)
+    value, grad = loss.value_and_grad(y, Z)
+    expected = -np.mean(log_softmax(Z, axis=1)[np.arange(n), y.astype(int)])
+    assert value == pytest.approx(expected, rel=1e-14)
+    assert loss.value(y, Z) == pytest.approx(value, rel=1e-15)
+    onehot = np.eye(k)[y.astype(int)]
+    np.testing.assert_allclose(grad, (softmax(Z, axis=1) - onehot) / n, rtol=1e-12, atol=1e-15)
+    fd = central(lambda z: loss.value(y, z.reshape(n, k)), Z.ravel()).reshape(n, k)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_softmax_with_two_classes_is_the_log_loss_of_the_logit_difference(rng):
+    y = rng.integers(0, 2, 20).astype(float)
+    Z = rng.normal(size=(20, 2))
+    two = ds.losses.Softmax(2).value(y, Z)
+    assert two == pytest.approx(LogLoss().value(y, Z[:, 1] - Z[:, 0]), rel=1e-13)
+
+
+def test_softmax_does_not_overflow():
+    v, g = ds.losses.Softmax(3).value_and_grad(
+        np.array([0.0, 2.0]), np.array([[900.0, -900.0, 0.0], [900.0, 0.0, -5.0]])
+    )
+    # row 1: log Σe^z ≈ 900, own logit 900 → 0; row 2: ≈ 900, own logit −5 → 905
+    assert v == pytest.approx(905.0 / 2)
+    assert np.all(np.isfinite(g))
+
+
+def test_softmax_learns_k_and_refuses_bad_targets():
+    loss = get_loss("softmax")
+    assert loss.n_outputs == 0 and loss.for_targets(np.array([0.0, 2.0, 1.0])).n_outputs == 3
+    assert get_loss("softmax:4").spec() == "softmax:4" and get_loss("multinomial").name == "softmax"
+    with pytest.raises(ds.DataError, match=r"row 2 has y = 1\.5"):
+        loss.for_targets(np.array([0.0, 1.5, 1.0]))
+    with pytest.raises(ds.DataError, match="row 3 has y = -1"):
+        loss.for_targets(np.array([0.0, 1.0, -1.0]))
+    with pytest.raises(ds.DataError, match=r"0, 1, …, 2"):
+        get_loss("softmax:3").check_targets(np.array([0.0, 3.0]))
+    with pytest.raises(ds.DataError, match="at least two classes"):
+        loss.for_targets(np.zeros(5))
+    with pytest.raises(ds.DataError, match="GDClassifier"):
+        loss.for_targets(np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="softmax:3"):
+        get_loss("softmax:x")
+
+
+def test_softmax_separation_is_every_own_logit_on_top():
+    loss = ds.losses.Softmax(3)
+    y = np.array([0.0, 2.0])
+    assert loss.separated(y, np.array([[2.0, 1.0, 0.0], [0.0, 1.0, 1.5]]))
+    assert not loss.separated(y, np.array([[2.0, 2.0, 0.0], [0.0, 1.0, 1.5]]))  # a tie
+
+
+@pytest.mark.parametrize("loss", [*LOSSES, ds.losses.Softmax(3)], ids=lambda loss: loss.name)
+def test_weighted_loss_is_the_weighted_mean_of_the_rows(loss, rng):
+    """L_w = (1/n) Σ wᵢℓᵢ with per-row ℓᵢ that average to L; ∂L_w/∂ŷ against differences."""
+    n = 10
+    if loss.name == "softmax":
+        y, yhat = rng.integers(0, 3, n).astype(float), rng.normal(size=(n, 3))
+    else:
+        y = rng.integers(0, 2, n).astype(float) if loss.name == "logloss" else rng.normal(size=n)
+        yhat = rng.normal(size=n)
+    assert np.mean(loss.per_row(y, yhat)) == pytest.approx(loss.value(y, yhat), rel=1e-13)
+    w = rng.uniform(0.0, 2.0, n)
+    value, grad = loss.weighted(y, yhat, w)
+    assert value == pytest.approx(w @ loss.per_row(y, yhat) / n, rel=1e-14)
+    fd = central(lambda p: loss.weighted(y, p.reshape(yhat.shape), w)[0], yhat.ravel())
+    np.testing.assert_allclose(grad.ravel(), fd, rtol=1e-6, atol=1e-9)

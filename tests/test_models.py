@@ -171,3 +171,52 @@ def test_fused_squared_error_is_the_three_call_path(rng, spec):
     A = model.augmented(Z)
     np.testing.assert_allclose(grad, (2 / 57) * A.T @ (A @ theta - y), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(loss, np.mean((A @ theta - y) ** 2), rtol=1e-12)
+
+
+# -- K outputs (the softmax's logits) ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "model", [Linear(), Linear(intercept=False), Polynomial(2)], ids=lambda m: m.spec()
+)
+def test_k_outputs_gradient_matches_central_differences(model, rng):
+    """A model with K outputs under the softmax: p = (k + 1)·K, ŷ of shape (n, K), and the
+    chain rule ∂L/∂W = GᵀZ, ∂L/∂b = Σ_i G_i against central differences."""
+    X = rng.normal(1.0, 2.0, (30, 1 if isinstance(model, Polynomial) else 3))
+    y = rng.integers(0, 4, 30).astype(float)
+    obj = ds.objective(X, y, model=model, loss="softmax")
+    k = obj.model.n_weights + int(obj.model.intercept)
+    assert obj.model.n_outputs == 4 and obj.n_params == 4 * k
+    theta = rng.normal(size=obj.n_params)
+    assert obj.predict(theta).shape == (30, 4)
+    assert ds.check_grad(obj, theta) < 1e-6
+
+
+def test_k_outputs_are_k_independent_linear_models(rng):
+    """Output c of the K-output model is the one-output model on block c of θ; its
+    coefficients in the data's units are that model's (one row per output)."""
+    X = rng.normal(3.0, 2.0, (25, 2))
+    one = Linear().bind(X)
+    many = Linear().with_outputs(3).bind(X)
+    theta = rng.normal(size=many.n_params)
+    Z = many.design(X)
+    Y = many.forward(theta, Z)
+    b, W = many.to_original(theta)
+    assert W.shape == (3, 2) and b.shape == (3,)
+    for c, block in enumerate(theta.reshape(3, -1)):
+        np.testing.assert_allclose(Y[:, c], one.forward(block, Z), rtol=1e-13, atol=1e-14)
+        b1, w1 = one.to_original(block)
+        assert b[c] == b1 and np.array_equal(W[c], w1)
+        np.testing.assert_allclose(X @ W[c] + b[c], Y[:, c], rtol=1e-12, atol=1e-12)
+    assert list(many.unpack(theta))[:3] == ["w1[0]", "w2[0]", "b[0]"]
+    assert many.param_names()[3] == "w1[1]"
+
+
+def test_a_one_output_model_refuses_k_outputs():
+    from descend.problems.models.base import Model
+
+    class OneOutput(Model):
+        def spec(self) -> str:
+            return "one-output"
+
+    assert OneOutput().with_outputs(1).spec() == "one-output"
+    with pytest.raises(ValueError, match="one output per row"):
+        OneOutput().with_outputs(3)

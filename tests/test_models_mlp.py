@@ -315,6 +315,70 @@ def test_integral_float_widths_are_whole_numbers():
     assert MLP([8.0, 3]).hidden == [8, 3]
 
 
+# -- a classifier head: K outputs under the softmax --------------------------------------------
+def _softmax_objective(rng, activation="tanh", k=3, n=15, d=3):
+    X = rng.normal(size=(n, d)) * [1.0, 10.0, 0.1][:d] + 5.0
+    y = rng.integers(0, k, n).astype(float)
+    model = MLP([5, 4], activation=activation).with_outputs(k).bind(X)
+    return DataObjective(model, ds.Softmax(k), model.design(X), y), y
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_softmax_head_gradient_matches_central_differences(rng, activation):
+    """K logits from the last layer (h_L = K): backpropagation of the softmax's (P − Y)/n
+    equals central differences for every activation."""
+    obj, _ = _softmax_objective(rng, activation)
+    assert obj.model.unpack(np.zeros(obj.n_params))["W3"].shape == (4, 3)
+    theta = obj.model.init_params(rng) + 0.1 * rng.normal(size=obj.n_params)
+    assert obj.predict(theta).shape == (15, 3)
+    g, fd = obj.grad(theta), _central(obj, theta)
+    assert np.max(np.abs(g - fd)) <= 1e-7 * max(1.0, np.max(np.abs(fd)))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_softmax_head_matches_pytorch_cross_entropy(rng, activation):
+    """The same network in PyTorch (float64) with F.cross_entropy: same loss and gradient."""
+    torch = pytest.importorskip("torch")
+    obj, y = _softmax_objective(rng, activation)
+    theta = obj.model.init_params(rng) + 0.1 * rng.normal(size=obj.n_params)
+    value, grad = obj.value_and_grad(theta)
+    params = {
+        k: torch.tensor(np.array(v), requires_grad=True) for k, v in obj.model.unpack(theta).items()
+    }
+    act = torch.tanh if activation == "tanh" else torch.relu
+    a = torch.tensor(obj.Z)
+    for k in range(1, obj.model.n_layers + 1):
+        z = a @ params[f"W{k}"] + params[f"b{k}"]
+        a = act(z) if k < obj.model.n_layers else z
+    lt = torch.nn.functional.cross_entropy(a, torch.tensor(y.astype(np.int64)))
+    lt.backward()
+    tgrad = np.concatenate([params[k].grad.numpy().ravel() for k in obj.model.unpack(theta)])
+    assert value == pytest.approx(lt.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, tgrad, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.slow
+def test_softmax_head_classifies_three_rings(rng):
+    """Three concentric rings: no linear classifier separates them, an MLP head does — through
+    ds.fit and through GDClassifier (labels of any kind)."""
+    r = np.repeat([0.5, 1.5, 2.5], 60)
+    t = rng.uniform(0, 2 * np.pi, r.size)
+    X = np.column_stack([r * np.cos(t), r * np.sin(t)]) + 0.1 * rng.normal(size=(r.size, 2))
+    y = np.repeat([0, 1, 2], 60)
+    res = ds.fit(X, y, model="mlp:12", loss="softmax", optimizer="adam", learning_rate=0.03,
+                 max_steps=1500)  # fmt: skip
+    assert np.mean(np.argmax(res.predict(X), axis=1) == y) > 0.95
+    linear = ds.fit(X, y, loss="softmax", learning_rate="auto", max_steps=1500)
+    assert np.mean(np.argmax(linear.predict(X), axis=1) == y) < 0.6
+    pytest.importorskip("sklearn")
+    from descend.estimators import GDClassifier
+
+    clf = GDClassifier(model="mlp:12", optimizer="adam", learning_rate=0.03, max_iter=1500)
+    clf.fit(X, np.array(["inner", "middle", "outer"])[y])
+    assert clf.predict_proba(X).shape == (180, 3)
+    assert clf.score(X, np.array(["inner", "middle", "outer"])[y]) > 0.95
+
+
 def test_target_standardisation_makes_the_run_independent_of_ys_units(rng):
     """ŷ = ȳ + s_y·net: Adam on y and on 1000·y + 5·10⁴ from the same seed takes the same
     steps up to Adam's ε (which the 10⁶-times larger gradients see differently), so the

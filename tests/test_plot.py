@@ -243,3 +243,25 @@ def test_plot_loss_shows_training_and_validation_curves(rng):
     np.testing.assert_array_equal(lines["loss"].get_ydata(), res.history.loss)
     best = int(np.argmin(res.history.val_loss))
     assert lines["val-best"].get_xdata()[0] == best
+
+
+def test_plot_validation_curve_draws_both_losses_per_alpha():
+    """The curves carry the rows' numbers; the circled point is the lowest validation MSE."""
+    from descend.studies.sweep import ValidationRow
+
+    rows = [
+        ValidationRow(d, a, 1.0 / d, 0.5 + (d - 3) ** 2 + a, "converged", 10)
+        for d in range(1, 7)
+        for a in (0.0, 0.1)
+    ]
+    fig = plot.plot_validation_curve(rows)
+    lines = {ln.get_gid(): ln for ln in fig.axes[0].get_lines()}
+    assert {"train-0", "validation-0", "train-0.1", "validation-0.1", "best-validation"} <= set(
+        lines
+    )
+    np.testing.assert_allclose(lines["train-0"].get_ydata(), [1.0 / d for d in range(1, 7)])
+    np.testing.assert_allclose(lines["validation-0.1"].get_xdata(), range(1, 7))
+    assert list(lines["best-validation"].get_xdata()) == [3]
+    assert list(lines["best-validation"].get_ydata()) == [0.5]
+    with pytest.raises(ValueError, match="at least one row"):
+        plot.plot_validation_curve([])

@@ -129,3 +129,18 @@ def test_cli_report(tmp_path, capsys):
     text = out.read_text(encoding="utf-8")
     parse(text)
     assert "stop reason: max_steps" in text and "https://" not in text
+
+
+def test_a_validation_run_reports_its_held_out_loss(rng):
+    """With a validation split the report gives the last and the lowest held-out loss (the
+    history's own numbers) and says the loss figure shows both curves."""
+    x = np.sort(rng.uniform(-1, 1, 40))
+    y = np.sin(3 * x) + 0.3 * rng.normal(size=40)
+    res = ds.fit(x, y, model="poly:8", validation_fraction=0.3, learning_rate="auto",
+                 max_steps=300)  # fmt: skip
+    page = report_html(res, figures=True)
+    val = np.asarray(res.history.val_loss)
+    assert "validation loss (last check)" in page
+    assert f"validation loss (lowest, check {int(np.argmin(val))})" in page
+    assert "the held-out loss beside it" in page
+    assert 'id="fig-loss"' in page

@@ -31,7 +31,7 @@ from descend.descent.session import Session
 from descend.problems import curvature, features, losses, models, precondition, surfaces
 from descend.problems.curvature import Advice, CriticalPoint, advise, classify
 from descend.problems.fastfit import objective
-from descend.problems.losses import MAE, MSE, Huber, LogLoss
+from descend.problems.losses import MAE, MSE, Huber, LogLoss, Softmax
 from descend.problems.models import MLP, Linear, Model, Polynomial, get_model
 from descend.problems.objective import DataObjective, Objective
 from descend.problems.precondition import Conditioning, conditioning
@@ -110,6 +110,7 @@ __all__ = [
     "Linear",
     "load_checkpoint",
     "LogLoss",
+    "Softmax",
     "losses",
     "lr_sweep",
     "LRSweep",

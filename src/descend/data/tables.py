@@ -40,6 +40,7 @@ __all__ = [
     "check_fit_data",
     "check_samples",
     "check_seed",
+    "check_sample_weight",
     "CSV_MAX_BYTES",
     "magnitude_limits",
     "SPARSE_DENSE_LIMIT",
@@ -899,6 +900,44 @@ def magnitude_limits(n: int) -> tuple[float, float]:
     tiny = math.sqrt(np.finfo(np.float64).tiny)
     huge = math.sqrt(np.finfo(np.float64).max / (16.0 * max(n, 1)))
     return tiny, huge
+
+
+def check_sample_weight(sample_weight: Any, n: int) -> Array:
+    """Validate sample weights for n rows: shape (n,), finite, ≥ 0, not all 0.
+
+    Returns
+    -------
+    ndarray, shape (n,), float64
+
+    Raises
+    ------
+    DataError
+        Naming the problem (length, the first bad row and its value) and the fix.
+    """
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(
+            "sample_weight must be numbers, one per row (e.g. np.ones(n)), got "
+            f"{type(sample_weight).__name__}"
+        ) from None
+    if w.ndim == 0:
+        w = np.full(n, float(w))
+    if w.shape != (n,):
+        raise DataError(
+            f"sample_weight has shape {w.shape} but the data have {n} rows: give one weight "
+            "per row, shape (n,)"
+        )
+    bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0.0)))
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"sample_weight must be finite and ≥ 0, but row {i + 1} has {float(w[i])!r}: "
+            "fix or drop that row"
+        )
+    if not np.any(w > 0.0):
+        raise DataError("every sample_weight is 0: at least one row must count")
+    return w
 
 
 def check_fit_data(

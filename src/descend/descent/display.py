@@ -48,7 +48,7 @@ def _term(value: float, body: str, first: bool) -> str:
 def _parameters(res: Any) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the parameter table (fitted beside exact)."""
     model, ref = res.model, res.reference
-    if model is not None and model.is_linear:
+    if model is not None and model.is_linear and model.n_outputs == 1:
         names = coef_names(model)
         b = res.intercept if model.intercept else None
         rows = [["fitted", line_equation(b, res.coef, names)]]

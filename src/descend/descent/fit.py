@@ -72,6 +72,7 @@ def fit(
     early_stopping: bool = False,
     n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
     live: bool = False,
+    sample_weight: Any = None,
     **options: Any,
 ) -> FitResult:
     """Fit a model to data by gradient descent.
@@ -166,6 +167,12 @@ def fit(
         Watch the run (:mod:`descend.descent.live`): in Jupyter the loss curve and, for two
         parameters, the path over the loss, updated in place in the output cell; in a terminal
         a tqdm progress bar. Redrawing is rationed to about 5 % of the run's time.
+    sample_weight : array-like, shape (n,), optional
+        Row weights s_i ≥ 0 (not all 0): the loss becomes the weighted mean
+        Σ s_i ℓ_i / Σ s_i, so integer weights are the same as repeating rows and a penalty's α
+        keeps its meaning (scikit-learn's ``LogisticRegression(C)`` is ``alpha = 1/(C·Σs)``).
+        Runs on the plain objective; no closed-form reference or certificate for weighted
+        least squares; not yet with a validation split, a checkpoint or Dask data.
     **options
         Passed to :func:`minimize` (``patience``, ``gtol``, ``schedule``, ``callback``,
         ``record_params``, ``track_sharpness=E`` (the sharpness every E steps into
@@ -195,6 +202,7 @@ def fit(
                 preconditioner=preconditioner, fast=fast, dtype=dtype, progress=report,
                 live=live, options=options, penalty=(penalty, alpha, l1_ratio),
                 validation=(validation_fraction, early_stopping, n_iter_no_change),
+                sample_weight=sample_weight,
             )  # fmt: skip
     finally:
         if bar is not None:
@@ -225,6 +233,7 @@ def _fit(
     options: dict[str, Any],
     penalty: tuple[Any, Any, Any] = (None, 1e-4, 0.15),
     validation: tuple[Any, bool, int] = (None, False, DEFAULT_N_ITER_NO_CHANGE),
+    sample_weight: Any = None,
 ) -> FitResult:
     opt_name = optimizer_name(optimizer)
     fraction, early_stopping, n_iter_no_change = validation
@@ -235,8 +244,13 @@ def _fit(
         seed=seed, theta0=theta0, reference=reference, feature_names=feature_names, fast=fast,
         dtype=dtype, full_batch=batch_size is None, progress=progress,
         penalty=penalty[0], alpha=penalty[1], l1_ratio=penalty[2],
-        validation_fraction=fraction,
+        validation_fraction=fraction, sample_weight=sample_weight,
     )  # fmt: skip
+    if sample_weight is not None and options.get("checkpoint") is not None:
+        raise ValueError(
+            "a checkpointed run cannot keep sample weights yet (resume would not find them): "
+            "drop sample_weight or the checkpoint"
+        )
     if problem.validation is not None and options.get("checkpoint") is not None:
         raise ValueError(
             "a checkpointed run cannot keep a validation split yet: drop validation_fraction/"

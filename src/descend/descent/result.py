@@ -93,17 +93,21 @@ class FitResult:
         return self.model
 
     @property
-    def intercept(self) -> float:
-        """b in the data's original units (y ≈ intercept + coef·x)."""
-        return float(self._linear_model().to_original(self.params)[0])
+    def intercept(self) -> Any:
+        """b in the data's original units (y ≈ intercept + coef·x); with K outputs (the
+        softmax) an array of shape (K,), one intercept per class."""
+        b = self._linear_model().to_original(self.params)[0]
+        return float(b) if self.model.n_outputs == 1 else np.asarray(b)
 
     @property
     def coef(self) -> Array:
-        """Coefficients in original units; a polynomial's coef[k−1] multiplies x**k."""
+        """Coefficients in original units, shape (d,) — (K, d) with K outputs, one row per
+        class; a polynomial's coef[k−1] multiplies x**k."""
         return np.asarray(self._linear_model().to_original(self.params)[1])
 
     def predict(self, X: Any) -> Array:
-        """Predictions for raw inputs X (original units), shape (n,)."""
+        """Predictions for raw inputs X (original units), shape (n,) — (n, K) with K outputs
+        (the softmax's logits)."""
         if self.model is None:
             raise AttributeError("predict() needs a fitted model: this result came from minimize")
         Xa, _, _ = as_arrays(X)

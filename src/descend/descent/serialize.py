@@ -89,7 +89,7 @@ def _unplain(x: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 def _model_to_dict(model: Any) -> dict[str, Any] | None:
     """A bound Linear/Polynomial model's fitted state (None for other models)."""
-    if model is None or not model.is_linear or model.scaler is None:
+    if model is None or not model.is_linear or model.scaler is None or model.n_outputs != 1:
         return None
     out: dict[str, Any] = {
         "spec": model.spec(),
@@ -183,7 +183,7 @@ def result_to_dict(res: FitResult) -> dict[str, Any]:
         "model": _model_to_dict(res.model),
         "versions": versions,
     }
-    if res.model is not None and res.model.is_linear:
+    if res.model is not None and res.model.is_linear and res.model.n_outputs == 1:
         out["original_units"] = {"intercept": _num(res.intercept), "coef": _floats(res.coef)}
     return out
 

@@ -47,7 +47,7 @@ def summary_text(res: Any) -> str:
         lines.append(f"note: {note}")
     model = res.model
     ref = res.reference
-    if model is not None and model.is_linear:
+    if model is not None and model.is_linear and model.n_outputs == 1:
         lesson = model.intercept and not model.expands_features and len(res.coef) == 1
         x = model.feature_names[0] if model.feature_names else "x"
         # one feature: the lesson's notation, y = m·x + b, with m and b named

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from descend.descent.result import FitResult
     from descend.studies.landscape.edge import EdgeStudy
-    from descend.studies.sweep import LRSweep
+    from descend.studies.sweep import LRSweep, ValidationRow
 
 Array = NDArray[np.float64]
 
@@ -46,6 +46,7 @@ __all__ = [
     "plot_contour",
     "plot_surface3d",
     "plot_lr_sweep",
+    "plot_validation_curve",
     "plot_edge_of_stability",
     "plot_runs",
     "save_figures",
@@ -206,7 +207,7 @@ def _as_xy(X: Any, y: Any) -> tuple[Array, Array]:
 def _equation(res: FitResult) -> str | None:
     """'ŷ = b + m·x' in original units for a one-input linear model, else None."""
     model = res.model
-    if model is None or not model.is_linear or model.expands_features:
+    if model is None or not model.is_linear or model.expands_features or model.n_outputs > 1:
         return None
     coef = np.asarray(res.coef)
     if coef.shape != (1,):
@@ -583,6 +584,47 @@ def plot_surface3d(
 # ---------------------------------------------------------------------------------------------
 # learning-rate sweep and several runs
 # ---------------------------------------------------------------------------------------------
+def plot_validation_curve(rows: Sequence[ValidationRow]) -> Figure:
+    """Training and validation MSE against the polynomial degree, one pair of curves per α.
+
+    Parameters
+    ----------
+    rows : sequence of ValidationRow
+        From :func:`descend.studies.sweep.validation_curve`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Log loss axis; per α the training MSE (solid, ``gid="train-α"``) and the validation
+        MSE (dashed, ``gid="validation-α"``), the lowest validation MSE circled
+        (``"best-validation"``): to its right the training loss still falls while the
+        validation loss rises — the training optimum overfits.
+    """
+    if not rows:
+        raise ValueError("plot_validation_curve needs at least one row")
+    fig = _figure()
+    ax = fig.add_subplot()
+    alphas = sorted({r.alpha for r in rows})
+    for i, alpha in enumerate(alphas):
+        sel = sorted((r for r in rows if r.alpha == alpha), key=lambda r: r.degree)
+        deg = [r.degree for r in sel]
+        tag = "" if len(alphas) == 1 else f" (α = {alpha:g})"
+        ax.plot(deg, [r.train_loss for r in sel], "o-", color=f"C{i}", lw=1.5,
+                label=f"training MSE{tag}", gid=f"train-{alpha:g}")  # fmt: skip
+        ax.plot(deg, [r.val_loss for r in sel], "s--", color=f"C{i}", lw=1.5,
+                label=f"validation MSE{tag}", gid=f"validation-{alpha:g}")  # fmt: skip
+    best = min(rows, key=lambda r: r.val_loss)
+    label = f"lowest validation MSE (degree {best.degree})"
+    ax.plot([best.degree], [best.val_loss], "o", ms=14, mfc="none", mec="k", label=label,
+            gid="best-validation")  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("polynomial degree")
+    ax.set_ylabel("mean squared error")
+    ax.set_title("training and validation loss by polynomial degree")
+    ax.legend(fontsize=8)
+    return fig
+
+
 def plot_lr_sweep(sweep: LRSweep) -> Figure:
     """Final loss against learning rate, divergence marked, the stability limit drawn.
 

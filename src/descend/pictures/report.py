@@ -48,7 +48,9 @@ pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; font-size: .85rem; 
 _CAPTIONS = {
     "fit": "The observations and the model descent found (dashed: the exact least-squares "
     "answer, when the problem has one).",
-    "loss": "The loss at each step; a straight line on the log axis is linear convergence.",
+    "loss": "The loss at each step; a straight line on the log axis is linear convergence. "
+    "With a validation split, the held-out loss beside it (its lowest point marked): where the "
+    "two part, the model starts to overfit.",
     "steps": "Step size and gradient norm per step: the steps shrink near the minimum because "
     "the gradient does.",
     "contour": "The path θ₀ … θ_K on the loss contours (coordinates descent ran in).",
@@ -159,7 +161,7 @@ def _params_section(res: FitResult) -> str:
     model = res.model
     ref = res.reference
     parts = ["<h2>Parameters</h2>"]
-    if model is not None and model.is_linear:
+    if model is not None and model.is_linear and model.n_outputs == 1:
         names = ["intercept", *coef_names(model)]
         values = [res.intercept, *np.asarray(res.coef).tolist()]
         refs = None if ref is None or ref.coef is None else [ref.intercept, *ref.coef.tolist()]
@@ -191,6 +193,13 @@ def _result_section(res: FitResult) -> str:
         rows.append(("reference loss (closed form)", _fmt(ref.loss)))
         rows.append(("gap L(θ) − L(θ*)", f"{res.loss_gap:.3g}"))
         rows.append(("distance ‖θ − θ*‖", f"{res.distance_to_reference:.3g}"))
+    val = res.history.val_loss
+    if val is not None and len(val):  # the held-out rows: the last check and the lowest
+        v = np.asarray(val, dtype=np.float64)
+        rows.append(("validation loss (last check)", _fmt(float(v[-1]))))
+        rows.append(
+            (f"validation loss (lowest, check {int(np.nanargmin(v))})", _fmt(float(np.nanmin(v))))
+        )
     rows.append(("steps", str(res.n_steps)))
     rows.append(("time", f"{res.wall_time:.3f} s"))
     stop = res.stop_reason

@@ -254,6 +254,7 @@ def build_problem(
     alpha: float = 1e-4,
     l1_ratio: float = 0.15,
     validation_fraction: float | None = None,
+    sample_weight: Any = None,
 ) -> Problem:
     """Validate the data, bind the model, build the objective and :func:`prepare` the problem.
 
@@ -281,12 +282,27 @@ def build_problem(
         Hold out this share of the rows (seeded by ``seed``, :func:`split_validation`): the
         model is bound to and trained on the rest, and ``Problem.validation`` is the held-out
         loss (without the penalty) in the coordinates descent runs in.
+    sample_weight : array-like, shape (n,), optional
+        Row weights s_i ≥ 0: the loss is Σ s_i ℓ_i / Σ s_i (integer weights = repeated rows).
+        Not yet with a validation split or Dask data.
 
     Returns
     -------
     Problem
     """
     check_seed(seed)
+    loss = get_loss(loss)
+    if loss.n_outputs != 1:  # the softmax: K from all the targets, before any split
+        if is_dask(X):
+            raise ValueError(
+                f"loss={loss.spec()!r} is for in-memory data: load the Dask array (X.compute())"
+            )
+        loss = loss.for_targets(np.asarray(y))
+    if sample_weight is not None and (validation_fraction is not None or is_dask(X)):
+        raise ValueError(
+            "sample_weight cannot be combined with a validation split or Dask data yet: "
+            "drop validation_fraction/early_stopping, or repeat rows instead of weighting them"
+        )
     X_val = y_val = None
     if validation_fraction is not None:
         if is_dask(X):
@@ -303,7 +319,7 @@ def build_problem(
     else:
         obj = build_objective(
             X, y, model, loss, feature_names=feature_names, fast=fast,
-            column_major=full_batch, dtype=dtype,
+            column_major=full_batch, dtype=dtype, sample_weight=sample_weight,
         )  # fmt: skip
     problem = prepare(
         obj,

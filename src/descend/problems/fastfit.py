@@ -48,6 +48,7 @@ from descend.data.tables import (
     as_arrays,
     check_design,
     check_fit_data,
+    check_sample_weight,
     check_samples,
     default_names,
     magnitude_limits,
@@ -167,6 +168,7 @@ def build_objective(
     fast: bool | str = "auto",
     column_major: bool = False,
     dtype: Any = None,
+    sample_weight: Any = None,
 ) -> DataObjective:
     """Validate the data, bind the model and build the objective (fast path when possible).
 
@@ -186,6 +188,9 @@ def build_objective(
         scaled design Z).
     dtype : None, np.float32 or np.float64
         How the fast path stores X (see the module docstring, *float32 storage*).
+    sample_weight : array-like, shape (n,), optional
+        Row weights s_i ≥ 0: the loss becomes Σ s_i ℓ_i / Σ s_i (the plain path; see
+        :class:`~descend.problems.objective.DataObjective`).
 
     Returns
     -------
@@ -196,6 +201,8 @@ def build_objective(
 
     m = get_model(model)
     loss_obj = get_loss(loss)
+    if loss_obj.n_outputs != 1 or sample_weight is not None:
+        fast = False  # K outputs (K from the targets) and weighted rows: the plain path
     if fast == "auto":
         try:
             fast = int(np.prod(np.shape(X))) >= SMALL
@@ -249,9 +256,13 @@ def build_objective(
     check_fit_data(Xa, ya, names)
     if dt == DTYPES[1]:
         Xa = _round32(Xa)
-    bound = m.bind(Xa, feature_names=names, y=ya, scale_target=loss_obj.numeric_targets)
+    loss_obj = loss_obj.for_targets(ya)
+    weights = None if sample_weight is None else check_sample_weight(sample_weight, len(ya))
+    bound = m.with_outputs(loss_obj.n_outputs).bind(
+        Xa, feature_names=names, y=ya, weights=weights, scale_target=loss_obj.numeric_targets
+    )
     check_design(Xa, bound.n_params, names)
-    return DataObjective(bound, loss_obj, bound.design(Xa), ya)
+    return DataObjective(bound, loss_obj, bound.design(Xa), ya, weights)
 
 
 def _round32(X: Array) -> Array:
@@ -309,11 +320,11 @@ def make_objective(
     on ``model.design(X)``.
     """
 
-    loss_obj = get_loss(loss)
+    loss_obj = get_loss(loss).for_targets(y)
     if fast == "auto":
         fast = X.size >= SMALL
-    if not fast or not model.is_linear:
-        bound = model.bind(
+    if not fast or not model.is_linear or loss_obj.n_outputs != 1:
+        bound = model.with_outputs(loss_obj.n_outputs).bind(
             X, feature_names=feature_names, y=y, scale_target=loss_obj.numeric_targets
         )
         return DataObjective(bound, loss_obj, bound.design(X), y)

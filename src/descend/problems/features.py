@@ -43,8 +43,14 @@ class Standardizer:
     scale: Array
 
     @classmethod
-    def fit(cls, X: Array, center: bool = True) -> Standardizer:
-        """Learn μ and s from X of shape (n, d)."""
+    def fit(cls, X: Array, center: bool = True, weights: Array | None = None) -> Standardizer:
+        """Learn μ and s from X of shape (n, d); with ``weights`` (shape (n,)) the weighted
+        mean and standard deviation (row i counted w_i times)."""
+        if weights is not None:
+            w = np.asarray(weights, dtype=np.float64) / float(np.sum(weights))
+            mean = w @ X if center else np.zeros(X.shape[1])
+            scale = np.sqrt(w @ ((X - mean) ** 2))
+            return cls(mean=mean, scale=np.where(scale > 0, scale, 1.0))
         if center:
             mean = X.mean(axis=0)
             scale = X.std(axis=0)

@@ -33,7 +33,17 @@ from descend.data.tables import DataError
 
 Array = NDArray[np.float64]
 
-__all__ = ["MSE", "MAE", "Huber", "LogLoss", "Loss", "SmoothedMAE", "get_loss", "LOSSES"]
+__all__ = [
+    "MSE",
+    "MAE",
+    "Huber",
+    "LogLoss",
+    "Loss",
+    "SmoothedMAE",
+    "Softmax",
+    "get_loss",
+    "LOSSES",
+]
 
 
 class Loss:
@@ -63,6 +73,16 @@ class Loss:
 
     #: :meth:`check_targets` refuses some targets (the log loss: y outside {0, 1})
     checks_targets: bool = False
+
+    #: K, the predictions per row the loss reads: ŷ of shape (n,) when 1, (n, K) otherwise
+    #: (the softmax: one logit per class); 0 while K is still to be learned from the targets
+    #: (:meth:`for_targets`). A model gives K outputs through ``Model.with_outputs(K)``.
+    n_outputs: int = 1
+
+    def for_targets(self, y: Array) -> Loss:
+        """This loss with what it learns from the targets y (shape (n,)) fixed: the softmax's
+        number of classes K. Every other loss learns nothing and returns itself."""
+        return self
 
     #: the targets are numbers in the data's units (regression), which a model may
     #: standardise (the MLP's output scale); False for class labels (the log loss)
@@ -103,6 +123,20 @@ class Loss:
         """(L, ∂L/∂ŷ) in one pass: a float and an array of shape (n,); y, ŷ of shape (n,)."""
         raise NotImplementedError
 
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        """ℓ(y_i, ŷ_i) row by row, shape (n,): L is their mean."""
+        raise NotImplementedError
+
+    def weighted(self, y: Array, yhat: Array, w: Array) -> tuple[float, Array]:
+        """(L_w, ∂L_w/∂ŷ) of the weighted mean L_w = (1/n) Σ w_i ℓ(y_i, ŷ_i), w of shape (n,).
+
+        Each row's gradient is its unweighted one times w_i (ℓ_i depends on ŷ_i alone), so
+        every loss gets sample weights from :meth:`per_row` and :meth:`value_and_grad`.
+        """
+        value = float(w @ self.per_row(y, yhat)) / w.shape[0]
+        g = self.value_and_grad(y, yhat)[1]
+        return value, g * (w if g.ndim == 1 else w[:, None])
+
     def spec(self) -> str:
         """The name that :func:`get_loss` turns back into this loss."""
         return self.name
@@ -127,6 +161,9 @@ class MSE(Loss):
     def value(self, y: Array, yhat: Array) -> float:
         r = y - yhat
         return float(r @ r) / r.shape[0]
+
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        return np.asarray((y - yhat) ** 2)
 
     def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
         r = y - yhat
@@ -163,6 +200,9 @@ class MAE(Loss):
 
     def value(self, y: Array, yhat: Array) -> float:
         return float(np.mean(np.abs(y - yhat)))
+
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        return np.abs(y - yhat)
 
     def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
         r = y - yhat
@@ -201,6 +241,10 @@ class Huber(Loss):
         small = a <= self.delta
         per = np.where(small, 0.5 * r * r, self.delta * (a - 0.5 * self.delta))
         return float(per.sum()) / n, -np.clip(r, -self.delta, self.delta) / n
+
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        a = np.abs(y - yhat)
+        return np.where(a <= self.delta, 0.5 * a * a, self.delta * (a - 0.5 * self.delta))
 
     def spec(self) -> str:
         return f"huber:{self.delta:g}"
@@ -242,6 +286,11 @@ class SmoothedMAE(Loss):
         c = np.clip(r / self.delta, -1.0, 1.0)
         # c·r − ½δc² equals r²/(2δ) inside and |r| − δ/2 outside (the Huber kernel's identity)
         return float(c @ r - 0.5 * self.delta * (c @ c)) / n, -c / n
+
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        r = y - yhat
+        c = np.clip(r / self.delta, -1.0, 1.0)
+        return np.asarray(c * r - 0.5 * self.delta * c * c)
 
     def spec(self) -> str:
         return f"{self.name}:{self.delta:.17g}"
@@ -289,6 +338,9 @@ class LogLoss(Loss):
         p = 0.5 * (1.0 + np.tanh(0.5 * z))  # σ(z) without overflow
         return float(per.sum()) / n, (p - y) / n
 
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        return np.asarray(np.logaddexp(0.0, yhat) - y * yhat)
+
     separable: bool = True
 
     def separated(self, y: Array, yhat: Array) -> bool:
@@ -300,16 +352,147 @@ class LogLoss(Loss):
         return bool(np.all((y == 0.0) | (y == 1.0)) and np.all((2.0 * y - 1.0) * yhat > 0.0))
 
 
+@dataclass(frozen=True)
+class Softmax(Loss):
+    """Multinomial cross-entropy on K logits per row (K classes, y ∈ {0, 1, …, K − 1}).
+
+    With Z of shape (n, K) the logits, P = softmax(Z) row by row (P_ik = e^{z_ik}/Σ_j e^{z_ij})
+    and Y the one-hot targets (Y_ik = 1 when y_i = k):
+
+        L = (1/n) Σ_i [log Σ_k e^{z_ik} − z_{i,y_i}],      ∂L/∂Z = (P − Y)/n   (shape (n, K)).
+
+    Computed stably with the row maximum subtracted (log-sum-exp). K = 2 is the binary log
+    loss on the difference of the two logits. The Hessian of ℓ with respect to a row's logits,
+    diag(p) − p·pᵀ, has eigenvalues in [0, ½]: ``curvature_bound`` = ½, and the Hessian in θ
+    of a linear model is at most ½·(I_K ⊗ (1/n)·AᵀA) (see ``DataObjective.gram``).
+
+    Parameters
+    ----------
+    n_classes : int or None
+        K ≥ 2. None: learned from the targets by :meth:`for_targets` (the largest class index
+        + 1), which :func:`descend.problems.build.build_problem` does on all rows before a
+        validation split.
+    """
+
+    n_classes: int | None = None
+    name: str = "softmax"
+    curvature_bound: float | None = 0.5
+    numeric_targets: bool = False  # class labels: never standardised
+    checks_targets: bool = True
+    separable: bool = True
+
+    def __post_init__(self) -> None:
+        k = self.n_classes
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 2):
+            raise ValueError(f"the softmax needs n_classes ≥ 2 (a whole number), got {k!r}")
+
+    @property
+    def n_outputs(self) -> int:  # type: ignore[override]
+        """K, one logit per class (0 until :meth:`for_targets` has learned it)."""
+        return int(self.n_classes or 0)
+
+    def check_targets(self, y: Array, first_row: int = 0) -> None:
+        """Refuse y that are not class indices 0, 1, …, K − 1, naming the first bad row."""
+        y = np.asarray(y)
+        if y.dtype.kind not in "fiub":
+            raise DataError(
+                f"the softmax loss needs class indices 0, 1, …, K − 1 as targets, got values "
+                f"of type {y.dtype} (e.g. {y[:1].tolist()}). Encode the labels, e.g. "
+                "y = np.unique(labels, return_inverse=True)[1], or use GDClassifier, which "
+                "takes labels of any kind"
+            )
+        top = self.n_classes
+        with np.errstate(invalid="ignore"):
+            ok = (y >= 0) & (y == np.floor(y)) & np.isfinite(y)
+            if top is not None:
+                ok &= y < top
+        bad = np.flatnonzero(~ok)
+        if bad.size == 0:
+            return
+        i = int(bad[0])
+        more = f" ({bad.size} such rows here)" if bad.size > 1 else ""
+        span = "0, 1, …, K − 1" if top is None else f"0, 1, …, {top - 1}"
+        raise DataError(
+            f"the softmax loss needs class indices {span} as targets, but row "
+            f"{first_row + i + 1} has y = {float(y[i])!r}{more}. Encode the classes as "
+            "0, 1, …, K − 1 (e.g. y = np.unique(labels, return_inverse=True)[1]), or use "
+            "GDClassifier, which takes labels of any kind"
+        )
+
+    def for_targets(self, y: Array) -> Softmax:
+        """The softmax with K = max(y) + 1 classes (y checked first); itself when K is set.
+
+        Raises
+        ------
+        DataError
+            Targets that are not class indices, or one class only (K < 2).
+        """
+        self.check_targets(y)
+        if self.n_classes is not None:
+            return self
+        y = np.asarray(y, dtype=np.float64)
+        k = int(y.max()) + 1 if y.size else 0
+        if k < 2:
+            raise DataError(
+                f"the softmax loss needs at least two classes, but every target is "
+                f"{(float(y[0]) if y.size else 'missing')!r}: give rows of two or more "
+                "classes (0, 1, …)"
+            )
+        return Softmax(k)
+
+    def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
+        Z = yhat
+        n = Z.shape[0]
+        rows = np.arange(n)
+        idx = y.astype(np.intp)
+        m = Z.max(axis=1, keepdims=True)
+        E = np.exp(Z - m)
+        s = E.sum(axis=1, keepdims=True)
+        lse = m[:, 0] + np.log(s[:, 0])
+        value = float(np.sum(lse - Z[rows, idx])) / n
+        P = E / s
+        P[rows, idx] -= 1.0
+        P /= n
+        return value, P
+
+    def value(self, y: Array, yhat: Array) -> float:
+        return float(np.sum(self.per_row(y, yhat))) / yhat.shape[0]
+
+    def per_row(self, y: Array, yhat: Array) -> Array:
+        Z = yhat
+        m = Z.max(axis=1, keepdims=True)
+        lse = m[:, 0] + np.log(np.exp(Z - m).sum(axis=1))
+        return np.asarray(lse - Z[np.arange(Z.shape[0]), y.astype(np.intp)])
+
+    def separated(self, y: Array, yhat: Array) -> bool:
+        """Every row's own logit strictly above all others: z_{i,y_i} > max_{k≠y_i} z_ik.
+
+        Then L(c·θ) → 0 as c → ∞ for a model linear in θ, while L > 0 everywhere: no
+        minimiser exists, and descent would only grow ‖θ‖.
+        """
+        Z = np.array(yhat, dtype=np.float64)
+        rows = np.arange(Z.shape[0])
+        idx = y.astype(np.intp)
+        own = Z[rows, idx].copy()
+        Z[rows, idx] = -np.inf
+        return bool(np.all(own > Z.max(axis=1)))
+
+    def spec(self) -> str:
+        return self.name if self.n_classes is None else f"{self.name}:{self.n_classes}"
+
+
 LOSSES: dict[str, type[Loss]] = {
     "mse": MSE,
     "mae": MAE,
     "huber": Huber,
     "logloss": LogLoss,
+    "softmax": Softmax,
 }
 
 
 def get_loss(loss: str | Loss) -> Loss:
-    """A Loss from its name: ``"mse"``, ``"mae"``, ``"huber:2.5"``, ``"logloss"``."""
+    """A Loss from its name: ``"mse"``, ``"mae"``, ``"huber:2.5"``, ``"logloss"``, ``"softmax"``
+    (``"softmax:3"``: K = 3 classes fixed; plain ``"softmax"`` learns K from the targets)."""
     if isinstance(loss, Loss):
         return loss
     if not isinstance(loss, str):
@@ -317,6 +500,8 @@ def get_loss(loss: str | Loss) -> Loss:
     name, _, arg = loss.strip().lower().partition(":")
     if name in ("cross-entropy", "crossentropy", "logistic", "bce"):
         name = "logloss"
+    if name in ("multinomial", "categorical", "softmax-cross-entropy"):
+        name = "softmax"
     if name not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
     if name == "huber" and arg:
@@ -324,6 +509,10 @@ def get_loss(loss: str | Loss) -> Loss:
             return Huber(delta=float(arg))
         except ValueError as exc:
             raise ValueError(f"bad Huber threshold in {loss!r}: {exc}") from None
+    if name == "softmax" and arg:
+        if not arg.strip().isdigit():
+            raise ValueError(f"bad class count in {loss!r}: write it as 'softmax:3'")
+        return Softmax(int(arg.strip()))
     if arg:
         raise ValueError(f"loss {name!r} takes no argument (got {loss!r})")
     return LOSSES[name]()

@@ -196,6 +196,12 @@ class DataObjective(Objective):
     Z : ndarray, shape (n, k)
         The model's design (``model.design(X)``): features in the coordinates descent runs in.
     y : ndarray, shape (n,)
+        Targets (class indices for the softmax, whose model gives ŷ of shape (n, K)).
+    weights : ndarray, shape (n,), optional
+        Sample weights s_i ≥ 0 (not all 0): L = Σ s_i ℓ_i / Σ s_i, the weighted mean, so that
+        integer weights are the same as repeating rows. Stored normalised to mean 1
+        (w_i = n·s_i/Σs), and a mini-batch's loss is (1/m) Σ_batch w_i ℓ_i, an unbiased
+        estimate of the full one.
 
     Notes
     -----
@@ -205,8 +211,12 @@ class DataObjective(Objective):
     """
 
     n_samples: int
+    #: the normalised sample weights (mean 1), None when every row counts once
+    weights: Array | None = None
 
-    def __init__(self, model: Any, loss: Loss | str, Z: Array, y: Array) -> None:
+    def __init__(
+        self, model: Any, loss: Loss | str, Z: Array, y: Array, weights: Array | None = None
+    ) -> None:
         self.model = model
         self.loss = get_loss(loss)
         self.loss.check_targets(y)  # where the loss meets the data: every entry point passes here
@@ -218,6 +228,10 @@ class DataObjective(Objective):
         self._target_scale: float | None = None
         # the squared error of a model that computes it in one call (bitwise the same)
         self._fused = bool(self.loss.is_least_squares and model.fuses_squared_error)
+        if weights is not None:
+            w = np.asarray(weights, dtype=np.float64)
+            self.weights = w * (w.shape[0] / float(w.sum()))
+            self._fused = False
 
     @property
     def Z(self) -> Array:
@@ -240,11 +254,18 @@ class DataObjective(Objective):
         if self._fused:
             return self.model.squared_error(theta, Z, y)
         yhat = self.model.forward(theta, Z)
-        loss, dyhat = self.loss.value_and_grad(y, yhat)
+        if self.weights is not None:
+            w = self.weights if rows is None else self.weights[rows]
+            loss, dyhat = self.loss.weighted(y, yhat, w)
+        else:
+            loss, dyhat = self.loss.value_and_grad(y, yhat)
         return loss, self.model.vjp(theta, Z, dyhat)
 
     def value(self, theta: Array, rows: Array | None = None) -> float:
         Z, y = self._rows(rows)
+        if self.weights is not None:
+            w = self.weights if rows is None else self.weights[rows]
+            return self.loss.weighted(y, self.model.forward(theta, Z), w)[0]
         return self.loss.value(y, self.model.forward(theta, Z))
 
     def smoothed(self, delta: float) -> DataObjective:
@@ -271,8 +292,14 @@ class DataObjective(Objective):
         return bool(self.loss.separable and self.model.is_linear)
 
     def separated(self, theta: Array) -> bool:
-        """Every row classified correctly by θ (all margins > 0): see :meth:`Loss.separated`."""
-        return self.may_separate and self.loss.separated(self.y, self.predict(theta))
+        """Every row classified correctly by θ (all margins > 0): see :meth:`Loss.separated`.
+        Rows of weight 0 do not count (the loss does not see them)."""
+        if not self.may_separate:
+            return False
+        if self.weights is None:
+            return bool(self.loss.separated(self.y, self.predict(theta)))
+        seen = self.weights > 0
+        return bool(self.loss.separated(self.y[seen], self.predict(theta)[seen]))
 
     @property
     def target_scale(self) -> float:  # type: ignore[override]
@@ -284,8 +311,9 @@ class DataObjective(Objective):
     # -- curvature ------------------------------------------------------------------------
     @property
     def is_linear_least_squares(self) -> bool:  # type: ignore[override]
-        """True when the model is linear in θ and the loss is the squared error."""
-        return bool(self.model.is_linear and self.loss.is_least_squares)
+        """True when the model is linear in θ and the loss is the squared error (unweighted:
+        the closed form and exact Hessian here are those of the plain mean)."""
+        return bool(self.model.is_linear and self.loss.is_least_squares and self.weights is None)
 
     def reference(self) -> Reference | None:
         """The least-squares answer by QR on the scaled design A = [Z, 1] descent sees.
@@ -304,9 +332,18 @@ class DataObjective(Objective):
         return Reference(theta, self.value(theta), intercept, coef)
 
     def gram(self) -> Array:
-        """(1/n)·AᵀA for the linear model's augmented design A (with the intercept column)."""
+        """(1/n)·AᵀA for the linear model's augmented design A (with the intercept column).
+
+        With K outputs (θ in K blocks, see :class:`~descend.problems.models.Linear`) it is
+        I_K ⊗ (1/n)·AᵀA, shape (p, p): each block sees the same design.
+        """
         A = self.model.augmented(self.Z)
-        return (A.T @ A) / self.n_samples
+        if self.weights is None:
+            G = (A.T @ A) / self.n_samples
+        else:  # (1/n)·Aᵀ·diag(w)·A: the weighted loss's curvature scale
+            G = (A.T @ (A * self.weights[:, None])) / self.n_samples
+        k = int(self.model.n_outputs)
+        return G if k == 1 else np.kron(np.eye(k), G)
 
     def hessian(self, theta: Array) -> Array:
         """Exact (2/n)·AᵀA for a linear model with the MSE; finite differences otherwise."""

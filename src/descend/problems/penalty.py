@@ -143,16 +143,22 @@ def coefficient_map(model: Any) -> Array:
     """M, shape (k, p): the model's coefficients in the user's units as a linear map of θ.
 
     Read column by column from the model's exact conversion (``to_original``), which is linear
-    in θ for a model linear in θ (the intercept does not enter the coefficients).
+    in θ for a model linear in θ (the intercept does not enter the coefficients). With K
+    outputs every block of θ maps to its own row of coefficients by the same map M₁ (one
+    output's), so M = I_K ⊗ M₁, shape (K·d, p), and only M₁'s columns are converted.
     """
     p = int(model.n_params)
-    _, c0 = model.to_original(np.zeros(p))
+    k = int(model.n_outputs)
+    block = p // k
+    c0 = np.ravel(model.to_original(np.zeros(p))[1])
     cols = []
-    for j in range(p):
+    for j in range(block):
         e = np.zeros(p)
         e[j] = 1.0
-        cols.append(model.to_original(e)[1] - c0)
-    return np.column_stack(cols)
+        c = np.ravel(model.to_original(e)[1]) - c0
+        cols.append(c[: c.size // k])  # the first output's row: M₁'s column j
+    M1 = np.column_stack(cols)
+    return M1 if k == 1 else np.kron(np.eye(k), M1)
 
 
 class PenalizedObjective(Objective):

@@ -192,7 +192,7 @@ class Preconditioner:
         their :meth:`gram` costs O(p²), while the design A of :meth:`build` would be an n×p
         copy of the data and its QR a full pass.
         """
-        if objective.has_statistics:
+        if objective.has_statistics or objective.model.n_outputs > 1:  # K outputs: I_K ⊗ G
             return cls.from_gram(kind, objective.gram(), int(objective.n_samples))
         return cls.build(kind, objective.model.augmented(objective.Z))
 

@@ -34,8 +34,13 @@ from sklearn.base import (  # noqa: E402
     TransformerMixin,
 )
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.utils.class_weight import compute_class_weight  # noqa: E402
 from sklearn.utils.multiclass import check_classification_targets  # noqa: E402
-from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: E402
+from sklearn.utils.validation import (  # noqa: E402
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from descend.descent.fit import fit as _fit  # noqa: E402
 from descend.descent.verdicts import (  # noqa: E402
@@ -45,6 +50,7 @@ from descend.descent.verdicts import (  # noqa: E402
     DEFAULT_TOL,
 )
 from descend.problems.features import BASES, PolynomialBasis  # noqa: E402
+from descend.problems.models import get_model  # noqa: E402
 
 Array = NDArray[np.float64]
 
@@ -101,6 +107,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     validation_fraction : float, default=0.1
         The held-out share, used only with ``early_stopping`` (as in scikit-learn).
     n_iter_no_change : int, default=10
+    warm_start : bool, default=False
+        Start the next ``fit`` from this fit's θ (scikit-learn's meaning: reuse the previous
+        solution as the initialisation) when the model has the same number of parameters;
+        θ is in descent's coordinates (features standardised on the data being fitted), so the
+        start is the previous fitted function exactly when the new data's column means and
+        spreads are the same (the same X with a new ``alpha``, a continued run).
     live : bool, default=False
         Watch each fit while it runs (``descend.fit(..., live=True)``): the loss curve updated
         in place in Jupyter, a progress bar in a terminal.
@@ -152,6 +164,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
         live: bool = False,
         max_steps: int | None = None,
+        warm_start: bool = False,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -173,25 +186,32 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.live = live
         self.max_steps = max_steps
+        self.warm_start = warm_start
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # densified by descend (with a warning) when small
         return tags
 
-    def fit(self, X: Any, y: Any) -> GDRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
         """Fit by gradient descent.
 
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights s_i ≥ 0: the loss is Σ s_i ℓ_i / Σ s_i (integer weights = repeated
+            rows); see :func:`descend.fit`.
 
         Returns
         -------
         self : GDRegressor
         """
+        previous = self.__dict__.get("result_")
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, y_numeric=True, dtype=np.float64)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         names = [str(n) for n in getattr(self, "feature_names_in_", [])] or None
         options: dict[str, Any] = dict(self.optimizer_params or {})
         if self.schedule is not None:
@@ -207,6 +227,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             max_steps=self.max_iter if self.max_steps is None else self.max_steps,
             tol=self.tol,
             seed=self.seed,
+            theta0=_warm_start(self, previous, X.shape[1]),
             feature_names=names,
             patience=self.patience,
             gtol=self.gtol,
@@ -217,6 +238,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             validation_fraction=self.validation_fraction if self.early_stopping else None,
             n_iter_no_change=self.n_iter_no_change,
             live=bool(self.live),
+            sample_weight=sample_weight,
             **options,
         )
         res.objective = None  # do not keep a copy of the training data
@@ -240,6 +262,17 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "result_")
         X = validate_data(self, X, reset=False, accept_sparse=_SPARSE, dtype=np.float64)
         return np.asarray(self.result_.predict(X))
+
+
+def _warm_start(est: Any, previous: Any, n_features: int) -> Any:
+    """θ₀ for a warm start: the previous fit's θ when ``warm_start`` and the model (its spec
+    and its number of input columns) is the same, else None (the seeded start)."""
+    if not est.warm_start or previous is None or previous.model is None:
+        return None
+    same = get_model(est.model).spec() == previous.model.spec()
+    if not same or previous.model.n_features != n_features:
+        return None
+    return np.array(previous.params, dtype=np.float64)
 
 
 class OrthogonalPolynomialFeatures(TransformerMixin, BaseEstimator):
@@ -305,13 +338,17 @@ class OrthogonalPolynomialFeatures(TransformerMixin, BaseEstimator):
 
 
 class GDClassifier(ClassifierMixin, BaseEstimator):
-    """Binary classification by gradient descent on the log loss, as a scikit-learn estimator.
+    """Classification by gradient descent on the cross-entropy, as a scikit-learn estimator.
 
-    A thin shell around :func:`descend.fit` with ``loss="logloss"``: the labels are encoded as
-    0 (``classes_[0]``) and 1 (``classes_[1]``), the model's output is the logit
-    z = b + w·x, and P(classes_[1] | x) = σ(z). Unpenalised log loss on separable data has no
-    minimiser: the run stops with ``stop_reason_ == "separated"`` as soon as θ classifies every
-    training row correctly (a ConvergenceWarning says so); a penalty gives a finite optimum.
+    A thin shell around :func:`descend.fit`. Two classes: ``loss="logloss"``, the labels
+    encoded as 0 (``classes_[0]``) and 1 (``classes_[1]``), the model's output the logit
+    z = b + w·x and P(classes_[1] | x) = σ(z) (scikit-learn's binary LogisticRegression).
+    K > 2 classes: ``loss="softmax"``, the labels encoded as 0, …, K − 1 in the order of
+    ``classes_``, K logits z_k = b_k + w_k·x and P(classes_[k] | x) = softmax(z)_k
+    (scikit-learn's multinomial LogisticRegression). Unpenalised cross-entropy on separable
+    data has no minimiser: the run stops with ``stop_reason_ == "separated"`` as soon as θ
+    classifies every training row correctly (a ConvergenceWarning says so); a penalty gives a
+    finite optimum.
 
     Parameters
     ----------
@@ -319,14 +356,22 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
     optimizer_params, penalty, alpha, l1_ratio, early_stopping, validation_fraction,
     n_iter_no_change
         As in :class:`GDRegressor`. ``penalty="l2", alpha=a`` is scikit-learn's
-        ``LogisticRegression(C=1/(n·a))`` on n rows.
+        ``LogisticRegression(C=1/(n·a))`` on n rows (``C=1/(Σs·a)`` with sample weights s).
+    warm_start : bool, default=False
+        As in :class:`GDRegressor` (and only when ``classes_`` are the same).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight`` as scikit-learn's
+        LogisticRegression does (``compute_class_weight`` with the sample weights):
+        ``{label: weight}``, or "balanced", Σs/(n_classes·Σ_{rows of label} s) (with unit
+        sample weights n_samples/(n_classes·count(label))). The reference
+        ``LogisticRegression(C)`` is then ``alpha = 1/(C·Σ s·class_weight)``.
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        The two labels, sorted; ``classes_[1]`` is the positive class.
-    coef_ : ndarray of shape (1, n_features)
-    intercept_ : ndarray of shape (1,)
+    classes_ : ndarray of shape (n_classes,)
+        The labels, sorted; for two classes ``classes_[1]`` is the positive class.
+    coef_ : ndarray of shape (1, n_features) for two classes, (n_classes, n_features) else
+    intercept_ : ndarray of shape (1,) for two classes, (n_classes,) else
     n_iter_, loss_curve_, stop_reason_, certificate_, result_, n_features_in_
         As in :class:`GDRegressor`.
     """
@@ -350,6 +395,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
+        class_weight: Any = None,
+        warm_start: bool = False,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -368,21 +415,24 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.classifier_tags.multi_class = False  # binary log loss (declared, not exempted)
         return tags
 
-    def fit(self, X: Any, y: Any) -> GDClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDClassifier:
         """Fit by gradient descent on the log loss.
 
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
-            Two distinct labels of any kind.
+            Two or more distinct labels of any kind.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights s_i ≥ 0 (times ``class_weight``): the loss is Σ s_i ℓ_i / Σ s_i.
 
         Returns
         -------
@@ -391,8 +441,10 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            One class only, or more than two.
+            One class only.
         """
+        previous = self.__dict__.get("result_")
+        old_classes = self.__dict__.get("classes_")
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=np.float64)
         check_classification_targets(y)
         classes = np.unique(y)
@@ -401,29 +453,35 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 f"y holds one class only ({classes.tolist()}): a classifier cannot learn from "
                 "one class; give rows of both classes"
             )
-        if len(classes) > 2:
-            raise ValueError(
-                f"Only binary classification is supported (binary log loss); y has "
-                f"{len(classes)} classes: {classes[:5].tolist()}"
-                + ("…" if len(classes) > 5 else "")
-            )
+        if old_classes is None or not np.array_equal(old_classes, classes):
+            previous = None  # other classes: another problem, a cold start
         self.classes_ = classes
-        y01 = (y == classes[1]).astype(np.float64)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.class_weight is not None:  # LogisticRegression's: "balanced" counts weights
+            cw = compute_class_weight(
+                self.class_weight, classes=classes, y=y, sample_weight=sample_weight
+            )[np.searchsorted(classes, y)]
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        binary = len(classes) == 2
+        # 0/1 for the log loss, 0, …, K − 1 (the order of classes_) for the softmax
+        codes = np.searchsorted(classes, y).astype(np.float64)
         names = [str(n) for n in getattr(self, "feature_names_in_", [])] or None
         options: dict[str, Any] = dict(self.optimizer_params or {})
         if self.schedule is not None:
             options["schedule"] = self.schedule
         res = _fit(
             X,
-            y01,
+            codes,
             model=self.model,
-            loss="logloss",
+            loss="logloss" if binary else f"softmax:{len(classes)}",
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
             max_steps=self.max_iter,
             tol=self.tol,
             seed=self.seed,
+            theta0=_warm_start(self, previous, X.shape[1]),
             feature_names=names,
             patience=self.patience,
             gtol=self.gtol,
@@ -433,6 +491,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             early_stopping=self.early_stopping,
             validation_fraction=self.validation_fraction if self.early_stopping else None,
             n_iter_no_change=self.n_iter_no_change,
+            sample_weight=sample_weight,
             **options,
         )
         res.objective = None
@@ -442,8 +501,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self.stop_reason_ = res.stop_reason
         self.certificate_ = res.certificate
         if res.model.is_linear:
-            self.intercept_ = np.array([float(res.intercept)])
-            self.coef_ = np.asarray(res.coef).reshape(1, -1)
+            self.intercept_ = np.asarray(res.intercept, dtype=np.float64).reshape(-1)
+            self.coef_ = np.asarray(res.coef).reshape(len(self.intercept_), -1)
         if res.stop_reason in ("max_steps", "diverged", "stalled", "separated"):
             warnings.warn(
                 f"GDClassifier {res.stop_reason}: {res.message}", ConvergenceWarning, stacklevel=2
@@ -451,23 +510,30 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X: Any) -> Array:
-        """The logit z = b + w·x for ``classes_[1]``, shape (n_samples,)."""
+        """Two classes: the logit z = b + w·x for ``classes_[1]``, shape (n_samples,).
+        K classes: the K logits z_k = b_k + w_k·x, shape (n_samples, K)."""
         check_is_fitted(self, "result_")
         X = validate_data(self, X, reset=False, accept_sparse=_SPARSE, dtype=np.float64)
         return np.asarray(self.result_.predict(X), dtype=np.float64)
 
     def predict_proba(self, X: Any) -> Array:
-        """[P(classes_[0]), P(classes_[1])] per row, shape (n_samples, 2); P(1) = σ(z)."""
-        z = self.decision_function(X)
-        p = 0.5 * (1.0 + np.tanh(0.5 * z))
-        return np.column_stack([1.0 - p, p])
+        """P(classes_[k] | x) per row, shape (n_samples, n_classes): [1 − σ(z), σ(z)] for two
+        classes, softmax(z) for K."""
+        return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X: Any) -> Array:
-        """log of :meth:`predict_proba`, computed stably: log σ(z) = −log(1 + e^−z)."""
+        """log of :meth:`predict_proba`, computed stably: log σ(z) = −log(1 + e^−z), and
+        log softmax(z)_k = z_k − log Σ_j e^{z_j} (the row maximum subtracted first)."""
         z = self.decision_function(X)
-        return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+        if z.ndim == 1:
+            return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+        m = z.max(axis=1, keepdims=True)
+        return np.asarray(z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True)))
 
     def predict(self, X: Any) -> NDArray[Any]:
-        """``classes_[1]`` where z > 0, else ``classes_[0]``; shape (n_samples,)."""
+        """The class of the largest logit (two classes: ``classes_[1]`` where z > 0);
+        shape (n_samples,)."""
         z = self.decision_function(X)
-        return np.asarray(self.classes_[(z > 0).astype(int)])
+        if z.ndim == 1:
+            return np.asarray(self.classes_[(z > 0).astype(int)])
+        return np.asarray(self.classes_[np.argmax(z, axis=1)])

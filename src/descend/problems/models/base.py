@@ -23,8 +23,9 @@ class Model:
     the number of parameters; then:
 
     - ``design(X) -> Z``: features in the coordinates descent runs in, shape (n, k);
-    - ``forward(θ, Z) -> ŷ``: predictions, shape (n,);
-    - ``vjp(θ, Z, g) -> ∂L/∂θ``: the chain rule, with g = ∂L/∂ŷ of shape (n,);
+    - ``forward(θ, Z) -> ŷ``: predictions, shape (n,) — or (n, K) for a model with K outputs
+      (:meth:`with_outputs`, the softmax's logits);
+    - ``vjp(θ, Z, g) -> ∂L/∂θ``: the chain rule, with g = ∂L/∂ŷ of ŷ's shape;
     - ``unpack(θ) -> dict``: named views of θ (``{"m": …, "b": …}``, per-layer weights);
     - ``init_params(rng) -> θ₀``: random initial parameters.
     """
@@ -47,9 +48,35 @@ class Model:
     has_hvp: bool = False
     #: the polynomial basis Φ is built from (a Polynomial's; None for every other model)
     basis: PolynomialBasis | None = None
+    #: the model can give K > 1 outputs per row (:meth:`with_outputs`): ŷ of shape (n, K)
+    multi_output: bool = False
+    #: K, the outputs per row: ŷ of shape (n,) when 1, (n, K) otherwise (the softmax's logits)
+    n_outputs: int = 1
     n_params: int = 0
     n_features: int = 0
     feature_names: list[str]
+
+    def with_outputs(self, k: int) -> Model:
+        """A copy of this (unbound) model with K outputs per row: ŷ of shape (n, K).
+
+        What a loss with K outputs (the softmax) needs; K = 1 returns the model itself.
+
+        Raises
+        ------
+        ValueError
+            K > 1 for a model with one output only (not :attr:`multi_output`).
+        """
+        k = int(k)
+        if k == self.n_outputs:
+            return self
+        if not self.multi_output:
+            raise ValueError(
+                f"the model {self.spec()!r} has one output per row, but the loss needs {k} "
+                "(one logit per class): use 'linear' or an MLP ('mlp:8')"
+            )
+        twin = copy.copy(self)
+        twin.n_outputs = k
+        return twin
 
     # -- life cycle -----------------------------------------------------------------------
     def bind(
@@ -57,6 +84,7 @@ class Model:
         X: Array,
         feature_names: list[str] | None = None,
         y: Array | None = None,
+        weights: Array | None = None,
         *,
         scale_target: bool = True,
     ) -> Model:
@@ -65,24 +93,30 @@ class Model:
         ``y`` (shape (n,)), when given, lets a model centre its random start on the data
         (see :meth:`bind_target`) and — with ``scale_target``, for targets that are numbers in
         the data's units (a regression loss) — standardise its output
-        (:meth:`bind_target_scale`); it never changes the features.
+        (:meth:`bind_target_scale`); it never changes the features. ``weights`` (shape (n,),
+        ≥ 0), when given, make the scaling the weighted one (row i counted w_i times, rows of
+        weight 0 not at all), so weighting rows and repeating them bind the same model.
         """
         bound = copy.copy(self)
         bound.n_features = int(X.shape[1])
         bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
-        bound._bind(X)
+        bound._bind(X, weights)
         if y is not None:
-            yf = np.asarray(y, dtype=np.float64)
-            bound.bind_target(yf)
+            ya = np.asarray(y, dtype=np.float64)
+            if weights is None:
+                bound.bind_target(ya)
+            else:
+                bound.bind_target_mean(float(np.average(ya, weights=weights)))
             if scale_target:
-                bound.bind_target_scale(yf)
+                bound.bind_target_scale(ya, weights)
         return bound
 
-    def bind_target_scale(self, y: Array) -> None:
-        """Learn an output scale from regression targets y, shape (n,) (nothing here; the MLP
-        predicts ŷ = ȳ + s_y·net(z), so its weights work in standardised units)."""
+    def bind_target_scale(self, y: Array, weights: Array | None = None) -> None:
+        """Learn an output scale from regression targets y, shape (n,), weighted by ``weights``
+        when given (nothing here; the MLP predicts ŷ = ȳ + s_y·net(z), so its weights work in
+        standardised units)."""
 
-    def _bind(self, X: Array) -> None:
+    def _bind(self, X: Array, weights: Array | None = None) -> None:
         raise NotImplementedError
 
     def bind_target(self, y: Array) -> None:

@@ -29,6 +29,11 @@ class Linear(Model):
     For the MSE, g_i = −(2/n)(y_i − ŷ_i), so ∂L/∂m = −(2/n) Σ x_i (y_i − ŷ_i) and
     ∂L/∂b = −(2/n) Σ (y_i − ŷ_i); the Hessian is (2/n)·AᵀA with A = [Z, 1].
 
+    **K outputs** (:meth:`with_outputs`, the softmax's K logits): θ holds K blocks of k + 1
+    entries, θ = [w₁, b₁, w₂, b₂, …, w_K, b_K] (p = (k + 1)·K), and ŷ = Z·Wᵀ + bᵀ of shape
+    (n, K) with W of shape (K, k) the blocks' weights. With G = ∂L/∂ŷ of shape (n, K):
+    ∂L/∂W = Gᵀ·Z (shape (K, k)) and ∂L/∂b = Σ_i G_i (shape (K,)), block by block.
+
     Parameters
     ----------
     intercept : bool
@@ -40,6 +45,7 @@ class Linear(Model):
 
     is_linear = True
     fuses_squared_error = True
+    multi_output = True
     has_hvp = True
     #: the random start's intercept centre (ȳ once bound with targets; see bind_target_mean)
     start_offset = 0.0
@@ -58,14 +64,16 @@ class Linear(Model):
     def _bind_features(self, X: Array) -> None:
         """Learn whatever the raw feature map needs from X (nothing for Linear)."""
 
-    def _bind(self, X: Array) -> None:
-        self._bind_features(X)
+    def _bind(self, X: Array, weights: Array | None = None) -> None:
+        self._bind_features(X if weights is None else X[np.asarray(weights) > 0])
         Phi = self._raw_features(X)
         k = Phi.shape[1]
         self.scaler = (
-            Standardizer.fit(Phi, center=self.intercept) if self.scale else Standardizer.identity(k)
+            Standardizer.fit(Phi, center=self.intercept, weights=weights)
+            if self.scale
+            else Standardizer.identity(k)
         )
-        self.n_params = k + int(self.intercept)
+        self.n_params = (k + int(self.intercept)) * self.n_outputs
 
     def bind_features(self, X: Array, feature_names: list[str] | None = None) -> Linear:
         """A copy bound to X's feature map only; finish with :meth:`set_scaling`.
@@ -102,8 +110,12 @@ class Linear(Model):
 
     @property
     def n_weights(self) -> int:
-        """k, the number of feature columns (θ without the intercept)."""
-        return self.n_params - int(self.intercept)
+        """k, the number of feature columns (one output's θ without the intercept)."""
+        return self.n_params // self.n_outputs - int(self.intercept)
+
+    def blocks(self, theta: Array) -> Array:
+        """θ as K rows of one output's parameters [w_c, b_c], shape (K, k + 1) (a view)."""
+        return np.asarray(theta).reshape(self.n_outputs, -1)
 
     def design(self, X: Array) -> Array:
         """Z = (Φ(X) − μ)/s, shape (n, k)."""
@@ -120,6 +132,13 @@ class Linear(Model):
 
     # -- the mathematics ------------------------------------------------------------------
     def forward(self, theta: Array, Z: Array) -> Array:
+        if self.n_outputs > 1:  # ŷ = Z·Wᵀ + bᵀ, shape (n, K)
+            B = self.blocks(theta)
+            k = B.shape[1] - int(self.intercept)
+            Y = Z @ B[:, :k].T
+            if self.intercept:
+                Y += B[:, k]
+            return np.asarray(Y)
         # k = n_weights inlined: this runs every step, and on small data the calls are the cost
         if self.intercept:
             k = self.n_params - 1
@@ -129,6 +148,13 @@ class Linear(Model):
         return np.asarray(Z @ theta)
 
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
+        if self.n_outputs > 1:  # g of shape (n, K): ∂L/∂W = gᵀZ, ∂L/∂b = Σ_i g_i, per block
+            grad = np.empty((self.n_outputs, self.n_params // self.n_outputs))
+            k = grad.shape[1] - int(self.intercept)
+            grad[:, :k] = (Z.T @ g).T  # Zᵀg reads Z once in its own order (faster than gᵀZ)
+            if self.intercept:
+                grad[:, k] = g.sum(axis=0)
+            return grad.reshape(-1)
         out = np.empty(self.n_params)
         if self.intercept:
             k = self.n_params - 1
@@ -168,7 +194,8 @@ class Linear(Model):
     def bind_target_mean(self, y_mean: float) -> None:
         # With centred features the optimal b is the mean of y; starting b there (plus noise)
         # keeps every update rule's first steps about the slope, not about the data's level.
-        self.start_offset = float(y_mean) if (self.intercept and self.scale) else 0.0
+        single = self.n_outputs == 1  # K outputs: class indices have no useful mean
+        self.start_offset = float(y_mean) if (self.intercept and self.scale and single) else 0.0
 
     def init_params(self, rng: np.random.Generator) -> Array:
         """Random θ₀: every entry ~ N(0, 1), plus ȳ on the intercept of a scaled model.
@@ -178,35 +205,55 @@ class Linear(Model):
         """
         self._check_bound()
         theta = rng.standard_normal(self.n_params)
-        if self.intercept:
+        if self.intercept and self.n_outputs == 1:
             theta[self.n_weights] += self.start_offset
         return theta
 
-    def unpack(self, theta: Array) -> dict[str, Any]:
-        """``{"m": …, "b": …}`` for one feature, ``{"w1": …, …, "b": …}`` for several."""
-        theta = np.asarray(theta, dtype=np.float64)
+    def _weight_names(self) -> list[str]:
+        """One name per weight of one output: ``["m"]`` for one feature, else w1, w2, …"""
         k = self.n_weights
-        names = ["m"] if k == 1 else [f"w{j + 1}" for j in range(k)]
-        out: dict[str, Any] = {n: float(theta[j]) for j, n in enumerate(names)}
-        if self.intercept:
-            out["b"] = float(theta[k])
-        return out
+        return ["m"] if k == 1 else [f"w{j + 1}" for j in range(k)]
+
+    def unpack(self, theta: Array) -> dict[str, Any]:
+        """``{"m": …, "b": …}`` for one feature, ``{"w1": …, …, "b": …}`` for several;
+        with K outputs each name gets the output's index, in θ's order: ``w1[0]``, …, ``b[0]``,
+        ``w1[1]``, …"""
+        theta = np.asarray(theta, dtype=np.float64)
+        names = [*self._weight_names(), *(["b"] if self.intercept else [])]
+        if self.n_outputs == 1:
+            return {n: float(theta[j]) for j, n in enumerate(names)}
+        return {
+            f"{n}[{c}]": float(v)
+            for c, row in enumerate(self.blocks(theta))
+            for n, v in zip(names, row, strict=True)
+        }
 
     # -- original units -------------------------------------------------------------------
     def _from_feature_coef(self, a0: Fraction, a: list[Fraction]) -> list[Fraction]:
         """[intercept, coef…] of the user's columns from those of Φ, exactly (identity here)."""
         return [a0, *a]
 
-    def to_original(self, theta: Array) -> tuple[float, Array]:
+    def to_original(self, theta: Array) -> tuple[Any, Array]:
         """(intercept, coef) in the data's units: y ≈ intercept + coef·x.
 
         The whole map (undo the scaling z = (Φ − μ)/s, then Φ's change of basis) runs in exact
         rational arithmetic on the float64 θ, μ, s (and domain), and each result is rounded
         once: the conversion adds no error beyond that final rounding.
+
+        With K outputs: intercepts of shape (K,) and coefficients of shape (K, d), one row per
+        output (scikit-learn's ``intercept_`` and ``coef_``).
         """
         self._check_bound()
         assert self.scaler is not None
         theta = np.asarray(theta, dtype=np.float64)
+        if self.n_outputs > 1:
+            pairs = [self._to_original_one(row) for row in self.blocks(theta)]
+            return np.array([b for b, _ in pairs]), np.vstack([c for _, c in pairs])
+        return self._to_original_one(theta)
+
+    def _to_original_one(self, theta: Array) -> tuple[float, Array]:
+        """(intercept, coef) of one output's parameters θ, shape (k + 1,) or (k,)."""
+        assert self.scaler is not None
         k = self.n_weights
         b = float(theta[k]) if self.intercept else 0.0
         a0, a = self.scaler.unscale_exact(theta[:k], b)
@@ -258,12 +305,8 @@ class Polynomial(Linear):
     def _from_feature_coef(self, a0: Fraction, a: list[Fraction]) -> list[Fraction]:
         return self.basis.to_monomial_exact([a0, *a])
 
-    def unpack(self, theta: Array) -> dict[str, Any]:
-        theta = np.asarray(theta, dtype=np.float64)
-        out: dict[str, Any] = {f"w{k + 1}": float(theta[k]) for k in range(self.degree)}
-        if self.intercept:
-            out["b"] = float(theta[self.degree])
-        return out
+    def _weight_names(self) -> list[str]:
+        return [f"w{k + 1}" for k in range(self.degree)]
 
     def sizes(self) -> dict[str, int]:
         """``{"degree": d}``."""

@@ -7,13 +7,15 @@ The network with L = len(hidden) + 1 layers maps a design row z ∈ ℝᵈ to on
     z_L = a_{L−1} W_L + b_L,      ŷ = ψ(z_L)            (ψ the output map, the identity by
                                                           default: a regression value or a logit)
 
-with W_l of shape (h_{l−1}, h_l), b_l of shape (h_l,), h₀ = d and h_L = 1. Everything is
-computed for all n rows at once (a_l has shape (n, h_l)). Bound with regression targets, the
-prediction is ŷ = ȳ + s_y·a_L (s_y = std(y)): the inputs and the target are both standardised
-inside the model, so the same weights and rates suit data in any units, and ŷ is in y's units.
+with W_l of shape (h_{l−1}, h_l), b_l of shape (h_l,), h₀ = d and h_L = 1 — or h_L = K for a
+network with K outputs (``with_outputs(K)``, the softmax's logits: ŷ = a_L of shape (n, K)).
+Everything is computed for all n rows at once (a_l has shape (n, h_l)). Bound with regression
+targets, the prediction is ŷ = ȳ + s_y·a_L (s_y = std(y)): the inputs and the target are both
+standardised inside the model, so the same weights and rates suit data in any units, and ŷ is in
+y's units.
 
 Backpropagation is the chain rule applied layer by layer from the output back. With
-g = ∂L/∂ŷ (shape (n,), from the loss) and δ_l = ∂L/∂z_l (shape (n, h_l)):
+g = ∂L/∂ŷ (shape (n,), or (n, K) with K outputs, from the loss) and δ_l = ∂L/∂z_l (shape (n, h_l)):
 
     δ_L = g ⊙ ψ'(z_L),
     ∂L/∂W_l = a_{l−1}ᵀ δ_l,       ∂L/∂b_l = Σ_rows δ_l,
@@ -86,8 +88,8 @@ class MLP(Model):
     scale : bool
         Standardise the input columns, z = (x − μ)/s with μ, s learned in :meth:`bind`.
     output : {"identity", "tanh", "relu", "sigmoid"}
-        ψ, the output map. Keep ``"identity"`` for regression losses and for the log loss,
-        which expects a logit.
+        ψ, the output map. Keep ``"identity"`` for regression losses, for the log loss, which
+        expects a logit, and for the softmax, which expects K logits.
     scale_target : bool
         Bound with regression targets y (what ``ds.fit`` does for the MSE, MAE and Huber
         losses), an identity-output network predicts ŷ = ȳ + s_y·a_L with s_y = std(y): its
@@ -101,6 +103,9 @@ class MLP(Model):
     (θ, Z) does not recompute them (objects are not meant to be shared between threads).
     """
 
+    #: K outputs on request (``with_outputs(K)``): the last layer has K units, a classifier
+    #: head for the softmax (``ds.fit(X, y, model="mlp:8", loss="softmax")``)
+    multi_output = True
     has_hvp = True
     #: the output scale: ŷ = y_shift + y_scale·a_L (ȳ and std(y) once bound with regression
     #: targets, so the network's weights work in standardised units; 0 and 1 otherwise)
@@ -149,20 +154,26 @@ class MLP(Model):
         self._cache: tuple[Array, Array, list[Array], list[Array]] | None = None
 
     # -- life cycle -----------------------------------------------------------------------
-    def _bind(self, X: Array) -> None:
+    def _bind(self, X: Array, weights: Array | None = None) -> None:
         d = X.shape[1]
-        self.scaler = Standardizer.fit(X) if self.scale else Standardizer.identity(d)
-        widths = [d, *self.hidden, 1]
+        self.scaler = (
+            Standardizer.fit(X, weights=weights) if self.scale else Standardizer.identity(d)
+        )
+        widths = [d, *self.hidden, self.n_outputs]
         self.shapes = [(widths[i], widths[i + 1]) for i in range(len(widths) - 1)]
         self.n_params = sum(fan_in * fan_out + fan_out for fan_in, fan_out in self.shapes)
         self._cache = None
 
-    def bind_target_scale(self, y: Array) -> None:
-        """ŷ = ȳ + s_y·a_L (identity output and ``scale_target`` only; s_y = 1 for constant y)."""
+    def bind_target_scale(self, y: Array, weights: Array | None = None) -> None:
+        """ŷ = ȳ + s_y·a_L (identity output, one output and ``scale_target`` only; s_y = 1 for
+        constant y); ȳ and s_y weighted by ``weights`` (shape (n,)) when given."""
         if not (self.scale_target and self.output == "identity") or y.size == 0:
             return
-        sd = float(np.std(y))
-        self.y_shift = float(np.mean(y))
+        if self.n_outputs != 1:
+            return
+        mean = float(np.average(y, weights=weights))
+        sd = float(np.sqrt(np.average((y - mean) ** 2, weights=weights)))
+        self.y_shift = mean
         self.y_scale = sd if sd > 0 and np.isfinite(sd) else 1.0
 
     @property
@@ -234,9 +245,12 @@ class MLP(Model):
         return zs, acts
 
     def forward(self, theta: Array, Z: Array) -> Array:
-        """ŷ = y_shift + y_scale·a_L[:, 0], shape (n,) (a_L[:, 0] itself when unscaled)."""
+        """ŷ = y_shift + y_scale·a_L[:, 0], shape (n,) (a_L[:, 0] itself when unscaled); with K
+        outputs ŷ = a_L, shape (n, K) (class logits are never scaled)."""
         theta = np.asarray(theta, dtype=np.float64)
         _zs, acts = self._cached(theta, Z)
+        if self.n_outputs != 1:
+            return np.asarray(acts[-1])
         out = np.asarray(acts[-1][:, 0])
         if self.y_scale != 1.0 or self.y_shift != 0.0:
             return self.y_shift + self.y_scale * out
@@ -318,7 +332,8 @@ class MLP(Model):
         return out
 
     def vjp(self, theta: Array, Z: Array, g: Array) -> Array:
-        """Backpropagation: ∂L/∂θ from g = ∂L/∂ŷ of shape (n,); returns shape (p,)."""
+        """Backpropagation: ∂L/∂θ from g = ∂L/∂ŷ of shape (n,) — (n, K) with K outputs;
+        returns shape (p,)."""
         theta = np.asarray(theta, dtype=np.float64)
         zs, acts = self._cached(theta, Z)
         layers = self._layers(theta)
@@ -329,7 +344,7 @@ class MLP(Model):
         g = np.asarray(g, dtype=np.float64)
         if self.y_scale != 1.0:
             g = self.y_scale * g  # ŷ = y_shift + y_scale·a_L: ∂L/∂a_L = y_scale·∂L/∂ŷ
-        delta = g.reshape(-1, 1) * self._derivative(L, zs[-1], acts[-1])
+        delta = g.reshape(-1, self.n_outputs) * self._derivative(L, zs[-1], acts[-1])
         for k in range(L, 0, -1):
             W, _b = layers[k - 1]
             dW, db = grads[k - 1]
