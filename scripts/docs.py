@@ -187,7 +187,7 @@ def sharpness_cost() -> str:
     )
 
 
-SADDLE_RUN = dict(sizes=(2, 4, 8, 16, 32, 64), n_points=2, random_starts=3, max_iter=200, seed=0)
+SADDLE_RUN = dict(sizes=(2, 4, 8, 16, 32, 64), n_points=2, random_starts=3, max_iter=400, seed=0)
 
 
 @functools.cache
@@ -235,10 +235,15 @@ def saddles_table() -> str:
         f"has ‖∇L‖ ≤ {gmax:.1e}; {deg} of them have a Hessian eigenvalue within the zero "
         f"threshold (degenerate). Of the {len(low)} points with loss < 0.2, "
         f"{sum(1 for p in low if p['kind'] == 'minimum')} are minima. Newton-MR searches "
-        f"(plateau and random starts) converged: {_saddle_counts(st)}; the others stopped "
-        "(stalled, median ‖∇L‖ where they stopped): "
+        f"(plateau and random starts) converged: {_saddle_counts(st)}. Of the others, per "
+        "size: how many ran out of iterations while still moving / how many stalled (no 1 % "
+        "progress in 40 iterations), the median ‖∇L‖ where they all stopped, and for the "
+        "stalled ones the median ‖H∇L‖/(max|λ|·‖∇L‖), which is near 0 in a gradient-flat "
+        "region: "
         + ", ".join(
-            f"{r['n_params']} parameters {r['stalled_grad_norm']:.0e}"
+            f"{r['n_params']} parameters {r['stopped_at_limit']} / {r['stalled']}, "
+            f"{r['stalled_grad_norm']:.0e}"
+            + (f", {r['stalled_flatness']:.0e}" if r["stalled"] else "")
             for r in st.rows
             if math.isfinite(r["stalled_grad_norm"])
         )

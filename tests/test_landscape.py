@@ -203,6 +203,9 @@ def test_saddle_study_small_runs_quickly_and_finds_tight_critical_points():
     objs = [SaddleObjective(h, X, y, l2=st.settings["l2"]) for h in st.sizes]
     for r in st.rows:
         assert 0 < r["found"] <= r["converged"] <= r["searches"]
+        assert r["stopped_at_limit"] + r["stalled"] == r["searches"] - r["converged"]
+        assert r["converged"] == sum(r["reached"].values())
+        assert r["searches"] == sum(r["tried"].values())
         assert 0 <= r["minima"] <= r["found"]
     assert st.points
     for p in st.points:
@@ -390,3 +393,13 @@ def test_newton_mr_finds_a_saddle_of_a_small_saddle_objective():
     assert np.linalg.norm(obj.grad(theta)) <= 1e-8
     n_neg = int(np.sum(lam < -1e-6 * max(1.0, lam[-1])))
     assert classify(obj, theta).n_negative == n_neg >= 1
+
+
+def test_flatness_is_zero_exactly_when_the_gradient_lies_in_the_null_space():
+    """‖Hg‖/(max|λ|·‖g‖): 0 for g in the null space of H, 1 for g along the top eigenvector."""
+    from descend.studies.landscape.saddles import _flatness
+
+    H = np.diag([0.0, -1.0, 4.0])
+    assert _flatness(H, np.array([2.0, 0.0, 0.0])) == 0.0
+    assert _flatness(H, np.array([0.0, 0.0, -3.0])) == pytest.approx(1.0)
+    assert _flatness(H, np.array([0.0, 1.0, 0.0])) == pytest.approx(0.25)

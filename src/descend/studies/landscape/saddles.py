@@ -434,7 +434,11 @@ class SaddleStudy:
         ``seconds`` (wall time of the size, descent runs included),
         ``corr_index_loss`` (Pearson over the distinct points; nan with < 3 points or no
         spread), ``min_loss``, ``max_loss``, ``mean_index``, ``stalled_grad_norm`` (median
-        ‖∇L‖ where unconverged attempts stopped; nan when none).
+        ‖∇L‖ where unconverged attempts stopped; nan when none), ``stopped_at_limit``
+        (unconverged attempts that used all ``max_iter`` iterations), ``stalled`` (those that
+        stopped earlier, without progress), ``stalled_flatness`` (median over the stalled ones
+        of ‖H∇L‖/(max|λ|·‖∇L‖): near 0 in a gradient-flat region, where ∇L lies along almost
+        flat directions and no step on ‖∇L‖² makes progress).
     settings : dict
     """
 
@@ -515,6 +519,13 @@ class SaddleStudy:
             "points": self.points,
             "settings": self.settings,
         }
+
+
+def _flatness(H: Array, g: Array) -> float:
+    """‖Hg‖/(max|λ|·‖g‖) in [0, 1]: how little the gradient is curved (0: Hg = 0, g ≠ 0)."""
+    top = float(np.abs(np.linalg.eigvalsh(0.5 * (H + H.T))).max())
+    den = top * float(np.linalg.norm(g))
+    return float(np.linalg.norm(H @ g)) / den if den > 0 else math.nan
 
 
 def _pearson(a: Array, b: Array) -> float:
@@ -683,6 +694,8 @@ def saddle_study(
         reached = {"plateau": 0, "random": 0, "descent": 0}
         iterations: list[int] = []
         stalled: list[float] = []
+        flat: list[float] = []
+        at_limit = 0
         for source, step, th in attempts:
             if progress is not None:  # one unit per search, so a long size is not silent
                 stage += 1
@@ -695,7 +708,12 @@ def saddle_study(
             iterations.append(n_it)
             cp = classify(obj, crit) if ok else None
             if cp is None or not cp.critical:  # ‖∇L‖ > gtol, or a long Newton step left
-                stalled.append(float(np.linalg.norm(obj.grad(crit))))
+                g_end = obj.grad(crit)
+                stalled.append(float(np.linalg.norm(g_end)))
+                if n_it >= max_iter:  # still moving when the iterations ran out
+                    at_limit += 1
+                else:  # no 1 % progress in a while, or no acceptable step at all
+                    flat.append(_flatness(obj.hessian(crit), g_end))
                 continue
             converged += 1
             reached[source] += 1
@@ -754,6 +772,9 @@ def saddle_study(
                 "max_loss": float(loss.max()) if recs else math.nan,
                 "mean_index": float(index.mean()) if recs else math.nan,
                 "stalled_grad_norm": float(np.median(stalled)) if stalled else math.nan,
+                "stalled_flatness": float(np.median(flat)) if flat else math.nan,
+                "stopped_at_limit": at_limit,
+                "stalled": len(flat),
                 "iterations": int(sum(iterations)),
                 "seconds": time.perf_counter() - t_size,
             }
