@@ -139,6 +139,7 @@ BAD_INPUT_CASES = [  # (argv with {tmp} for tmp_path, needle in the one-line err
     (["resume", "{tmp}"], "is a directory, not a checkpoint file"),
     (["landscape", "saddles", "--samples", "0"], "n_samples must be >= 2"),
     (["landscape", "saddles", "--points", "0"], "n_points must be >= 1"),
+    (["landscape", "saddles", "--random", "-1"], "random_starts must be >= 0"),
     (["landscape", "saddles", "--sizes", ""], "hidden-layer widths must be"),
     (["landscape", "saddles", "--sizes", "0"], "hidden-layer widths must be"),
     (["landscape", "saddles", "--gtol", "-1"], "gtol must be a positive"),

@@ -14,6 +14,7 @@ from descend.studies.landscape import (
     find_critical_point,
     goe_positive_definite_fraction,
     multistart,
+    newton_mr,
     saddle_free_newton,
     saddle_study,
     saddle_task,
@@ -202,6 +203,9 @@ def test_saddle_study_small_runs_quickly_and_finds_tight_critical_points():
     objs = [SaddleObjective(h, X, y, l2=st.settings["l2"]) for h in st.sizes]
     for r in st.rows:
         assert 0 < r["found"] <= r["converged"] <= r["searches"]
+        assert r["stopped_at_limit"] + r["stalled"] == r["searches"] - r["converged"]
+        assert r["converged"] == sum(r["reached"].values())
+        assert r["searches"] == sum(r["tried"].values())
         assert 0 <= r["minima"] <= r["found"]
     assert st.points
     for p in st.points:
@@ -255,9 +259,11 @@ def test_landscape_cli(capsys, tmp_path):
     assert "not critical" in text and "polished" not in text
     out = tmp_path / "saddles.json"
     argv = ["landscape", "saddles", "--sizes", "1", "--points", "1", "--samples", "40"]
-    assert main([*argv, "--json", str(out)]) == 0
+    assert main([*argv, "--random", "2", "--max-iter", "50", "--json", str(out)]) == 0
     assert "| hidden |" in capsys.readouterr().out
-    assert json.loads(out.read_text())["settings"]["gtol"] == 1e-8
+    saved = json.loads(out.read_text())
+    assert saved["settings"]["gtol"] == 1e-8 and saved["settings"]["max_iter"] == 50
+    assert saved["rows"][0]["tried"]["random"] == 2
 
 
 @pytest.mark.parametrize(
@@ -295,7 +301,105 @@ def test_saddle_study_reports_progress_before_every_search():
     ends at its total."""
     calls = []
     saddle_study([2], n_points=1, n_samples=30, descent_steps=50, snapshots=3, max_iter=5,
+                 random_starts=2,
                  progress=lambda done, total: calls.append((done, total)))  # fmt: skip
     done = [d for d, _ in calls]
-    assert done == sorted(done) and calls[-1][0] == calls[-1][1] == 1 * (3 + 2)
+    assert done == sorted(done) and calls[-1][0] == calls[-1][1] == 1 * (3 + 2) + 2
     assert len(calls) >= 1 + 2 + 1  # the run, at least step 0's search and the end point's
+
+
+class _Quadratic:
+    """f(θ) = ½θᵀAθ − bᵀθ: gradient Aθ − b, Hessian A."""
+
+    def __init__(self, A, b):
+        self.A, self.b = A, b
+
+    def grad(self, t):
+        return self.A @ t - self.b
+
+    def hessian(self, t):
+        return self.A
+
+
+@pytest.mark.parametrize("eigs", [(0.0, 1.0, 3.0), (-2.0, 0.0, 3.0), (-2.0, -1.0, 0.0)])
+def test_newton_mr_takes_the_minimum_norm_step_on_a_singular_quadratic(rng, eigs):
+    """A singular A (one zero eigenvalue) with b in its range: the critical points form a
+    line, and Newton-MR's first step from 0 lands on the one of least norm, A⁺b (numpy's
+    pinv), whatever the signs of the other eigenvalues (minimum, saddle, maximum)."""
+    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    A = Q @ np.diag(eigs) @ Q.T
+    b = A @ rng.normal(size=3)
+    theta, ok, n_it = newton_mr(_Quadratic(A, b), np.zeros(3))
+    assert ok and n_it == 1
+    np.testing.assert_allclose(theta, np.linalg.pinv(A) @ b, atol=1e-10)
+
+
+def test_newton_mr_converges_to_the_tiny_networks_minima():
+    """The one-hidden-unit network's two minima (MSE 0.174572 and 0.468062, docs/landscapes.md)
+    found independently by SciPy's BFGS from random starts: Newton-MR started 0.05 away from
+    each converges back to it, ‖∇L‖ ≤ 1e-8, with a positive-definite finite-difference Hessian."""
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    obj = tiny_network_objective()
+    rng = np.random.default_rng(0)
+    minima = {}
+    for _ in range(12):
+        r = scipy_optimize.minimize(obj.value_and_grad, obj.model.init_params(rng) * 3,
+                                    jac=True, method="BFGS", options={"gtol": 1e-10})  # fmt: skip
+        minima.setdefault(round(float(r.fun), 6), r.x)
+    assert {0.174572, 0.468062} <= set(minima)
+    for loss in (0.174572, 0.468062):
+        start = minima[loss] + 0.05 * rng.normal(size=4)
+        theta, ok, _ = newton_mr(obj, start)
+        assert ok and np.linalg.norm(obj.grad(theta)) <= 1e-8
+        assert obj.value(theta) == pytest.approx(obj.value(minima[loss]), abs=1e-9)
+        assert np.linalg.eigvalsh(hessian_fd(obj, theta))[0] > 0
+
+
+def test_newton_mr_converges_to_a_saddle_of_the_tiny_network():
+    """With the unit switched off (w₁ = w₂ = 0) and the output bias at ȳ, the network predicts
+    the mean: a critical point with MSE var(y) in closed form. Started 0.02 away, Newton-MR
+    (unlike descent) converges to that set of critical points (w₁ = 0, any b₁, w₂ with
+    c = ȳ − w₂·tanh b₁), and the finite-difference Hessian there has a negative eigenvalue:
+    a saddle of index ≥ 1."""
+    obj = tiny_network_objective()
+    rng = np.random.default_rng(3)
+    y = obj.y
+    saddle = np.array([0.0, 0.3, 0.0, float(y.mean())])  # W1, b1, v, c
+    assert np.linalg.norm(obj.grad(saddle)) <= 1e-12
+    theta, ok, _ = newton_mr(obj, saddle + 0.02 * rng.normal(size=4))
+    assert ok and np.linalg.norm(obj.grad(theta)) <= 1e-8
+    assert obj.value(theta) == pytest.approx(float(np.var(y)), rel=1e-9)
+    lam = np.linalg.eigvalsh(hessian_fd(obj, theta))
+    assert lam[0] < -1e-6 * max(1.0, lam[-1])  # below classify's zero threshold
+    assert classify(obj, theta).kind == "saddle"
+
+
+def test_newton_mr_finds_a_saddle_of_a_small_saddle_objective():
+    """From a random start of a 2-unit penalised network, Newton-MR (seed 3) reaches a critical
+    point with ‖∇L‖ ≤ 1e-8 whose finite-difference Hessian has at least one negative
+    eigenvalue; its index from that Hessian equals the study's classification."""
+    X, y = saddle_task(60, seed=0)
+    obj = SaddleObjective([2], X, y)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        theta, ok, _ = newton_mr(obj, obj.model.init_params(rng))
+        if not ok:
+            continue
+        lam = np.linalg.eigvalsh(hessian_fd(obj, theta))
+        if lam[0] < -1e-6 * lam[-1]:
+            break
+    else:
+        pytest.fail("no saddle reached from 6 random starts")
+    assert np.linalg.norm(obj.grad(theta)) <= 1e-8
+    n_neg = int(np.sum(lam < -1e-6 * max(1.0, lam[-1])))
+    assert classify(obj, theta).n_negative == n_neg >= 1
+
+
+def test_flatness_is_zero_exactly_when_the_gradient_lies_in_the_null_space():
+    """‖Hg‖/(max|λ|·‖g‖): 0 for g in the null space of H, 1 for g along the top eigenvector."""
+    from descend.studies.landscape.saddles import _flatness
+
+    H = np.diag([0.0, -1.0, 4.0])
+    assert _flatness(H, np.array([2.0, 0.0, 0.0])) == 0.0
+    assert _flatness(H, np.array([0.0, 0.0, -3.0])) == pytest.approx(1.0)
+    assert _flatness(H, np.array([0.0, 1.0, 0.0])) == pytest.approx(0.25)

@@ -74,6 +74,15 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--samples", type=int, default=200, help="rows of the regression task")
     s.add_argument("--gtol", type=float, default=1e-8, help="a point is critical when ‖∇L‖ ≤ this")
+    s.add_argument(
+        "--random",
+        type=int,
+        default=0,
+        help="extra Newton-MR searches per size from random points (default 0)",
+    )
+    s.add_argument(
+        "--max-iter", type=int, default=100, help="iterations of each search (default 100)"
+    )
     add_quiet_argument(s)
     s.add_argument("--json", metavar="FILE", type=_JSON, help="also write the raw data as JSON")
     m = sub.add_parser("multistart", help="descent from many starts: which minima it finds")
@@ -151,7 +160,8 @@ def run_landscape(args: argparse.Namespace) -> int:
         with for_args(args, None, "landscape saddles") as progress:
             study = saddle_study(
                 args.sizes, n_points=args.points, seed=args.seed, n_samples=args.samples,
-                gtol=args.gtol, progress=progress.advance,
+                gtol=args.gtol, progress=progress.advance, random_starts=args.random,
+                max_iter=args.max_iter,
             )  # fmt: skip
         print(study.table())
         print()

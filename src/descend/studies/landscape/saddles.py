@@ -6,13 +6,16 @@ each, the loss and the *index* α (the fraction of negative Hessian eigenvalues)
 (2014, "Identifying and attacking the saddle point problem in high-dimensional non-convex
 optimization", Fig. 1) report that α grows with the loss: the high-loss critical points are
 saddles with many ways down, the low-loss ones are (nearly) minima. The searches are
-:func:`find_critical_point` (attracted to critical points of every index) and
-:func:`saddle_free_newton` (descends to a minimum); the result is a :class:`SaddleStudy`.
+:func:`newton_mr` (Newton-MR: minimum-norm Newton steps with a line search on ‖∇L‖²,
+attracted to critical points of every index) and :func:`saddle_free_newton` (descends to a
+minimum); the result is a :class:`SaddleStudy`. :func:`find_critical_point` (Levenberg–Marquardt
+on ½‖∇L‖², the study's earlier search) stays for small problems.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -31,6 +34,8 @@ __all__ = [
     "saddle_task",
     "SaddleObjective",
     "find_critical_point",
+    "NEWTON_MR_LEVELS",
+    "newton_mr",
     "saddle_free_newton",
     "SaddleStudy",
     "saddle_study",
@@ -231,6 +236,108 @@ def find_critical_point(
     return theta, rn <= gtol, max_iter
 
 
+#: Truncation levels of the pseudo-inverse tried in turn by :func:`newton_mr` (|λ| kept above
+#: level·max|λ|): the first is Newton-MR's limit (the minimum-norm least-squares step); the
+#: later ones are truncated, shorter steps for when that step fails the line search.
+NEWTON_MR_LEVELS: tuple[float, ...] = (1e-12, 1e-8, 1e-5, 1e-3, 1e-1)
+
+
+def newton_mr(
+    objective: Any,
+    theta0: Array,
+    max_iter: int = 200,
+    gtol: float = 1e-8,
+    rho: float = 1e-4,
+    stall: int = 40,
+) -> tuple[Array, bool, int]:
+    """Find a critical point near θ₀ by Newton-MR: minimum-norm Newton steps, line search on ‖∇L‖².
+
+    Newton-MR (Roosta, Liu, Xu & Mahoney 2018; Liu & Roosta 2021) solves the possibly
+    singular Newton system in the least-squares sense and takes its minimum-norm solution,
+    p = −H⁺g (g = ∇L(θ), H = ∇²L(θ)), which MINRES returns on a singular symmetric system.
+    For the networks here (p ≤ a few hundred) the dense eigendecomposition H = V diag(λ) Vᵀ is
+    affordable and gives that limit exactly: p = −Σ_{|λᵢ| > τ} (vᵢᵀg/λᵢ) vᵢ with
+    τ = 10⁻¹²·max|λ|. Along p the squared gradient norm falls at first order,
+    d/dt ½‖g(θ + tp)‖² = ⟨Hg, p⟩ = −‖P_range(H) g‖² ≤ 0, so the step is accepted by a backtracking
+    (Armijo) search on ‖g‖², not on L:
+
+        ‖g(θ + tp)‖² ≤ ‖g‖² + 2ρt⟨Hg, p⟩,   t = 1, ½, ¼, … ≥ 10⁻³.
+
+    It is attracted to critical points of every index — minima, saddles, maxima — and
+    converges quadratically to a non-degenerate one. When the full step fails the search, the
+    truncated pseudo-inverses of :data:`NEWTON_MR_LEVELS` (shorter steps, dropping the
+    flattest directions) are tried in turn, and last the steepest-descent direction of
+    ½‖g‖², −Hg, with any t down to 10⁻²⁰. Degenerate critical points (a duplicated or dead
+    hidden unit makes H singular in directions where g is not yet zero) converge only
+    linearly; the search stops as stalled when ‖g‖ has not fallen by 1 % over ``stall``
+    iterations — typically at a local minimum of ‖g‖² where Hg ≈ 0 but g ≠ 0, a
+    "gradient-flat" region (Frye et al. 2021).
+
+    Parameters
+    ----------
+    objective : Objective
+        Anything with ``grad`` and ``hessian`` (exact here: :class:`SaddleObjective`).
+    theta0 : ndarray, shape (p,)
+    max_iter : int
+        Most Hessian evaluations (outer iterations).
+    gtol : float
+        Converged when ‖∇L‖ ≤ gtol.
+    rho : float
+        The Armijo constant of the line search on ‖g‖², in (0, ½).
+    stall : int
+        Give up when ‖g‖ has not fallen below 0.99× its value ``stall`` iterations earlier.
+
+    Returns
+    -------
+    theta : ndarray, shape (p,)
+        The last iterate (a critical point when ``converged``).
+    converged : bool
+        ‖∇L(theta)‖ ≤ gtol.
+    n_iter : int
+        Outer iterations used.
+    """
+    theta = np.array(theta0, dtype=np.float64, copy=True)
+    g = np.asarray(objective.grad(theta), dtype=np.float64)
+    gg = float(g @ g)
+    history = [math.sqrt(gg)]
+    for it in range(int(max_iter)):
+        if math.sqrt(gg) <= gtol:
+            return theta, True, it
+        if it >= stall and history[-1] > 0.99 * history[-1 - stall]:
+            return theta, False, it
+        H = np.asarray(objective.hessian(theta), dtype=np.float64)
+        lam, V = np.linalg.eigh(0.5 * (H + H.T))
+        c = V.T @ g
+        top = max(float(np.abs(lam).max()), 1e-300)
+        Hg = H @ g
+        accepted = False
+        for level in (*NEWTON_MR_LEVELS, None):
+            if level is None:  # steepest descent on ½‖g‖²
+                step, t_min = -Hg, 1e-20
+            else:
+                keep = np.abs(lam) > level * top
+                step, t_min = -(V[:, keep] @ (c[keep] / lam[keep])), 1e-3
+            slope = float(Hg @ step)  # = d/dt ½‖g(θ + t·step)‖² at t = 0
+            if not slope < 0:
+                continue
+            t = 1.0
+            while t >= t_min:
+                g_new = np.asarray(objective.grad(theta + t * step), dtype=np.float64)
+                gg_new = float(g_new @ g_new)
+                if math.isfinite(gg_new) and gg_new <= gg + 2.0 * rho * t * slope:
+                    accepted = True
+                    break
+                t *= 0.5
+            if accepted:
+                break
+        if not accepted:  # Hg = 0 to rounding: a stationary point of ‖g‖² that is not critical
+            return theta, False, it
+        theta = theta + t * step
+        g, gg = g_new, gg_new
+        history.append(math.sqrt(gg))
+    return theta, math.sqrt(gg) <= gtol, int(max_iter)
+
+
 def saddle_free_newton(
     objective: Any,
     theta0: Array,
@@ -309,18 +416,29 @@ class SaddleStudy:
         ``n_params``, ``loss`` (the MSE part), ``objective`` (MSE + penalty), ``index``
         (fraction of negative Hessian eigenvalues), ``n_negative``, ``grad_norm``,
         ``newton_step`` (‖H⁻¹∇L‖, see :func:`~descend.problems.curvature.classify`), ``kind``,
-        ``source`` (``"search"``: Levenberg–Marquardt on ½‖∇L‖²; ``"descent"``: saddle-free
+        ``source`` (``"plateau"``: :func:`newton_mr` from a descent run's plateau or start;
+        ``"random"``: :func:`newton_mr` from a random point; ``"descent"``: saddle-free
         Newton from the end of a descent run), ``start_step`` (the descent step the search
         started from), ``start_loss``, ``hits`` (how many searches reached it), ``min_eig``,
-        ``max_eig``, ``theta`` (the point, as a list).
+        ``max_eig``, ``min_abs_eig`` (smallest |λ|), ``nullity`` (eigenvalues with
+        |λ| ≤ 1e-6·max(1, max|λ|): a degenerate critical point when > 0), ``theta`` (the
+        point, as a list).
     rows : list of dict
         The summary per size: ``hidden``, ``n_params``, ``searches`` (all attempts),
         ``converged`` (attempts ending at a critical point: ‖∇L‖ ≤ gtol and a short Newton
-        step), ``found`` (distinct critical points), ``minima`` (those with every eigenvalue
-        > 0), ``frac_minima``,
+        step), ``tried`` and ``reached`` (attempts and converged attempts by source, dicts
+        keyed ``plateau``, ``random``, ``descent``), ``found`` (distinct critical points),
+        ``minima`` (those with every eigenvalue > 0), ``saddles``, ``degenerate_points``
+        (points with nullity > 0), ``frac_minima``, ``frac_minima_se`` (binomial standard
+        error √(f(1 − f)/found)), ``iterations`` (outer iterations of all searches),
+        ``seconds`` (wall time of the size, descent runs included),
         ``corr_index_loss`` (Pearson over the distinct points; nan with < 3 points or no
         spread), ``min_loss``, ``max_loss``, ``mean_index``, ``stalled_grad_norm`` (median
-        ‖∇L‖ where unconverged attempts stopped; nan when none).
+        ‖∇L‖ where unconverged attempts stopped; nan when none), ``stopped_at_limit``
+        (unconverged attempts that used all ``max_iter`` iterations), ``stalled`` (those that
+        stopped earlier, without progress), ``stalled_flatness`` (median over the stalled ones
+        of ‖H∇L‖/(max|λ|·‖∇L‖): near 0 in a gradient-flat region, where ∇L lies along almost
+        flat directions and no step on ‖∇L‖² makes progress).
     settings : dict
     """
 
@@ -338,9 +456,10 @@ class SaddleStudy:
     def table(self) -> str:
         """The per-size summary as a Markdown table."""
         head = (
-            "| hidden | params | searches | converged | critical points | minima | "
-            "fraction minima | corr(index, loss) | loss range | mean index |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+            "| hidden | params | converged / searches: plateau, random, end point | "
+            "critical points | minima | saddles | fraction minima ± s.e. | corr(index, loss) | "
+            "loss range | mean index | time |\n"
+            "|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|"
         )
         lines = [head]
         for r in self.rows:
@@ -348,12 +467,15 @@ class SaddleStudy:
                 "n/a" if not math.isfinite(r["corr_index_loss"]) else f"{r['corr_index_loss']:.2f}"
             )
             rng = "–" if not r["found"] else f"{r['min_loss']:.3g} … {r['max_loss']:.3g}"
-            frac = "–" if not r["found"] else f"{r['frac_minima']:.2f}"
+            frac = "–" if not r["found"] else f"{r['frac_minima']:.2f} ± {r['frac_minima_se']:.2f}"
             mean = "–" if not r["found"] else f"{r['mean_index']:.3f}"
+            conv = ", ".join(
+                f"{r['reached'][k]}/{r['tried'][k]}" for k in ("plateau", "random", "descent")
+            )
             lines.append(
-                f"| {','.join(map(str, r['hidden']))} | {r['n_params']} | {r['searches']} | "
-                f"{r['converged']} | {r['found']} | {r['minima']} | {frac} | {corr} | {rng} | "
-                f"{mean} |"
+                f"| {','.join(map(str, r['hidden']))} | {r['n_params']} | {conv} | "
+                f"{r['found']} | {r['minima']} | {r['saddles']} | {frac} | {corr} | {rng} | "
+                f"{mean} | {r['seconds']:.0f} s |"
             )
         return "\n".join(lines)
 
@@ -397,6 +519,13 @@ class SaddleStudy:
             "points": self.points,
             "settings": self.settings,
         }
+
+
+def _flatness(H: Array, g: Array) -> float:
+    """‖Hg‖/(max|λ|·‖g‖) in [0, 1]: how little the gradient is curved (0: Hg = 0, g ≠ 0)."""
+    top = float(np.abs(np.linalg.eigvalsh(0.5 * (H + H.T))).max())
+    den = top * float(np.linalg.norm(g))
+    return float(np.linalg.norm(H @ g)) / den if den > 0 else math.nan
 
 
 def _pearson(a: Array, b: Array) -> float:
@@ -454,15 +583,17 @@ def saddle_study(
     max_iter: int = 100,
     gtol: float = 1e-8,
     progress: Callable[[int, int], Any] | None = None,
+    random_starts: int = 0,
 ) -> SaddleStudy:
     """Find critical points of tanh networks of growing size and classify them.
 
     For each size, ``n_points`` runs of plain full-batch gradient descent (via
     :func:`descend.descent.minimize.minimize`) start from Glorot initialisations. From each run,
-    :func:`find_critical_point` (Newton-type steps on ½‖∇L‖², attracted to critical points of
-    any index) starts at step 0 and at up to ``snapshots − 1`` plateaus, the steps where the
-    run slowed down most (local minima of ‖∇L‖ along the path, where it passed near a
-    critical point). In addition each run's end point is converged by
+    :func:`newton_mr` (minimum-norm Newton steps with a line search on ‖∇L‖², attracted to
+    critical points of any index) starts at step 0 and at up to ``snapshots − 1`` plateaus,
+    the steps where the run slowed down most (local minima of ‖∇L‖ along the path, where it
+    passed near a critical point), and from ``random_starts`` further Glorot
+    initialisations. In addition each run's end point is converged by
     :func:`saddle_free_newton`, which descends to a minimum. Attempts reaching
     ‖∇L‖ ≤ ``gtol`` whose Newton step is short (:attr:`CriticalPoint.critical
     <descend.problems.curvature.CriticalPoint.critical>`) count as critical points;
@@ -491,15 +622,16 @@ def saddle_study(
     snapshots : int
         Most searches per descent run (step 0 and the slowest plateaus).
     max_iter : int
-        Iteration limit of each search (:func:`find_critical_point`,
-        :func:`saddle_free_newton`).
+        Iteration limit of each search (:func:`newton_mr`, :func:`saddle_free_newton`).
     gtol : float
         A point is critical when ‖∇L‖ ≤ gtol (and :func:`~descend.problems.curvature.classify`'s
         Newton criterion holds there); nothing looser is accepted.
     progress : callable, optional
         ``progress(done, total)`` after each descent run, before each search and after each
-        size (``total`` = sizes × n_points × (snapshots + 2), one unit per descent run and per
-        possible search); the CLI draws its progress bar with it.
+        size (``total`` = sizes × (n_points × (snapshots + 2) + random_starts), one unit per
+        descent run and per possible search); the CLI draws its progress bar with it.
+    random_starts : int
+        Extra :func:`newton_mr` searches per size from random (Glorot) points.
 
     Returns
     -------
@@ -514,6 +646,8 @@ def saddle_study(
         )
     if int(n_points) < 1:
         raise ValueError(f"n_points must be >= 1 descent runs per size, got {n_points!r}")
+    if int(random_starts) < 0:
+        raise ValueError(f"random_starts must be >= 0 searches per size, got {random_starts!r}")
     if int(n_samples) < 2:
         raise ValueError(f"n_samples must be >= 2 rows of the task, got {n_samples!r}")
     if not gtol > 0:
@@ -523,12 +657,13 @@ def saddle_study(
     points: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     n_params: list[int] = []
-    per_size = int(n_points) * (int(snapshots) + 2)  # descent runs + the most searches
+    per_size = int(n_points) * (int(snapshots) + 2) + int(random_starts)  # runs + searches
     stage, stages = 0, len(hidden_sizes) * per_size
     for si, hidden in enumerate(hidden_sizes):
         obj = SaddleObjective(hidden, X, y, l2=l2)
         p = obj.n_params
         n_params.append(p)
+        t_size = time.perf_counter()
         attempts: list[tuple[str, int, Array]] = []  # (source, step, θ at the start)
         for _ in range(n_points):
             theta0 = obj.model.init_params(rng)
@@ -547,27 +682,41 @@ def saddle_study(
                 record_params=False,
                 callback=keep,
             )
-            attempts.extend(("search", k, path[k]) for k in _plateaus(np.array(path), snapshots))
+            attempts.extend(("plateau", k, path[k]) for k in _plateaus(np.array(path), snapshots))
             attempts.append(("descent", len(path) - 1, res.params))
             stage += 1
             if progress is not None:
                 progress(stage, stages)
+        attempts.extend(("random", 0, obj.model.init_params(rng)) for _ in range(random_starts))
         found: list[tuple[CriticalPoint, dict[str, Any]]] = []
         converged = 0
+        tried = {"plateau": 0, "random": 0, "descent": 0}
+        reached = {"plateau": 0, "random": 0, "descent": 0}
+        iterations: list[int] = []
         stalled: list[float] = []
+        flat: list[float] = []
+        at_limit = 0
         for source, step, th in attempts:
             if progress is not None:  # one unit per search, so a long size is not silent
                 stage += 1
                 progress(min(stage, (si + 1) * per_size), stages)
-            if source == "search":
-                crit, ok, _ = find_critical_point(obj, th, max_iter=max_iter, gtol=gtol)
+            tried[source] += 1
+            if source == "descent":
+                crit, ok, n_it = saddle_free_newton(obj, th, max_iter=max_iter, gtol=gtol)
             else:
-                crit, ok, _ = saddle_free_newton(obj, th, max_iter=max_iter, gtol=gtol)
+                crit, ok, n_it = newton_mr(obj, th, max_iter=max_iter, gtol=gtol)
+            iterations.append(n_it)
             cp = classify(obj, crit) if ok else None
             if cp is None or not cp.critical:  # ‖∇L‖ > gtol, or a long Newton step left
-                stalled.append(float(np.linalg.norm(obj.grad(crit))))
+                g_end = obj.grad(crit)
+                stalled.append(float(np.linalg.norm(g_end)))
+                if n_it >= max_iter:  # still moving when the iterations ran out
+                    at_limit += 1
+                else:  # no 1 % progress in a while, or no acceptable step at all
+                    flat.append(_flatness(obj.hessian(crit), g_end))
                 continue
             converged += 1
+            reached[source] += 1
             dup = next((rec for c, rec in found if _same_point(c, cp)), None)
             if dup is not None:
                 dup["hits"] += 1
@@ -592,6 +741,8 @@ def saddle_study(
                         "hits": 1,
                         "min_eig": float(cp.eigenvalues[0]),
                         "max_eig": float(cp.eigenvalues[-1]),
+                        "min_abs_eig": float(np.abs(cp.eigenvalues).min()),
+                        "nullity": cp.n_zero,
                         "theta": crit.tolist(),
                     },
                 )
@@ -601,20 +752,31 @@ def saddle_study(
         loss = np.array([f["loss"] for f in recs])
         index = np.array([f["index"] for f in recs])
         n_min = sum(1 for f in recs if f["kind"] == "minimum")
+        frac = n_min / len(recs) if recs else math.nan
         rows.append(
             {
                 "hidden": hidden,
                 "n_params": p,
                 "searches": len(attempts),
                 "converged": converged,
+                "tried": dict(tried),
+                "reached": dict(reached),
                 "found": len(recs),
                 "minima": n_min,
-                "frac_minima": n_min / len(recs) if recs else math.nan,
+                "saddles": sum(1 for f in recs if f["kind"] == "saddle"),
+                "degenerate_points": sum(1 for f in recs if f["nullity"] > 0),
+                "frac_minima": frac,
+                "frac_minima_se": math.sqrt(frac * (1 - frac) / len(recs)) if recs else math.nan,
                 "corr_index_loss": _pearson(index, loss),
                 "min_loss": float(loss.min()) if recs else math.nan,
                 "max_loss": float(loss.max()) if recs else math.nan,
                 "mean_index": float(index.mean()) if recs else math.nan,
                 "stalled_grad_norm": float(np.median(stalled)) if stalled else math.nan,
+                "stalled_flatness": float(np.median(flat)) if flat else math.nan,
+                "stopped_at_limit": at_limit,
+                "stalled": len(flat),
+                "iterations": int(sum(iterations)),
+                "seconds": time.perf_counter() - t_size,
             }
         )
         stage = (si + 1) * per_size  # fewer searches than the most: the size is done
@@ -637,6 +799,8 @@ def saddle_study(
             "snapshots": snapshots,
             "max_iter": max_iter,
             "gtol": gtol,
+            "random_starts": random_starts,
+            "search": "newton_mr (dense pseudo-inverse, line search on |grad|^2)",
             "task": "y = sin(2x1)cos(x2) + 0.5x2^2 standardised + noise·N(0,1), standardised; "
             "x ~ U[-2,2]^2; loss MSE + l2/2·|θ|², tanh",
         },
