@@ -475,4 +475,15 @@ def test_two_moons_draw_the_decision_boundary_and_the_validation_curve(page, sho
     page.wait_for_function("document.getElementById('plot-loss').data[1].x.length >= 50")
     z1 = page.evaluate("document.getElementById('plot-data').data[2].z[30][30]")
     assert z1 != z0  # the boundary moved with θ
+    page.fill("#lr", "3")  # below the stability limit (≈ 5.7 here): on to the optimum
+    page.dispatch_event("#lr", "change")
+    page.wait_for_function("window.playground.run.status.learning_rate === 3")
+    page.click("#run")
+    page.wait_for_function(
+        "window.playground.run.status.k >= 400 || window.playground.run.status.stop_reason"
+    )
+    page.click("#pause")
+    page.wait_for_function(
+        "!window.playground.contourPending && window.playground.flushTimer === null"
+    )
     shoot(page, "classification")
