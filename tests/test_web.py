@@ -820,3 +820,19 @@ def test_blobs_run_with_a_two_class_softmax_boundary(client):
     a, b, z = np.array(fit["a"]), np.array(fit["b"]), np.array(fit["z"])
     near = lambda p: z[np.abs(b - p[1]).argmin(), np.abs(a - p[0]).argmin()]  # noqa: E731
     assert near((-1.5, -1.0)) < 0 < near((1.5, 1.0))
+
+
+def test_the_boundary_is_for_logit_losses_and_bends_for_a_network(client):
+    """The squared error on the same classes plots ŷ against y (its ŷ are not logits); an MLP
+    on the moons draws a boundary whose logit map is no plane."""
+    data = {"source": "synthetic", "kind": "moons", "n": 80}
+    assert new_run(client, data=data, loss="mse")["fit"]["kind"] == "scatter"
+    run = new_run(
+        client, data=data, loss="logloss", model="mlp:8", optimizer="adam", learning_rate=0.05
+    )
+    u = client.post(f"/api/runs/{run['id']}/step", json={"n": 300}).json()
+    a, b, z = np.array(u["fit"]["a"]), np.array(u["fit"]["b"]), np.array(u["fit"]["z"])
+    A, B = np.meshgrid(a, b)
+    design = np.column_stack([np.ones(A.size), A.ravel(), B.ravel()])
+    _, residual, *_ = np.linalg.lstsq(design, z.ravel(), rcond=None)
+    assert np.sqrt(residual[0] / z.size) > 0.05 * np.std(z)
