@@ -63,7 +63,8 @@ def served(client):
 
 # -- the table ---------------------------------------------------------------------------------
 def test_the_table_is_the_page_s_descent_settings():
-    """Learning rate, schedule, batch size, seed, max steps and tol, with the API's defaults."""
+    """Learning rate, schedule, batch size, seed, max steps, tol, the penalty (α, l1_ratio) and
+    the validation split, with the API's defaults."""
     assert [c.name for c in CONTROLS] == [
         "learning_rate",
         "schedule",
@@ -71,6 +72,10 @@ def test_the_table_is_the_page_s_descent_settings():
         "seed",
         "max_steps",
         "tol",
+        "penalty",
+        "alpha",
+        "l1_ratio",
+        "validation_fraction",
     ]
     assert RunIn().model_dump(include={c.name for c in CONTROLS}) == {
         c.name: c.default for c in CONTROLS

@@ -200,3 +200,50 @@ def test_session_takes_proximal_steps_for_an_l1_penalty(rng):
     assert session.stop_reason == res.stop_reason == "converged"
     np.testing.assert_array_equal(session.theta, res.params)
     assert np.sum(session.theta == 0.0) >= 1
+
+
+def test_validation_split_is_recorded_as_ds_fit_records_it():
+    """A problem with validation_fraction: the session records the held-out loss at every θ_k,
+    exactly ds.fit's val_loss, and its last value is the MSE of the held-out rows at θ_k."""
+    from descend.problems.build import build_problem, split_validation
+
+    d = make_regression("linear", n=80, noise=1.0, seed=2)
+    problem = build_problem(d.X, d.y, validation_fraction=0.25, seed=0)
+    s = ds.Session(problem, learning_rate=0.1, tol=0)
+    first = s.step(20)
+    assert s.has_validation and s.n_val == 20
+    np.testing.assert_array_equal(first.val_loss, s.val_curve()[1])
+    s.step(30)
+    res = ds.fit(d.X, d.y, validation_fraction=0.25, learning_rate=0.1, max_steps=50, tol=0)
+    np.testing.assert_array_equal(s.history.val_loss, res.history.val_loss)
+    steps, losses = s.val_curve()
+    np.testing.assert_array_equal(steps, np.arange(50))
+    # the held-out rows' MSE at θ_49 (the last θ before the 50th update), by hand
+    _, _, X_val, y_val, _ = split_validation(d.X, d.y, 0.25, 0)
+    theta_49 = s.path()[-2]
+    pred = s.objective.model.predict(theta_49, X_val)
+    assert losses[-1] == pytest.approx(np.mean((y_val - pred) ** 2), rel=1e-12)
+    assert s.val_curve(45)[0].tolist() == [45, 46, 47, 48, 49]
+
+
+def test_validation_with_mini_batches_is_recorded_each_epoch():
+    """Mini-batches: one held-out loss per epoch's end (60 training rows, batches of 20)."""
+    from descend.problems.build import build_problem
+
+    d = make_regression("linear", n=80, noise=1.0, seed=2)
+    s = ds.Session(
+        build_problem(d.X, d.y, validation_fraction=0.25, full_batch=False),
+        learning_rate=0.05,
+        batch_size=20,
+        tol=0,
+    )
+    s.step(30)
+    assert s.val_curve()[0].tolist() == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+
+
+def test_without_a_split_nothing_is_recorded(problem):
+    obj, theta0 = problem
+    s = Session(obj, theta0, learning_rate=0.1)
+    s.step(5)
+    assert not s.has_validation and s.n_val == 0 and s.history.val_loss is None
+    assert s.val_curve()[0].shape == (0,)

@@ -3,6 +3,7 @@
 import json
 import time
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -684,3 +685,154 @@ def test_a_network_run_streams_its_sharpness_beside_the_edge(client):
     lin = new_run(client, learning_rate=0.05)
     assert "sharpness" not in lin["history"]
     assert "sharpness" not in client.post(f"/api/runs/{lin['id']}/step", json={"n": 5}).json()
+
+
+# -- penalties, validation and classification (issue 14) ---------------------------------------
+LINE = {"source": "synthetic", "kind": "linear", "n": 80, "noise": 1.0, "seed": 0}
+
+
+def _line_of(fit):
+    """Slope and intercept of the fitted straight line drawn over x (the page's curve)."""
+    x, y = fit["x"], fit["y"]
+    slope = (y[-1] - y[0]) / (x[-1] - x[0])
+    return slope, y[0] - slope * x[0]
+
+
+def test_l2_penalty_reaches_the_closed_form_ridge(client):
+    """penalty='l2' with α: the run ends on the minimiser of MSE + α·½w², solved by hand
+    ((2/n)·Sxx + α) w = (2/n)·Sxy on centred data; the intercept is not penalised."""
+    from descend.data.synthetic import make_regression
+
+    alpha = 1.0
+    run = new_run(client, data=LINE, penalty="l2", alpha=alpha, learning_rate="auto")
+    assert run["settings"]["penalty"] == "l2" and run["settings"]["alpha"] == alpha
+    u = client.post(f"/api/runs/{run['id']}/step", json={"n": 3000}).json()
+    d = make_regression("linear", n=80, noise=1.0, seed=0)
+    x, y = d.X[:, 0], d.y
+    xc, yc = x - x.mean(), y - y.mean()
+    n = len(y)
+    w = (2 / n * xc @ yc) / (2 / n * xc @ xc + alpha)
+    slope, intercept = _line_of(u["fit"])
+    assert slope == pytest.approx(w, rel=1e-7)
+    assert intercept == pytest.approx(y.mean() - w * x.mean(), rel=1e-7)
+    assert w < 0.9 * (xc @ yc) / (xc @ xc)  # the penalty visibly shrinks the slope
+
+
+def test_l1_penalty_gives_an_exact_zero(client):
+    """The lasso's proximal steps: α above |(2/n)·Sxy| leaves the slope exactly 0 (a flat line
+    at ȳ), not a tiny number."""
+    run = new_run(client, data=LINE, penalty="l1", alpha=20.0, learning_rate="auto")
+    u = client.post(f"/api/runs/{run['id']}/step", json={"n": 3000}).json()
+    assert len(set(u["fit"]["y"])) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"penalty": "l3"}, "penalty must be None, 'l2', 'l1' or 'elasticnet', got 'l3'"),
+        ({"penalty": "l2", "alpha": -1}, "alpha: Input should be greater than or equal to 0"),
+        ({"alpha": "lots"}, "alpha"),
+        ({"penalty": "elasticnet", "l1_ratio": 1.5}, "l1_ratio: Input should be less than or"),
+        ({"validation_fraction": 0}, "validation_fraction: Input should be greater than 0"),
+        ({"validation_fraction": 0.95}, "validation_fraction: Input should be less than or"),
+        ({"penalty": "l2", "model": "mlp:4"}, "needs a model linear in θ"),
+        (
+            {"validation_fraction": 0.9, "model": "poly:8"},
+            "leaves 3 training rows for 9 parameters",  # Norris: 36 rows, 33 held out
+        ),
+        (
+            {"data": {"source": "synthetic", "kind": "moons", "n": 3}},
+            "n must be a whole number ≥ 4",
+        ),
+        ({"data": {"source": "synthetic", "kind": "spiral"}}, "data.kind"),
+    ],
+)
+def test_bad_penalty_validation_and_class_settings_are_422(client, body, needle):
+    r = client.post("/api/runs", json=body)
+    assert r.status_code == 422 and needle in detail(r), r.text
+    assert client.app.state.manager.runs == {}
+
+
+def test_validation_loss_comes_with_the_run_s_frames(client):
+    """validation_fraction: the held-out loss at every θ_k, in the update messages and the
+    full description, equal to ds.fit's val_loss on the same split."""
+    import descend as ds
+    from descend.data.synthetic import make_regression
+
+    run = new_run(client, data=LINE, validation_fraction=0.25, learning_rate=0.05)
+    assert run["history"]["val"] == {"k": [], "loss": []}
+    assert any("20 of 80 rows held out" in note for note in run["notes"])
+    rid = run["id"]
+    first = client.post(f"/api/runs/{rid}/step", json={"n": 30}).json()
+    second = client.post(f"/api/runs/{rid}/step", json={"n": 20}).json()
+    assert first["val"]["k"] == list(range(30)) and second["val"]["k"] == list(range(30, 50))
+    d = make_regression("linear", n=80, noise=1.0, seed=0)
+    res = ds.fit(d.X, d.y, validation_fraction=0.25, learning_rate=0.05, max_steps=50, tol=0)
+    got = first["val"]["loss"] + second["val"]["loss"]
+    np.testing.assert_allclose(got, res.history.val_loss, rtol=1e-12)
+    whole = client.get(f"/api/runs/{rid}").json()["history"]["val"]
+    assert whole["k"] == list(range(50)) and whole["loss"] == pytest.approx(got, rel=1e-12)
+    # no split: no validation curve at all
+    plain = new_run(client, data=LINE)
+    assert "val" not in plain["history"]
+    u = client.post(f"/api/runs/{plain['id']}/step", json={"n": 5}).json()
+    assert "val" not in u
+
+
+def test_two_moons_with_log_loss_draw_the_decision_boundary(client):
+    """A classification data set fitted with the log loss: the points in the plane, and the
+    logit over a grid whose 0 contour is the boundary — the plane of scikit-learn's
+    LogisticRegression (C = 1/(n·α)) at the end."""
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    from descend.data.synthetic import make_classification
+
+    data = {"source": "synthetic", "kind": "moons", "n": 100, "noise": 0.15, "seed": 1}
+    alpha = 0.01
+    run = new_run(
+        client, data=data, loss="logloss", penalty="l2", alpha=alpha, learning_rate="auto"
+    )
+    assert run["loss"] == "logloss" and run["model"] == "linear"
+    assert run["data"]["feature_names"] == ["x1", "x2"] and set(run["data"]["y"]) == {0, 1}
+    assert len(run["data"]["x1"]) == len(run["data"]["x2"]) == 100
+    fit = run["fit"]
+    assert fit["kind"] == "boundary" and fit["level"] == 0.0
+    assert len(fit["a"]) == len(fit["b"]) == len(fit["z"]) == len(fit["z"][0]) == 60
+    u = client.post(f"/api/runs/{run['id']}/step", json={"n": 5000}).json()
+    a, b, z = np.array(u["fit"]["a"]), np.array(u["fit"]["b"]), np.array(u["fit"]["z"])
+    A, B = np.meshgrid(a, b)
+    plane, *_ = np.linalg.lstsq(
+        np.column_stack([np.ones(A.size), A.ravel(), B.ravel()]), z.ravel(), rcond=None
+    )
+    d = make_classification("moons", n=100, noise=0.15, seed=1)
+    ref = linear_model.LogisticRegression(C=1 / (100 * alpha), tol=1e-12, max_iter=10_000)
+    ref.fit(d.X, d.y)
+    np.testing.assert_allclose(plane, [ref.intercept_[0], *ref.coef_[0]], rtol=1e-6, atol=1e-8)
+
+
+def test_blobs_run_with_a_two_class_softmax_boundary(client):
+    """Blobs fitted with the softmax (K = 2): the boundary is the 0 contour of z₁ − z₀, and it
+    separates the two blobs' centres."""
+    data = {"source": "synthetic", "kind": "blobs", "n": 80, "noise": 0.8}
+    run = new_run(client, data=data, loss="softmax", learning_rate=0.5)
+    u = client.post(f"/api/runs/{run['id']}/step", json={"n": 200}).json()
+    fit = u["fit"]
+    assert fit["kind"] == "boundary"
+    a, b, z = np.array(fit["a"]), np.array(fit["b"]), np.array(fit["z"])
+    near = lambda p: z[np.abs(b - p[1]).argmin(), np.abs(a - p[0]).argmin()]  # noqa: E731
+    assert near((-1.5, -1.0)) < 0 < near((1.5, 1.0))
+
+
+def test_the_boundary_is_for_logit_losses_and_bends_for_a_network(client):
+    """The squared error on the same classes plots ŷ against y (its ŷ are not logits); an MLP
+    on the moons draws a boundary whose logit map is no plane."""
+    data = {"source": "synthetic", "kind": "moons", "n": 80}
+    assert new_run(client, data=data, loss="mse")["fit"]["kind"] == "scatter"
+    run = new_run(
+        client, data=data, loss="logloss", model="mlp:8", optimizer="adam", learning_rate=0.05
+    )
+    u = client.post(f"/api/runs/{run['id']}/step", json={"n": 300}).json()
+    a, b, z = np.array(u["fit"]["a"]), np.array(u["fit"]["b"]), np.array(u["fit"]["z"])
+    A, B = np.meshgrid(a, b)
+    design = np.column_stack([np.ones(A.size), A.ravel(), B.ravel()])
+    _, residual, *_ = np.linalg.lstsq(design, z.ravel(), rcond=None)
+    assert np.sqrt(residual[0] / z.size) > 0.05 * np.std(z)

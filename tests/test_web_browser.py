@@ -439,3 +439,51 @@ def test_a_network_run_draws_its_sharpness_and_the_edge(page):
     edge = page.evaluate("document.getElementById('plot-sharpness').data[1].y")
     lr = float(page.input_value("#lr"))
     assert all(v > 0 for v in lam) and edge[0] == pytest.approx(2 / lr, rel=1e-3)
+
+
+def test_two_moons_draw_the_decision_boundary_and_the_validation_curve(page, shoot):
+    """Two moons (synthetic): the page switches to the log loss, draws the classes and the
+    decision boundary (the logit's 0 contour) over them, and — with a validation split — the
+    held-out loss as a second, dashed curve on the loss plot; both follow the run."""
+    page.select_option("#data-source", "synthetic")
+    page.select_option("#syn-kind", "moons")
+    assert page.input_value("#loss") == "logloss"
+    page.fill("#validation-fraction", "0.2")
+    page.locator("#validation-fraction").blur()  # the native change: a new run, once
+    page.wait_for_function(
+        "window.playground.run && window.playground.run.fit.kind === 'boundary'"
+        " && window.playground.run.settings.validation_fraction === 0.2"
+    )
+    data = page.evaluate(
+        "document.getElementById('plot-data').data.map((t) => ({type: t.type, name: t.name,"
+        " start: t.contours && t.contours.start, end: t.contours && t.contours.end,"
+        " coloring: t.contours && t.contours.coloring, n: (t.z || t.x).length}))"
+    )
+    assert [t["name"] for t in data] == ["class 0", "class 1", "decision boundary"]
+    boundary = data[2]
+    assert boundary["type"] == "contour" and boundary["coloring"] == "lines"
+    assert boundary["start"] == boundary["end"] == 0 and boundary["n"] == 60
+    assert data[0]["n"] + data[1]["n"] == page.evaluate("window.playground.run.data.n_rows")
+    z0 = page.evaluate("document.getElementById('plot-data').data[2].z[30][30]")
+    loss = page.evaluate("document.getElementById('plot-loss').data.map((t) => t.name)")
+    assert loss == ["training", "validation"] and page.is_visible("#loss-legend")
+    page.wait_for_function("window.playground.ws && window.playground.ws.readyState === 1")
+    page.select_option("#speed", "200")  # the lesson's rate 0.01: slow, so still going at 50
+    page.click("#run")
+    page.wait_for_function("Number(document.getElementById('step-count').textContent) >= 50")
+    page.click("#pause")
+    page.wait_for_function("document.getElementById('plot-loss').data[1].x.length >= 50")
+    z1 = page.evaluate("document.getElementById('plot-data').data[2].z[30][30]")
+    assert z1 != z0  # the boundary moved with θ
+    page.fill("#lr", "3")  # below the stability limit (≈ 5.7 here): on to the optimum
+    page.dispatch_event("#lr", "change")
+    page.wait_for_function("window.playground.run.status.learning_rate === 3")
+    page.click("#run")
+    page.wait_for_function(
+        "window.playground.run.status.k >= 400 || window.playground.run.status.stop_reason"
+    )
+    page.click("#pause")
+    page.wait_for_function(
+        "!window.playground.contourPending && window.playground.flushTimer === null"
+    )
+    shoot(page, "classification")

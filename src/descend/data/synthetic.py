@@ -1,4 +1,5 @@
-"""Synthetic regression data with a known truth: straight lines and polynomials, noise, outliers.
+"""Synthetic data with a known truth: straight lines and polynomials (noise, outliers) for
+regression, two moons and two Gaussian blobs for classification.
 
 >>> from descend.data.synthetic import make_regression
 >>> d = make_regression("linear", n=20, noise=0.0, seed=1)
@@ -17,10 +18,14 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 
-__all__ = ["Synthetic", "make_regression", "KINDS"]
+__all__ = ["CLASS_KINDS", "Classes", "KINDS", "Synthetic", "make_classification", "make_regression"]
 
 #: the shapes :func:`make_regression` can draw
 KINDS = ("linear", "poly")
+#: the two-class data sets :func:`make_classification` can draw
+CLASS_KINDS = ("moons", "blobs")
+#: the blobs' centres (class 0, class 1)
+BLOB_CENTRES = ((-1.5, -1.0), (1.5, 1.0))
 
 
 @dataclass(frozen=True)
@@ -118,3 +123,79 @@ def make_regression(
     if n_out:
         parts.append(f"{n_out} outlier{'s' if n_out != 1 else ''}")
     return Synthetic(x.reshape(-1, 1), y, coef, idx.astype(np.intp), ", ".join(parts))
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Generated two-class data: points in the plane and their labels.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n, 2)
+    y : ndarray, shape (n,)
+        The class of each row, 0.0 or 1.0 (what ``loss="logloss"`` takes).
+    description : str
+        One line for a plot title or a report.
+    """
+
+    X: Array
+    y: Array
+    description: str
+
+
+def make_classification(
+    kind: str = "moons", n: int = 200, noise: float = 0.15, seed: int | None = 0
+) -> Classes:
+    """Draw two classes of points in the plane: two interleaved moons or two Gaussian blobs.
+
+    Parameters
+    ----------
+    kind : {"moons", "blobs"}
+        ``"moons"``: scikit-learn's ``make_moons`` shape — class 0 on the upper half circle
+        (cos t, sin t), class 1 on (1 − cos t, ½ − sin t), t evenly spaced on [0, π] — which no
+        straight line separates; ``"blobs"``: class 0 around (−1.5, −1), class 1 around
+        (1.5, 1), each an isotropic Gaussian of standard deviation ``noise``.
+    n : int
+        Number of rows, ≥ 4; class 0 gets ⌈n/2⌉ of them (sorted by class).
+    noise : float
+        Standard deviation of the Gaussian noise added to each coordinate (moons), or of the
+        blobs; ≥ 0.
+    seed : int or None
+        Seeds everything drawn.
+
+    Returns
+    -------
+    Classes
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind or an out-of-range setting; the message names it.
+    """
+    if kind not in CLASS_KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(CLASS_KINDS)}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 4:
+        raise ValueError(f"n must be a whole number ≥ 4 (two rows per class at least), got {n!r}")
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number ≥ 0, got {noise!r}")
+    rng = np.random.default_rng(seed)
+    n0 = n - n // 2
+    n1 = n // 2
+    if kind == "moons":
+        t0, t1 = np.linspace(0.0, np.pi, n0), np.linspace(0.0, np.pi, n1)
+        X = np.vstack(
+            [
+                np.column_stack([np.cos(t0), np.sin(t0)]),
+                np.column_stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)]),
+            ]
+        )
+        X = X + noise * rng.standard_normal(X.shape)
+        what = "two moons"
+    else:
+        c0, c1 = (np.asarray(c, dtype=np.float64) for c in BLOB_CENTRES)
+        X = np.vstack(
+            [c0 + noise * rng.standard_normal((n0, 2)), c1 + noise * rng.standard_normal((n1, 2))]
+        )
+        what = "two Gaussian blobs"
+    y = np.concatenate([np.zeros(n0), np.ones(n1)])
+    return Classes(X, y, f"{what}, {n} rows, noise σ = {noise:g}")

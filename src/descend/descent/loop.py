@@ -569,6 +569,7 @@ class Descent:
         self.early_stopping = bool(early_stopping)
         self.n_iter_no_change = int(n_iter_no_change)
         self.val_losses: list[float] = []
+        self.val_steps: list[int] = []  # the k of each held-out loss (it is at θ_k)
         self.best_val, self.best_val_step, self.val_since = math.inf, 0, 0
         self.best_val_theta: Array | None = None
         self.certificate: Certificate | None = None
@@ -1060,6 +1061,7 @@ class Descent:
         """Record the held-out loss at θ_k; early stopping: stop at the best θ on it."""
         v = float(self.validation.value(theta))
         self.val_losses.append(v)
+        self.val_steps.append(k)
         best = self.best_val
         if math.isfinite(v) and (not math.isfinite(best) or v < best - self.stall_tol * abs(best)):
             self.best_val, self.best_val_step, self.val_since = v, k, 0

@@ -137,6 +137,12 @@ class Session:
     **hyper
         Optimizer hyperparameters (``beta=0.9``, ``b1=…``).
 
+    A :class:`~descend.problems.build.Problem` built with ``validation_fraction`` (its
+    ``validation`` objective, the held-out rows' loss without the penalty) is validated as
+    :func:`descend.fit` validates: the held-out loss at θ_k is recorded every step (every
+    epoch's end for mini-batches) into the history's ``val_loss`` (:meth:`val_curve` gives
+    the steps too). A session does not stop early on it: the playground shows the curve.
+
     Attributes
     ----------
     theta : ndarray, shape (p,)
@@ -260,6 +266,7 @@ class Session:
             rise_patience=self.rise_patience,
             advice=advice,
             track_sharpness=self.track_sharpness,
+            validation=self.problem.validation,
         )
 
     def set_learning_rate(self, learning_rate: float) -> None:
@@ -349,6 +356,7 @@ class Session:
             run.clear_stop()
         deadline = None if max_seconds is None else time.perf_counter() + max_seconds
         first = run.k
+        first_val = len(run.val_losses)
         thetas: list[Array] = [self.theta.copy()]
         for _ in range(n):
             if self.stopped:
@@ -367,6 +375,8 @@ class Session:
                 break
         made = run.recorder.history(start=first)
         made.params = np.vstack(thetas)
+        if self.has_validation:
+            made.val_loss = np.asarray(run.val_losses[first_val:], dtype=np.float64)
         return made
 
     def _add_to_path(self, theta: Array, keep: bool = False) -> None:
@@ -379,8 +389,33 @@ class Session:
     # -- looking at the run ----------------------------------------------------------------
     @property
     def history(self) -> History:
-        """Every update so far (loss, grad_norm, step_size, lr), as a :class:`History`."""
-        return self._run.recorder.history()
+        """Every update so far (loss, grad_norm, step_size, lr; ``val_loss`` with a
+        validation split), as a :class:`History`."""
+        h = self._run.recorder.history()
+        if self.has_validation:
+            h.val_loss = np.asarray(self._run.val_losses, dtype=np.float64)
+        return h
+
+    @property
+    def has_validation(self) -> bool:
+        """The problem holds rows out (``validation_fraction``): the held-out loss is
+        recorded."""
+        return self.problem.validation is not None
+
+    @property
+    def n_val(self) -> int:
+        """How many held-out losses have been recorded (0 without a validation split)."""
+        return len(self._run.val_losses)
+
+    def val_curve(self, start: int = 0) -> tuple[NDArray[np.int64], Array]:
+        """The held-out loss records from the ``start``-th on: the steps k, shape (m,), and
+        L_val(θ_k), shape (m,) — one per step (full batch) or per epoch's end (mini-batches);
+        empty without a validation split."""
+        run = self._run
+        return (
+            np.asarray(run.val_steps[start:], dtype=np.int64),
+            np.asarray(run.val_losses[start:], dtype=np.float64),
+        )
 
     def path(self, i: int | None = None, j: int | None = None) -> Array:
         """θ along the run, thinned to at most ``path_limit`` rows: shape (m, p), or (m, 2)

@@ -74,6 +74,11 @@ class Loss:
     #: :meth:`check_targets` refuses some targets (the log loss: y outside {0, 1})
     checks_targets: bool = False
 
+    #: ŷ are logits of classes (log loss, softmax): the decision boundary is where the logit
+    #: (the difference of two classes' logits) is 0, i.e. p = ½ — not ŷ = ½ as for a
+    #: regression loss fitted to 0/1 targets
+    outputs_logits: bool = False
+
     #: K, the predictions per row the loss reads: ŷ of shape (n,) when 1, (n, K) otherwise
     #: (the softmax: one logit per class); 0 while K is still to be learned from the targets
     #: (:meth:`for_targets`). A model gives K outputs through ``Model.with_outputs(K)``.
@@ -305,6 +310,7 @@ class LogLoss(Loss):
     """
 
     name: str = "logloss"
+    outputs_logits: bool = True
     curvature_bound: float | None = 0.25
     curvature_varies: bool = True
     checks_targets: bool = True
@@ -376,6 +382,7 @@ class Softmax(Loss):
 
     n_classes: int | None = None
     name: str = "softmax"
+    outputs_logits: bool = True
     curvature_bound: float | None = 0.5
     numeric_targets: bool = False  # class labels: never standardised
     checks_targets: bool = True

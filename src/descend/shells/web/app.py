@@ -49,7 +49,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from descend.data import datasets
-from descend.data.synthetic import KINDS
+from descend.data.synthetic import CLASS_KINDS, KINDS
 from descend.descent import optim, schedules
 from descend.problems.losses import LOSSES
 from descend.shells.web import controls
@@ -79,11 +79,15 @@ class DataIn(BaseModel):
 
     source: Literal["dataset", "synthetic", "upload"] = "dataset"
     name: str | None = Field(default=None, max_length=40, description="embedded dataset")
-    kind: Literal["linear", "poly"] = "linear"
-    n: int = Field(default=50, ge=2, description="synthetic rows")
+    kind: Literal["linear", "poly", "moons", "blobs"] = Field(
+        default="linear",
+        description="synthetic shape: linear or poly (regression), moons or blobs (two classes "
+        "in the plane, for loss logloss)",
+    )
+    n: int = Field(default=50, ge=2, description="synthetic rows (moons, blobs: at least 4)")
     noise: float = Field(default=1.0, ge=0, le=1e6)
-    outliers: float = Field(default=0.0, ge=0, le=0.5)
-    degree: int = Field(default=3, ge=1)
+    outliers: float = Field(default=0.0, ge=0, le=0.5, description="regression shapes only")
+    degree: int = Field(default=3, ge=1, description="poly only")
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     upload_id: str | None = Field(default=None, max_length=64)
     x: list[str] | None = Field(default=None, max_length=100)
@@ -304,6 +308,7 @@ def _options(manager: RunManager) -> dict[str, Any]:
             "optimizers": optimizers,
             "schedules": scheds,
             "synthetic_kinds": list(KINDS),
+            "classification_kinds": list(CLASS_KINDS),
             "limits": manager.limits.to_dict(),
             # the run settings the page renders (controls.py), their caps resolved
             "controls": [c.to_dict(manager.limits) for c in manager.controls],

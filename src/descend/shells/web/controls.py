@@ -166,6 +166,17 @@ def _schedules() -> list[dict[str, str]]:
     ]
 
 
+def _penalties() -> list[dict[str, str]]:
+    from descend.problems.penalty import PENALTIES
+
+    what = {
+        "l2": "l2: α·½‖w‖₂² (ridge)",
+        "l1": "l1: α·‖w‖₁ (lasso; proximal steps, exact zeros)",
+        "elasticnet": "elasticnet: α·(r‖w‖₁ + ½(1 − r)‖w‖₂²), r = l1_ratio",
+    }
+    return [{"value": name, "label": what.get(name, name)} for name in PENALTIES]
+
+
 #: the run settings of the page's *Descent* fieldset, in the order shown
 CONTROLS: tuple[Control, ...] = (
     Control(
@@ -230,6 +241,50 @@ CONTROLS: tuple[Control, ...] = (
         "within tol of L and ‖θ‖ (0: descend to the rounding floor)",
         minimum=0,
         maximum=1,
+    ),
+    Control(
+        "penalty",
+        "Penalty",
+        "choice",
+        None,
+        help="adds α·(l1_ratio·‖w‖₁ + ½(1 − l1_ratio)·‖w‖₂²) on the coefficients w in your "
+        "units (never the intercept), as ds.fit(penalty=…); models linear in θ only",
+        options=_penalties,
+        blank="none",
+        to=("problem",),
+    ),
+    Control(
+        "alpha",
+        "Penalty strength α",
+        "number",
+        1e-4,  # scikit-learn's SGDRegressor default, as ds.fit
+        help="the penalty's weight α ≥ 0 (used when a penalty is chosen)",
+        minimum=0,
+        maximum=1e6,
+        to=("problem",),
+    ),
+    Control(
+        "l1_ratio",
+        "l1_ratio",
+        "number",
+        0.15,
+        help="the L1 share r of the elastic net, in [0, 1] (0: ridge, 1: lasso)",
+        minimum=0,
+        maximum=1,
+        to=("problem",),
+    ),
+    Control(
+        "validation_fraction",
+        "Validation fraction",
+        "number",
+        None,
+        help="hold out this share of the rows (seeded by Seed): the model trains on the rest, "
+        "and the held-out loss is drawn beside the training loss; blank for none",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=0.9,
+        placeholder="none",
+        to=("problem",),
     ),
 )
 

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from descend.data import datasets
-from descend.data.synthetic import make_regression
+from descend.data.synthetic import CLASS_KINDS, make_classification, make_regression
 from descend.data.tables import DataError, as_arrays, check_fit_data, read_csv
 from descend.descent import optim
 from descend.descent.history import History
@@ -42,6 +42,8 @@ __all__ = ["GridTicket", "Run", "RunManager", "Upload", "clean"]
 CURVE_POINTS = 200
 #: most data points drawn (rows beyond are subsampled for display only)
 PLOT_ROWS = 2000
+#: grid points per axis of the decision boundary's logit map (classification on two features)
+BOUNDARY_POINTS = 60
 #: most loss-curve entries and path points per update message
 STEPS_PER_MESSAGE = 200
 PATH_PER_MESSAGE = 100
@@ -221,11 +223,36 @@ class Run:
                 self.grid.cancel(reason, status)
 
     # -- views -----------------------------------------------------------------------------
+    def draws_boundary(self) -> bool:
+        """Whether the data plot is the plane of two features with the decision boundary: a
+        loss on class logits (log loss, or a two-class softmax) on two features."""
+        loss = self.session.objective.loss
+        return self.X.shape[1] == 2 and loss.outputs_logits and loss.n_outputs <= 2
+
+    def boundary_grid(self) -> tuple[Array, Array]:
+        """The two features' grid axes (the data's range, padded by 5 %), each shape
+        (BOUNDARY_POINTS,)."""
+        lo, hi = self.X.min(axis=0), self.X.max(axis=0)
+        pad = 0.05 * np.where(hi > lo, hi - lo, 1.0)
+        a = np.linspace(lo[0] - pad[0], hi[0] + pad[0], BOUNDARY_POINTS)
+        b = np.linspace(lo[1] - pad[1], hi[1] + pad[1], BOUNDARY_POINTS)
+        return a, b
+
     def fit_view(self) -> dict[str, Any]:
-        """The model's predictions at the current θ: a curve over x, or ŷ per row."""
+        """The model's predictions at the current θ: a curve over x, ŷ per row, or (a
+        classifier on two features) the logit z over a grid of the plane, whose 0 contour
+        (p = ½) is the decision boundary."""
         s = self.session
         model = s.objective.model
         with np.errstate(all="ignore"):
+            if self.draws_boundary():
+                a, b = self.boundary_grid()
+                A, B = np.meshgrid(a, b)  # z[r][c] at (a[c], b[r]), as a contour plot reads
+                Z = np.asarray(model.predict(s.theta, np.column_stack([A.ravel(), B.ravel()])))
+                if Z.ndim == 2:  # a two-class softmax: the logit of class 1 against class 0
+                    Z = Z[:, 1] - Z[:, 0]
+                return {"kind": "boundary", "a": clean(a), "b": clean(b),
+                        "z": clean(Z.reshape(A.shape)), "level": 0.0}  # fmt: skip
             if self.X.shape[1] == 1:
                 lo, hi = float(self.X.min()), float(self.X.max())
                 pad = 0.05 * (hi - lo or 1.0)
@@ -249,8 +276,18 @@ class Run:
         snap["current_lr"] = clean(snap["current_lr"])
         return clean(snap)
 
-    def update(self, batch: History) -> dict[str, Any]:
-        """One update message: the steps of ``batch`` (thinned), the path, the fit, status."""
+    def val_view(self, start: int = 0) -> dict[str, Any]:
+        """``{"val": {"k", "loss"}}``: the held-out loss records from the ``start``-th on
+        (thinned), or ``{}`` without a validation split."""
+        if not self.session.has_validation:
+            return {}
+        k, v = self.session.val_curve(start)
+        idx = _thin(len(k), STEPS_PER_MESSAGE) if start else np.arange(len(k))
+        return {"val": {"k": clean(k[idx]), "loss": clean(v[idx])}}
+
+    def update(self, batch: History, val_start: int | None = None) -> dict[str, Any]:
+        """One update message: the steps of ``batch`` (thinned), the held-out losses recorded
+        from the ``val_start``-th on (with a validation split), the path, the fit, status."""
         idx = _thin(len(batch), STEPS_PER_MESSAGE)
         i, j = self.pair
         p = self.session.theta.shape[0]
@@ -265,6 +302,7 @@ class Run:
         return {
             "type": "update",
             **_sharpness(batch),
+            **({} if val_start is None else self.val_view(val_start)),
             "steps": {
                 "k": clean(batch.step[idx]),
                 "loss": clean(batch.loss[idx]),
@@ -288,8 +326,9 @@ class Run:
             raise LimitError(f"at most {cap} steps per request (asked for {n})")
         with self.lock:
             self.touch()
+            val_start = self.session.n_val
             batch = self.session.step(n, max_seconds=max_seconds)
-            return self.update(batch)
+            return self.update(batch, val_start)
 
     def set_learning_rate(self, lr: Any) -> dict[str, Any]:
         """Change the learning rate without a reset; returns the status."""
@@ -425,6 +464,8 @@ class Run:
         }
         if self.X.shape[1] == 1:
             data["x"] = clean(self.X[idx, 0])
+        elif self.draws_boundary():  # the points in the plane, coloured by class
+            data["x1"], data["x2"] = clean(self.X[idx, 0]), clean(self.X[idx, 1])
         hist = self.session.history
         return {
             "id": self.id,
@@ -443,6 +484,7 @@ class Run:
                 "step_size": clean(hist.step_size),
                 "lr": clean(hist.lr),
                 **_sharpness(hist),
+                **self.val_view(),
             },
             "fit": self.fit_view(),
             "status": self.status(),
@@ -559,6 +601,12 @@ class RunManager:
             n = d.get("n", 50)
             if n > lim.max_rows:
                 raise LimitError(f"at most {lim.max_rows:,} rows (asked for {n:,})")
+            if d.get("kind") in CLASS_KINDS:  # two classes in the plane (log loss)
+                cls = make_classification(
+                    d["kind"], n=n, noise=d.get("noise", 0.15), seed=d.get("seed", 0)
+                )
+                label = f"synthetic: {cls.description}"
+                return cls.X, cls.y, ["x1", "x2"], "class", label, "linear"
             deg = d.get("degree", 3)
             if d.get("kind") == "poly" and deg > lim.max_degree:
                 raise LimitError(f"polynomial degree is limited to {lim.max_degree} (got {deg})")

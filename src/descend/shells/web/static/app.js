@@ -226,7 +226,15 @@ function drawRun(run) {
   $("data-title").textContent = `Data and fit — ${d.label}`;
   const traces = [];
   let layout;
-  if (d.x) {
+  if (d.x1 && run.fit.kind === "boundary") {
+    // two classes in the plane, and the decision boundary: the 0 contour of the logit (p = ½)
+    for (const [k, color] of [[0, "#2f6fde"], [1, "#e4572e"]]) {
+      const idx = d.y.map((v, i) => (v === k ? i : -1)).filter((i) => i >= 0);
+      traces.push({ x: idx.map((i) => d.x1[i]), y: idx.map((i) => d.x2[i]), mode: "markers", type: "scatter", marker: { size: 5, color }, name: `class ${k}` });
+    }
+    traces.push(boundaryTrace(run.fit));
+    layout = { ...LAYOUT, xaxis: { title: { text: esc(d.feature_names[0]) } }, yaxis: { title: { text: esc(d.feature_names[1]) } } };
+  } else if (d.x) {
     traces.push({ x: d.x, y: d.y, mode: "markers", type: "scatter", marker: { size: 5, color: "#2f6fde" }, name: "data" });
     traces.push({ x: run.fit.x, y: run.fit.y, mode: "lines", type: "scatter", line: { color: "#e4572e", width: 2.5 }, name: "fit" });
     layout = { ...LAYOUT, xaxis: { title: { text: esc(d.feature_names[0]) } }, yaxis: { title: { text: esc(d.target_name) } } };
@@ -240,8 +248,12 @@ function drawRun(run) {
 
   const h = run.history;
   state.lossCount = h.k.length;
-  Plotly.react("plot-loss", [{ x: h.k, y: h.loss, mode: "lines", line: { color: "#2f6fde" } }],
-    { ...LAYOUT, xaxis: { title: { text: "step k" } }, yaxis: { type: "log", title: { text: `${run.loss} loss` }, exponentformat: "power" }, shapes: [] }, CONFIG);
+  // with a validation split, the held-out loss (no penalty) is a second, dashed trace
+  const lossTraces = [{ x: h.k, y: h.loss, mode: "lines", line: { color: "#2f6fde" }, name: "training" }];
+  if (h.val) lossTraces.push({ x: h.val.k, y: h.val.loss, mode: "lines", line: { color: "#e4572e", dash: "dash" }, name: "validation" });
+  $("loss-legend").hidden = !h.val;
+  Plotly.react("plot-loss", lossTraces,
+    { ...LAYOUT, showlegend: Boolean(h.val), legend: { x: 1, xanchor: "right", y: 1 }, xaxis: { title: { text: "step k" } }, yaxis: { type: "log", title: { text: `${run.loss} loss` }, exponentformat: "power" }, shapes: [] }, CONFIG);
   Plotly.react("plot-step", [{ x: h.k, y: h.step_size, mode: "lines", line: { color: "#7a4fd6" } }],
     { ...LAYOUT, xaxis: { title: { text: "step k" } }, yaxis: { type: "log", title: { text: "step size" }, exponentformat: "power" } }, CONFIG);
   // a network's sharpness (measured by the run) beside 2/η, the edge of stability
@@ -269,6 +281,15 @@ function drawRun(run) {
   applyStatus(run.status);
 }
 
+// the decision boundary: only the level-0 contour line of the logit z over the grid
+function boundaryTrace(fit) {
+  return {
+    type: "contour", x: fit.a, y: fit.b, z: fit.z, autocontour: false,
+    contours: { start: fit.level, end: fit.level, size: 1, coloring: "lines" },
+    colorscale: [[0, "#1d2433"], [1, "#1d2433"]], line: { width: 2.5 }, showscale: false, hoverinfo: "skip", name: "decision boundary",
+  };
+}
+
 function drawAdvice(run) {
   const a = run.advice, s = run.status;
   if (!a) { $("advice-body").textContent = "No curvature advice for this problem."; return; }
@@ -288,7 +309,7 @@ function drawAdvice(run) {
 
 // Updates are coalesced: plots are redrawn at most a few times per second, and more slowly when
 // drawing is slow (software rendering), so the page stays responsive at any run speed.
-function emptyPending() { return { k: [], loss: [], step: [], sk: [], sv: [], se: [], px: [], py: [], fit: null, pair: null }; }
+function emptyPending() { return { k: [], loss: [], step: [], vk: [], vl: [], sk: [], sv: [], se: [], px: [], py: [], fit: null, pair: null }; }
 state.pending = emptyPending();
 state.flushTimer = null;
 state.nextFlushAt = 0;
@@ -296,6 +317,7 @@ state.nextFlushAt = 0;
 function applyUpdate(msg) {
   const p = state.pending, st = msg.steps;
   p.k.push(...st.k); p.loss.push(...st.loss); p.step.push(...st.step_size);
+  if (msg.val) { p.vk.push(...msg.val.k); p.vl.push(...msg.val.loss); }
   if (msg.sharpness) { p.sk.push(...msg.sharpness.k); p.sv.push(...msg.sharpness.value); p.se.push(...msg.sharpness.edge); }
   if (p.pair && (p.pair[0] !== msg.pair[0] || p.pair[1] !== msg.pair[1])) { p.px = []; p.py = []; }
   p.pair = msg.pair;
@@ -326,6 +348,7 @@ function flush() {
     Plotly.extendTraces("plot-loss", { x: [p.k], y: [p.loss] }, [0], max);
     Plotly.extendTraces("plot-step", { x: [p.k], y: [p.step] }, [0], max);
   }
+  if (p.vk.length && !$("loss-legend").hidden) Plotly.extendTraces("plot-loss", { x: [p.vk], y: [p.vl] }, [1], 50000);
   if (p.sk.length && !$("card-sharpness").hidden) {
     Plotly.extendTraces("plot-sharpness", { x: [p.sk, p.sk], y: [p.sv, p.se] }, [0, 1], 5000);
   }
@@ -341,7 +364,8 @@ function flush() {
     if ((x < a0 || x > a1 || y < b0 || y > b1) && Date.now() - state.lastContourAt > 1000) fetchContour();
   }
   if (p.fit) {
-    if (p.fit.kind === "curve") Plotly.restyle("plot-data", { y: [p.fit.y] }, [1]);
+    if (p.fit.kind === "boundary") Plotly.restyle("plot-data", { z: [p.fit.z] }, [2]);
+    else if (p.fit.kind === "curve") Plotly.restyle("plot-data", { y: [p.fit.y] }, [1]);
     else Plotly.restyle("plot-data", { y: [p.fit.yhat] }, [0]);
   }
   const dt = performance.now() - t0;
@@ -362,7 +386,8 @@ function applyStatus(s) {
     state.running = false; setRunState("diverged"); fetchContour();
   } else {
     div.hidden = true;
-    if (s.stop_reason === "converged" || s.stop_reason === "max_steps") {
+    // "separated": the log loss has no minimiser on these classes — the message says to add a penalty
+    if (["converged", "max_steps", "separated"].includes(s.stop_reason)) {
       $("info-message").textContent = s.message; info.hidden = false;
       state.running = false; setRunState(s.stop_reason); fetchContour();
     } else {
@@ -442,7 +467,14 @@ function bind() {
   };
   $("dataset").onchange = scheduleNewRun;
   $("generate").onclick = newRun;
-  for (const id of ["syn-kind", "syn-n", "syn-noise", "syn-outliers", "syn-degree", "syn-seed"]) $(id).onchange = scheduleNewRun;
+  for (const id of ["syn-n", "syn-noise", "syn-outliers", "syn-degree", "syn-seed"]) $(id).onchange = scheduleNewRun;
+  $("syn-kind").onchange = () => {
+    // two classes: fitted with the log loss, at a noise that keeps their shape; back to MSE after
+    const kind = $("syn-kind").value, classes = state.options.classification_kinds.includes(kind);
+    if (classes) { $("loss").value = "logloss"; $("syn-noise").value = kind === "moons" ? "0.15" : "0.8"; }
+    else if ($("loss").value === "logloss") { $("loss").value = "mse"; $("syn-noise").value = "1"; }
+    scheduleNewRun();
+  };
   $("model-kind").onchange = () => {
     document.querySelectorAll(".model-opt").forEach((el) => { el.hidden = el.dataset.kind !== $("model-kind").value; });
     scheduleNewRun();
