@@ -347,8 +347,9 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
     ``classes_``, K logits z_k = b_k + w_k·x and P(classes_[k] | x) = softmax(z)_k
     (scikit-learn's multinomial LogisticRegression). Unpenalised cross-entropy on separable
     data has no minimiser: the run stops with ``stop_reason_ == "separated"`` as soon as θ
-    classifies every training row correctly (a ConvergenceWarning says so); a penalty gives a
-    finite optimum.
+    classifies every training row correctly, or once the loss has kept falling as ‖θ‖ grew on
+    rows a linear program found separable (docs/verdicts.md; a ConvergenceWarning says so); a
+    penalty gives a finite optimum.
 
     Parameters
     ----------
