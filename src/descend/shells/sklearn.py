@@ -257,11 +257,90 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             warnings.warn(f"GDRegressor {reason}: {message}", ConvergenceWarning, stacklevel=2)
         return self
 
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
+        """One pass over the batch (X, y), continuing from the state of the previous call.
+
+        As SGDRegressor's ``partial_fit``: the first call (on an unfitted estimator) binds the
+        model — its feature scaling comes from this first batch and is kept for every later
+        batch, so θ means the same function throughout — and each call makes one epoch of
+        updates from the previous θ: one full-batch step (``batch_size=None``), or
+        ⌈n/batch_size⌉ mini-batch steps. Early stopping does not apply; no
+        ConvergenceWarning is raised (a pass is not meant to converge).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The same columns in every call.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GDRegressor
+        """
+        previous = self.__dict__.get("result_")
+        X, y = validate_data(
+            self, X, y, accept_sparse=_SPARSE, y_numeric=True, dtype=np.float64,
+            reset=previous is None,
+        )  # fmt: skip
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        res = _one_pass(self, previous, X, y, self.loss, sample_weight)
+        self.result_ = res
+        self.n_iter_ = int(res.n_steps)
+        self.loss_curve_ = np.asarray(res.history.loss)
+        self.stop_reason_ = res.stop_reason
+        self.certificate_ = res.certificate
+        if res.model.is_linear:
+            self.intercept_ = float(res.intercept)
+            self.coef_ = np.asarray(res.coef)
+        return self
+
     def predict(self, X: Any) -> Array:
         """Predictions for X, shape (n_samples,)."""
         check_is_fitted(self, "result_")
         X = validate_data(self, X, reset=False, accept_sparse=_SPARSE, dtype=np.float64)
         return np.asarray(self.result_.predict(X))
+
+
+def _one_pass(est: Any, previous: Any, X: Any, y: Any, loss: Any, sample_weight: Any) -> Any:
+    """``partial_fit``'s run: one epoch over (X, y) from the previous θ on the previous call's
+    model with its binding kept (:meth:`descend.problems.models.Model.kept`), or from the
+    seeded start on a model bound to this first batch."""
+    model: Any = est.model if previous is None else previous.model.kept()
+    theta0 = None if previous is None else np.array(previous.params, dtype=np.float64)
+    n = X.shape[0]
+    steps = 1 if est.batch_size is None else -(-n // max(int(est.batch_size), 1))
+    options: dict[str, Any] = dict(est.optimizer_params or {})
+    if est.schedule is not None:
+        options["schedule"] = est.schedule
+    names = [str(c) for c in getattr(est, "feature_names_in_", [])] or None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = _fit(
+            X,
+            y,
+            model=model,
+            loss=loss,
+            optimizer=est.optimizer,
+            learning_rate=est.learning_rate,
+            batch_size=est.batch_size,
+            max_steps=steps,
+            tol=est.tol,
+            seed=est.seed,
+            theta0=theta0,
+            feature_names=names,
+            patience=est.patience,
+            gtol=est.gtol,
+            penalty=est.penalty,
+            alpha=est.alpha,
+            l1_ratio=est.l1_ratio,
+            sample_weight=sample_weight,
+            warn=False,
+            **options,
+        )
+    res.objective = None
+    return res
 
 
 def _warm_start(est: Any, previous: Any, n_features: int) -> Any:
@@ -508,6 +587,92 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"GDClassifier {res.stop_reason}: {res.message}", ConvergenceWarning, stacklevel=2
             )
+        return self
+
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> GDClassifier:
+        """One pass over the batch (X, y), continuing from the state of the previous call.
+
+        As SGDClassifier's ``partial_fit``: ``classes`` (every label the stream will hold)
+        is required on the first call and may be repeated unchanged later; the first call
+        binds the model (its feature scaling kept for every later batch), and each call makes
+        one epoch of updates (one full-batch step, or ⌈n/batch_size⌉ mini-batch steps) on the
+        log loss (two classes) or the softmax. ``class_weight="balanced"`` is refused (it
+        needs every row at once, as in scikit-learn); a dict applies per batch.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels, each one of ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            All the labels; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GDClassifier
+
+        Raises
+        ------
+        ValueError
+            No ``classes`` on the first call, other ``classes`` later, fewer than two
+            classes, a label of y not in ``classes``, or ``class_weight="balanced"``.
+        """
+        previous = self.__dict__.get("result_")
+        old_classes = self.__dict__.get("classes_")
+        if previous is None and classes is None:
+            raise ValueError(
+                "classes must be given on the first call to partial_fit: every label the "
+                "batches will hold, e.g. partial_fit(X, y, classes=np.unique(y_all))"
+            )
+        if classes is not None:
+            wanted: Any = np.unique(np.asarray(classes))
+            if old_classes is not None and not np.array_equal(wanted, old_classes):
+                raise ValueError(
+                    f"classes={wanted.tolist()} differ from the first call's "
+                    f"{np.asarray(old_classes).tolist()}: pass the same classes, or fit anew"
+                )
+            if len(wanted) < 2:
+                raise ValueError(
+                    f"classes holds one label only ({wanted.tolist()}): give two or more"
+                )
+        else:
+            wanted = old_classes
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs all the rows at once: use fit, or a dict of "
+                "weights with partial_fit"
+            )
+        X, y = validate_data(
+            self, X, y, accept_sparse=_SPARSE, dtype=np.float64, reset=previous is None
+        )
+        check_classification_targets(y)
+        unknown = np.setdiff1d(np.unique(y), wanted)
+        if unknown.size:
+            raise ValueError(
+                f"y holds label {unknown[0]!r}, which is not in classes={wanted.tolist()}: "
+                "give every label in classes on the first call"
+            )
+        self.classes_ = wanted
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        codes = np.searchsorted(wanted, y)
+        if self.class_weight is not None:
+            cw = compute_class_weight(self.class_weight, classes=wanted, y=y)[codes]
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        k = len(wanted)
+        loss = "logloss" if k == 2 else f"softmax:{k}"
+        res = _one_pass(self, previous, X, codes.astype(np.float64), loss, sample_weight)
+        self.result_ = res
+        self.n_iter_ = int(res.n_steps)
+        self.loss_curve_ = np.asarray(res.history.loss)
+        self.stop_reason_ = res.stop_reason
+        self.certificate_ = res.certificate
+        if res.model.is_linear:
+            self.intercept_ = np.asarray(res.intercept, dtype=np.float64).reshape(-1)
+            self.coef_ = np.asarray(res.coef).reshape(len(self.intercept_), -1)
         return self
 
     def decision_function(self, X: Any) -> Array:
