@@ -137,6 +137,8 @@ class LoopState:
     encoded_opt_state: bool = False
     prev_grad: Array | None = None
     delta: float | None = None
+    avg_theta: Array | None = None
+    avg_count: int = 0
     stage_end: Array | None = None
     stage_delta: float | None = None
 
@@ -191,6 +193,8 @@ class LoopState:
             "sampler": self.sampler,
             "elapsed": float(self.elapsed),
             "delta": None if self.delta is None else encode_float(self.delta),
+            "avg_theta": None if self.avg_theta is None else encode_array(self.avg_theta),
+            "avg_count": int(self.avg_count),
             "stage_end": None if self.stage_end is None else encode_array(self.stage_end),
             "stage_delta": None if self.stage_delta is None else encode_float(self.stage_delta),
         }
@@ -252,6 +256,8 @@ class LoopState:
             elapsed=float(d["elapsed"]),
             encoded_opt_state=True,
             delta=None if d.get("delta") is None else decode_float(d["delta"]),
+            avg_theta=None if d.get("avg_theta") is None else decode_array(d["avg_theta"]),
+            avg_count=int(d.get("avg_count", 0)),
             stage_end=None if d.get("stage_end") is None else decode_array(d["stage_end"]),
             stage_delta=None if d.get("stage_delta") is None else decode_float(d["stage_delta"]),
         )
@@ -464,6 +470,10 @@ class Descent:
     smoothing : Smoothing, optional
         Run the smoothing continuation (full batch, with ``line_search``, on an objective that
         declares ``smoothable``).
+    average : int or None
+        Polyak–Ruppert averaging: keep θ̄ = the mean of the iterates θ_{a+1}, …, θ_k made
+        after the first ``a = average`` updates (0: all of them), updated in place as
+        θ̄ ← θ̄ + (θ_k − θ̄)/m (m iterates so far); :attr:`averaged` returns it. None: off.
     track_sharpness : int or None
         Measure the sharpness every this many steps (k = 0, E, 2E, …) into the history's
         ``sharpness`` column (NaN between); None: never. The cost (products, seconds) is
@@ -516,6 +526,7 @@ class Descent:
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
         smoothing: Smoothing | None = None,
         track_sharpness: int | None = None,
+        average: int | None = None,
     ) -> None:
         theta = start_point(objective, theta0)
         if track_sharpness is not None and (
@@ -666,6 +677,9 @@ class Descent:
         self.stage: Any = None if self.delta is None else objective.smoothed(self.delta)
         self.stage_end = None if start.stage_end is None else start.stage_end.copy()
         self.stage_delta = start.stage_delta
+        self.average = average  # Polyak–Ruppert: average the iterates after this many updates
+        self.avg_theta = None if start.avg_theta is None else start.avg_theta.copy()
+        self.avg_count = start.avg_count
         self.theta0_norm = float(np.linalg.norm(self.theta))
         self.stop_reason: str | None = None
         self.message = ""
@@ -791,6 +805,12 @@ class Descent:
         theta_k = theta
         self.theta = theta = theta + u
         self.k = k + 1
+        if self.average is not None and self.k > self.average:  # θ̄ ← θ̄ + (θ_k − θ̄)/m
+            self.avg_count += 1
+            if self.avg_theta is None:
+                self.avg_theta = theta.copy()
+            else:
+                self.avg_theta += (theta - self.avg_theta) / self.avg_count
         step_size = _norm(u)
         self.recorder.add(
             k,
@@ -813,6 +833,12 @@ class Descent:
             self._end_epoch(theta)
         self.at_boundary = True
         return row
+
+    @property
+    def averaged(self) -> Array | None:
+        """θ̄, the mean of the iterates after the first ``average`` updates (None: averaging is
+        off, or no iterate has been averaged yet)."""
+        return None if self.avg_theta is None else self.avg_theta.copy()
 
     # -- sharpness tracking ----------------------------------------------------------------
     def _measure(self, objective: Any, theta: Array, k: int) -> dict[str, float]:
@@ -1217,6 +1243,8 @@ class Descent:
             sampler=None if self.sampler is None else self.sampler.state_dict(),
             elapsed=elapsed,
             delta=self.delta,
+            avg_theta=self.avg_theta,
+            avg_count=self.avg_count,
             stage_end=self.stage_end,
             stage_delta=self.stage_delta,
         )

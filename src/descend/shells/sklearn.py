@@ -113,6 +113,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         θ is in descent's coordinates (features standardised on the data being fitted), so the
         start is the previous fitted function exactly when the new data's column means and
         spreads are the same (the same X with a new ``alpha``, a continued run).
+    average : bool or int, default=False
+        Polyak–Ruppert averaging (SGD's ``average``, counted in updates): the fitted θ is the
+        mean of the iterates after the first ``average`` updates (True: all of them), not the
+        last one — for mini-batch runs at a constant rate (see :func:`descend.minimize`).
+        ``fit`` only: ``partial_fit`` returns each pass's last iterate.
     live : bool, default=False
         Watch each fit while it runs (``descend.fit(..., live=True)``): the loss curve updated
         in place in Jupyter, a progress bar in a terminal.
@@ -165,6 +170,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         live: bool = False,
         max_steps: int | None = None,
         warm_start: bool = False,
+        average: bool | int = False,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -187,6 +193,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.live = live
         self.max_steps = max_steps
         self.warm_start = warm_start
+        self.average = average
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -239,6 +246,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             live=bool(self.live),
             sample_weight=sample_weight,
+            average=self.average,
             **options,
         )
         res.objective = None  # do not keep a copy of the training data
@@ -439,6 +447,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         ``LogisticRegression(C=1/(n·a))`` on n rows (``C=1/(Σs·a)`` with sample weights s).
     warm_start : bool, default=False
         As in :class:`GDRegressor` (and only when ``classes_`` are the same).
+    average : bool or int, default=False
+        As in :class:`GDRegressor`.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight`` as scikit-learn's
         LogisticRegression does (``compute_class_weight`` with the sample weights):
@@ -477,6 +487,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
         class_weight: Any = None,
         warm_start: bool = False,
+        average: bool | int = False,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -497,6 +508,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.class_weight = class_weight
         self.warm_start = warm_start
+        self.average = average
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -572,6 +584,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             validation_fraction=self.validation_fraction if self.early_stopping else None,
             n_iter_no_change=self.n_iter_no_change,
             sample_weight=sample_weight,
+            average=self.average,
             **options,
         )
         res.objective = None
