@@ -58,6 +58,42 @@ def stop_reasons() -> str:
     return "\n".join(rows)
 
 
+def separation() -> str:
+    """Steps to the "separated" verdict on separable rows, and what inseparable rows reach
+    (docs/verdicts.md): the linear program's answer, the verdict, the steps, ‖θ‖."""
+    from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    from descend.problems.separability import linearly_separable
+
+    Xc, yc = load_breast_cancer(return_X_y=True)
+    Xw, yw = load_wine(return_X_y=True)
+    Xi, yi = load_iris(return_X_y=True)
+    std = StandardScaler().fit_transform
+    cases = [
+        ("breast cancer, 30 features, standardised", std(Xc), yc.astype(float)),
+        ("wine class 0, 13 features, standardised", std(Xw), (yw == 0).astype(float)),
+        ("breast cancer, 10 mean features", Xc[:, :10], yc.astype(float)),
+        ("iris versicolor", Xi, (yi == 1).astype(float)),
+    ]
+    rows = [
+        "| data (log loss, no penalty) | separable (LP) | learning rate | verdict | steps | ‖θ‖ |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, X, y in cases:
+        A = np.column_stack([std(X), np.ones(len(X))])
+        sep = linearly_separable(A, y)
+        for lr in ("auto", 0.1):
+            with contextlib.redirect_stderr(io.StringIO()), _quiet():
+                res = ds.fit(X, y, loss="logloss", learning_rate=lr, max_steps=10_000, warn=False)
+            norm = float(np.linalg.norm(res.params))
+            rows.append(
+                f"| {name} | {'yes' if sep else 'no'} | {lr} | {res.stop_reason} | "
+                f"{res.n_steps:,} | {norm:.3g} |"
+            )
+    return "\n".join(rows) + "\n\n(max_steps = 10,000 in every run.)"
+
+
 def _norris_case(lr: float | str) -> tuple[str, int, str]:
     d = ds.datasets.load("norris")
     with contextlib.redirect_stderr(io.StringIO()), _quiet():
@@ -961,6 +997,7 @@ BLOCKS: dict[str, Block] = {
     "certify-readme": Block("README.md", certify_readme),
     "certify-text": Block("docs/certification.md", certify_text),
     "stop-reasons": Block("docs/verdicts.md", stop_reasons),
+    "separation": Block("docs/verdicts.md", separation, cheap=False),
     "verdict-cases": Block("README.md", verdict_cases),
     "measured-norris": Block("README.md", measured_norris),
     "compare-longley": Block("README.md", compare_longley),

@@ -15,6 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import descend as ds  # noqa: E402
 from descend.estimators import GDClassifier  # noqa: E402
+from descend.problems import separability  # noqa: E402
 
 
 @parametrize_with_checks([GDClassifier()])
@@ -70,10 +71,17 @@ def test_one_class_is_a_clear_error(rng):
         GDClassifier().fit(rng.normal(size=(10, 2)), np.ones(10))
 
 
-def test_separable_data_end_with_the_separated_verdict(cancer):
+def test_separable_data_end_with_the_separated_verdict(cancer, monkeypatch):
     """Standardised breast cancer is linearly separable: unpenalised log loss has no
-    minimiser, and the run says so as soon as θ separates the rows (not at the step limit)."""
+    minimiser. A linear program finds that when the problem is built, and the run says so
+    once the loss has kept falling as ‖θ‖ grew (tests/test_separability.py); without it (no
+    SciPy) the run still says so as soon as θ separates the rows (not at the step limit)."""
     X, y = cancer
+    res = ds.fit(X, y, loss="logloss", optimizer="adam", learning_rate=0.1, max_steps=60_000)
+    assert res.stop_reason == "separated"
+    assert res.n_steps < 1_000
+    assert "linear program" in res.message
+    monkeypatch.setattr(separability, "find_spec", lambda name: None)
     res = ds.fit(X, y, loss="logloss", optimizer="adam", learning_rate=0.1, max_steps=60_000)
     assert res.stop_reason == "separated"
     assert res.n_steps < 60_000

@@ -178,7 +178,8 @@ def fit(
         ``record_params``, ``track_sharpness=E`` (the sharpness every E steps into
         ``res.history.sharpness``, in the coordinates descent ran in),
         ``checkpoint``/``checkpoint_every``/``checkpoint_seconds``,
-        ``sampling="slices"`` for shuffle-once mini-batches, optimizer hyperparameters such as
+        ``sampling="slices"`` for shuffle-once mini-batches, ``average=True`` or a number of
+        updates (Polyak–Ruppert: θ is the mean of the iterates), optimizer hyperparameters such as
         ``beta``). ``checkpoint_data`` (e.g. ``{"csv": path, "x": [...], "y": name}`` or
         ``{"dataset": "norris"}``) is stored in the checkpoint so that :func:`descend.resume`
         can find the data again.
@@ -311,7 +312,7 @@ def _fit(
         opts = {**options, **extra}
         if calls > 1:  # iterative refinement's sub-runs are never checkpointed or resumed
             for key in ("checkpoint", "resume_from", "validation", "early_stopping",
-                        "track_sharpness"):  # fmt: skip
+                        "track_sharpness", "average"):  # fmt: skip
                 opts.pop(key, None)
         view = None
         if live and calls == 1:  # the main run is drawn; refinement's sub-runs are not

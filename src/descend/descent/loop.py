@@ -42,6 +42,7 @@ from descend.descent.verdicts import (
     DEFAULT_N_ITER_NO_CHANGE,
     DEFAULT_PATIENCE,
     DEFAULT_TOL,
+    SEPARATION_WINDOW,
     Certificate,
     certify,
     known_mu,
@@ -120,6 +121,8 @@ class LoopState:
     prev_loss: float = math.nan
     calm: int = 0
     flips: int = 0
+    sep_run: int = 0
+    sep_norm: float = math.nan
     grad_low: float = math.inf
     last_low: int = 0
     low_gap: int = 0
@@ -134,6 +137,8 @@ class LoopState:
     encoded_opt_state: bool = False
     prev_grad: Array | None = None
     delta: float | None = None
+    avg_theta: Array | None = None
+    avg_count: int = 0
     stage_end: Array | None = None
     stage_delta: float | None = None
 
@@ -173,6 +178,8 @@ class LoopState:
             "prev_loss": encode_float(self.prev_loss),
             "calm": int(self.calm),
             "flips": int(self.flips),
+            "sep_run": int(self.sep_run),
+            "sep_norm": encode_float(self.sep_norm),
             "grad_low": encode_float(self.grad_low),
             "last_low": int(self.last_low),
             "low_gap": int(self.low_gap),
@@ -186,6 +193,8 @@ class LoopState:
             "sampler": self.sampler,
             "elapsed": float(self.elapsed),
             "delta": None if self.delta is None else encode_float(self.delta),
+            "avg_theta": None if self.avg_theta is None else encode_array(self.avg_theta),
+            "avg_count": int(self.avg_count),
             "stage_end": None if self.stage_end is None else encode_array(self.stage_end),
             "stage_delta": None if self.stage_delta is None else encode_float(self.stage_delta),
         }
@@ -231,6 +240,8 @@ class LoopState:
             prev_loss=decode_float(d["prev_loss"]),
             calm=int(d["calm"]),
             flips=int(d.get("flips", 0)),
+            sep_run=int(d.get("sep_run", 0)),
+            sep_norm=decode_float(d.get("sep_norm", "NaN")),
             grad_low=decode_float(d.get("grad_low", "Infinity")),
             last_low=int(d.get("last_low", 0)),
             low_gap=int(d.get("low_gap", 0)),
@@ -245,6 +256,8 @@ class LoopState:
             elapsed=float(d["elapsed"]),
             encoded_opt_state=True,
             delta=None if d.get("delta") is None else decode_float(d["delta"]),
+            avg_theta=None if d.get("avg_theta") is None else decode_array(d["avg_theta"]),
+            avg_count=int(d.get("avg_count", 0)),
             stage_end=None if d.get("stage_end") is None else decode_array(d["stage_end"]),
             stage_delta=None if d.get("stage_delta") is None else decode_float(d["stage_delta"]),
         )
@@ -457,6 +470,10 @@ class Descent:
     smoothing : Smoothing, optional
         Run the smoothing continuation (full batch, with ``line_search``, on an objective that
         declares ``smoothable``).
+    average : int or None
+        Polyak–Ruppert averaging: keep θ̄ = the mean of the iterates θ_{a+1}, …, θ_k made
+        after the first ``a = average`` updates (0: all of them), updated in place as
+        θ̄ ← θ̄ + (θ_k − θ̄)/m (m iterates so far); :attr:`averaged` returns it. None: off.
     track_sharpness : int or None
         Measure the sharpness every this many steps (k = 0, E, 2E, …) into the history's
         ``sharpness`` column (NaN between); None: never. The cost (products, seconds) is
@@ -509,6 +526,7 @@ class Descent:
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
         smoothing: Smoothing | None = None,
         track_sharpness: int | None = None,
+        average: int | None = None,
     ) -> None:
         theta = start_point(objective, theta0)
         if track_sharpness is not None and (
@@ -563,6 +581,8 @@ class Descent:
         self.mu = known_mu(objective, advice)
         self.prox = objective.has_prox  # judged by the minimum-norm subgradient
         self.may_separate = objective.may_separate  # log loss: separable data, no minimiser
+        # …and a linear program found the training rows separable when the problem was built
+        self.known_separable = bool(self.may_separate and objective.known_separable)
         # the held-out loss: recorded each step (each epoch for mini-batches); with early
         # stopping, the run ends n_iter_no_change checks after its last new low
         self.validation = validation
@@ -635,6 +655,8 @@ class Descent:
         self.grad0: float | None = start.grad0
         self.prev_loss = start.prev_loss
         self.flips = start.flips  # consecutive steps whose gradient reversed direction
+        self.sep_run = start.sep_run  # … (epochs) with the loss falling and ‖θ‖ growing
+        self.sep_norm = start.sep_norm  # ‖θ‖ at the last such check
         self.grad_low = start.grad_low  # ‖∇L‖ at its last new 1 % low …
         self.last_low = start.last_low  # … at this step,
         self.low_gap = start.low_gap  # … that many steps after the low before
@@ -656,6 +678,9 @@ class Descent:
         self.stage: Any = None if self.delta is None else objective.smoothed(self.delta)
         self.stage_end = None if start.stage_end is None else start.stage_end.copy()
         self.stage_delta = start.stage_delta
+        self.average = average  # Polyak–Ruppert: average the iterates after this many updates
+        self.avg_theta = None if start.avg_theta is None else start.avg_theta.copy()
+        self.avg_count = start.avg_count
         self.theta0_norm = float(np.linalg.norm(self.theta))
         self.stop_reason: str | None = None
         self.message = ""
@@ -732,6 +757,8 @@ class Descent:
                 return None
             if self.may_separate and self._separated(theta, k):
                 return None
+            if self.known_separable and self._escaping(theta, loss, prev_loss, k, "steps"):
+                return None
             if self._stage_done(loss, gnorm, k):
                 return self.step()  # the next, smaller δ, from the same θ
             if self._settled(loss, gnorm, k):
@@ -779,6 +806,12 @@ class Descent:
         theta_k = theta
         self.theta = theta = theta + u
         self.k = k + 1
+        if self.average is not None and self.k > self.average:  # θ̄ ← θ̄ + (θ_k − θ̄)/m
+            self.avg_count += 1
+            if self.avg_theta is None:
+                self.avg_theta = theta.copy()
+            else:
+                self.avg_theta += (theta - self.avg_theta) / self.avg_count
         step_size = _norm(u)
         self.recorder.add(
             k,
@@ -801,6 +834,12 @@ class Descent:
             self._end_epoch(theta)
         self.at_boundary = True
         return row
+
+    @property
+    def averaged(self) -> Array | None:
+        """θ̄, the mean of the iterates after the first ``average`` updates (None: averaging is
+        off, or no iterate has been averaged yet)."""
+        return None if self.avg_theta is None else self.avg_theta.copy()
 
     # -- sharpness tracking ----------------------------------------------------------------
     def _measure(self, objective: Any, theta: Array, k: int) -> dict[str, float]:
@@ -1027,6 +1066,9 @@ class Descent:
             return
         if self.may_separate and self._separated(theta, self.k):
             return
+        before = self.epoch_losses[-1] if self.epoch_losses else math.nan
+        if self.known_separable and self._escaping(theta, full, before, self.k, "epochs"):
+            return
         if math.isfinite(full) and math.isfinite(gnorm) and self._settled(full, gnorm, self.k):
             return
         losses = self.epoch_losses
@@ -1056,6 +1098,39 @@ class Descent:
             "θ is a separating classifier; add a penalty (penalty='l2') for a finite optimum",
         )
         return True
+
+    def _escaping(self, theta: Array, loss: float, prev_loss: float, k: int, unit: str) -> bool:
+        """On rows a linear program found separable: stop as "separated" once the loss has
+        fallen while ‖θ‖ grew for ``SEPARATION_WINDOW`` steps in a row (``patience`` epochs
+        for mini-batches) — descent heading to infinity, the only way it can go."""
+        norm = _norm(theta)
+        growing = loss < prev_loss and norm > self.sep_norm
+        self.sep_run = self.sep_run + 1 if growing else 0
+        self.sep_norm = norm
+        window = SEPARATION_WINDOW if unit == "steps" else self.patience
+        if self.sep_run < window:
+            return False
+        self.stop(
+            "separated",
+            self._separable_message(k)
+            + f": for {window} {unit} in a row the loss fell (now {loss:.3g}) while ‖θ‖ grew "
+            f"(now {norm:.3g})",
+        )
+        return True
+
+    def _separable_message(self, k: int) -> str:
+        """Why a run on rows a linear program found separable stops as "separated"."""
+        side = (
+            "θ already separates every training row"
+            if self.objective.separated(self.theta)
+            else "θ does not yet separate every row"
+        )
+        return (
+            f"separated at step {k}: the training rows are linearly separable (a linear program "
+            "found a θ with every margin ≥ 1 when the problem was built), so the loss has no "
+            "minimiser — it falls towards 0 only as ‖θ‖ → ∞, and no step budget reaches an "
+            f"optimum. {side}; add a penalty (penalty='l2') for a finite optimum"
+        )
 
     def _validate(self, theta: Array, k: int) -> bool:
         """Record the held-out loss at θ_k; early stopping: stop at the best θ on it."""
@@ -1107,7 +1182,11 @@ class Descent:
     def stop(self, reason: str, message: str) -> None:
         """End the run: :meth:`step` makes no update until :meth:`clear_stop`/:meth:`restart`."""
         if reason in ("stationary", "stalled", "max_steps"):
-            message += self._smoothing_text()
+            if self.known_separable and self.loss0 is not None and self.loss < self.loss0:
+                message = f"{self._separable_message(self.k)} (it would have ended {reason})"
+                reason = "separated"
+            else:
+                message += self._smoothing_text()
         self.stop_reason, self.message = reason, message
 
     def clear_stop(self) -> None:
@@ -1151,6 +1230,8 @@ class Descent:
             prev_loss=self.prev_loss,
             calm=self.calm,
             flips=self.flips,
+            sep_run=self.sep_run,
+            sep_norm=self.sep_norm,
             grad_low=self.grad_low,
             last_low=self.last_low,
             low_gap=self.low_gap,
@@ -1164,6 +1245,8 @@ class Descent:
             sampler=None if self.sampler is None else self.sampler.state_dict(),
             elapsed=elapsed,
             delta=self.delta,
+            avg_theta=self.avg_theta,
+            avg_count=self.avg_count,
             stage_end=self.stage_end,
             stage_delta=self.stage_delta,
         )

@@ -130,6 +130,7 @@ def minimize(
     track_sharpness: int | None = None,
     early_stopping: bool = False,
     n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
+    average: bool | int = False,
     **hyper: Any,
 ) -> FitResult:
     """Minimise an objective by gradient descent from θ₀.
@@ -239,6 +240,13 @@ def minimize(
         ``n_iter_no_change`` checks, and return the θ where it was lowest.
     n_iter_no_change : int
         Checks without improvement before early stopping fires (default 10).
+    average : bool or int
+        Polyak–Ruppert averaging (SGDRegressor's ``average``, counted in updates): return
+        θ̄ = (1/m)·Σ θ_k over the iterates after the first ``average`` updates (True: all of
+        them; False or 0: off) instead of the last iterate — on a mini-batch run at a constant
+        rate the average cancels much of the noise the last iterate keeps. The stopping rules
+        still judge the iterates; the loss and certificate reported are θ̄'s. Not applied
+        after a divergence or early stopping.
     track_sharpness : int, optional
         Measure the sharpness λ_max(∇²L(θ_k)) every this many steps into
         ``res.history.sharpness`` (NaN between measurements), and for an adaptive rule also
@@ -330,6 +338,7 @@ def minimize(
         n_iter_no_change=n_iter_no_change,
         smoothing=rate.smoothing,
         track_sharpness=track_sharpness,
+        average=_average_start(average),
     )
 
     def snapshot() -> LoopState:
@@ -378,7 +387,17 @@ def minimize(
         message += ckpt.finish(snapshot, stop_reason, run.at_boundary)
 
     theta = run.theta  # after a divergence, the last good θ
-    if run.mu is not None and run.certificate is None:  # the bound at the θ returned
+    averaged = run.averaged
+    if stop_reason in ("diverged", "early_stopped"):
+        averaged = None  # the rolled-back θ, or the best on the validation rows
+    if averaged is not None:
+        theta = averaged  # Polyak–Ruppert: the mean of the iterates is the answer
+        message += (
+            f"; θ is the average of the last {run.avg_count} iterates (average={average!r}; "
+            "any bound above is the last iterate's, res.certificate is the average's)"
+        )
+    if run.mu is not None and (run.certificate is None or averaged is not None):
+        # the bound at the θ returned (the average's own, not the last iterate's)
         final_loss, final_grad = objective.value_and_grad(theta)
         final_loss = float(final_loss)
         certificate = certify(
@@ -422,6 +441,7 @@ def minimize(
                 if validation is not None
                 else {}
             ),
+            "average": average if averaged is not None else None,
             "smoothing": None
             if rate.smoothing is None
             else {**rate.smoothing.to_dict(), "delta": run.delta},
@@ -431,6 +451,26 @@ def minimize(
         },
         objective=objective,
         opt_state=run.opt_state,
+    )
+
+
+def _average_start(average: Any) -> int | None:
+    """The updates before averaging starts: True → 0 (every iterate), an int a ≥ 1 → a,
+    False/None/0 → None (off), as SGDRegressor's ``average``.
+
+    Raises
+    ------
+    ValueError
+        Anything else (a negative or fractional number, a string).
+    """
+    if average is None or average is False:
+        return None
+    if average is True:
+        return 0
+    if isinstance(average, int | np.integer) and average >= 0:
+        return None if average == 0 else int(average)
+    raise ValueError(
+        f"average must be True, False or a whole number of updates ≥ 0, got {average!r}"
     )
 
 

@@ -24,9 +24,13 @@ interrupted      Ctrl-C, SIGTERM with a checkpoint, or a callback that returned 
 early_stopped    ``early_stopping``: the held-out (validation) loss made no new low for
                  ``n_iter_no_change`` checks (steps; epochs for mini-batches); θ is restored to
                  the iterate with the lowest validation loss.
-separated        unpenalised log loss on a model linear in θ, and θ classifies every training
-                 row correctly (all margins > 0): then L(c·θ) → 0 as c → ∞ while L > 0, so no
-                 minimiser exists; θ is a separating classifier (a penalty gives a finite one).
+separated        unpenalised log loss (or softmax) on a model linear in θ, on separable rows: either
+                 θ classifies every training row correctly (all margins > 0), or a linear
+                 program found the rows separable when the problem was built and the loss kept
+                 falling while ‖θ‖ grew for ``SEPARATION_WINDOW`` steps (``patience`` epochs
+                 for mini-batches), or the run would otherwise have ended stationary, stalled
+                 or at max_steps. Then L(c·θ) → 0 as c → ∞ while L > 0, so no minimiser exists
+                 (a penalty gives a finite one).
 ===============  =============================================================================
 
 Stability of the update rules on a quadratic with Hessian eigenvalues λ ≤ λ_max (x = η·λ):
@@ -55,6 +59,7 @@ __all__ = [
     "CERTIFIED",
     "limit_text",
     "rule_memory",
+    "SEPARATION_WINDOW",
     "STOP_REASONS",
     "Certificate",
     "certify",
@@ -75,7 +80,8 @@ STOP_REASONS: dict[str, str] = {
     "diverged": "non-finite values, or growth the update rule does not allow",
     "interrupted": "stopped by Ctrl-C, SIGTERM or the callback",
     "early_stopped": "the validation loss stopped improving (early_stopping); θ is the best on it",
-    "separated": "θ classifies every row correctly: the log loss has no minimiser (‖θ‖ → ∞)",
+    "separated": "the rows are linearly separable (θ separates them, or a linear program "
+    "found it and the loss kept falling as ‖θ‖ grew): no minimiser exists (‖θ‖ → ∞)",
 }
 
 #: the default stopping settings, one place for every entry point: the certified relative
@@ -87,6 +93,10 @@ DEFAULT_PATIENCE = 10
 #: checks (steps, or epochs for mini-batches) without a new low of the validation loss before
 #: early stopping fires
 DEFAULT_N_ITER_NO_CHANGE = 10
+
+#: full-batch steps in a row with the loss falling and ‖θ‖ growing, on rows a linear program
+#: found separable, before the run stops as "separated" (mini-batches: ``patience`` epochs)
+SEPARATION_WINDOW = 50
 
 #: the stop reasons that say the run reached what it was after (certified or stationary)
 CERTIFIED = ("converged",)

@@ -215,6 +215,9 @@ def prepare(
         preconditioner = "none"
         advice = None
     theta_start = start_for(objective, theta0, seed)
+    # unpenalised log loss / softmax on a model linear in θ: a linear program says whether
+    # the classes are separable (then no minimiser exists; the loop's "separated" verdict)
+    objective.check_separable()
     ref = objective.reference() if (reference or objective.has_statistics) else None
     if objective.is_linear_least_squares and ref is None and objective.has_statistics:
         ref = objective.reference()

@@ -201,8 +201,8 @@ def build_objective(
 
     m = get_model(model)
     loss_obj = get_loss(loss)
-    if loss_obj.n_outputs != 1 or sample_weight is not None:
-        fast = False  # K outputs (K from the targets) and weighted rows: the plain path
+    if loss_obj.n_outputs != 1 or sample_weight is not None or m.keeps_binding:
+        fast = False  # K outputs, weighted rows, a kept binding (partial_fit): the plain path
     if fast == "auto":
         try:
             fast = int(np.prod(np.shape(X))) >= SMALL
@@ -323,7 +323,7 @@ def make_objective(
     loss_obj = get_loss(loss).for_targets(y)
     if fast == "auto":
         fast = X.size >= SMALL
-    if not fast or not model.is_linear or loss_obj.n_outputs != 1:
+    if not fast or not model.is_linear or loss_obj.n_outputs != 1 or model.keeps_binding:
         bound = model.with_outputs(loss_obj.n_outputs).bind(
             X, feature_names=feature_names, y=y, scale_target=loss_obj.numeric_targets
         )

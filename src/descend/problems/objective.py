@@ -17,6 +17,7 @@ from descend.data.samplers import ChunkSampler
 from descend.problems.curvature import hessian_fd
 from descend.problems.losses import Loss, get_loss
 from descend.problems.reference import Reference, solve_qr
+from descend.problems.separability import linearly_separable
 
 Array = NDArray[np.float64]
 
@@ -157,6 +158,17 @@ class Objective:
         """θ separates the data, so no minimiser exists (only when :attr:`may_separate`)."""
         return False
 
+    @property
+    def known_separable(self) -> bool | None:
+        """The training rows are linearly separable, as a linear program found when the
+        problem was built (:meth:`DataObjective.check_separable`): True, False, or None when
+        unknown (not checked, no SciPy, or not a log loss on a model linear in θ)."""
+        return None
+
+    def check_separable(self) -> bool | None:
+        """Decide :attr:`known_separable` (once, where the problem is built); None here."""
+        return None
+
     def stationarity(self, theta: Array, g: Array) -> Array:
         """The minimum-norm subgradient at θ given the smooth gradient g (g when smooth)."""
         return g
@@ -226,6 +238,7 @@ class DataObjective(Objective):
         self.n_samples = int(y.shape[0])
         self.name = f"{self.loss.spec()} of {model.spec()}"
         self._target_scale: float | None = None
+        self._known_separable: bool | None = None
         # the squared error of a model that computes it in one call (bitwise the same)
         self._fused = bool(self.loss.is_least_squares and model.fuses_squared_error)
         if weights is not None:
@@ -300,6 +313,27 @@ class DataObjective(Objective):
             return bool(self.loss.separated(self.y, self.predict(theta)))
         seen = self.weights > 0
         return bool(self.loss.separated(self.y[seen], self.predict(theta)[seen]))
+
+    @property
+    def known_separable(self) -> bool | None:
+        """What :meth:`check_separable` found (None before it ran)."""
+        return self._known_separable
+
+    def check_separable(self) -> bool | None:
+        """Decide, once, whether some θ classifies every row correctly: a linear program
+        (:func:`descend.problems.separability.linearly_separable`) on the design A the model
+        is linear in (rows of weight 0 left out). None when :attr:`may_separate` is False or
+        the program was not decided (no SciPy, too large)."""
+        if not self.may_separate:
+            return None
+        if self._known_separable is None:
+            A, y = self.model.augmented(self.Z), self.y
+            if self.weights is not None:
+                seen = self.weights > 0
+                A, y = A[seen], y[seen]
+            k = self.loss.n_outputs
+            self._known_separable = linearly_separable(A, y, k if k > 1 else 2)
+        return self._known_separable
 
     @property
     def target_scale(self) -> float:  # type: ignore[override]

@@ -286,6 +286,12 @@ class PreconditionedObjective(Objective):
         """θ = Tφ separates the data (the base objective's test, in its coordinates)."""
         return self.base.separated(self.pre.to_model(phi))
 
+    @property
+    def known_separable(self) -> bool | None:
+        """The base objective's linear-programming answer (separability is unchanged by the
+        invertible map θ = Tφ)."""
+        return self.base.known_separable
+
     def batches(self, batch_size: int, rng: np.random.Generator) -> Any:
         """The base objective's own mini-batches."""
         return self.base.batches(batch_size, rng)

@@ -113,6 +113,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         θ is in descent's coordinates (features standardised on the data being fitted), so the
         start is the previous fitted function exactly when the new data's column means and
         spreads are the same (the same X with a new ``alpha``, a continued run).
+    average : bool or int, default=False
+        Polyak–Ruppert averaging (SGD's ``average``, counted in updates): the fitted θ is the
+        mean of the iterates after the first ``average`` updates (True: all of them), not the
+        last one — for mini-batch runs at a constant rate (see :func:`descend.minimize`).
+        ``fit`` only: ``partial_fit`` returns each pass's last iterate.
     live : bool, default=False
         Watch each fit while it runs (``descend.fit(..., live=True)``): the loss curve updated
         in place in Jupyter, a progress bar in a terminal.
@@ -165,6 +170,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         live: bool = False,
         max_steps: int | None = None,
         warm_start: bool = False,
+        average: bool | int = False,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -187,6 +193,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.live = live
         self.max_steps = max_steps
         self.warm_start = warm_start
+        self.average = average
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -239,6 +246,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             live=bool(self.live),
             sample_weight=sample_weight,
+            average=self.average,
             **options,
         )
         res.objective = None  # do not keep a copy of the training data
@@ -257,11 +265,90 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             warnings.warn(f"GDRegressor {reason}: {message}", ConvergenceWarning, stacklevel=2)
         return self
 
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
+        """One pass over the batch (X, y), continuing from the state of the previous call.
+
+        As SGDRegressor's ``partial_fit``: the first call (on an unfitted estimator) binds the
+        model — its feature scaling comes from this first batch and is kept for every later
+        batch, so θ means the same function throughout — and each call makes one epoch of
+        updates from the previous θ: one full-batch step (``batch_size=None``), or
+        ⌈n/batch_size⌉ mini-batch steps. Early stopping does not apply; no
+        ConvergenceWarning is raised (a pass is not meant to converge).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The same columns in every call.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GDRegressor
+        """
+        previous = self.__dict__.get("result_")
+        X, y = validate_data(
+            self, X, y, accept_sparse=_SPARSE, y_numeric=True, dtype=np.float64,
+            reset=previous is None,
+        )  # fmt: skip
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        res = _one_pass(self, previous, X, y, self.loss, sample_weight)
+        self.result_ = res
+        self.n_iter_ = int(res.n_steps)
+        self.loss_curve_ = np.asarray(res.history.loss)
+        self.stop_reason_ = res.stop_reason
+        self.certificate_ = res.certificate
+        if res.model.is_linear:
+            self.intercept_ = float(res.intercept)
+            self.coef_ = np.asarray(res.coef)
+        return self
+
     def predict(self, X: Any) -> Array:
         """Predictions for X, shape (n_samples,)."""
         check_is_fitted(self, "result_")
         X = validate_data(self, X, reset=False, accept_sparse=_SPARSE, dtype=np.float64)
         return np.asarray(self.result_.predict(X))
+
+
+def _one_pass(est: Any, previous: Any, X: Any, y: Any, loss: Any, sample_weight: Any) -> Any:
+    """``partial_fit``'s run: one epoch over (X, y) from the previous θ on the previous call's
+    model with its binding kept (:meth:`descend.problems.models.Model.kept`), or from the
+    seeded start on a model bound to this first batch."""
+    model: Any = est.model if previous is None else previous.model.kept()
+    theta0 = None if previous is None else np.array(previous.params, dtype=np.float64)
+    n = X.shape[0]
+    steps = 1 if est.batch_size is None else -(-n // max(int(est.batch_size), 1))
+    options: dict[str, Any] = dict(est.optimizer_params or {})
+    if est.schedule is not None:
+        options["schedule"] = est.schedule
+    names = [str(c) for c in getattr(est, "feature_names_in_", [])] or None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = _fit(
+            X,
+            y,
+            model=model,
+            loss=loss,
+            optimizer=est.optimizer,
+            learning_rate=est.learning_rate,
+            batch_size=est.batch_size,
+            max_steps=steps,
+            tol=est.tol,
+            seed=est.seed,
+            theta0=theta0,
+            feature_names=names,
+            patience=est.patience,
+            gtol=est.gtol,
+            penalty=est.penalty,
+            alpha=est.alpha,
+            l1_ratio=est.l1_ratio,
+            sample_weight=sample_weight,
+            warn=False,
+            **options,
+        )
+    res.objective = None
+    return res
 
 
 def _warm_start(est: Any, previous: Any, n_features: int) -> Any:
@@ -347,8 +434,9 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
     ``classes_``, K logits z_k = b_k + w_k·x and P(classes_[k] | x) = softmax(z)_k
     (scikit-learn's multinomial LogisticRegression). Unpenalised cross-entropy on separable
     data has no minimiser: the run stops with ``stop_reason_ == "separated"`` as soon as θ
-    classifies every training row correctly (a ConvergenceWarning says so); a penalty gives a
-    finite optimum.
+    classifies every training row correctly, or once the loss has kept falling as ‖θ‖ grew on
+    rows a linear program found separable (docs/verdicts.md; a ConvergenceWarning says so); a
+    penalty gives a finite optimum.
 
     Parameters
     ----------
@@ -359,6 +447,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         ``LogisticRegression(C=1/(n·a))`` on n rows (``C=1/(Σs·a)`` with sample weights s).
     warm_start : bool, default=False
         As in :class:`GDRegressor` (and only when ``classes_`` are the same).
+    average : bool or int, default=False
+        As in :class:`GDRegressor`.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight`` as scikit-learn's
         LogisticRegression does (``compute_class_weight`` with the sample weights):
@@ -397,6 +487,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change: int = DEFAULT_N_ITER_NO_CHANGE,
         class_weight: Any = None,
         warm_start: bool = False,
+        average: bool | int = False,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -417,6 +508,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.class_weight = class_weight
         self.warm_start = warm_start
+        self.average = average
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -492,6 +584,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             validation_fraction=self.validation_fraction if self.early_stopping else None,
             n_iter_no_change=self.n_iter_no_change,
             sample_weight=sample_weight,
+            average=self.average,
             **options,
         )
         res.objective = None
@@ -507,6 +600,92 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"GDClassifier {res.stop_reason}: {res.message}", ConvergenceWarning, stacklevel=2
             )
+        return self
+
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> GDClassifier:
+        """One pass over the batch (X, y), continuing from the state of the previous call.
+
+        As SGDClassifier's ``partial_fit``: ``classes`` (every label the stream will hold)
+        is required on the first call and may be repeated unchanged later; the first call
+        binds the model (its feature scaling kept for every later batch), and each call makes
+        one epoch of updates (one full-batch step, or ⌈n/batch_size⌉ mini-batch steps) on the
+        log loss (two classes) or the softmax. ``class_weight="balanced"`` is refused (it
+        needs every row at once, as in scikit-learn); a dict applies per batch.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels, each one of ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            All the labels; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GDClassifier
+
+        Raises
+        ------
+        ValueError
+            No ``classes`` on the first call, other ``classes`` later, fewer than two
+            classes, a label of y not in ``classes``, or ``class_weight="balanced"``.
+        """
+        previous = self.__dict__.get("result_")
+        old_classes = self.__dict__.get("classes_")
+        if previous is None and classes is None:
+            raise ValueError(
+                "classes must be given on the first call to partial_fit: every label the "
+                "batches will hold, e.g. partial_fit(X, y, classes=np.unique(y_all))"
+            )
+        if classes is not None:
+            wanted: Any = np.unique(np.asarray(classes))
+            if old_classes is not None and not np.array_equal(wanted, old_classes):
+                raise ValueError(
+                    f"classes={wanted.tolist()} differ from the first call's "
+                    f"{np.asarray(old_classes).tolist()}: pass the same classes, or fit anew"
+                )
+            if len(wanted) < 2:
+                raise ValueError(
+                    f"classes holds one label only ({wanted.tolist()}): give two or more"
+                )
+        else:
+            wanted = old_classes
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs all the rows at once: use fit, or a dict of "
+                "weights with partial_fit"
+            )
+        X, y = validate_data(
+            self, X, y, accept_sparse=_SPARSE, dtype=np.float64, reset=previous is None
+        )
+        check_classification_targets(y)
+        unknown = np.setdiff1d(np.unique(y), wanted)
+        if unknown.size:
+            raise ValueError(
+                f"y holds label {unknown[0]!r}, which is not in classes={wanted.tolist()}: "
+                "give every label in classes on the first call"
+            )
+        self.classes_ = wanted
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        codes = np.searchsorted(wanted, y)
+        if self.class_weight is not None:
+            cw = compute_class_weight(self.class_weight, classes=wanted, y=y)[codes]
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        k = len(wanted)
+        loss = "logloss" if k == 2 else f"softmax:{k}"
+        res = _one_pass(self, previous, X, codes.astype(np.float64), loss, sample_weight)
+        self.result_ = res
+        self.n_iter_ = int(res.n_steps)
+        self.loss_curve_ = np.asarray(res.history.loss)
+        self.stop_reason_ = res.stop_reason
+        self.certificate_ = res.certificate
+        if res.model.is_linear:
+            self.intercept_ = np.asarray(res.intercept, dtype=np.float64).reshape(-1)
+            self.coef_ = np.asarray(res.coef).reshape(len(self.intercept_), -1)
         return self
 
     def decision_function(self, X: Any) -> Array:

@@ -55,6 +55,9 @@ class Model:
     n_params: int = 0
     n_features: int = 0
     feature_names: list[str]
+    #: a bound model whose scaling (and output scale) :meth:`bind` keeps: what successive
+    #: ``partial_fit`` calls run on, so θ means the same function from batch to batch
+    keeps_binding: bool = False
 
     def with_outputs(self, k: int) -> Model:
         """A copy of this (unbound) model with K outputs per row: ŷ of shape (n, K).
@@ -69,6 +72,10 @@ class Model:
         k = int(k)
         if k == self.n_outputs:
             return self
+        if self.keeps_binding:
+            raise ValueError(
+                f"the model was bound with {self.n_outputs} outputs; this batch needs {k}"
+            )
         if not self.multi_output:
             raise ValueError(
                 f"the model {self.spec()!r} has one output per row, but the loss needs {k} "
@@ -97,6 +104,13 @@ class Model:
         ≥ 0), when given, make the scaling the weighted one (row i counted w_i times, rows of
         weight 0 not at all), so weighting rows and repeating them bind the same model.
         """
+        if self.keeps_binding:
+            if int(X.shape[1]) != self.n_features:
+                raise ValueError(
+                    f"X has {X.shape[1]} columns, but the model was bound to {self.n_features} "
+                    "(the first partial_fit batch): give every batch the same columns"
+                )
+            return self
         bound = copy.copy(self)
         bound.n_features = int(X.shape[1])
         bound.feature_names = list(feature_names or [f"x{j + 1}" for j in range(X.shape[1])])
@@ -110,6 +124,14 @@ class Model:
             if scale_target:
                 bound.bind_target_scale(ya, weights)
         return bound
+
+    def kept(self) -> Model:
+        """A copy of this bound model that :meth:`bind` returns unchanged: its feature scaling
+        (and output scale) stay those of the data it was bound to, for every later batch."""
+        self._check_bound()
+        twin = copy.copy(self)
+        twin.keeps_binding = True
+        return twin
 
     def bind_target_scale(self, y: Array, weights: Array | None = None) -> None:
         """Learn an output scale from regression targets y, shape (n,), weighted by ``weights``
