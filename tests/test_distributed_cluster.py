@@ -54,11 +54,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(pythonpath: bool = True) -> dict[str, str]:
+def _env(pythonpath: bool = True, shadow: Path | None = None) -> dict[str, str]:
+    """The environment of a cluster process: this checkout's ``src`` first on PYTHONPATH, or —
+    for a worker that must not find descend — a folder whose ``descend`` fails to import (an
+    installed copy, e.g. CI's editable install, would otherwise be found in site-packages)."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     if pythonpath:
         env["PYTHONPATH"] = SRC
+    elif shadow is not None:
+        env["PYTHONPATH"] = str(shadow)
     env["DESCEND_PROGRESS_DELAY"] = "0"
     return env
 
@@ -70,10 +75,17 @@ class Cluster:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start(self, name: str, args: list[str], *, pythonpath: bool = True) -> None:
+        shadow = None
+        if not pythonpath:
+            shadow = self.root / "without-descend"
+            (shadow / "descend").mkdir(parents=True, exist_ok=True)
+            (shadow / "descend" / "__init__.py").write_text(
+                "raise ImportError(\"No module named 'descend' (hidden from this worker)\")\n"
+            )
         log = open(self.root / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "dask", *args], stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, env=_env(pythonpath), start_new_session=True,
+            stderr=subprocess.STDOUT, env=_env(pythonpath, shadow), start_new_session=True,
         )  # fmt: skip
         log.close()  # the child holds its own descriptor
 

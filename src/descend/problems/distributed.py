@@ -564,8 +564,6 @@ def _check_workers(client: Any, scheduler: str, timeout: float) -> None:
     """Refuse a cluster that would leave a fit waiting forever: no worker within ``timeout``
     seconds, or a worker that cannot import descend (it closes on the first task it cannot
     unpickle, and the tasks wait for workers that never come)."""
-    import importlib.util
-
     try:
         client.wait_for_workers(1, timeout=timeout)
     except TimeoutError:
@@ -573,9 +571,11 @@ def _check_workers(client: Any, scheduler: str, timeout: float) -> None:
             f"the Dask scheduler at {scheduler} has no workers (waited {timeout:g} s): start "
             f"some with 'dask worker {scheduler}', or raise --connect-timeout"
         ) from None
-    found = client.run(importlib.util.find_spec, "descend")  # {worker address: spec or None}
+    # the import itself, by a builtin (which unpickles on a worker without descend): a missing
+    # or broken descend comes back as that worker's exception, not as a spec that exists
+    found = client.run(exec, "import descend", on_error="return")  # {address: None or error}
     names = {a: str(w.get("name", a)) for a, w in client.scheduler_info()["workers"].items()}
-    bare = sorted(names.get(a, a) for a, spec in found.items() if spec is None)
+    bare = sorted(names.get(a, a) for a, r in found.items() if isinstance(r, BaseException))
     if bare:
         raise ValueError(
             f"the Dask workers {', '.join(bare)} cannot import descend: install descend (the "
