@@ -160,3 +160,15 @@ def test_check_penalty_names():
     assert check_penalty("L2", 2, 0.5) == ("l2", 2.0, 0.0)
     assert check_penalty("l1", 2, 0.5) == ("l1", 2.0, 1.0)
     assert check_penalty("elasticnet", 2, 0.25) == ("elasticnet", 2.0, 0.25)
+
+
+@pytest.mark.parametrize("lr", ["auto", 0.01])
+def test_a_penalised_run_says_why_it_is_unpreconditioned(data, lr):
+    """The penalty, not the caller, decides that no preconditioner runs: the result must not
+    say "as requested" (it did), and says it once."""
+    X, y = data
+    res = ds.fit(X, y, penalty="l2", alpha=0.1, learning_rate=lr, max_steps=50)
+    assert res.settings["preconditioner"] == "none"
+    reason = res.settings["preconditioner_reason"]
+    assert "as requested" not in reason and "penalised" in reason
+    assert sum("unpreconditioned" in w for w in res.warnings) == 1

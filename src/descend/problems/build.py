@@ -228,10 +228,14 @@ def prepare(
         except (ValueError, np.linalg.LinAlgError) as exc:
             notes.append(f"no curvature advice: {exc}")
     the_plan = plan(objective, preconditioner, auto_rate, advice)
-    if (preconditioner is not None or auto_rate) and objective.is_linear:
+    if is_penalized:  # not "as requested": the penalty decided it
+        the_plan.reason = (
+            "a penalised problem runs unpreconditioned: the penalty is on the coefficients in "
+            "your units (see docs/penalties.md)"
+        )
+        notes.append(the_plan.note())
+    elif (preconditioner is not None or auto_rate) and objective.is_linear:
         notes.insert(0, the_plan.note())
-    if is_penalized:
-        notes.append("a penalised problem runs unpreconditioned (see docs/penalties.md)")
     return Problem(
         objective, the_plan, theta_start, the_plan.advice, ref if reference else None, notes
     )
