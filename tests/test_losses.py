@@ -229,3 +229,11 @@ def test_weighted_loss_is_the_weighted_mean_of_the_rows(loss, rng):
     assert value == pytest.approx(w @ loss.per_row(y, yhat) / n, rel=1e-14)
     fd = central(lambda p: loss.weighted(y, p.reshape(yhat.shape), w)[0], yhat.ravel())
     np.testing.assert_allclose(grad.ravel(), fd, rtol=1e-6, atol=1e-9)
+
+
+def test_softmax_refuses_a_class_without_rows():
+    """K is max(y) + 1: a gap in the labels (0 and 2, no 1) would leave class 1's logit falling
+    for ever — a DataError that names the class and the fix, not a run to max_steps."""
+    X = np.arange(8.0).reshape(-1, 1)
+    with pytest.raises(ds.DataError, match=r"class 1 has no rows.*without gaps"):
+        ds.fit(X, np.array([0.0, 2.0] * 4), loss="softmax", max_steps=5)

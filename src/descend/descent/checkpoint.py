@@ -255,6 +255,13 @@ class Checkpointer:
         if stop_reason in ("interrupted", "max_steps") and at_boundary:
             state = snapshot()
             self.save(state, stop_reason)
+            if stop_reason == "max_steps":  # resuming to the same limit would do nothing
+                more = 2 * int(state.k)
+                return (
+                    f"; state saved to {self.path} at step {state.k} (continue past the limit "
+                    f"with ds.resume({self.path!r}, X, y, max_steps={more}) or 'descend resume "
+                    f"{self.path} --max-steps {more}')"
+                )
             return (
                 f"; state saved to {self.path} at step {state.k} "
                 f"(continue with ds.resume({self.path!r}, X, y) or 'descend resume {self.path}')"

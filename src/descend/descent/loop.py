@@ -1114,7 +1114,7 @@ class Descent:
             "separated",
             self._separable_message(k)
             + f": for {window} {unit} in a row the loss fell (now {loss:.3g}) while ‖θ‖ grew "
-            f"(now {norm:.3g})",
+            f"(now {norm:.3g}, in the coordinates descent ran in)",
         )
         return True
 

@@ -445,6 +445,15 @@ class Softmax(Loss):
                 f"{(float(y[0]) if y.size else 'missing')!r}: give rows of two or more "
                 "classes (0, 1, …)"
             )
+        missing = np.setdiff1d(np.arange(k), np.unique(y))
+        if missing.size:
+            shown = ", ".join(str(int(c)) for c in missing[:5]) + ("…" if missing.size > 5 else "")
+            raise DataError(
+                f"the softmax loss takes K = max(y) + 1 = {k} classes, but class {shown} has no "
+                "rows (its logit would fall towards −∞ for ever). Number the classes 0, 1, …, "
+                "K − 1 without gaps (y = np.unique(labels, return_inverse=True)[1]), or use "
+                "GDClassifier, which does it for you"
+            )
         return Softmax(k)
 
     def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
