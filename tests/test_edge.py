@@ -33,6 +33,23 @@ def test_summary_numbers_follow_their_definitions():
     assert r.verdict() == "at the edge"
     assert _run(0.5, [1.0] * 8, loss).verdict() == "below the edge"
     assert _run(0.5, [1.0] * 8, loss).first_crossing is None
+    blown = EdgeRun(0.5, loss[:3], steps_of(1), np.array([1.0]), "diverged", 0.0, {})
+    assert blown.verdict() == "diverged at step 3"  # not "not measured"
+
+
+def steps_of(n):
+    return np.arange(n) * 10
+
+
+def test_a_rate_that_diverges_says_so_and_every_must_fit_the_run(capsys):
+    """η = 5 on the default network blows up within a few steps: the table's verdict says it
+    diverged (it read "not measured"); measuring less than twice per run is refused."""
+    argv = ["landscape", "edge", "--lrs", "5", "--max-steps", "300", "--quiet"]
+    assert main(argv) == 0
+    assert "| diverged at step" in capsys.readouterr().out
+    assert main(["landscape", "edge", "--max-steps", "100", "--every", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "every ≤ max_steps/2" in err
 
 
 @pytest.mark.slow

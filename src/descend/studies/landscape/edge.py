@@ -143,7 +143,11 @@ class EdgeRun:
         return float(self.loss[-1])
 
     def verdict(self) -> str:
-        """ "at the edge", "below the edge" (still sharpening) or "above the edge"."""
+        """ "at the edge", "below the edge" (still sharpening) or "above the edge" — or
+        "diverged at step K" when the run blew up (its traces are too short to judge), or "not
+        measured" (no sharpness in the late phase, e.g. ``every`` ≥ the run's steps)."""
+        if self.stop_reason == "diverged":
+            return f"diverged at step {len(self.loss)}"
         r = self.late_ratio
         if not math.isfinite(r):
             return "not measured"
@@ -291,6 +295,12 @@ def edge_of_stability(
     if not rates or not all(math.isfinite(lr) and lr > 0 for lr in rates):
         raise ValueError(f"learning rates must be positive numbers, got {list(learning_rates)!r}")
     widths = [int(h) for h in hidden]
+    if int(every) * 2 > int(max_steps):
+        raise ValueError(
+            f"every = {every} measures the sharpness at most once in the late half of "
+            f"max_steps = {max_steps} steps, which the study compares with the edge: give "
+            f"every ≤ max_steps/2 (e.g. every = {max(1, int(max_steps) // 100)})"
+        )
     if X is None or y is None:
         X, y = saddle_task(n_samples, seed=seed, noise=0.0)
     t0 = time.perf_counter()
