@@ -68,3 +68,16 @@ def test_a_fit_worse_than_the_mean_says_so(rng):
     assert f"(loss {np.var(y):.4g})" in res.warnings[-1]
     good = ds.fit(X, y, learning_rate="auto", seed=0)
     assert not any("mean of y" in w for w in good.warnings)
+
+
+def test_the_sharpness_is_compared_with_the_rules_own_edge():
+    """2/η for gd, 2(1 + β)/η for heavy ball (Polyak's stability limit read as a sharpness), the
+    preconditioned Hessian's edge for Adam, and the accepted step under a line search."""
+    from descend.descent.summary import _edge_text
+
+    assert _edge_text({"optimizer": "gd", "hyperparams": {}}, 0.1).endswith(": 20)")
+    hb = _edge_text({"optimizer": "momentum", "hyperparams": {"beta": 0.9}}, 0.1)
+    assert hb.endswith(": 38)")
+    assert "P⁻¹H" in _edge_text({"optimizer": "adam", "hyperparams": {"b1": 0.9}}, 0.01)
+    ls = _edge_text({"optimizer": "gd", "hyperparams": {}, "learning_rate": "armijo"}, 0.5)
+    assert "line search" in ls and "edge 4)" in ls

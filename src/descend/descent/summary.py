@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from descend.descent.verdicts import sharpness_limit
+
 __all__ = ["coef_names", "rate_text", "summary_text"]
 
 
@@ -94,8 +96,9 @@ def summary_text(res: Any) -> str:
         cost = s.get("track_sharpness") or {}
         lines.append(
             f"sharpness       λ_max(∇²L) = {sharp[k]:.4g} at step {int(res.history.step[k])} "
-            f"(2/lr = {2.0 / res.history.lr[k]:.4g}); measured {cost.get('measurements', '?')} "
-            f"times, {cost.get('hvps', '?')} Hessian-vector products"
+            f"{_edge_text(s, float(res.history.lr[k]))}; measured "
+            f"{cost.get('measurements', '?')} times, {cost.get('hvps', '?')} Hessian-vector "
+            "products"
         )
     lines.append(f"stop reason     {res.stop_reason} — {res.message}")
     cert = res.certificate
@@ -133,3 +136,22 @@ def coef_names(model: Any) -> list[str]:
         x = model.feature_names[0] if model.feature_names else "x"
         return [f"{x}^{k}" if k > 1 else x for k in range(1, model.degree + 1)]
     return list(model.feature_names)
+
+
+def _edge_text(settings: dict[str, Any], lr: float) -> str:
+    """What the sharpness is compared with: the rule's own edge at the rate of that step
+    (:func:`~descend.descent.verdicts.sharpness_limit`) — 2/η for gd, 2(1 + β)/η for heavy
+    ball; for adaptive rules the edge is of P⁻¹H, not of ∇²L; under a line search η is the
+    step it accepted there, not a fixed rate."""
+    edge = sharpness_limit(
+        str(settings.get("optimizer", "gd")), dict(settings.get("hyperparams") or {}), lr
+    )
+    if edge is None:
+        return "(no known edge for this rule)"
+    if edge[1]:
+        return (
+            f"(the rule's edge, {edge[0]:.4g}, is of λ_max(P⁻¹H): history.preconditioned_sharpness)"
+        )
+    if settings.get("learning_rate") == "armijo":
+        return f"(the line search's step there η = {lr:.4g}, edge {edge[0]:.4g})"
+    return f"(the rule's edge at this rate: {edge[0]:.4g})"
