@@ -219,35 +219,20 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, y_numeric=True, dtype=np.float64)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        names = [str(n) for n in getattr(self, "feature_names_in_", [])] or None
-        options: dict[str, Any] = dict(self.optimizer_params or {})
-        if self.schedule is not None:
-            options["schedule"] = self.schedule
         res = _fit(
             X,
             y,
             model=self.model,
             loss=self.loss,
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            batch_size=self.batch_size,
             max_steps=self.max_iter if self.max_steps is None else self.max_steps,
-            tol=self.tol,
-            seed=self.seed,
             theta0=_warm_start(self, previous, X.shape[1]),
-            feature_names=names,
-            patience=self.patience,
-            gtol=self.gtol,
-            penalty=self.penalty,
-            alpha=self.alpha,
-            l1_ratio=self.l1_ratio,
             early_stopping=self.early_stopping,
             validation_fraction=self.validation_fraction if self.early_stopping else None,
             n_iter_no_change=self.n_iter_no_change,
             live=bool(self.live),
             sample_weight=sample_weight,
             average=self.average,
-            **options,
+            **_common_settings(self),
         )
         res.objective = None  # do not keep a copy of the training data
         self.result_ = res
@@ -311,6 +296,29 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         return np.asarray(self.result_.predict(X))
 
 
+def _common_settings(est: Any) -> dict[str, Any]:
+    """The ``ds.fit`` settings every estimator call passes the same way (``fit`` of both
+    estimators and ``partial_fit``'s pass): the rule, its rate and hyperparameters, batching,
+    stopping, seed, penalty and the feature names scikit-learn recorded."""
+    options: dict[str, Any] = dict(est.optimizer_params or {})
+    if est.schedule is not None:
+        options["schedule"] = est.schedule
+    return {
+        "optimizer": est.optimizer,
+        "learning_rate": est.learning_rate,
+        "batch_size": est.batch_size,
+        "tol": est.tol,
+        "seed": est.seed,
+        "feature_names": [str(c) for c in getattr(est, "feature_names_in_", [])] or None,
+        "patience": est.patience,
+        "gtol": est.gtol,
+        "penalty": est.penalty,
+        "alpha": est.alpha,
+        "l1_ratio": est.l1_ratio,
+        **options,
+    }
+
+
 def _one_pass(est: Any, previous: Any, X: Any, y: Any, loss: Any, sample_weight: Any) -> Any:
     """``partial_fit``'s run: one epoch over (X, y) from the previous θ on the previous call's
     model with its binding kept (:meth:`descend.problems.models.Model.kept`), or from the
@@ -319,10 +327,6 @@ def _one_pass(est: Any, previous: Any, X: Any, y: Any, loss: Any, sample_weight:
     theta0 = None if previous is None else np.array(previous.params, dtype=np.float64)
     n = X.shape[0]
     steps = 1 if est.batch_size is None else -(-n // max(int(est.batch_size), 1))
-    options: dict[str, Any] = dict(est.optimizer_params or {})
-    if est.schedule is not None:
-        options["schedule"] = est.schedule
-    names = [str(c) for c in getattr(est, "feature_names_in_", [])] or None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         res = _fit(
@@ -330,22 +334,11 @@ def _one_pass(est: Any, previous: Any, X: Any, y: Any, loss: Any, sample_weight:
             y,
             model=model,
             loss=loss,
-            optimizer=est.optimizer,
-            learning_rate=est.learning_rate,
-            batch_size=est.batch_size,
             max_steps=steps,
-            tol=est.tol,
-            seed=est.seed,
             theta0=theta0,
-            feature_names=names,
-            patience=est.patience,
-            gtol=est.gtol,
-            penalty=est.penalty,
-            alpha=est.alpha,
-            l1_ratio=est.l1_ratio,
             sample_weight=sample_weight,
             warn=False,
-            **options,
+            **_common_settings(est),
         )
     res.objective = None
     return res
@@ -558,34 +551,19 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         binary = len(classes) == 2
         # 0/1 for the log loss, 0, …, K − 1 (the order of classes_) for the softmax
         codes = np.searchsorted(classes, y).astype(np.float64)
-        names = [str(n) for n in getattr(self, "feature_names_in_", [])] or None
-        options: dict[str, Any] = dict(self.optimizer_params or {})
-        if self.schedule is not None:
-            options["schedule"] = self.schedule
         res = _fit(
             X,
             codes,
             model=self.model,
             loss="logloss" if binary else f"softmax:{len(classes)}",
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            batch_size=self.batch_size,
             max_steps=self.max_iter,
-            tol=self.tol,
-            seed=self.seed,
             theta0=_warm_start(self, previous, X.shape[1]),
-            feature_names=names,
-            patience=self.patience,
-            gtol=self.gtol,
-            penalty=self.penalty,
-            alpha=self.alpha,
-            l1_ratio=self.l1_ratio,
             early_stopping=self.early_stopping,
             validation_fraction=self.validation_fraction if self.early_stopping else None,
             n_iter_no_change=self.n_iter_no_change,
             sample_weight=sample_weight,
             average=self.average,
-            **options,
+            **_common_settings(self),
         )
         res.objective = None
         self.result_ = res
