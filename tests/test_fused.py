@@ -136,3 +136,22 @@ def test_fits_with_and_without_the_kernel_agree(rng, monkeypatch, corr):
         assert _words(a.message) == _words(b.message), kw
         np.testing.assert_allclose(a.params, b.params, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(a.history.loss, b.history.loss, rtol=1e-10)
+
+
+def test_a_numba_that_does_not_import_falls_back_to_blas_with_one_warning(rng, monkeypatch):
+    def broken() -> None:
+        raise ImportError("Numba needs NumPy 1.0 or less")
+
+    monkeypatch.setattr(fused, "_KERNEL", [])
+    monkeypatch.setattr(fused, "_compile", broken)
+    monkeypatch.setattr(fused, "MIN_ENTRIES", 0)
+    X = rng.standard_normal((5_000, 3))
+    y = X.sum(axis=1)
+    with pytest.warns(RuntimeWarning, match="NumPy 1.0 or less"):
+        a = stats.moments(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        b = stats.moments(X, y)
+    np.testing.assert_array_equal(a.Sxx, b.Sxx)
+    with pytest.raises(ImportError, match="need Numba"):
+        fused.block_sums(X, y, 0.0, 0, 5_000)

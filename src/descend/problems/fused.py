@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -65,14 +66,30 @@ def available() -> bool:
 
 
 def enabled() -> bool:
-    """Whether the statistics pass may use the kernel: Numba installed and not switched off by
-    ``DESCEND_NUMBA=0``."""
-    return os.environ.get(ENV, "1") != "0" and available()
+    """Whether the statistics pass may use the kernels: not switched off by
+    ``DESCEND_NUMBA=0``, and Numba installed and importable (this imports it and loads the
+    kernels: call it only where they are about to be used)."""
+    return os.environ.get(ENV, "1") != "0" and available() and prepare()
 
 
-def prepare() -> None:
-    """Import Numba and load (or compile) the kernels now, not in the first large fit."""
-    _kernel()
+def prepare() -> bool:
+    """Import Numba and load (or compile) the kernels now, not in the first large fit.
+
+    Returns False, with one RuntimeWarning, when Numba is installed but does not import (a
+    NumPy it does not support, say): the pass then uses BLAS alone.
+    """
+    if not _KERNEL:
+        try:
+            _KERNEL.append(_compile())
+        except ImportError as err:
+            _KERNEL.append(None)
+            warnings.warn(
+                f"Numba is installed but does not import ({err}); the least-squares statistics "
+                "use BLAS alone. Upgrade numba, or uninstall it to silence this",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return _KERNEL[0] is not None
 
 
 def block_sums(X: NDArray[Any], y: NDArray[Any], y0: float, i: int, j: int) -> Array:
@@ -125,8 +142,8 @@ def thin_sums(Xb: Array, yb: NDArray[Any], y0: float) -> Array:
 def _kernel() -> Any:
     """The compiled kernels of :func:`block_sums` and :func:`thin_sums` (Numba imported, and
     the cache loaded or compiled, on first use)."""
-    if not _KERNEL:
-        _KERNEL.append(_compile())
+    if not prepare():
+        raise ImportError("the compiled kernels need Numba, which does not import here")
     return _KERNEL[0]
 
 
