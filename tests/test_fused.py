@@ -82,7 +82,8 @@ def test_nonfinite_data_give_nonfinite_sums_without_warnings(rng, d):
         assert not np.all(np.isfinite(S))
 
 
-def test_moments_take_the_kernel_by_default_and_the_switch_turns_it_off(rng, monkeypatch):
+def test_the_kernels_are_opt_in_and_the_switch_turns_them_off(rng, monkeypatch):
+    """Not used until prepare() (or DESCEND_NUMBA=1); DESCEND_NUMBA=0 wins over prepare()."""
     X = rng.standard_normal((20_000, 5))
     y = X.sum(axis=1)
     calls: list[int] = []
@@ -94,11 +95,23 @@ def test_moments_take_the_kernel_by_default_and_the_switch_turns_it_off(rng, mon
 
     monkeypatch.setattr(fused, "block_sums", counted)
     monkeypatch.setattr(fused, "MIN_ENTRIES", 0)
+    monkeypatch.delenv(fused.ENV, raising=False)
+    monkeypatch.setattr(fused, "_KERNEL", [])
+    off = stats.moments(X, y)
+    assert not calls and not fused.enabled()
+    monkeypatch.setenv(fused.ENV, "1")
+    stats.moments(X, y)
+    assert calls and fused.enabled()
+    calls.clear()
+    monkeypatch.delenv(fused.ENV)
+    monkeypatch.setattr(fused, "_KERNEL", [])
+    assert fused.prepare() and fused.enabled()
     on = stats.moments(X, y)
     assert calls
     calls.clear()
     monkeypatch.setenv(fused.ENV, "0")
-    off = stats.moments(X, y)
+    assert not fused.enabled()
+    stats.moments(X, y)
     assert not calls
     np.testing.assert_allclose(on.Sxx, off.Sxx, rtol=1e-13, atol=1e-10)
     np.testing.assert_allclose(on.sxy, off.sxy, rtol=1e-12, atol=1e-10)
@@ -145,6 +158,7 @@ def test_a_numba_that_does_not_import_falls_back_to_blas_with_one_warning(rng, m
     monkeypatch.setattr(fused, "_KERNEL", [])
     monkeypatch.setattr(fused, "_compile", broken)
     monkeypatch.setattr(fused, "MIN_ENTRIES", 0)
+    monkeypatch.setenv(fused.ENV, "1")
     X = rng.standard_normal((5_000, 3))
     y = X.sum(axis=1)
     with pytest.warns(RuntimeWarning, match="NumPy 1.0 or less"):

@@ -21,13 +21,15 @@ block's values and on the machine's vector width: bitwise the same for every num
 threads (the caller adds the blocks in block order), for C- and Fortran-ordered X, and for
 float32 X and its float64 copy.
 
-Numba is optional (the ``fast`` extra). The kernel is compiled on its first use and cached
-on disk (``cache=True``): the first call in a fresh environment compiles (a few seconds), each
-new process then pays for importing Numba and loading the cache (about a second on a busy
-2-core machine; see docs/benchmarks.md). It is used only for X of at least
-:data:`MIN_ENTRIES` entries, where the pass is long enough for that to pay off across fits;
-``DESCEND_NUMBA=0`` in the environment turns it off (the BLAS route then runs, as without
-Numba).
+Numba is optional (the ``fast`` extra), and the kernels are **opt-in per process**: the
+statistics pass uses them after :func:`prepare` (or with ``DESCEND_NUMBA=1`` in the
+environment, which loads them on the first large fit), for X of at least :data:`MIN_ENTRIES`
+entries; ``DESCEND_NUMBA=0`` turns them off. They are compiled once and cached on disk
+(``cache=True``), but every new process still pays for importing Numba and loading the cache —
+1–2 s on a 2-core machine under moderate load, up to 7–15 s under heavy load (measured in
+docs/benchmarks.md) — against 10–20 ms saved per fit at 10⁶×10. Paid silently by the first fit
+of every process, that would make a one-fit process (the command line, a joblib worker) slower,
+not faster; a session that fits large data repeatedly calls :func:`prepare` once.
 """
 
 from __future__ import annotations
@@ -66,14 +68,21 @@ def available() -> bool:
 
 
 def enabled() -> bool:
-    """Whether the statistics pass may use the kernels: not switched off by
-    ``DESCEND_NUMBA=0``, and Numba installed and importable (this imports it and loads the
-    kernels: call it only where they are about to be used)."""
-    return os.environ.get(ENV, "1") != "0" and available() and prepare()
+    """Whether the statistics pass uses the kernels: after :func:`prepare` in this process, or
+    with ``DESCEND_NUMBA=1`` in the environment (which loads them on the first large fit);
+    never with ``DESCEND_NUMBA=0``. Opt-in, because loading them costs a fresh process more
+    than they save in one fit (see the module docstring)."""
+    flag = os.environ.get(ENV)
+    if flag == "0":
+        return False
+    if flag == "1":
+        return available() and prepare()
+    return bool(_KERNEL) and _KERNEL[0] is not None
 
 
 def prepare() -> bool:
-    """Import Numba and load (or compile) the kernels now, not in the first large fit.
+    """Import Numba and load (or compile) the kernels, and use them from now on in this
+    process (for X of at least :data:`MIN_ENTRIES` entries; ``DESCEND_NUMBA=0`` still wins).
 
     Returns False, with one RuntimeWarning, when Numba is installed but does not import (a
     NumPy it does not support, say): the pass then uses BLAS alone.

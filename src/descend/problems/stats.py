@@ -187,6 +187,8 @@ def raw_scatter(
     if fused is None:
         fused = X.size >= _fused.MIN_ENTRIES and _fused.enabled()
     rows = rows or max(256, (FUSED_BLOCK_BYTES if fused else RAW_BLOCK_BYTES) // (8 * d))
+    if fused:  # one kind of y for the compiled kernels (each new kind of array compiles once)
+        y = np.ascontiguousarray(y, dtype=np.float64)
     if fused and d <= _fused.MAX_COLUMNS:
         return _fused_scatter(X, y, y0, rows, workers)
     size = min(rows, max(m, 1))
