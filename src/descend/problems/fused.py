@@ -12,7 +12,10 @@ the block is then in cache). :func:`block_sums` computes all of it in one compil
 - the sums Σₖ Tᵗ[a, k] and the dot products Σₖ Tᵗ[a, k]·Tᵗ[b, k] (a ≤ b, in 2×4 tiles of
   (a, b) so that each loaded value serves four products) are accumulated from the buffer.
 
-So X is read once, from memory, and every product is formed from cache. The sums are the
+So X is read once, from memory, and every product is formed from cache. Beyond
+:data:`MAX_COLUMNS` columns the (d + 1)(d + 2)/2 products per row are compute-bound and BLAS's
+syrk forms XᵦᵀXᵦ faster than this loop; the pass then keeps the syrk and
+:func:`thin_sums` forms the other sums from the block BLAS has just read. The sums are the
 same mathematical sums as the BLAS route's, added in a different order (vectorised partial
 sums: the compiler may reassociate the dot products, and nothing else — no assumption that
 values are finite, so NaN and ±inf propagate into the sums as they do in BLAS); their

@@ -18,8 +18,10 @@ blocks' BᵀB in any order (:func:`block_scatter`, :meth:`Moments.from_scatter`)
 **The raw-sums fast route.** Writing the shifted buffer costs more than the product itself
 (about 2.5× one ``X.T @ X`` at 10 columns). For a float64 X whose columns are not far from
 zero relative to their spread, :func:`moments` instead reads X where it lies, in large row
-blocks, with two BLAS calls per block: XᵦᵀXᵦ and Xᵦᵀ[y − y₀, 1] (:func:`raw_scatter`), and
-centres analytically, Sxx = Σxxᵀ − n·μμᵀ. That subtraction cancels: with
+blocks, with two BLAS calls per block: XᵦᵀXᵦ and Xᵦᵀ[y − y₀, 1] (:func:`raw_scatter`) — or,
+once a process has opted in to the compiled kernels (:mod:`descend.problems.fused`, Numba),
+one kernel call that reads each row once for every sum — and centres analytically,
+Sxx = Σxxᵀ − n·μμᵀ. That subtraction cancels: with
 r_j² = (Σx_j²/n)/σ_j² = 1 + μ_j²/σ_j², the rounding error of the centred entry
 Sxx[i, j] is bounded by about c·ε·n·σ_iσ_j·r_ir_j, i.e. the centred (correlation-scaled)
 Gram loses about log10(r_ir_j) ≤ log10(max r²) digits compared with the shifted form
