@@ -835,6 +835,225 @@ class Descent:
         self.at_boundary = True
         return row
 
+    # -- many iterations: the fast path ----------------------------------------------------
+    def fast(self) -> bool:
+        """:meth:`run` may take its fast path: no feature that needs the general body (the
+        smoothing continuation, a line search, validation, the separation rules of the log
+        loss, an L1 part, sharpness tracking, recorded state norms, tracked columns)."""
+        return (
+            self.smoothing is None
+            and not self.line_search
+            and self.validation is None
+            and not self.may_separate
+            and not self.prox
+            and self.track_sharpness is None
+            and not self.record_state
+            and not self.recorder.tracked
+        )
+
+    def run(self, n: int) -> int:
+        """Make up to ``n`` iterations, exactly as ``n`` calls of :meth:`step` would.
+
+        The same iterates, history rows, stopping rules (checked at every step, in the same
+        order, on the same numbers) and messages as :meth:`step`; what differs is the
+        bookkeeping. Where :meth:`fast` holds, the loop keeps its counters in local variables
+        and writes them back to the object only when a rule fires, a callback or an epoch's
+        end needs them, or the chunk ends; it records into the history's preallocated buffers
+        (:meth:`Recorder.reserve`); it keeps the lowest-loss θ and the previous gradient by
+        reference (θ_{k+1} = θ_k + u_k is a new array each step, and objectives return fresh
+        gradients, so neither changes afterwards); and a built-in rule updates in place
+        (:class:`~descend.descent.optim.Fused`, bit for bit ``opt.update``). Otherwise it calls
+        :meth:`step` ``n`` times.
+
+        Returns
+        -------
+        int
+            Updates made; fewer than ``n`` when the run stopped (see :attr:`stop_reason`).
+        """
+        if not self.fast():
+            made = 0
+            while made < n and self.stop_reason is None:
+                if self.step() is None:
+                    break
+                made += 1
+            return made
+        if self.stop_reason is not None or n <= 0:
+            return 0
+
+        objective, opt = self.objective, self.opt
+        full_batch = self.full_batch
+        vg = objective.value_and_grad
+        batches = self.batches
+        max_steps = self.max_steps
+        k = self.k
+        theta = self.theta
+        loss0, grad0, prev_loss = self.loss0, self.grad0, self.prev_loss
+        best_theta, best_loss = self.best_theta, self.best_loss
+        grad_low, last_low, low_gap = self.grad_low, self.last_low, self.low_gap
+        rising, calm, flips, prev_grad = self.rising, self.calm, self.flips, self.prev_grad
+        loss, gnorm, last_lr = self.loss, self.last_gnorm, self.last_lr
+        avg_theta, avg_count, average = self.avg_theta, self.avg_count, self.average
+        rise_floor, rise_patience = self.rise_floor, self.rise_patience
+        stall_window, stall_tol, resume_at = self.stall_window, self.stall_tol, self.resume_at
+        mu, tol, gtol = self.mu, self.tol, self.gtol
+        callback, steps_per_epoch = self.callback, self.steps_per_epoch
+        fused = opt.fused
+        kernel = None if fused is None else fused()
+        opt_state = self.opt_state
+        if kernel is not None:
+            kernel.load(opt_state)
+            step_rule = kernel.step
+        else:
+            update, applied, schedule = opt.update, opt.applied_lr, opt.learning_rate
+        rec = self.recorder
+        steps_col, cols, params = rec.reserve(min(n, max(max_steps - k, 0)))
+        loss_col, gnorm_col, size_col, lr_col = cols
+        i = rec.n
+        isfinite, sqrt, ndarray, f64 = math.isfinite, math.sqrt, np.ndarray, np.float64
+        sqrt_eps = _SQRT_EPS
+        at_boundary = True
+        made = 0
+        stopped = False
+
+        def save() -> None:  # the locals back into the object (before any rule reads them)
+            self.k, self.theta, self.loss0, self.grad0 = k, theta, loss0, grad0
+            self.prev_loss, self.best_theta, self.best_loss = prev_loss, best_theta, best_loss
+            self.grad_low, self.last_low, self.low_gap = grad_low, last_low, low_gap
+            self.rising, self.calm, self.flips, self.prev_grad = rising, calm, flips, prev_grad
+            self.loss, self.last_gnorm, self.last_lr = loss, gnorm, last_lr
+            self.avg_theta, self.avg_count = avg_theta, avg_count
+            self.opt_state = opt_state if kernel is None else kernel.state()
+            self.at_boundary = at_boundary
+            rec.n = i
+
+        try:
+            while made < n:
+                if k >= max_steps:
+                    save()
+                    self.stop("max_steps", self._budget_message())
+                    stopped = True
+                    break
+                at_boundary = False
+                if full_batch:
+                    loss, g = vg(theta)
+                else:
+                    if grad0 is None:  # the full gradient at θ₀: what "stationary" is relative to
+                        grad0 = float(np.linalg.norm(vg(theta)[1]))
+                    loss, g = vg(theta, next(batches))
+                loss = float(loss)
+                if type(g) is ndarray and g.dtype == f64 and g.ndim == 1:
+                    gnorm = sqrt(float(g.dot(g)))  # _norm(g), inlined
+                else:  # the norm as step() takes it, then the float64 vector the rule sees
+                    gnorm = _norm(g)
+                    g = np.array(g, dtype=np.float64)
+                if loss0 is None:
+                    loss0 = loss
+                if grad0 is None:
+                    grad0 = gnorm
+                finite = isfinite(loss) and isfinite(gnorm)
+
+                # divergence guard: non-finite, or growth the rule that ran does not allow
+                prev_best = best_loss
+                if full_batch and finite and loss < best_loss:
+                    best_theta, best_loss = theta, loss  # θ_k is never written again
+                if full_batch and gnorm < 0.99 * grad_low:
+                    low_gap, last_low, grad_low = k - last_low, k, gnorm
+                a0 = abs(loss0)
+                blown = finite and loss > 1e12 * (1e-300 if a0 < 1e-300 else a0)
+                if full_batch and finite and loss > prev_loss and loss > rise_floor * loss0:
+                    rising += 1
+                else:
+                    rising = 0
+                rose = False
+                if rising >= rise_patience:
+                    save()
+                    rose = not self._within_limit()
+                if not finite or blown or rose:
+                    save()
+                    self._diverge(
+                        loss, "non-finite" if not finite else "blown" if blown else "rising"
+                    )
+                    stopped = True
+                    break
+
+                if full_batch:
+                    reversed_ = prev_grad is not None and float(g.dot(prev_grad)) < 0.0
+                    flips = flips + 1 if reversed_ else 0
+                    prev_grad = g
+                    # converged / stationary: the cheap tests first, _settled decides
+                    if k >= resume_at:
+                        if mu is not None:
+                            size, floor = abs(loss), _EPS * abs(loss0 or 0.0)
+                            hit = gnorm * gnorm <= 2.0 * mu * tol * (
+                                floor if floor > size else size
+                            )
+                        else:
+                            hit = gnorm == 0.0 or (gtol > 0 and gnorm <= gtol * (grad0 or 0.0))
+                        if hit:
+                            save()
+                            if self._settled(loss, gnorm, k):
+                                stopped = True
+                                break
+                    scale, floor = abs(loss), _EPS * a0
+                    scale = floor if floor > scale else scale
+                    progress = loss < prev_best - stall_tol * scale
+                    still = isfinite(prev_loss) and abs(loss - prev_loss) <= sqrt_eps * scale
+                    calm = calm + 1 if still and not progress else 0
+                    quiet = k - last_low >= stall_window and k - last_low >= 3 * low_gap
+                    if calm >= stall_window and quiet and k >= resume_at:
+                        save()
+                        self._stall(gnorm, oscillating=flips >= self.patience)
+                        stopped = True
+                        break
+                prev_loss = loss
+
+                # the update
+                if kernel is not None:
+                    u = step_rule(g)
+                    lr = kernel.lr
+                else:
+                    u, opt_state = update(g, opt_state, theta)
+                    lr = applied(opt_state) if applied is not None else float(schedule(k))
+                last_lr = lr
+                theta = theta + u
+                k += 1
+                if average is not None and k > average:
+                    avg_count += 1
+                    if avg_theta is None:
+                        avg_theta = theta.copy()
+                    else:
+                        avg_theta += (theta - avg_theta) / avg_count
+                steps_col[i] = k - 1
+                loss_col[i] = loss
+                gnorm_col[i] = gnorm
+                size_col[i] = sqrt(float(u.dot(u)))
+                lr_col[i] = lr
+                i += 1
+                if params is not None:
+                    params[i] = theta
+                made += 1
+                epoch_end = not full_batch and k % steps_per_epoch == 0
+                at_boundary = not epoch_end
+                if callback is not None and callback(k - 1, theta, loss):
+                    save()
+                    self.stop("interrupted", f"stopped by the callback at step {k}")
+                    stopped = True
+                    break
+                if epoch_end:
+                    save()
+                    self._end_epoch(theta)
+                    best_theta, best_loss, calm = self.best_theta, self.best_loss, self.calm
+                    loss, gnorm = self.loss, self.last_gnorm
+                    at_boundary = True
+                    if self.stop_reason is not None:
+                        stopped = True
+                        break
+                at_boundary = True
+        finally:
+            if not stopped:  # a rule that fired wrote back, then changed the state it owns
+                save()
+        return made
+
     @property
     def averaged(self) -> Array | None:
         """θ̄, the mean of the iterates after the first ``average`` updates (None: averaging is
