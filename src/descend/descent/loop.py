@@ -274,6 +274,9 @@ class LoopState:
 # ---------------------------------------------------------------------------------------------
 _EPS = float(np.finfo(np.float64).eps)
 _SQRT_EPS = math.sqrt(_EPS)
+#: the most steps :meth:`Descent.run` makes between two readings of the schedule and two
+#: reservations of history rows
+CHUNK = 1024
 
 
 def start_point(objective: Any, theta0: Any) -> Array:
@@ -856,14 +859,16 @@ class Descent:
 
         The same iterates, history rows, stopping rules (checked at every step, in the same
         order, on the same numbers) and messages as :meth:`step`; what differs is the
-        bookkeeping. Where :meth:`fast` holds, the loop keeps its counters in local variables
-        and writes them back to the object only when a rule fires, a callback or an epoch's
-        end needs them, or the chunk ends; it records into the history's preallocated buffers
-        (:meth:`Recorder.reserve`); it keeps the lowest-loss θ and the previous gradient by
-        reference (θ_{k+1} = θ_k + u_k is a new array each step, and objectives return fresh
-        gradients, so neither changes afterwards); and a built-in rule updates in place
-        (:class:`~descend.descent.optim.Fused`, bit for bit ``opt.update``). Otherwise it calls
-        :meth:`step` ``n`` times.
+        bookkeeping. Where :meth:`fast` holds, the loop runs in chunks of up to
+        :data:`CHUNK` steps: before a chunk it reserves the chunk's history rows
+        (:meth:`Recorder.reserve`) and reads the chunk's learning rates from the schedule;
+        within it, the counters live in local variables, written back to the object only
+        when a rule fires, a callback or an epoch's end needs them, or the chunk ends; the
+        lowest-loss θ and the previous gradient are kept by reference (θ_{k+1} is a new array
+        each step — written straight into the history's θ path when that is kept — and
+        objectives return fresh gradients, so neither changes afterwards); and a built-in
+        rule updates in place (:class:`~descend.descent.optim.Fused`, bit for bit
+        ``opt.update``). Otherwise it calls :meth:`step` ``n`` times.
 
         Returns
         -------
@@ -902,27 +907,42 @@ class Descent:
         opt_state = self.opt_state
         if kernel is not None:
             kernel.load(opt_state)
-            step_rule = kernel.step
+            apply = kernel.apply
+            gd = kernel.kind == "gd"
+            u = np.zeros(theta.shape)
         else:
             update, applied, schedule = opt.update, opt.applied_lr, opt.learning_rate
         rec = self.recorder
-        steps_col, cols, params = rec.reserve(min(n, max(max_steps - k, 0)))
-        loss_col, gnorm_col, size_col, lr_col = cols
-        i = rec.n
         isfinite, sqrt, ndarray, f64 = math.isfinite, math.sqrt, np.ndarray, np.float64
+        mul, add = np.multiply, np.add
         sqrt_eps = _SQRT_EPS
+        # constants of loss0, once it is known (the same numbers step() computes each step)
+        a0 = blow = floor = 0.0
+        if loss0 is not None:
+            a0 = abs(loss0)
+            blow, floor = 1e12 * (1e-300 if a0 < 1e-300 else a0), _EPS * a0
         at_boundary = True
         made = 0
+        counted = 0  # the fused rule's updates not yet counted in its schedule
         stopped = False
+        i = rec.n
+        params = None
 
         def save() -> None:  # the locals back into the object (before any rule reads them)
-            self.k, self.theta, self.loss0, self.grad0 = k, theta, loss0, grad0
+            nonlocal counted
+            self.k, self.loss0, self.grad0 = k, loss0, grad0
+            self.theta = theta if params is None else theta.copy()  # not a view of the record
             self.prev_loss, self.best_theta, self.best_loss = prev_loss, best_theta, best_loss
             self.grad_low, self.last_low, self.low_gap = grad_low, last_low, low_gap
             self.rising, self.calm, self.flips, self.prev_grad = rising, calm, flips, prev_grad
             self.loss, self.last_gnorm, self.last_lr = loss, gnorm, last_lr
             self.avg_theta, self.avg_count = avg_theta, avg_count
-            self.opt_state = opt_state if kernel is None else kernel.state()
+            if kernel is not None:
+                kernel.advance(counted, last_lr)
+                counted = 0
+                self.opt_state = kernel.state()
+            else:
+                self.opt_state = opt_state
             self.at_boundary = at_boundary
             rec.n = i
 
@@ -933,122 +953,136 @@ class Descent:
                     self.stop("max_steps", self._budget_message())
                     stopped = True
                     break
-                at_boundary = False
-                if full_batch:
-                    loss, g = vg(theta)
-                else:
-                    if grad0 is None:  # the full gradient at θ₀: what "stationary" is relative to
-                        grad0 = float(np.linalg.norm(vg(theta)[1]))
-                    loss, g = vg(theta, next(batches))
-                loss = float(loss)
-                if type(g) is ndarray and g.dtype == f64 and g.ndim == 1:
-                    gnorm = sqrt(float(g.dot(g)))  # _norm(g), inlined
-                else:  # the norm as step() takes it, then the float64 vector the rule sees
-                    gnorm = _norm(g)
-                    g = np.array(g, dtype=np.float64)
-                if loss0 is None:
-                    loss0 = loss
-                if grad0 is None:
-                    grad0 = gnorm
-                finite = isfinite(loss) and isfinite(gnorm)
-
-                # divergence guard: non-finite, or growth the rule that ran does not allow
-                prev_best = best_loss
-                if full_batch and finite and loss < best_loss:
-                    best_theta, best_loss = theta, loss  # θ_k is never written again
-                if full_batch and gnorm < 0.99 * grad_low:
-                    low_gap, last_low, grad_low = k - last_low, k, gnorm
-                a0 = abs(loss0)
-                blown = finite and loss > 1e12 * (1e-300 if a0 < 1e-300 else a0)
-                if full_batch and finite and loss > prev_loss and loss > rise_floor * loss0:
-                    rising += 1
-                else:
-                    rising = 0
-                rose = False
-                if rising >= rise_patience:
-                    save()
-                    rose = not self._within_limit()
-                if not finite or blown or rose:
-                    save()
-                    self._diverge(
-                        loss, "non-finite" if not finite else "blown" if blown else "rising"
-                    )
-                    stopped = True
-                    break
-
-                if full_batch:
-                    reversed_ = prev_grad is not None and float(g.dot(prev_grad)) < 0.0
-                    flips = flips + 1 if reversed_ else 0
-                    prev_grad = g
-                    # converged / stationary: the cheap tests first, _settled decides
-                    if k >= resume_at:
-                        if mu is not None:
-                            size, floor = abs(loss), _EPS * abs(loss0 or 0.0)
-                            hit = gnorm * gnorm <= 2.0 * mu * tol * (
-                                floor if floor > size else size
-                            )
-                        else:
-                            hit = gnorm == 0.0 or (gtol > 0 and gnorm <= gtol * (grad0 or 0.0))
-                        if hit:
-                            save()
-                            if self._settled(loss, gnorm, k):
-                                stopped = True
-                                break
-                    scale, floor = abs(loss), _EPS * a0
-                    scale = floor if floor > scale else scale
-                    progress = loss < prev_best - stall_tol * scale
-                    still = isfinite(prev_loss) and abs(loss - prev_loss) <= sqrt_eps * scale
-                    calm = calm + 1 if still and not progress else 0
-                    quiet = k - last_low >= stall_window and k - last_low >= 3 * low_gap
-                    if calm >= stall_window and quiet and k >= resume_at:
-                        save()
-                        self._stall(gnorm, oscillating=flips >= self.patience)
-                        stopped = True
-                        break
-                prev_loss = loss
-
-                # the update
+                # a chunk: its history rows reserved, its rates read from the schedule
+                m = min(n - made, CHUNK, max_steps - k)
+                rec.n = i
+                steps_col, cols, params = rec.reserve(m)
+                loss_col, gnorm_col, size_col, lr_col = cols
                 if kernel is not None:
-                    u = step_rule(g)
-                    lr = kernel.lr
-                else:
-                    u, opt_state = update(g, opt_state, theta)
-                    lr = applied(opt_state) if applied is not None else float(schedule(k))
-                last_lr = lr
-                theta = theta + u
-                k += 1
-                if average is not None and k > average:
-                    avg_count += 1
-                    if avg_theta is None:
-                        avg_theta = theta.copy()
+                    kernel.advance(counted, last_lr)
+                    counted = 0
+                    rates = kernel.rates(m)
+                for j in range(m):
+                    at_boundary = False
+                    if full_batch:
+                        loss, g = vg(theta)
                     else:
-                        avg_theta += (theta - avg_theta) / avg_count
-                steps_col[i] = k - 1
-                loss_col[i] = loss
-                gnorm_col[i] = gnorm
-                size_col[i] = sqrt(float(u.dot(u)))
-                lr_col[i] = lr
-                i += 1
-                if params is not None:
-                    params[i] = theta
-                made += 1
-                epoch_end = not full_batch and k % steps_per_epoch == 0
-                at_boundary = not epoch_end
-                if callback is not None and callback(k - 1, theta, loss):
-                    save()
-                    self.stop("interrupted", f"stopped by the callback at step {k}")
-                    stopped = True
-                    break
-                if epoch_end:
-                    save()
-                    self._end_epoch(theta)
-                    best_theta, best_loss, calm = self.best_theta, self.best_loss, self.calm
-                    loss, gnorm = self.loss, self.last_gnorm
-                    at_boundary = True
-                    if self.stop_reason is not None:
+                        if grad0 is None:  # the full gradient at θ₀: "stationary" is relative to it
+                            grad0 = float(np.linalg.norm(vg(theta)[1]))
+                        loss, g = vg(theta, next(batches))
+                    loss = float(loss)
+                    if type(g) is ndarray and g.dtype == f64 and g.ndim == 1:
+                        gnorm = sqrt(float(g.dot(g)))  # _norm(g), inlined
+                    else:  # the norm as step() takes it, then the float64 vector the rule sees
+                        gnorm = _norm(g)
+                        g = np.array(g, dtype=np.float64)
+                    if loss0 is None:
+                        loss0 = loss
+                        a0 = abs(loss0)
+                        blow, floor = 1e12 * (1e-300 if a0 < 1e-300 else a0), _EPS * a0
+                    if grad0 is None:
+                        grad0 = gnorm
+                    finite = isfinite(loss) and isfinite(gnorm)
+
+                    # divergence guard: non-finite, or growth the rule that ran does not allow
+                    prev_best = best_loss
+                    if full_batch and finite and loss < best_loss:
+                        best_theta, best_loss = theta, loss  # θ_k is never written again
+                    if full_batch and gnorm < 0.99 * grad_low:
+                        low_gap, last_low, grad_low = k - last_low, k, gnorm
+                    blown = finite and loss > blow
+                    if full_batch and finite and loss > prev_loss and loss > rise_floor * loss0:
+                        rising += 1
+                    else:
+                        rising = 0
+                    rose = False
+                    if rising >= rise_patience:
+                        save()
+                        rose = not self._within_limit()
+                    if not finite or blown or rose:
+                        save()
+                        how = "non-finite" if not finite else "blown" if blown else "rising"
+                        self._diverge(loss, how)
                         stopped = True
                         break
-                at_boundary = True
+
+                    if full_batch:
+                        reversed_ = prev_grad is not None and float(g.dot(prev_grad)) < 0.0
+                        flips = flips + 1 if reversed_ else 0
+                        prev_grad = g
+                        # converged / stationary: the cheap tests first, _settled decides
+                        if k >= resume_at:
+                            size = abs(loss)
+                            if mu is not None:
+                                hit = gnorm * gnorm <= 2.0 * mu * tol * (
+                                    floor if floor > size else size
+                                )
+                            else:
+                                hit = gnorm == 0.0 or (gtol > 0 and gnorm <= gtol * grad0)
+                            if hit:
+                                save()
+                                if self._settled(loss, gnorm, k):
+                                    stopped = True
+                                    break
+                        scale = abs(loss)
+                        scale = floor if floor > scale else scale
+                        progress = loss < prev_best - stall_tol * scale
+                        still = isfinite(prev_loss) and abs(loss - prev_loss) <= sqrt_eps * scale
+                        calm = calm + 1 if still and not progress else 0
+                        quiet = k - last_low >= stall_window and k - last_low >= 3 * low_gap
+                        if calm >= stall_window and quiet and k >= resume_at:
+                            save()
+                            self._stall(gnorm, oscillating=flips >= self.patience)
+                            stopped = True
+                            break
+                    prev_loss = loss
+
+                    # the update, θ_{k+1} (into the record's θ path when it is kept), the record
+                    if kernel is not None:
+                        lr = rates[j]
+                        if gd:
+                            mul(g, -lr, out=u)
+                        else:
+                            u = apply(g, lr)
+                        counted += 1
+                    else:
+                        u, opt_state = update(g, opt_state, theta)
+                        lr = applied(opt_state) if applied is not None else float(schedule(k))
+                    last_lr = lr
+                    steps_col[i] = k
+                    loss_col[i] = loss
+                    gnorm_col[i] = gnorm
+                    size_col[i] = sqrt(float(u.dot(u)))
+                    lr_col[i] = lr
+                    i += 1
+                    theta = theta + u if params is None else add(theta, u, out=params[i])
+                    k += 1
+                    made += 1
+                    if average is not None and k > average:
+                        avg_count += 1
+                        if avg_theta is None:
+                            avg_theta = theta.copy()
+                        else:
+                            avg_theta += (theta - avg_theta) / avg_count
+                    epoch_end = not full_batch and k % steps_per_epoch == 0
+                    at_boundary = not epoch_end
+                    if callback is not None and callback(k - 1, theta, loss):
+                        save()
+                        self.stop("interrupted", f"stopped by the callback at step {k}")
+                        stopped = True
+                        break
+                    if epoch_end:
+                        save()
+                        self._end_epoch(self.theta)
+                        best_theta, best_loss, calm = self.best_theta, self.best_loss, self.calm
+                        loss, gnorm = self.loss, self.last_gnorm
+                        at_boundary = True
+                        if self.stop_reason is not None:
+                            stopped = True
+                            break
+                    at_boundary = True
+                if stopped:
+                    break
         finally:
             if not stopped:  # a rule that fired wrote back, then changed the state it owns
                 save()

@@ -575,11 +575,29 @@ class Fused:
             return (RmsState(square_avg=b[0]), last)
         return (AdamState(step=self.adam_t, m=b[0], v=b[1]), last)
 
+    def rates(self, m: int) -> list[float]:
+        """η_t for the next ``m`` updates, t = :attr:`t`, … (the schedule read as ``update``
+        reads it; nothing advances)."""
+        sched, t = self.schedule, self.t
+        return [float(sched(j)) for j in range(t, t + m)]
+
+    def advance(self, steps: int, lr: float) -> None:
+        """Count ``steps`` updates made by :meth:`apply`, the last at rate ``lr``."""
+        if steps:
+            self.t += steps
+            self.lr = lr
+
     def step(self, g: Array) -> Array:
-        """One update from the gradient g (float64, shape (p,)): u, in a buffer that the next
-        call overwrites; the rate it applied is :attr:`lr`."""
-        lr = self.lr = float(self.schedule(self.t))
-        self.t += 1
+        """One whole update from the gradient g: :meth:`apply` at the schedule's next rate,
+        counted (the rate is then :attr:`lr`)."""
+        lr = self.rates(1)[0]
+        u = self.apply(g, lr)
+        self.advance(1, lr)
+        return u
+
+    def apply(self, g: Array, lr: float) -> Array:
+        """The update from the gradient g (float64, shape (p,)) at rate η = ``lr``: u, in a
+        buffer that the next call overwrites (the schedule's count is :meth:`advance`'s)."""
         kind, u, w = self.kind, self.u, self.w
         if u.shape != g.shape:  # gd keeps no state arrays to size the buffers by
             u = self.u = np.zeros(g.shape)

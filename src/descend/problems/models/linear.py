@@ -190,7 +190,10 @@ class Linear(Model):
         n = r.shape[0]
         d = (-2.0 / n) * r
         grad = np.empty(k + 1)
-        grad[:k] = Z.T.dot(d) if blas else Z.T @ d
+        if blas:
+            Z.T.dot(d, out=grad[:k])  # straight into the gradient, no temporary
+        else:
+            grad[:k] = Z.T @ d
         grad[k] = np.add.reduce(d)
         return float(r.dot(r)) / n, grad
 
