@@ -928,7 +928,7 @@ class Descent:
         i = rec.n
         params = None
 
-        def save() -> None:  # the locals back into the object (before any rule reads them)
+        def save(state: bool = True) -> None:  # the locals back into the object
             nonlocal counted
             self.k, self.loss0, self.grad0 = k, loss0, grad0
             self.theta = theta if params is None else theta.copy()  # not a view of the record
@@ -937,7 +937,9 @@ class Descent:
             self.rising, self.calm, self.flips, self.prev_grad = rising, calm, flips, prev_grad
             self.loss, self.last_gnorm, self.last_lr = loss, gnorm, last_lr
             self.avg_theta, self.avg_count = avg_theta, avg_count
-            if kernel is not None:
+            if not state:  # the rules read no optimizer state: built when the run hands over
+                pass
+            elif kernel is not None:
                 kernel.advance(counted, last_lr)
                 counted = 0
                 self.opt_state = kernel.state()
@@ -1072,12 +1074,13 @@ class Descent:
                         stopped = True
                         break
                     if epoch_end:
-                        save()
+                        save(state=False)
                         self._end_epoch(self.theta)
                         best_theta, best_loss, calm = self.best_theta, self.best_loss, self.calm
                         loss, gnorm = self.loss, self.last_gnorm
                         at_boundary = True
                         if self.stop_reason is not None:
+                            save()
                             stopped = True
                             break
                     at_boundary = True
@@ -1311,7 +1314,7 @@ class Descent:
         certificate (or stationarity) and the stall rule."""
         full, g = self.objective.value_and_grad(theta)
         full = float(full)
-        gnorm = float(np.linalg.norm(self.objective.stationarity(theta, g) if self.prox else g))
+        gnorm = _norm(self.objective.stationarity(theta, g) if self.prox else g)
         if math.isfinite(full) and full < self.best_loss:
             self.best_theta, self.best_loss = theta.copy(), full
         self.loss, self.last_gnorm = full, gnorm

@@ -528,10 +528,19 @@ class Fused:
         β (momentum, nesterov); ε (adagrad); (ρ, ε) (rmsprop); (β₁, β₂, ε) (adam).
     schedule : Schedule
         η_t, read as ``float(schedule(t))`` at the schedule's own step count t.
+    fixed : float or None
+        η when the rule was built from a number (its schedule is constant): the rates are then
+        this number without a call per step.
     """
 
-    def __init__(self, kind: str, constants: tuple[float, ...], schedule: Schedule) -> None:
-        self.kind, self.constants, self.schedule = kind, constants, schedule
+    def __init__(
+        self,
+        kind: str,
+        constants: tuple[float, ...],
+        schedule: Schedule,
+        fixed: float | None = None,
+    ) -> None:
+        self.kind, self.constants, self.schedule, self.fixed = kind, constants, schedule, fixed
         self.t = 0  # the schedule's step count
         self.lr = math.nan
         self.bufs: list[Array] = []  # the state's arrays (v; G; s; m, v), owned here
@@ -578,6 +587,8 @@ class Fused:
     def rates(self, m: int) -> list[float]:
         """η_t for the next ``m`` updates, t = :attr:`t`, … (the schedule read as ``update``
         reads it; nothing advances)."""
+        if self.fixed is not None:
+            return [self.fixed] * m
         sched, t = self.schedule, self.t
         return [float(sched(j)) for j in range(t, t + m)]
 
@@ -688,9 +699,10 @@ def _make(
     make_fused: Callable[[], Fused] | None = None
     if fused is not None and not pre:
         kind, constants = fused
+        fixed = None if callable(learning_rate) else float(schedule(0))  # a number: constant
 
         def make_fused() -> Fused:
-            return Fused(kind, constants, schedule)
+            return Fused(kind, constants, schedule, fixed)
 
     return Optimizer(
         tx.init,
