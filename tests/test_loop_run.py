@@ -283,3 +283,38 @@ def test_squared_error_is_the_matmul_formula_bit_for_bit(rng):
             want[p] = np.add.reduce(d)
             assert loss == float(r @ r) / n
             np.testing.assert_array_equal(grad, want)
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(
+    ("optimizer", "lr", "batch_size"),
+    [
+        ("gd", 0.5393, None),  # oscillating at the stability limit: the reversal counter grows
+        ("gd", 0.02, None),
+        ("momentum", 0.3, None),
+        ("adam", 0.05, None),
+        ("gd", 0.05, 7),
+        ("adam", 0.01, 7),
+    ],
+)
+def test_every_counter_matches_the_step_loop(reg, optimizer, lr, batch_size):
+    """The whole loop state — θ, the optimizer state, the history, the stopping rules'
+    counters (calm, rising, reversals, the gradient's lows), the lowest-loss θ, the epoch
+    losses, the sampler — after ``run`` in uneven chunks equals the state after the same
+    number of reference steps, at every chunk boundary (its exact JSON encoding)."""
+    X, y = reg
+    objective = ds.objective(X, y)
+    theta0 = np.zeros(objective.n_params)
+
+    def descent() -> Descent:
+        return Descent(objective, theta0, optim.get(optimizer, lr), max_steps=3000,
+                       batch_size=batch_size, tol=0.0, record_params=True)  # fmt: skip
+
+    new, old = descent(), descent()
+    assert new.fast()
+    for n in (1, 2, 5, 100, 1500, 1, 2000):
+        made = new.run(n)
+        assert reference_run(old, n) == made
+        assert new.snapshot().to_dict() == old.snapshot().to_dict()
+        assert (new.stop_reason, new.message) == (old.stop_reason, old.message)
+    assert new.flips > 0 or lr != 0.5393
