@@ -277,6 +277,9 @@ _SQRT_EPS = math.sqrt(_EPS)
 #: the most steps :meth:`Descent.run` makes between two readings of the schedule and two
 #: reservations of history rows
 CHUNK = 1024
+#: up to this many parameters, :meth:`Descent.run` keeps a chunk's gradients (references) and
+#: makes the oscillation rule's reversal tests when its counter is read
+DEFER_REVERSALS = 256
 
 
 def start_point(objective: Any, theta0: Any) -> Array:
@@ -927,9 +930,30 @@ class Descent:
         stopped = False
         i = rec.n
         params = None
+        # The reversal test g_k·g_{k−1} < 0 of a small θ is made when its counter is read (a
+        # rule, a chunk's end): walking back from the last gradient, usually one product per
+        # chunk instead of one per step; the same products, so the same count.
+        defer = full_batch and theta.shape[0] <= DEFER_REVERSALS
+        pending: list[Array] = []  # gradients whose reversal test is still to make
+        base = prev_grad  # the gradient before the first of them
+
+        def settle() -> None:  # flips: consecutive reversals up to the last gradient
+            nonlocal flips, pending, base
+            if not pending:
+                return
+            j, run_ = len(pending) - 1, 0
+            while j >= 0:
+                before = pending[j - 1] if j else base
+                if before is None or not float(pending[j].dot(before)) < 0.0:
+                    break
+                run_ += 1
+                j -= 1
+            flips = flips + run_ if j < 0 else run_
+            base, pending = pending[-1], []
 
         def save(state: bool = True) -> None:  # the locals back into the object
             nonlocal counted
+            settle()
             self.k, self.loss0, self.grad0 = k, loss0, grad0
             self.theta = theta if params is None else theta.copy()  # not a view of the record
             self.prev_loss, self.best_theta, self.best_loss = prev_loss, best_theta, best_loss
@@ -964,6 +988,7 @@ class Descent:
                     kernel.advance(counted, last_lr)
                     counted = 0
                     rates = kernel.rates(m)
+                settle()
                 for j in range(m):
                     at_boundary = False
                     if full_batch:
@@ -1009,8 +1034,11 @@ class Descent:
                         break
 
                     if full_batch:
-                        reversed_ = prev_grad is not None and float(g.dot(prev_grad)) < 0.0
-                        flips = flips + 1 if reversed_ else 0
+                        if defer:
+                            pending.append(g)
+                        else:
+                            reversed_ = prev_grad is not None and float(g.dot(prev_grad)) < 0.0
+                            flips = flips + 1 if reversed_ else 0
                         prev_grad = g
                         # converged / stationary: the cheap tests first, _settled decides
                         if k >= resume_at:
