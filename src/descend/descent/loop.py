@@ -3,8 +3,11 @@
 :class:`Descent` is *the* loop body: every shell that runs gradient descent —
 :func:`descend.minimize` (run to the end, with callbacks and checkpoints) and
 :class:`descend.Session` (a few steps at a time, for the web playground) — builds one and calls
-:meth:`Descent.step` until it reports a stop. Sampling, evaluation, the divergence guard, the
-stopping rules, the optimizer update, the line search and the history all live there, once.
+:meth:`Descent.run` until it reports a stop. Sampling, evaluation, the divergence guard, the
+stopping rules, the optimizer update, the line search and the history all live there:
+:meth:`Descent.step` is one iteration, and :meth:`Descent.run` makes many, bit for bit as
+many calls of ``step`` would (its fast path keeps the counters in local variables and runs in
+chunks; ``tests/test_loop_run.py`` holds it to a copy of the step-by-step loop).
 
 A :class:`LoopState` is what a :class:`Descent` starts from and what it hands out when asked for
 a snapshot: everything needed to continue a run *bitwise* as if it had never stopped — θ, the
@@ -384,7 +387,7 @@ class Descent:
     This is the loop body that :func:`descend.minimize` and :class:`descend.Session` share. It
     owns the run's state — θ, the optimizer state, the mini-batch sampler, the divergence guard's
     and the stopping rules' counters, the lowest-loss θ and the history — and :meth:`step` makes
-    one iteration:
+    one iteration (:meth:`run` makes up to n, exactly as n calls of :meth:`step`, faster):
 
     1. sample rows B_k: all of them (full batch), or the next ``batch_size`` rows of a fresh
        shuffle per epoch (mini-batch; ``batch_size=1`` is stochastic descent);
