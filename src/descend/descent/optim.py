@@ -37,6 +37,7 @@ g_i ← min(max(g_i, −clip_value), clip_value), then g ← g · min(1, clip_no
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import numbers
@@ -1162,11 +1163,18 @@ def _canonical(name: str) -> str:
 
 
 def _defaults(factory: Callable[..., Optimizer]) -> dict[str, Any]:
-    return {
-        p.name: p.default
+    """The factory's keyword defaults (a copy; the signature is read once per factory — it
+    costs ~0.1 ms, three times per fit otherwise)."""
+    return dict(_signature_defaults(factory))
+
+
+@functools.lru_cache(maxsize=64)
+def _signature_defaults(factory: Callable[..., Optimizer]) -> tuple[tuple[str, Any], ...]:
+    return tuple(
+        (p.name, p.default)
         for p in inspect.signature(factory).parameters.values()
         if p.default is not inspect.Parameter.empty
-    }
+    )
 
 
 def hyperparameters(name: str) -> list[str]:
