@@ -368,7 +368,7 @@ class Session:
         # Descent.run in chunks (the loop's fast path, the same steps as one step() at a
         # time); without a deadline one chunk, with one the clock is read between chunks,
         # which grow while they take under a quarter of the time left
-        run.callback = collect
+        previous, run.callback = run.callback, collect
         try:
             left, chunk = n, n if deadline is None else 1
             while left > 0 and not self.stopped:
@@ -388,7 +388,7 @@ class Session:
                     else:
                         chunk = max(1, chunk // 2)
         finally:
-            run.callback = None
+            run.callback = previous
         made = run.recorder.history(start=first)
         made.params = np.vstack(thetas)
         if self.has_validation:
