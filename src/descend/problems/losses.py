@@ -330,11 +330,19 @@ class LogLoss(Loss):
             return
         i = int(bad[0])
         more = f" ({bad.size} such rows here)" if bad.size > 1 else ""
+        # whole-number labels beyond {0, 1}: classes, and the softmax is the loss for them
+        labels = np.isfinite(y).all() and bool((y == np.round(y)).all()) and (y >= 0).all()
+        several = (
+            f"For {np.unique(y).size} classes labelled 0…{int(y.max())} use the softmax loss "
+            "(loss='softmax', --loss softmax); for two of them e"
+            if labels
+            else "E"
+        )
         raise DataError(
             f"the log loss needs targets y in {{0, 1}}, but row {first_row + i + 1} has "
             f"y = {float(y[i])!r}"
-            f"{more}. Encode the two classes as 0 and 1 (e.g. y = (y == positive_class)), or "
-            "choose a regression loss (mse, mae, huber) for numeric targets."
+            f"{more}. {several}ncode the two classes as 0 and 1 (e.g. y = (y == positive_class)), "
+            "or choose a regression loss (mse, mae, huber) for numeric targets."
         )
 
     def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
