@@ -62,6 +62,11 @@ class Loss:
         """Every row is on its correct side (a separating ŷ): no minimiser exists then."""
         return False
 
+    def correct(self, y: Array, yhat: Array) -> NDArray[np.bool_]:
+        """Per row, shape (n,): classified correctly by ŷ (classification losses only, those
+        with :attr:`separable`; the others have no classes)."""
+        raise TypeError(f"the {self.name} loss has no classes to be correct about")
+
     #: Not differentiable, with a smooth approximation :meth:`smoothed` (the MAE).
     smoothable: bool = False
 
@@ -363,7 +368,11 @@ class LogLoss(Loss):
         Then L(c·θ) → 0 as c → ∞ for a model linear in θ, while L > 0 everywhere: the log
         loss has no minimiser, and descent would only grow ‖θ‖ forever.
         """
-        return bool(np.all((y == 0.0) | (y == 1.0)) and np.all((2.0 * y - 1.0) * yhat > 0.0))
+        return bool(np.all((y == 0.0) | (y == 1.0)) and np.all(self.correct(y, yhat)))
+
+    def correct(self, y: Array, yhat: Array) -> NDArray[np.bool_]:
+        """Per row: the margin (2y − 1)·z is positive (z > 0 for y = 1, z < 0 for y = 0)."""
+        return np.asarray((2.0 * y - 1.0) * yhat > 0.0)
 
 
 @dataclass(frozen=True)
@@ -494,12 +503,16 @@ class Softmax(Loss):
         Then L(c·θ) → 0 as c → ∞ for a model linear in θ, while L > 0 everywhere: no
         minimiser exists, and descent would only grow ‖θ‖.
         """
+        return bool(np.all(self.correct(y, yhat)))
+
+    def correct(self, y: Array, yhat: Array) -> NDArray[np.bool_]:
+        """Per row: its own logit strictly above all others, z_{i,y_i} > max_{k≠y_i} z_ik."""
         Z = np.array(yhat, dtype=np.float64)
         rows = np.arange(Z.shape[0])
         idx = y.astype(np.intp)
         own = Z[rows, idx].copy()
         Z[rows, idx] = -np.inf
-        return bool(np.all(own > Z.max(axis=1)))
+        return np.asarray(own > Z.max(axis=1))
 
     def spec(self) -> str:
         return self.name if self.n_classes is None else f"{self.name}:{self.n_classes}"
