@@ -17,6 +17,7 @@ It encodes to plain JSON without loss (:mod:`descend.data.encoding`).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -124,7 +125,8 @@ class LoopState:
     prev_loss: float = math.nan
     calm: int = 0
     flips: int = 0
-    sep_run: int = 0
+    sep_mark: str = ""
+    sep_loss: float = math.nan
     sep_norm: float = math.nan
     grad_low: float = math.inf
     last_low: int = 0
@@ -181,7 +183,8 @@ class LoopState:
             "prev_loss": encode_float(self.prev_loss),
             "calm": int(self.calm),
             "flips": int(self.flips),
-            "sep_run": int(self.sep_run),
+            "sep_mark": self.sep_mark,
+            "sep_loss": encode_float(self.sep_loss),
             "sep_norm": encode_float(self.sep_norm),
             "grad_low": encode_float(self.grad_low),
             "last_low": int(self.last_low),
@@ -243,7 +246,8 @@ class LoopState:
             prev_loss=decode_float(d["prev_loss"]),
             calm=int(d["calm"]),
             flips=int(d.get("flips", 0)),
-            sep_run=int(d.get("sep_run", 0)),
+            sep_mark=str(d.get("sep_mark", "")),
+            sep_loss=decode_float(d.get("sep_loss", "NaN")),
             sep_norm=decode_float(d.get("sep_norm", "NaN")),
             grad_low=decode_float(d.get("grad_low", "Infinity")),
             last_low=int(d.get("last_low", 0)),
@@ -664,8 +668,9 @@ class Descent:
         self.grad0: float | None = start.grad0
         self.prev_loss = start.prev_loss
         self.flips = start.flips  # consecutive steps whose gradient reversed direction
-        self.sep_run = start.sep_run  # … (epochs) with the loss falling and ‖θ‖ growing
-        self.sep_norm = start.sep_norm  # ‖θ‖ at the last such check
+        # on separable rows, at the last mark (step or epoch 2^j): which rows θ classified
+        # correctly (a SHA-256 of the pattern), the loss and ‖θ‖
+        self.sep_mark, self.sep_loss, self.sep_norm = start.sep_mark, start.sep_loss, start.sep_norm
         self.grad_low = start.grad_low  # ‖∇L‖ at its last new 1 % low …
         self.last_low = start.last_low  # … at this step,
         self.low_gap = start.low_gap  # … that many steps after the low before
@@ -766,7 +771,7 @@ class Descent:
                 return None
             if self.may_separate and self._separated(theta, k):
                 return None
-            if self.known_separable and self._escaping(theta, loss, prev_loss, k, "steps"):
+            if self.known_separable and self._escaping(theta, loss, k, "steps"):
                 return None
             if self._stage_done(loss, gnorm, k):
                 return self.step()  # the next, smaller δ, from the same θ
@@ -1353,8 +1358,7 @@ class Descent:
             return
         if self.may_separate and self._separated(theta, self.k):
             return
-        before = self.epoch_losses[-1] if self.epoch_losses else math.nan
-        if self.known_separable and self._escaping(theta, full, before, self.k, "epochs"):
+        if self.known_separable and self._escaping(theta, full, self.k, "epochs"):
             return
         if math.isfinite(full) and math.isfinite(gnorm) and self._settled(full, gnorm, self.k):
             return
@@ -1386,22 +1390,37 @@ class Descent:
         )
         return True
 
-    def _escaping(self, theta: Array, loss: float, prev_loss: float, k: int, unit: str) -> bool:
-        """On rows a linear program found separable: stop as "separated" once the loss has
-        fallen while ‖θ‖ grew for ``SEPARATION_WINDOW`` steps in a row (``patience`` epochs
-        for mini-batches) — descent heading to infinity, the only way it can go."""
-        norm = _norm(theta)
-        growing = loss < prev_loss and norm > self.sep_norm
-        self.sep_run = self.sep_run + 1 if growing else 0
-        self.sep_norm = norm
-        window = SEPARATION_WINDOW if unit == "steps" else self.patience
-        if self.sep_run < window:
+    def _escaping(self, theta: Array, loss: float, k: int, unit: str) -> bool:
+        """On rows a linear program found separable: stop as "separated" once θ's classes
+        have settled while descent only scales θ up.
+
+        Marks at c = 2^j steps (epochs for mini-batches; ``unit``) from ``SEPARATION_WINDOW``
+        steps (the first power of two ≥ ``patience`` epochs) on: at each, which rows θ
+        classifies correctly, the loss and ‖θ‖. The run stops when, since the previous mark
+        (c/2), the loss fell and ‖θ‖ grew while not one row changed between correct and
+        wrong: more steps would sharpen the classifier, not change it. Marking only at
+        doublings costs one pass per mark and lets a slow run go on for as long again as it
+        has run.
+        """
+        c = k if unit == "steps" else k // self.steps_per_epoch
+        first = SEPARATION_WINDOW if unit == "steps" else self.patience
+        if c < first or c & (c - 1):  # not a mark: c below the first, or not a power of two
+            return False
+        ok = np.asarray(self.objective.correct(theta), dtype=bool)
+        mark = hashlib.sha256(np.packbits(ok).tobytes() + ok.size.to_bytes(8, "little"))
+        digest, norm = mark.hexdigest(), _norm(theta)
+        same = digest == self.sep_mark and loss < self.sep_loss and norm > self.sep_norm
+        last_loss, last_norm = self.sep_loss, self.sep_norm
+        self.sep_mark, self.sep_loss, self.sep_norm = digest, loss, norm
+        if not same:
             return False
         self.stop(
             "separated",
             self._separable_message(k)
-            + f": for {window} {unit} in a row the loss fell (now {loss:.3g}) while ‖θ‖ grew "
-            f"(now {norm:.3g}, in the coordinates descent ran in)",
+            + f": from {unit[:-1]} {c // 2:,} to {c:,} the loss fell ({last_loss:.3g} → "
+            f"{loss:.3g}) and ‖θ‖ grew ({last_norm:.3g} → {norm:.3g}, in the coordinates descent "
+            f"ran in) while no row changed class ({int(ok.sum()):,} of {ok.size:,} classified "
+            "correctly): more steps would scale θ up, not change the classifier",
         )
         return True
 
@@ -1517,7 +1536,8 @@ class Descent:
             prev_loss=self.prev_loss,
             calm=self.calm,
             flips=self.flips,
-            sep_run=self.sep_run,
+            sep_mark=self.sep_mark,
+            sep_loss=self.sep_loss,
             sep_norm=self.sep_norm,
             grad_low=self.grad_low,
             last_low=self.last_low,

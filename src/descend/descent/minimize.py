@@ -410,6 +410,12 @@ def minimize(
             f"; θ is the average of the last {run.avg_count} iterates (average={average!r}; "
             "any bound above is the last iterate's, res.certificate is the average's)"
         )
+    elif run.average is not None and stop_reason not in ("diverged", "early_stopped"):
+        # asked for, but no iterate came after the first `average` updates: say so
+        message += (
+            f"; θ is the last iterate, not an average: average={average!r} averages the "
+            f"iterates after update {run.average} and the run made {run.k}"
+        )
     if run.mu is not None and (run.certificate is None or averaged is not None):
         # the bound at the θ returned (the average's own, not the last iterate's)
         final_loss, final_grad = objective.value_and_grad(theta)
