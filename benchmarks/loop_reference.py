@@ -5,7 +5,9 @@ buffers, fused in-place updates) must give *bit for bit* what this step-by-step 
 same stop reason, step count, message, history and θ. :func:`reference_run` is the driver the
 loop used before (``while step() is not None and stop_reason is None``, one step per call) and
 :func:`reference_step` is a verbatim copy of ``Descent.step`` at that time (commit f1bea6c),
-kept here so that a later change to either body is compared against the original.
+kept here so that a later change to either body is compared against the original. (One
+call follows a later change of a rule's method: ``_escaping``, the separated rule, lost its
+``prev_loss`` argument.)
 ``tests/test_loop_chunks.py`` patches ``Descent.run`` with :func:`reference_run` to produce the
 reference fits; ``benchmarks/small.py`` can time it beside the new loop.
 """
@@ -105,7 +107,7 @@ def reference_step(self: Any) -> Any:
             return None
         if self.may_separate and self._separated(theta, k):
             return None
-        if self.known_separable and self._escaping(theta, loss, prev_loss, k, "steps"):
+        if self.known_separable and self._escaping(theta, loss, k, "steps"):
             return None
         if self._stage_done(loss, gnorm, k):
             return reference_step(self)  # the next, smaller δ, from the same θ
