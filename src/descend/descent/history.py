@@ -189,6 +189,15 @@ class Recorder:
         if self._params is not None and theta_next is not None:
             self._params[i + 1] = theta_next
         self.n = i + 1
+        if norms or tracked or self.tracked:
+            self.add_extras(i, norms, tracked)
+
+    def add_extras(
+        self, i: int, norms: dict[str, float] | None, tracked: dict[str, float] | None
+    ) -> None:
+        """Row i's optimizer-state norms and tracked columns (:data:`TRACKED`; NaN when not
+        measured at this step): what :meth:`add` writes beside the five columns, for a row
+        written into :meth:`reserve`'s buffers."""
         if norms:
             for key, value in norms.items():
                 self.norms.setdefault(key, []).append(value)
@@ -210,6 +219,18 @@ class Recorder:
 
     def __len__(self) -> int:
         return self.n
+
+    def last(self) -> tuple[int, float, float, float, float]:
+        """The last row, ``(k, L_k, ‖g_k‖, ‖u_k‖, η_k)`` (the record must not be empty)."""
+        i = self.n - 1
+        cols = self._cols
+        return (
+            int(self._step[i]),
+            float(cols[0, i]),
+            float(cols[1, i]),
+            float(cols[2, i]),
+            float(cols[3, i]),
+        )
 
     @property
     def rows(self) -> list[tuple[int, float, float, float, float]]:
