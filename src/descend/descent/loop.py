@@ -1,13 +1,14 @@
-"""The descent loop's one iteration and its resumable state.
+"""The descent loop's body and its resumable state.
 
-:class:`Descent` is *the* loop body: every shell that runs gradient descent —
+:class:`Descent` is *the* loop: every shell that runs gradient descent —
 :func:`descend.minimize` (run to the end, with callbacks and checkpoints) and
 :class:`descend.Session` (a few steps at a time, for the web playground) — builds one and calls
 :meth:`Descent.run` until it reports a stop. Sampling, evaluation, the divergence guard, the
-stopping rules, the optimizer update, the line search and the history all live there:
-:meth:`Descent.step` is one iteration, and :meth:`Descent.run` makes many, bit for bit as
-many calls of ``step`` would (its fast path keeps the counters in local variables and runs in
-chunks; ``tests/test_loop_run.py`` holds it to a copy of the step-by-step loop).
+stopping rules, the optimizer update, the line search and the history all live in one body,
+:meth:`Descent.run` (n iterations, in chunks, the counters in local variables; every feature
+a branch on a flag read once per call), so that each stopping rule is written once;
+:meth:`Descent.step` is ``run(1)``. ``tests/test_loop_run.py`` holds it, bit for bit, to a
+copy of the step-by-step loop it replaced (``benchmarks/loop_reference.py``).
 
 A :class:`LoopState` is what a :class:`Descent` starts from and what it hands out when asked for
 a snapshot: everything needed to continue a run *bitwise* as if it had never stopped — θ, the
@@ -392,8 +393,8 @@ class Descent:
 
     This is the loop body that :func:`descend.minimize` and :class:`descend.Session` share. It
     owns the run's state — θ, the optimizer state, the mini-batch sampler, the divergence guard's
-    and the stopping rules' counters, the lowest-loss θ and the history — and :meth:`step` makes
-    one iteration (:meth:`run` makes up to n, exactly as n calls of :meth:`step`, faster):
+    and the stopping rules' counters, the lowest-loss θ and the history — and :meth:`run` makes
+    up to n iterations (:meth:`step`, one), each of them:
 
     1. sample rows B_k: all of them (full batch), or the next ``batch_size`` rows of a fresh
        shuffle per epoch (mini-batch; ``batch_size=1`` is stochastic descent);
@@ -1459,7 +1460,7 @@ class Descent:
 
     # -- control ---------------------------------------------------------------------------
     def stop(self, reason: str, message: str) -> None:
-        """End the run: :meth:`step` makes no update until :meth:`clear_stop`/:meth:`restart`."""
+        """End the run: :meth:`run` makes no update until :meth:`clear_stop`/:meth:`restart`."""
         if reason in ("stationary", "stalled", "max_steps"):
             if self.known_separable and self.loss0 is not None and self.loss < self.loss0:
                 message = f"{self._separable_message(self.k)} (it would have ended {reason})"
