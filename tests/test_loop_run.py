@@ -476,3 +476,23 @@ def test_line_search_without_decrease_matches_the_step_loop():
     assert new.stop_reason == old.stop_reason == "stalled"
     assert new.message == old.message and "found no decrease" in new.message
     assert new.snapshot().to_dict() == old.snapshot().to_dict()
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_separable_rows_found_by_the_linear_program_match_the_step_loop(monkeypatch):
+    """Standardised breast cancer (569×30, separable: a linear program finds it when the
+    problem is built): the run ends by the rule that marks θ's classes at doubling steps
+    (epochs for mini-batches), full batch and mini-batch, as in the reference."""
+    pytest.importorskip("scipy")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    Z = StandardScaler().fit_transform(X)
+    for kw in ({"learning_rate": "auto"}, {"learning_rate": 1.0, "batch_size": 64, "seed": 3}):
+        new, old = _both(
+            monkeypatch,
+            lambda kw=kw: ds.fit(Z, y.astype(float), loss="logloss", max_steps=20_000, **kw),
+        )
+        _same(new, old)
+        assert new.stop_reason == "separated" and "no row changed class" in new.message
