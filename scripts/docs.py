@@ -665,6 +665,21 @@ def search_table() -> str:
     return "\n".join(search.to_markdown(search.search(quick=False))[2:]).strip()
 
 
+def minibatch_table() -> str:
+    """docs/benchmarks.md: the mini-batch epoch family alone (``--only minibatch``)."""
+    import tempfile
+
+    from benchmarks import run
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        r = run.run(only=("minibatch",), out=tmp)
+    la, lb = r["load_start"], r["load_end"]
+    body = run.minibatch_markdown(r["minibatch"])[3:]  # without the heading
+    return "\n".join(
+        body + ["", f"Load average {la[0]:.2f} before, {lb[0]:.2f} after; threads {r['threads']}."]
+    ).strip()
+
+
 #: the families the speed blocks quote (``python -m benchmarks.run --only …``; ≈ 8 min)
 SPEED_FAMILIES = ("least-squares", "huber", "minibatch", "polynomial")
 
@@ -992,6 +1007,7 @@ BLOCKS: dict[str, Block] = {
     "stats-pass-table": Block("docs/benchmarks.md", stats_pass_table, cheap=False),
     "stats-pass-readme": Block("README.md", stats_pass_readme, cheap=False),
     "search-table": Block("docs/benchmarks.md", search_table, cheap=False),
+    "minibatch-table": Block("docs/benchmarks.md", minibatch_table, cheap=False),
     "goe-fractions": Block("README.md", goe_fractions),
     "certify-plain": Block("README.md", certify_plain, cheap=False),
     "certify-readme": Block("README.md", certify_readme),

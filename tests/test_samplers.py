@@ -91,6 +91,61 @@ def test_sampler_matches_batches_and_restores(rng):
         np.testing.assert_array_equal(next(t), e)
 
 
+@pytest.mark.parametrize("prefetch_rows", [0, 10**9], ids=["prefetch", "no-prefetch"])
+def test_reshuffle_fresh_permutation_per_epoch(prefetch_rows, monkeypatch):
+    """With and without the background prefetch, every epoch of the default sampler is
+    rng.permutation(n) of the same generator, in order: each row exactly once, and a new
+    permutation every epoch."""
+    monkeypatch.setattr(BatchSampler, "prefetch_rows", prefetch_rows)
+    n, b = 97, 10
+    s = BatchSampler(n, b, np.random.default_rng(11))
+    ref = np.random.default_rng(11)
+    epochs = []
+    for _ in range(4):
+        got = np.concatenate([next(s) for _ in range(10)])  # 9 batches of 10 and one of 7
+        np.testing.assert_array_equal(got, ref.permutation(n))
+        np.testing.assert_array_equal(np.sort(got), np.arange(n))
+        epochs.append(got)
+    assert all(not np.array_equal(a, c) for a, c in zip(epochs, epochs[1:], strict=False))
+    assert (s._ahead is not None) == (prefetch_rows == 0)
+
+
+def test_prefetch_saves_and_restores_as_without(monkeypatch):
+    """A state saved while the next permutation is prefetched is the state a sampler without
+    prefetch saves at the same position; restoring it (into a sampler with a prefetch of its
+    own in flight) continues with the same batches."""
+    n, b = 50, 8
+    monkeypatch.setattr(BatchSampler, "prefetch_rows", 0)
+    s = BatchSampler(n, b, np.random.default_rng(2))
+    plain = BatchSampler(n, b, np.random.default_rng(2))
+    plain.prefetch_rows = 10**9
+    for _ in range(10):  # into the second epoch
+        np.testing.assert_array_equal(next(s), next(plain))
+    assert s._ahead is not None
+    saved, expected = s.state_dict(), plain.state_dict()
+    assert json.dumps(saved) == json.dumps(expected)
+    after = [next(plain) for _ in range(20)]
+    t = BatchSampler(n, b, np.random.default_rng(5))
+    next(t)  # t now prefetches from its own generator: load_state must discard that
+    t.load_state(json.loads(json.dumps(saved)))
+    for e in after:
+        np.testing.assert_array_equal(next(t), e)
+
+
+def test_prefetched_fit_is_the_same_run(monkeypatch):
+    """A mini-batch fit whose permutations are prefetched is bitwise the run without."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 3))
+    y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.standard_normal(300)
+    kw = dict(learning_rate=0.05, batch_size=32, max_steps=60, tol=0.0, seed=4)
+    monkeypatch.setattr(BatchSampler, "prefetch_rows", 10**9)
+    a = ds.fit(X, y, **kw)
+    monkeypatch.setattr(BatchSampler, "prefetch_rows", 0)
+    b = ds.fit(X, y, **kw)
+    np.testing.assert_array_equal(a.history.params, b.history.params)
+    np.testing.assert_array_equal(a.history.loss, b.history.loss)
+
+
 # -- slice_batches and contiguous_batches ------------------------------------------------------
 
 
