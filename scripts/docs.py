@@ -626,6 +626,14 @@ def dask_cluster() -> str:
     return dask_cluster.to_markdown(dask_cluster.measure())
 
 
+def dask_array() -> str:
+    """docs/dask.md: a fit on in-memory Dask arrays (1e7×10, 20 chunks) ÷ one read and ÷ the
+    in-memory fit, threaded scheduler and LocalCluster (``dask_cluster --array``; ~1 minute)."""
+    from benchmarks import dask_cluster
+
+    return dask_cluster.array_markdown(dask_cluster.measure_array())
+
+
 @functools.cache
 def _stats_pass_run() -> dict[str, Any]:
     """One run of the least-squares-at-the-memory-limit family (issue 19, item 1), shared by
@@ -1027,6 +1035,7 @@ BLOCKS: dict[str, Block] = {
     "edge-readme": Block("README.md", edge_readme, cheap=False),
     "edge-adam": Block("docs/edge-of-stability.md", edge_adam, cheap=False),
     "dask-cluster": Block("docs/dask.md", dask_cluster, cheap=False),
+    "dask-array": Block("docs/dask.md", dask_array, cheap=False),
     "speed-readme": Block("README.md", speed_readme, cheap=False),
     "speed-full": Block("docs/benchmarks.md", speed_full, cheap=False),
     "multistart-tiny": Block("README.md", multistart_tiny, cheap=False),
