@@ -523,3 +523,31 @@ def test_dask_fingerprint_only_when_checkpointing(tmp_path, rng):
         h.update(c.hexdigest().encode())
     assert res.objective.data_fingerprint == h.hexdigest()
     np.testing.assert_array_equal(plain.params, res.params)
+
+
+@pytest.mark.timeout(120)
+def test_repeated_fits_on_one_client_keep_task_keys_consistent(tmp_path, rng, caplog):
+    """On a distributed Client, a read of the Parquet chunks, two least-squares fits and a
+    Huber fit in a row: every graph sent to the scheduler is optimised alike, so a chunk's key
+    never names two different tasks (the scheduler warns, then may fail with a KeyError or
+    hang)."""
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    caplog.set_level(logging.WARNING, logger="distributed.scheduler")
+    pytest.importorskip("pyarrow")
+    _parquet_folder(tmp_path / "pq", rng, files=3)
+    X, y, _ = load(tmp_path / "pq")
+    ref = ds.fit(X.compute(), y.compute(), learning_rate="auto", warn=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as lc,
+        distributed.Client(lc),
+    ):
+        (X.sum() + y.sum()).compute()
+        for _ in range(2):
+            res = ds.fit(X, y, learning_rate="auto", warn=False)
+            np.testing.assert_allclose(res.params, ref.params, rtol=1e-9)
+        ds.fit(X, y, loss="huber", learning_rate=0.5, max_steps=3, tol=0, warn=False)
+    assert not [r for r in caplog.records if "run_spec" in r.getMessage()]

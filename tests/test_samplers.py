@@ -132,6 +132,32 @@ def test_prefetch_saves_and_restores_as_without(monkeypatch):
         np.testing.assert_array_equal(next(t), e)
 
 
+def test_failed_prefetch_is_drawn_again(monkeypatch):
+    """A prefetch that fails (here: a MemoryError in the thread) is drawn again from the same
+    generator state when the epoch begins: the batches are still rng.permutation's."""
+
+    class Flaky:  # the generator, failing on its second permutation
+        def __init__(self, seed: int) -> None:
+            self.g = np.random.default_rng(seed)
+            self.bit_generator = self.g.bit_generator
+            self.calls = 0
+
+        def permutation(self, n: int) -> np.ndarray:
+            self.calls += 1
+            if self.calls == 2:
+                raise MemoryError("no room")
+            return self.g.permutation(n)
+
+    monkeypatch.setattr(BatchSampler, "prefetch_rows", 0)
+    flaky = Flaky(8)
+    s = BatchSampler(30, 10, flaky)  # type: ignore[arg-type]
+    ref = np.random.default_rng(8)
+    for _ in range(3):
+        got = np.concatenate([next(s) for _ in range(3)])
+        np.testing.assert_array_equal(got, ref.permutation(30))
+    assert flaky.calls == 5  # 1 drawn, 1 failed in the thread, redrawn, then 2 prefetched
+
+
 def test_prefetched_fit_is_the_same_run(monkeypatch):
     """A mini-batch fit whose permutations are prefetched is bitwise the run without."""
     rng = np.random.default_rng(0)

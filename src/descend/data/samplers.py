@@ -159,6 +159,15 @@ class ChunkSampler:
         self.pos = int(d["pos"])
 
 
+def _permute_into(box: list[NDArray[np.int64]], rng: np.random.Generator, n: int) -> None:
+    """``box.append(rng.permutation(n))`` (a prefetch thread's work); a failure leaves the box
+    empty, and the sampler then draws the permutation in the calling thread, which raises."""
+    try:
+        box.append(rng.permutation(n))
+    except Exception:  # noqa: BLE001 - redrawn (and raised) where the permutation is needed
+        return
+
+
 #: the mini-batch samplers by name
 SAMPLINGS = ("reshuffle", "slices", "contiguous")
 
@@ -225,16 +234,20 @@ class BatchSampler:
         next epoch's in the background when n is large."""
         if self._ahead is not None:
             self._ahead.join()
-            perm = self._ahead_perm.pop()
+            if self._ahead_perm:
+                perm = self._ahead_perm.pop()
+            else:  # the thread failed (e.g. out of memory): draw it here, to raise here
+                assert self._state_before is not None
+                self.rng.bit_generator.state = self._state_before
+                perm = self.rng.permutation(self.n)
             self._ahead, self._state_before = None, None
         else:
             perm = self.rng.permutation(self.n)
         if self.n >= self.prefetch_rows:
             self._state_before = self.rng.bit_generator.state
-            box, rng, n = self._ahead_perm, self.rng, self.n
             self._ahead = threading.Thread(
-                target=lambda: box.append(rng.permutation(n)), name="descend-permutation",
-                daemon=True,
+                target=_permute_into, args=(self._ahead_perm, self.rng, self.n),
+                name="descend-permutation", daemon=True,
             )  # fmt: skip
             self._ahead.start()
         return perm

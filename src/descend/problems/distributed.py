@@ -330,17 +330,6 @@ def _blocks(X: Any, y: Any) -> list[Any]:
     return list(both.to_delayed().ravel())
 
 
-def _pairs(X: Any, y: Any) -> list[tuple[Any, Any]]:
-    """Each chunk of X and of y as a pair of delayed blocks, without a copy: the keys of the
-    *unoptimised* graphs, so that when the pairs are computed together a task that reads a
-    chunk (e.g. one Parquet partition holding X's and y's columns) is one key that X's block
-    and y's block share, computed once (optimising each collection on its own would fuse the
-    read into each and read the chunk twice). A persisted chunk is passed as it is held."""
-    xs = X.to_delayed(optimize_graph=False).ravel()
-    ys = y.to_delayed(optimize_graph=False).ravel()
-    return list(zip(xs, ys, strict=True))
-
-
 def _chunk_scatter(
     xb: Array,
     yb: Array,
@@ -409,8 +398,6 @@ def moments_dask(
     checkpoint needs it). ``progress(done, total)`` is called as chunks finish (counting again
     from 0 for a second pass).
     """
-    import dask
-
     X, y = _align(X, y)
     n = X.shape[0]
     head, yhead = _compute(X[:PROBE_ROWS], y[:PROBE_ROWS])
@@ -418,12 +405,22 @@ def moments_dask(
     x0, y0 = head[0].copy(), float(yhead[0])
     with np.errstate(all="ignore"):
         raw = n > PROBE_ROWS and _probe_ok(head, yhead, y0)
-    f = dask.delayed(_chunk_scatter, pure=True)
-    pairs = _pairs(X, y)
 
     def one_pass(raw: bool, fingerprint: bool) -> list[tuple[Array, str | None]]:
-        parts = [f(xb, yb, x0, y0, i, fingerprint, raw) for i, (xb, yb) in enumerate(pairs)]
-        return _compute_chunks(parts, progress=progress)  # [(S_i, sha256_i)], small
+        def block(xb: Array, yb: Array, block_info: Any = None) -> NDArray[np.object_]:
+            out = np.empty((1, 1), dtype=object)
+            i = int(block_info[0]["chunk-location"][0]) if block_info else 0
+            out[0, 0] = _chunk_scatter(xb, yb, x0, y0, i, fingerprint, raw)
+            return out
+
+        # one task per chunk, X's and y's blocks as they are (no copy): a blockwise graph,
+        # optimised like every other graph sent to the scheduler (a chunk's key always names
+        # the same task), in which a task that reads the chunk feeds both
+        res = _da().map_blocks(block, X, y[:, None], dtype=object,
+                               chunks=((1,) * X.numblocks[0], (1,)),
+                               meta=np.empty((0, 0), dtype=object))  # fmt: skip
+        parts = list(res.to_delayed().ravel())
+        return [p[0, 0] for p in _compute_chunks(parts, progress=progress)]  # small
 
     done = one_pass(raw, fingerprint)
     S = np.asarray(_add(*[np.asarray(p[0]) for p in done]))
