@@ -22,6 +22,7 @@ import contextlib
 import functools
 import io
 import math
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -322,7 +323,8 @@ def sharpness_cost() -> str:
     )
 
 
-SADDLE_RUN = dict(sizes=(2, 4, 8, 16, 32, 64), n_points=2, random_starts=3, max_iter=400, seed=0)
+SADDLE_RUN = dict(sizes=(2, 4, 8, 16, 32, 64), n_points=6, snapshots=0, path_starts=4,
+                  random_starts=12, max_iter=300, workers=2, seed=0)  # fmt: skip
 
 
 @functools.cache
@@ -338,9 +340,10 @@ def _saddle_run() -> tuple[Any, float]:
 
 
 def _saddle_counts(st: Any) -> str:
+    srcs = ("plateau", "path", "random")
     return ", ".join(
-        f"{r['n_params']} parameters {r['reached']['plateau'] + r['reached']['random']} of "
-        f"{r['tried']['plateau'] + r['tried']['random']}"
+        f"{r['n_params']} parameters {sum(r['reached'][k] for k in srcs)} of "
+        f"{sum(r['tried'][k] for k in srcs)}"
         for r in st.rows
     )
 
@@ -354,13 +357,26 @@ def saddles_table() -> str:
     low = [p for p in pts if p["loss"] < 0.2]
     deg = sum(1 for p in pts if p["nullity"] > 0)
     gmax = max(p["grad_norm"] for p in pts)
+    call = ", ".join(
+        f"sizes={list(v)}" if k == "sizes" else f"{k}={v}" for k, v in SADDLE_RUN.items()
+    )
+    lows = [[p for p in pts if p["size"] == i and p["loss"] < 0.2] for i in range(len(st.rows))]
+    low_by_size = ", ".join(
+        f"{r['n_params']}: {sum(1 for p in lo if p['kind'] == 'minimum')} of {len(lo)}"
+        for r, lo in zip(st.rows, lows, strict=True)
+    )
     return (
-        f"`saddle_study(sizes={list(SADDLE_RUN['sizes'])}, n_points={SADDLE_RUN['n_points']}, "
-        f"random_starts={SADDLE_RUN['random_starts']}, max_iter={SADDLE_RUN['max_iter']}, "
-        f"seed=0)`, {seconds:.0f} s wall clock in all on the shared 2-core machine "
-        "(`python scripts/docs.py saddles-table`). Searches are counted as *converged / tried*, "
-        "by where they started; the fraction of minima is over the distinct critical points, "
-        "± its binomial standard error √(f(1 − f)/n).\n\n"
+        f"`saddle_study({call})`, {seconds:.0f} s wall clock in all on the shared 2-core "
+        f"machine (load average {os.getloadavg()[0]:.1f} at the end; "
+        "`python scripts/docs.py saddles-table`; the CLI: `descend landscape saddles --sizes "
+        f"{','.join(map(str, SADDLE_RUN['sizes']))} --points {SADDLE_RUN['n_points']} "
+        f"--plateaus 0 --path {SADDLE_RUN['path_starts']} --random "
+        f"{SADDLE_RUN['random_starts']} --max-iter {SADDLE_RUN['max_iter']} --workers "
+        f"{SADDLE_RUN['workers']}`). Searches are counted as *converged / tried*, by where they "
+        "started; critical points are the distinct verified points, in brackets those first "
+        "reached by a Newton-MR search (the others are saddle-free Newton's, minima by design); "
+        "the fractions of minima are over those points, ± the binomial standard error "
+        "√(f(1 − f)/n).\n\n"
         + st.table()
         + "\n\nAll "
         + f"{len(pts)} distinct points pooled over sizes and binned by loss (`st.binned()`):\n\n"
@@ -369,25 +385,19 @@ def saddles_table() -> str:
         + f"Pooled Pearson corr(index, loss) = {corr:.2f} over {len(pts)} points. Every point "
         f"has ‖∇L‖ ≤ {gmax:.1e}; {deg} of them have a Hessian eigenvalue within the zero "
         f"threshold (degenerate). Of the {len(low)} points with loss < 0.2, "
-        f"{sum(1 for p in low if p['kind'] == 'minimum')} are minima. Newton-MR searches "
-        f"(plateau and random starts) converged: {_saddle_counts(st)}. Of the others, per "
-        "size: how many ran out of iterations while still moving / how many stalled (no 1 % "
-        "progress in 40 iterations), the median ‖∇L‖ where they all stopped, and for the "
-        "stalled ones the median ‖H∇L‖/(max|λ|·‖∇L‖), which is near 0 in a gradient-flat "
-        "region: "
+        f"{sum(1 for p in low if p['kind'] == 'minimum')} are minima (per size, parameters: "
+        f"minima of points with loss < 0.2, {low_by_size}). Newton-MR searches "
+        f"(path and random starts) converged: {_saddle_counts(st)}. Of the others, per "
+        "size: how many ran out of iterations while still moving / how many stalled (the "
+        "least ‖∇L‖ not 1 % lower in 40 iterations), the median least ‖∇L‖ they reached, "
+        "and for the stalled ones the median ‖H∇L‖/(max|λ|·‖∇L‖), which is near 0 in a "
+        "gradient-flat region: "
         + ", ".join(
             f"{r['n_params']} parameters {r['stopped_at_limit']} / {r['stalled']}, "
             f"{r['stalled_grad_norm']:.0e}"
             + (f", {r['stalled_flatness']:.0e}" if r["stalled"] else "")
             for r in st.rows
             if math.isfinite(r["stalled_grad_norm"])
-        )
-        + ". Distinct points per size first found by a Newton-MR search / by saddle-free Newton "
-        "from a descent end point: "
-        + ", ".join(
-            f"{r['n_params']}: {sum(1 for p in pts if p['size'] == i and p['source'] != 'descent')}"
-            f" / {sum(1 for p in pts if p['size'] == i and p['source'] == 'descent')}"
-            for i, r in enumerate(st.rows)
         )
         + "."
     )
@@ -404,11 +414,20 @@ def saddles_readme() -> str:
         else f"– ({r['n_params']})"
         for r in st.rows
     )
+    by_search = [
+        [p for p in st.points if p["size"] == i and p["source"] != "descent"]
+        for i in range(len(st.rows))
+    ]
+    fs = ", ".join(
+        f"{sum(1 for p in found if p['kind'] == 'minimum')} of {len(found)} ({r['n_params']})"
+        for r, found in zip(st.rows, by_search, strict=True)
+    )
     return (
-        f"Measured ({seconds:.0f} s, {len(st.points)} verified critical points of networks with "
-        f"{st.n_params[0]} to {st.n_params[-1]} parameters, `python scripts/docs.py "
-        f"saddles-readme`): the index grows with the loss (corr {corr:.2f}); fraction of "
-        f"minima among the distinct points (parameters): {fr}; Newton-MR searches converged "
+        f"Measured ({seconds:.0f} s with 2 processes, {len(st.points)} verified critical points "
+        f"of networks with {st.n_params[0]} to {st.n_params[-1]} parameters, `python "
+        f"scripts/docs.py saddles-readme`): the index grows with the loss (corr {corr:.2f}); "
+        f"fraction of minima among the distinct points (parameters): {fr}; minima among the "
+        f"points reached by Newton-MR searches: {fs}; those searches converged "
         f"{_saddle_counts(st)}."
     )
 
