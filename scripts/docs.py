@@ -350,6 +350,8 @@ def _saddle_counts(st: Any) -> str:
 
 def saddles_table() -> str:
     """The saddle study by Newton-MR: the per-size table, the binned index–loss table, notes."""
+    from descend.problems.curvature import CRITICAL_STEP_RTOL
+
     st, seconds = _saddle_run()
     loss, index = st.scatter()
     corr = float(np.corrcoef(loss, index)[0, 1])
@@ -357,6 +359,10 @@ def saddles_table() -> str:
     low = [p for p in pts if p["loss"] < 0.2]
     deg = sum(1 for p in pts if p["nullity"] > 0)
     gmax = max(p["grad_norm"] for p in pts)
+    step = max(  # the Newton step as a fraction of classify's critical-point bound
+        p["newton_step"] / (CRITICAL_STEP_RTOL * max(1.0, float(np.linalg.norm(p["theta"]))))
+        for p in pts
+    )
     call = ", ".join(
         f"sizes={list(v)}" if k == "sizes" else f"{k}={v}" for k, v in SADDLE_RUN.items()
     )
@@ -383,8 +389,9 @@ def saddles_table() -> str:
         + st.binned()
         + "\n\n"
         + f"Pooled Pearson corr(index, loss) = {corr:.2f} over {len(pts)} points. Every point "
-        f"has ‖∇L‖ ≤ {gmax:.1e}; {deg} of them have a Hessian eigenvalue within the zero "
-        f"threshold (degenerate). Of the {len(low)} points with loss < 0.2, "
+        f"has ‖∇L‖ ≤ {gmax:.1e} and a Newton step ‖H⁻¹∇L‖ at most {100 * step:.2g} % of "
+        f"classify's bound 10⁻⁴·max(1, ‖θ‖); {deg} of them have a Hessian eigenvalue within "
+        f"the zero threshold (degenerate). Of the {len(low)} points with loss < 0.2, "
         f"{sum(1 for p in low if p['kind'] == 'minimum')} are minima (per size, parameters: "
         f"minima of points with loss < 0.2, {low_by_size}). Newton-MR searches "
         f"(path and random starts) converged: {_saddle_counts(st)}. Of the others, per "
