@@ -274,8 +274,8 @@ def newton_mr(
     Near a degenerate set of critical points (merged or dead hidden units) the full Newton
     step first raises ‖g‖ before it falls; a monotone search cuts such steps to nothing and
     the search creeps. On the study's 129-parameter network, 24 searches from points along
-    descent runs converged 4 times with ``memory=1`` (monotone) and 11 times with
-    ``memory=10`` (docs/landscapes.md).
+    descent runs converged 3 times with ``memory=1`` (monotone) and 9 times with
+    ``memory=10`` (docs/landscapes.md, ``python scripts/docs.py saddles-search``).
 
     It is attracted to critical points of every index — minima, saddles, maxima — and
     converges quadratically to a non-degenerate one. When the full step fails the search, the
