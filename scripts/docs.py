@@ -78,19 +78,30 @@ def separation() -> str:
         ("iris versicolor", Xi, (yi == 1).astype(float)),
     ]
     rows = [
-        "| data (log loss, no penalty) | separable (LP) | learning rate | verdict | steps | ‖θ‖ |",
-        "|---|---|---|---|---|---|",
+        "| data (log loss, no penalty) | separable (LP) | learning rate | verdict | why | steps "
+        "| ‖θ‖ | training rows right |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, X, y in cases:
         A = np.column_stack([std(X), np.ones(len(X))])
         sep = linearly_separable(A, y)
-        for lr in ("auto", 0.1):
+        for lr in ("auto", 0.1, 0.01):
             with contextlib.redirect_stderr(io.StringIO()), _quiet():
                 res = ds.fit(X, y, loss="logloss", learning_rate=lr, max_steps=10_000, warn=False)
             norm = float(np.linalg.norm(res.params))
+            right = int(np.sum((res.predict(X) > 0.0) == (y == 1.0)))  # logits: class 1 if z > 0
+            why = (
+                "θ separates"
+                if "classifies every training row" in res.message
+                else "classes settled"
+                if "no row changed class" in res.message
+                else "step limit"
+                if "would have ended max_steps" in res.message
+                else "—"
+            )
             rows.append(
-                f"| {name} | {'yes' if sep else 'no'} | {lr} | {res.stop_reason} | "
-                f"{res.n_steps:,} | {norm:.3g} |"
+                f"| {name} | {'yes' if sep else 'no'} | {lr} | {res.stop_reason} | {why} | "
+                f"{res.n_steps:,} | {norm:.3g} | {right} of {len(y)} |"
             )
     return "\n".join(rows) + "\n\n(max_steps = 10,000 in every run.)"
 

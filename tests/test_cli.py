@@ -81,6 +81,7 @@ def test_divergence_exits_3_with_the_reason(capsys):
         (["fit", "--model", "poly:x"], "degree"),
         (["fit", "--loss", "l7"], "l7"),
         (["fit", "--x", "a"], "CSV"),
+        (["resume", "nope.ckpt"], "no checkpoint at 'nope.ckpt'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys):
