@@ -67,7 +67,7 @@ def test_small_family_quick(tmp_path):
         for full in (True, False)
         for t in (1, "default")
     }
-    assert all(c["ratio_min"] > 0 for c in cases)
+    assert all(c["ratio_min"] > 0 and c["step_loop_ratio_median"] > 0 for c in cases)
     assert res["small"]["playground"]["steps_per_second"] > 0
     md = next(tmp_path.glob("*.md")).read_text()
     assert "## Small problems" in md and "steps/s** made" in md

@@ -199,6 +199,15 @@ class Recorder:
             for column in self.tracked.values():
                 column.append(math.nan)
 
+    def reserve(self, m: int) -> tuple[NDArray[np.int64], Array, Array | None]:
+        """Room for ``m`` more rows, and the buffers to write them into: ``step`` (shape
+        (capacity,)), the columns (shape (4, capacity): loss, grad_norm, step_size, lr) and the
+        θ path (shape (capacity + 1, p), or None). The loop's fast path writes row ``n`` …
+        ``n + m − 1`` there directly and then sets :attr:`n`; what :meth:`add` would write."""
+        while self.n + max(int(m), 0) > self._step.shape[0]:
+            self._grow()
+        return self._step, self._cols, self._params
+
     def __len__(self) -> int:
         return self.n
 
