@@ -707,6 +707,14 @@ def dask_cluster() -> str:
     return dask_cluster.to_markdown(dask_cluster.measure())
 
 
+def dask_array() -> str:
+    """docs/dask.md: a fit on in-memory Dask arrays (1e7×10, 20 chunks) ÷ one read and ÷ the
+    in-memory fit, threaded scheduler and LocalCluster (``dask_cluster --array``; ~1 minute)."""
+    from benchmarks import dask_cluster
+
+    return dask_cluster.array_markdown(dask_cluster.measure_array())
+
+
 @functools.cache
 def _stats_pass_run() -> dict[str, Any]:
     """One run of the least-squares-at-the-memory-limit family (issue 19, item 1), shared by
@@ -744,6 +752,21 @@ def search_table() -> str:
     from benchmarks import search
 
     return "\n".join(search.to_markdown(search.search(quick=False))[2:]).strip()
+
+
+def minibatch_table() -> str:
+    """docs/benchmarks.md: the mini-batch epoch family alone (``--only minibatch``)."""
+    import tempfile
+
+    from benchmarks import run
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        r = run.run(only=("minibatch",), out=tmp)
+    la, lb = r["load_start"], r["load_end"]
+    body = run.minibatch_markdown(r["minibatch"])[3:]  # without the heading
+    return "\n".join(
+        body + ["", f"Load average {la[0]:.2f} before, {lb[0]:.2f} after; threads {r['threads']}."]
+    ).strip()
 
 
 #: the families the speed blocks quote (``python -m benchmarks.run --only …``; ≈ 8 min)
@@ -1073,6 +1096,7 @@ BLOCKS: dict[str, Block] = {
     "stats-pass-table": Block("docs/benchmarks.md", stats_pass_table, cheap=False),
     "stats-pass-readme": Block("README.md", stats_pass_readme, cheap=False),
     "search-table": Block("docs/benchmarks.md", search_table, cheap=False),
+    "minibatch-table": Block("docs/benchmarks.md", minibatch_table, cheap=False),
     "goe-fractions": Block("README.md", goe_fractions),
     "certify-plain": Block("README.md", certify_plain, cheap=False),
     "certify-readme": Block("README.md", certify_readme),
@@ -1092,6 +1116,7 @@ BLOCKS: dict[str, Block] = {
     "edge-readme": Block("README.md", edge_readme, cheap=False),
     "edge-adam": Block("docs/edge-of-stability.md", edge_adam, cheap=False),
     "dask-cluster": Block("docs/dask.md", dask_cluster, cheap=False),
+    "dask-array": Block("docs/dask.md", dask_array, cheap=False),
     "speed-readme": Block("README.md", speed_readme, cheap=False),
     "speed-full": Block("docs/benchmarks.md", speed_full, cheap=False),
     "multistart-tiny": Block("README.md", multistart_tiny, cheap=False),

@@ -132,3 +132,21 @@ def test_search_family_quick(tmp_path):
         "diverged",
     }
     assert "## Grid search over learning rates" in next(tmp_path.glob("*.md")).read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_dask_array_benchmark_smoke():
+    """``python -m benchmarks.dask_cluster --array`` at a tiny size: both schedulers, the Dask
+    fit equal to the in-memory fit, the table builds, and no worker process is left."""
+    import multiprocessing
+
+    pytest.importorskip("distributed")
+    from benchmarks import dask_cluster
+
+    r = dask_cluster.measure_array(rows=40_000, chunks=4, repeat=1)
+    for key in ("threads", "cluster"):
+        (row,) = r[key]["rounds"]
+        assert row["stop"] == "converged" and row["coef_rel_diff"] < 1e-9
+    assert "LocalCluster 2 × 1" in dask_cluster.array_markdown(r)
+    assert multiprocessing.active_children() == []
