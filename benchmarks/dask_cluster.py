@@ -269,6 +269,17 @@ def measure_array(
     return out
 
 
+def array_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 19 item 5: the Dask fit ≤ 1.5× one read of the same array, per scheduler."""
+    return [
+        {"target": "Dask fit ≤ 1.5× one read (X.sum().compute())",
+         "problem": f"{r['rows']:.0e}×{r['d']} in {r['chunks']} chunks, {name}",
+         "measured": r[key]["fit_over_read"], "met": r[key]["fit_over_read"] <= 1.5,
+         "note": f"fit ÷ in-memory fit {r[key]['fit_over_memory_fit']:.2f}"}
+        for key, name in (("threads", "threaded scheduler"), ("cluster", "LocalCluster 2 × 1"))
+    ]  # fmt: skip
+
+
 def array_markdown(r: dict[str, Any]) -> str:
     """The docs/dask.md block of the ``--array`` case."""
     lines = [

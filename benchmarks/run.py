@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import search, small, stats_pass
+from benchmarks import dask_cluster, search, small, stats_pass
 
 TARGET = 1e-6
 #: the eta0 grid of the tuned SGDRegressor (its other settings stay at their defaults)
@@ -552,7 +552,7 @@ def machine() -> dict[str, Any]:
 
 #: the problem families, in run order (``--only`` selects some)
 FAMILIES = (
-    "least-squares", "stats-pass", "huber", "minibatch", "polynomial", "small", "search"
+    "least-squares", "stats-pass", "huber", "minibatch", "polynomial", "small", "search", "dask"
 )  # fmt: skip
 
 
@@ -633,6 +633,10 @@ def _run(
     if "search" in chosen:
         print("grid search …", file=sys.stderr, flush=True)
         results["search"] = search.search(quick)
+    if "dask" in chosen:  # issue 19 item 5: a persisted 1e7×10 dask array, 20 chunks
+        print("dask (threaded scheduler and LocalCluster) …", file=sys.stderr, flush=True)
+        rows = 200_000 if quick else dask_cluster.ARRAY_ROWS
+        results["dask"] = dask_cluster.measure_array(rows, repeat=1 if quick else 3)
     results["load_end"] = os.getloadavg()
 
 
@@ -708,6 +712,8 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         out += small.targets(r["small"])
     if "search" in r:
         out += search.targets(r["search"])
+    if "dask" in r:
+        out += dask_cluster.array_targets(r["dask"])
     return out
 
 
@@ -852,6 +858,9 @@ def to_markdown(r: dict[str, Any]) -> str:
         lines += small.to_markdown(r["small"])
     if "search" in r:
         lines += search.to_markdown(r["search"])
+    if "dask" in r:
+        lines += ["", "## Dask: a persisted dask array, fit against one read", ""]
+        lines += [dask_cluster.array_markdown(r["dask"])]
     lines += ["", "## Targets", "", "| target | problem | measured | met | notes |",
               "|---|---|---|---|---|"]  # fmt: skip
     for t in r["targets"]:

@@ -22,6 +22,11 @@ def test_quick_benchmark_smoke(tmp_path):
     assert {t["target"] for t in res["targets"]} >= {
         "least-squares time to 1e-6 ≤ 1.5× one X.T@X",
         "mini-batch epoch ≥ 5× faster than the PyTorch loop",
+        "Dask fit ≤ 1.5× one read (X.sum().compute())",
+    }
+    assert {r["problem"].split(", ")[-1] for r in res["targets"] if "Dask" in r["target"]} == {
+        "threaded scheduler",
+        "LocalCluster 2 × 1",
     }
     names = [r["method"] for r in res["problems"][0]["rows"]]
     assert any("float32" in m for m in names) and any("PyTorch" in m for m in names)
