@@ -755,13 +755,11 @@ def search_table() -> str:
 
 
 def minibatch_table() -> str:
-    """docs/benchmarks.md: the mini-batch epoch family alone (``--only minibatch``)."""
-    import tempfile
-
+    """docs/benchmarks.md: the mini-batch epoch family (from the speed blocks' shared run,
+    so that one regeneration times the PyTorch epochs once)."""
     from benchmarks import run
 
-    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
-        r = run.run(only=("minibatch",), out=tmp)
+    r = _speed_run()
     la, lb = r["load_start"], r["load_end"]
     body = run.minibatch_markdown(r["minibatch"])[3:]  # without the heading
     return "\n".join(
