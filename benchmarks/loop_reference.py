@@ -1,14 +1,16 @@
 """The descent loop as it ran before chunks: one ``Descent.step`` per iteration (issue 19).
 
-``Descent.run`` (the fast path: counters in local variables, records written into preallocated
-buffers, fused in-place updates) must give *bit for bit* what this step-by-step loop gives: the
-same stop reason, step count, message, history and θ. :func:`reference_run` is the driver the
+``Descent.run`` (the loop's one body: counters in local variables, records written into
+preallocated buffers, fused in-place updates; ``Descent.step`` is ``run(1)``) must give *bit
+for bit* what this step-by-step loop gives: the same stop reason, step count, message, history
+and θ, with every feature (line search, smoothing, validation, separation, L1, sharpness,
+state norms). :func:`reference_run` is the driver the
 loop used before (``while step() is not None and stop_reason is None``, one step per call) and
 :func:`reference_step` is a verbatim copy of ``Descent.step`` at that time (commit f1bea6c),
 kept here so that a later change to either body is compared against the original. (One
 call follows a later change of a rule's method: ``_escaping``, the separated rule, lost its
 ``prev_loss`` argument.)
-``tests/test_loop_chunks.py`` patches ``Descent.run`` with :func:`reference_run` to produce the
+``tests/test_loop_run.py`` patches ``Descent.run`` with :func:`reference_run` to produce the
 reference fits; ``benchmarks/small.py`` can time it beside the new loop.
 """
 

@@ -25,7 +25,17 @@ from descend.problems.models.linear import Linear
 
 pytestmark = pytest.mark.timeout(120)
 
-COLUMNS = ("step", "loss", "grad_norm", "step_size", "lr", "params", "val_loss")
+COLUMNS = (
+    "step",
+    "loss",
+    "grad_norm",
+    "step_size",
+    "lr",
+    "params",
+    "val_loss",
+    "sharpness",
+    "preconditioned_sharpness",
+)
 
 
 @pytest.fixture
@@ -48,6 +58,8 @@ def _same(new: Any, old: Any, renamed: tuple[str, str] = ("", "")) -> None:
         if a is not None:
             np.testing.assert_array_equal(a, b, err_msg=col)
     assert set(new.history.state_norms) == set(old.history.state_norms)
+    for key, norms in new.history.state_norms.items():
+        np.testing.assert_array_equal(norms, old.history.state_norms[key], err_msg=key)
     assert encode_tree(new.opt_state) == encode_tree(old.opt_state)
     assert (new.certificate is None) == (old.certificate is None)
     if new.certificate is not None:
@@ -318,3 +330,169 @@ def test_every_counter_matches_the_step_loop(reg, optimizer, lr, batch_size):
         assert new.snapshot().to_dict() == old.snapshot().to_dict()
         assert (new.stop_reason, new.message) == (old.stop_reason, old.message)
     assert new.flips > 0 or lr != 0.5393
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(
+    ("case", "kw", "reason"),
+    [
+        ("mae smoothing", {"loss": "mae", "learning_rate": "auto"}, None),
+        (
+            "mae smoothing, few steps",
+            {"loss": "mae", "learning_rate": "auto", "max_steps": 40},
+            None,
+        ),
+        ("huber armijo", {"loss": "huber", "learning_rate": "armijo", "tol": 0.0}, None),
+        ("armijo to the floor", {"learning_rate": "armijo", "tol": 0.0, "gtol": 0.0}, "stalled"),
+        ("sharpness", {"learning_rate": 0.05, "track_sharpness": 7, "max_steps": 200}, None),
+        (
+            "preconditioned sharpness",
+            {"optimizer": "adam", "learning_rate": 0.05, "track_sharpness": 5, "max_steps": 150},
+            None,
+        ),
+        (
+            "sharpness, mini-batch",
+            {"learning_rate": 0.05, "batch_size": 8, "track_sharpness": 6, "max_steps": 120},
+            None,
+        ),
+        ("state norms, adam", {"optimizer": "adam", "record_state": True, "max_steps": 300}, None),
+        (
+            "state norms, mini-batch",
+            {"optimizer": "momentum", "batch_size": 8, "record_state": True, "max_steps": 300},
+            None,
+        ),
+        (
+            "l1, mini-batch",
+            {"penalty": "l1", "alpha": 0.05, "batch_size": 8, "max_steps": 400},
+            None,
+        ),
+        ("l1 stationary", {"penalty": "l1", "alpha": 0.5, "learning_rate": "auto"}, None),
+        (
+            "validation, no early stopping",
+            {"validation_fraction": 0.25, "learning_rate": 0.05, "max_steps": 300},
+            None,
+        ),
+        (
+            "validation, mini-batch early stopping",
+            {
+                "validation_fraction": 0.25,
+                "early_stopping": True,
+                "n_iter_no_change": 2,
+                "batch_size": 6,
+                "learning_rate": 0.2,
+                "max_steps": 3000,
+            },
+            None,
+        ),
+        (
+            "validation, diverging",
+            {"validation_fraction": 0.25, "learning_rate": 5.0, "max_steps": 300},
+            "diverged",
+        ),
+    ],
+)
+def test_every_feature_matches_the_step_loop(monkeypatch, reg, case, kw, reason):
+    """The features the common runs lack — the MAE's smoothing continuation (stages that end
+    without stopping, the line search's warm start), the line search with other losses and
+    rules, sharpness tracking (plain and preconditioned, full batch and mini-batch), the
+    optimizer state's norms, an L1 part (proximal steps, judged by the minimum-norm
+    subgradient), a validation split (with and without early stopping, per step and per
+    epoch) — give the reference's verdict, message, record (every column, the tracked ones
+    and the state norms included) and θ."""
+    X, y = reg
+    settings = {"max_steps": 2000, **kw}
+    with np.errstate(all="ignore"):
+        new, old = _both(monkeypatch, lambda: ds.fit(X, y, **settings))
+    _same(new, old)
+    if reason is not None:
+        assert new.stop_reason == reason, new.message
+    if "track_sharpness" in kw:
+        assert np.isfinite(new.history.sharpness).sum() > 1
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("batch_size", [None, 6])
+def test_log_loss_matches_the_step_loop(monkeypatch, rng, batch_size):
+    """Log loss on rows that are not separable (the separation rules run and do not fire)
+    and on separable ones (full batch and mini-batch: the rule fires at a step or an epoch's
+    end)."""
+    X = rng.normal(size=(40, 2))
+    noisy = (X[:, 0] + 0.8 * rng.normal(size=40) > 0).astype(float)
+    clean = (X[:, 0] - X[:, 1] > 0).astype(float)
+    for labels in (noisy, clean):
+        new, old = _both(
+            monkeypatch,
+            lambda t=labels: ds.fit(
+                X, t, loss="logloss", learning_rate=0.5, batch_size=batch_size, max_steps=2000
+            ),
+        )
+        _same(new, old)
+    assert new.stop_reason == "separated"
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_step_by_step_is_run_and_the_reference(reg):
+    """``step()`` (``run(1)``) one call at a time returns the rows the record holds and ends
+    where the reference ends, on a run with the general features (the MAE's continuation,
+    whose stage changes make no row)."""
+    X, y = reg
+    objective = ds.objective(X, y, loss="mae")
+    theta0 = np.zeros(objective.n_params)
+    from descend.descent.rates import Smoothing
+
+    def descent() -> Descent:
+        return Descent(objective, theta0, optim.gd(1.0), max_steps=400, line_search=True,
+                       smoothing=Smoothing(), record_params=True)  # fmt: skip
+
+    new, old = descent(), descent()
+    rows = []
+    while (row := new.step()) is not None:
+        rows.append(row)
+    assert reference_run(old, 10**6) == len(rows) == new.k
+    assert rows == new.recorder.rows == old.recorder.rows
+    assert (new.stop_reason, new.message) == (old.stop_reason, old.message)
+    assert new.snapshot().to_dict() == old.snapshot().to_dict()
+    assert new.delta is not None and new.stage_delta is not None  # stages ended on the way
+
+
+def test_line_search_without_decrease_matches_the_step_loop():
+    """A line search that finds no decrease ends the run as "stalled", as in the reference
+    (here: a surface whose loss at θ_k, as the step sees it, is 10⁶ below the value the search
+    measures, so no trial step looks lower)."""
+    bowl = ds.surfaces.quadratic()
+
+    class Below(type(bowl)):  # type: ignore[misc]
+        def value_and_grad(self, theta: Any) -> Any:
+            loss, g = super().value_and_grad(theta)
+            return loss - 1e6, g
+
+    surface = Below()
+
+    def descent() -> Descent:
+        return Descent(surface, [-1.0, 1.0], optim.gd(1.0), line_search=True, max_steps=50)
+
+    new, old = descent(), descent()
+    assert new.run(100) == reference_run(old, 100) == 0
+    assert new.stop_reason == old.stop_reason == "stalled"
+    assert new.message == old.message and "found no decrease" in new.message
+    assert new.snapshot().to_dict() == old.snapshot().to_dict()
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_separable_rows_found_by_the_linear_program_match_the_step_loop(monkeypatch):
+    """Standardised breast cancer (569×30, separable: a linear program finds it when the
+    problem is built): the run ends by the rule that marks θ's classes at doubling steps
+    (epochs for mini-batches), full batch and mini-batch, as in the reference."""
+    pytest.importorskip("scipy")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    Z = StandardScaler().fit_transform(X)
+    for kw in ({"learning_rate": "auto"}, {"learning_rate": 1.0, "batch_size": 64, "seed": 3}):
+        new, old = _both(
+            monkeypatch,
+            lambda kw=kw: ds.fit(Z, y.astype(float), loss="logloss", max_steps=20_000, **kw),
+        )
+        _same(new, old)
+        assert new.stop_reason == "separated" and "no row changed class" in new.message

@@ -1,13 +1,14 @@
-"""The descent loop's one iteration and its resumable state.
+"""The descent loop's body and its resumable state.
 
-:class:`Descent` is *the* loop body: every shell that runs gradient descent —
+:class:`Descent` is *the* loop: every shell that runs gradient descent —
 :func:`descend.minimize` (run to the end, with callbacks and checkpoints) and
 :class:`descend.Session` (a few steps at a time, for the web playground) — builds one and calls
 :meth:`Descent.run` until it reports a stop. Sampling, evaluation, the divergence guard, the
-stopping rules, the optimizer update, the line search and the history all live there:
-:meth:`Descent.step` is one iteration, and :meth:`Descent.run` makes many, bit for bit as
-many calls of ``step`` would (its fast path keeps the counters in local variables and runs in
-chunks; ``tests/test_loop_run.py`` holds it to a copy of the step-by-step loop).
+stopping rules, the optimizer update, the line search and the history all live in one body,
+:meth:`Descent.run` (n iterations, in chunks, the counters in local variables; every feature
+a branch on a flag read once per call), so that each stopping rule is written once;
+:meth:`Descent.step` is ``run(1)``. ``tests/test_loop_run.py`` holds it, bit for bit, to a
+copy of the step-by-step loop it replaced (``benchmarks/loop_reference.py``).
 
 A :class:`LoopState` is what a :class:`Descent` starts from and what it hands out when asked for
 a snapshot: everything needed to continue a run *bitwise* as if it had never stopped — θ, the
@@ -284,6 +285,8 @@ _SQRT_EPS = math.sqrt(_EPS)
 #: the most steps :meth:`Descent.run` makes between two readings of the schedule and two
 #: reservations of history rows
 CHUNK = 1024
+#: what :meth:`Descent._screen` says: go on, the run stopped, a smoothing stage ended
+_GO_ON, _STOPPED, _NEXT_STAGE = 0, 1, 2
 #: up to this many parameters, :meth:`Descent.run` keeps a chunk's gradients (references) and
 #: makes the oscillation rule's reversal tests when its counter is read
 DEFER_REVERSALS = 256
@@ -390,8 +393,8 @@ class Descent:
 
     This is the loop body that :func:`descend.minimize` and :class:`descend.Session` share. It
     owns the run's state — θ, the optimizer state, the mini-batch sampler, the divergence guard's
-    and the stopping rules' counters, the lowest-loss θ and the history — and :meth:`step` makes
-    one iteration (:meth:`run` makes up to n, exactly as n calls of :meth:`step`, faster):
+    and the stopping rules' counters, the lowest-loss θ and the history — and :meth:`run` makes
+    up to n iterations (:meth:`step`, one), each of them:
 
     1. sample rows B_k: all of them (full batch), or the next ``batch_size`` rows of a fresh
        shuffle per epoch (mini-batch; ``batch_size=1`` is stochastic descent);
@@ -700,9 +703,9 @@ class Descent:
         self.message = ""
         self.at_boundary = True
 
-    # -- one iteration ---------------------------------------------------------------------
+    # -- the loop body ---------------------------------------------------------------------
     def step(self) -> Row | None:
-        """Make one iteration (see the class docstring).
+        """Make one iteration (see the class docstring): :meth:`run` with n = 1.
 
         Returns
         -------
@@ -712,148 +715,15 @@ class Descent:
             the run (the callback, a mini-batch epoch's convergence): check
             :attr:`stop_reason`.
         """
-        if self.stop_reason is not None:
+        if self.run(1) == 0:
             return None
-        k = self.k
-        if k >= self.max_steps:
-            self.stop("max_steps", self._budget_message())
-            return None
-        self.at_boundary = False
-        theta, full_batch = self.theta, self.full_batch
-        objective = self.objective if self.smoothing is None else self._stage_objective(theta)
-        if full_batch:
-            loss, g = objective.value_and_grad(theta)
-        else:
-            if self.grad0 is None:  # the full gradient at θ₀: what "stationary" is relative to
-                self.grad0 = float(np.linalg.norm(objective.value_and_grad(theta)[1]))
-            loss, g = objective.value_and_grad(theta, next(self.batches))
-        loss = float(loss)
-        # with an L1 part, stationarity is the minimum-norm subgradient of the whole objective
-        gnorm = _norm(objective.stationarity(theta, g) if self.prox else g)
-        self.loss = loss
-        self.last_gnorm = gnorm
-        loss0 = self.loss0
-        if loss0 is None:
-            self.loss0 = loss0 = loss
-        if self.grad0 is None:
-            self.grad0 = gnorm
-        prev_loss = self.prev_loss
-        finite = math.isfinite(loss) and math.isfinite(gnorm)
+        return self.recorder.last()
 
-        # divergence guard: non-finite, or growth the rule that ran does not allow
-        prev_best = self.best_loss
-        if full_batch and finite and loss < self.best_loss:
-            self.best_theta, self.best_loss = theta.copy(), loss
-        if full_batch and gnorm < 0.99 * self.grad_low:  # a new low of ‖∇L‖ by more than 1 %
-            self.low_gap, self.last_low, self.grad_low = k - self.last_low, k, gnorm
-        a0 = abs(loss0)
-        blown = finite and loss > 1e12 * (1e-300 if a0 < 1e-300 else a0)  # max, inlined
-        if full_batch and finite and loss > prev_loss and loss > self.rise_floor * loss0:
-            self.rising += 1
-        else:
-            self.rising = 0
-        rising = self.rising >= self.rise_patience and not self._within_limit()
-        if not finite or blown or rising:
-            self._diverge(loss, "non-finite" if not finite else "blown" if blown else "rising")
-            return None
-
-        if full_batch:
-            # the gradient's direction reversing step after step: oscillation
-            prev_g = self.prev_grad
-            reversed_ = prev_g is not None and float(np.dot(g, prev_g)) < 0.0
-            self.flips = self.flips + 1 if reversed_ else 0
-            self.prev_grad = (
-                g.copy()
-                if type(g) is np.ndarray and g.dtype == np.float64
-                else np.array(g, dtype=np.float64)
-            )
-            if self.validation is not None and self._validate(theta, k):
-                return None
-            if self.may_separate and self._separated(theta, k):
-                return None
-            if self.known_separable and self._escaping(theta, loss, k, "steps"):
-                return None
-            if self._stage_done(loss, gnorm, k):
-                return self.step()  # the next, smaller δ, from the same θ
-            if self._settled(loss, gnorm, k):
-                return None
-            # a stall: for `patience` steps no new low of the loss (beyond rounding) while it
-            # hardly moves (≤ √ε relative: rounding noise, not momentum's transient rise)…
-            scale, floor = abs(loss), _EPS * a0
-            scale = floor if floor > scale else scale  # a perfect fit's loss is all rounding
-            progress = loss < prev_best - self.stall_tol * scale
-            still = math.isfinite(prev_loss) and abs(loss - prev_loss) <= _SQRT_EPS * scale
-            self.calm = self.calm + 1 if still and not progress else 0
-            # …and the gradient has set no new 1 % low for three times the gap between its
-            # last two lows: slow but steady progress is never a stall, a stopped one is
-            quiet = k - self.last_low >= self.stall_window and k - self.last_low >= 3 * self.low_gap
-            if self.calm >= self.stall_window and quiet and k >= self.resume_at:
-                if self._next_stage(loss):
-                    return self.step()
-                self._stall(gnorm, oscillating=self.flips >= self.patience)
-                return None
-        self.prev_loss = loss
-
-        # the update
-        u, new_state = self.opt.update(g, self.opt_state, theta)
-        if self.line_search:
-            t, _ = backtracking(objective, theta, g, u, loss=loss, lr0=2.0 * self.lr_ls)
-            if t == 0.0 and self._next_stage(loss):
-                return self.step()
-            if t == 0.0:
-                self.stop(
-                    "stalled",
-                    "stalled: the line search found no decrease along the update direction "
-                    f"(‖∇L‖ = {gnorm:.3g}, {gnorm / (self.grad0 or 1.0):.2g} of the first "
-                    "gradient): the loss cannot fall further in floating point here"
-                    + self._bound_text(),
-                )
-                return None
-            self.lr_ls = lr = t
-            u = t * u
-        else:
-            # the η this update applied, from the rule's own step count (a restart resets it)
-            applied = self.opt.applied_lr
-            lr = applied(new_state) if applied is not None else float(self.opt.learning_rate(k))
-        self.last_lr = lr
-        self.opt_state = new_state
-        theta_k = theta
-        self.theta = theta = theta + u
-        self.k = k + 1
-        if self.average is not None and self.k > self.average:  # θ̄ ← θ̄ + (θ_k − θ̄)/m
-            self.avg_count += 1
-            if self.avg_theta is None:
-                self.avg_theta = theta.copy()
-            else:
-                self.avg_theta += (theta - self.avg_theta) / self.avg_count
-        step_size = _norm(u)
-        self.recorder.add(
-            k,
-            loss,
-            gnorm,
-            step_size,
-            lr,
-            theta,
-            _state_norms(new_state) if self.record_state else None,
-            None if self.track_sharpness is None else self._measure(objective, theta_k, k),
-        )
-        row = (k, loss, gnorm, step_size, lr)
-        epoch_end = not full_batch and (k + 1) % self.steps_per_epoch == 0
-        self.at_boundary = not epoch_end
-        callback = self.callback
-        if callback is not None and callback(k, theta, loss):
-            self.stop("interrupted", f"stopped by the callback at step {k + 1}")
-            return row
-        if epoch_end:
-            self._end_epoch(theta)
-        self.at_boundary = True
-        return row
-
-    # -- many iterations: the fast path ----------------------------------------------------
     def fast(self) -> bool:
-        """:meth:`run` may take its fast path: no feature that needs the general body (the
-        smoothing continuation, a line search, validation, the separation rules of the log
-        loss, an L1 part, sharpness tracking, recorded state norms, tracked columns)."""
+        """The run has none of the features that add work to a step (the smoothing
+        continuation, a line search, validation, the separation rules of the log loss, an L1
+        part, sharpness tracking, recorded state norms, tracked columns): :meth:`run` then
+        takes no branch for them. (Informative: every run goes through the one body.)"""
         return (
             self.smoothing is None
             and not self.line_search
@@ -866,39 +736,39 @@ class Descent:
         )
 
     def run(self, n: int) -> int:
-        """Make up to ``n`` iterations, exactly as ``n`` calls of :meth:`step` would.
+        """Make up to ``n`` iterations: the loop's one body (:meth:`step` is ``run(1)``).
 
-        The same iterates, history rows, stopping rules (checked at every step, in the same
-        order, on the same numbers) and messages as :meth:`step`; what differs is the
-        bookkeeping. Where :meth:`fast` holds, the loop runs in chunks of up to
-        :data:`CHUNK` steps: before a chunk it reserves the chunk's history rows
-        (:meth:`Recorder.reserve`) and reads the chunk's learning rates from the schedule;
-        within it, the counters live in local variables, written back to the object only
-        when a rule fires, a callback or an epoch's end needs them, or the chunk ends; the
-        lowest-loss θ and the previous gradient are kept by reference (θ_{k+1} is a new array
-        each step — written straight into the history's θ path when that is kept — and
-        objectives return fresh gradients, so neither changes afterwards); and a built-in
-        rule updates in place (:class:`~descend.descent.optim.Fused`, bit for bit
-        ``opt.update``). Otherwise it calls :meth:`step` ``n`` times.
+        Each iteration is the class docstring's steps 1–5, and every stopping rule is checked
+        at every step in the order given there. The bookkeeping is what makes it cheap: the
+        loop runs in chunks of up to :data:`CHUNK` steps; before a chunk it reserves the
+        chunk's history rows (:meth:`Recorder.reserve`) and reads the chunk's learning rates
+        from the schedule; within it, the counters live in local variables, written back to
+        the object (``save``) only when a rule's method needs them, a callback or an epoch's
+        end reads them, or the chunk ends, and read back (``load``) where a rule changed
+        them; the lowest-loss θ and the previous gradient are kept by reference (θ_{k+1} is
+        a new array each step — written straight into the history's θ path when that is
+        kept — and objectives return fresh gradients, so neither changes afterwards); and a
+        built-in rule updates in place (:class:`~descend.descent.optim.Fused`, bit for bit
+        ``opt.update``) unless the step needs the rule's state tuple (a line search, recorded
+        state norms, tracked columns).
+
+        The features most runs lack are branches on flags read once per call: the L1 part's
+        stationarity measure, the full-batch rules before the verdicts (validation, the
+        separation rules, a smoothing stage's end: :meth:`_screen`), the line search after
+        the update direction, the recorded extras (:meth:`_record_more`). A smoothing stage
+        that ends makes no update: the chunk ends and the same step is made again on the next
+        δ.
 
         Returns
         -------
         int
             Updates made; fewer than ``n`` when the run stopped (see :attr:`stop_reason`).
         """
-        if not self.fast():
-            made = 0
-            while made < n and self.stop_reason is None:
-                if self.step() is None:
-                    break
-                made += 1
-            return made
         if self.stop_reason is not None or n <= 0:
             return 0
 
-        objective, opt = self.objective, self.opt
+        opt = self.opt
         full_batch = self.full_batch
-        vg = objective.value_and_grad
         batches = self.batches
         max_steps = self.max_steps
         k = self.k
@@ -913,8 +783,14 @@ class Descent:
         stall_window, stall_tol, resume_at = self.stall_window, self.stall_tol, self.resume_at
         mu, tol, gtol = self.mu, self.tol, self.gtol
         callback, steps_per_epoch = self.callback, self.steps_per_epoch
+        # the features most runs lack, each a branch taken only when present
+        smoothing, line_search, prox = self.smoothing, self.line_search, self.prox
+        screen = full_batch and (
+            self.validation is not None or self.may_separate or smoothing is not None
+        )
+        extra = self.record_state or self.track_sharpness is not None or bool(self.recorder.tracked)
         fused = opt.fused
-        kernel = None if fused is None else fused()
+        kernel = None if fused is None or line_search or extra else fused()
         opt_state = self.opt_state
         if kernel is not None:
             kernel.load(opt_state)
@@ -927,7 +803,7 @@ class Descent:
         isfinite, sqrt, ndarray, f64 = math.isfinite, math.sqrt, np.ndarray, np.float64
         mul, add = np.multiply, np.add
         sqrt_eps = _SQRT_EPS
-        # constants of loss0, once it is known (the same numbers step() computes each step)
+        # constants of loss0, once it is known (the numbers the rules compute from it)
         a0 = blow = floor = 0.0
         if loss0 is not None:
             a0 = abs(loss0)
@@ -980,6 +856,16 @@ class Descent:
             self.at_boundary = at_boundary
             rec.n = i
 
+        def load() -> None:  # the locals from the object, after a rule's method changed it
+            nonlocal theta, prev_loss, best_theta, best_loss, grad_low, last_low, low_gap
+            nonlocal rising, calm, flips, prev_grad, loss, gnorm, pending, base
+            theta = self.theta
+            prev_loss, best_theta, best_loss = self.prev_loss, self.best_theta, self.best_loss
+            grad_low, last_low, low_gap = self.grad_low, self.last_low, self.low_gap
+            rising, calm, flips, prev_grad = self.rising, self.calm, self.flips, self.prev_grad
+            loss, gnorm = self.loss, self.last_gnorm
+            pending, base = [], prev_grad
+
         try:
             while made < n:
                 if k >= max_steps:
@@ -987,8 +873,11 @@ class Descent:
                     self.stop("max_steps", self._budget_message())
                     stopped = True
                     break
-                # a chunk: its history rows reserved, its rates read from the schedule
+                # a chunk: its history rows reserved, its rates read from the schedule, the
+                # function it descends (the smoothing continuation: this stage's S_δ)
                 m = min(n - made, CHUNK, max_steps - k)
+                objective = self.objective if smoothing is None else self._stage_objective(theta)
+                vg = objective.value_and_grad
                 rec.n = i
                 steps_col, cols, params = rec.reserve(m)
                 loss_col, gnorm_col, size_col, lr_col = cols
@@ -1006,9 +895,13 @@ class Descent:
                             grad0 = float(np.linalg.norm(vg(theta)[1]))
                         loss, g = vg(theta, next(batches))
                     loss = float(loss)
-                    if type(g) is ndarray and g.dtype == f64 and g.ndim == 1:
+                    if prox:  # an L1 part: stationarity is the minimum-norm subgradient
+                        gnorm = _norm(objective.stationarity(theta, g))
+                        if not (type(g) is ndarray and g.dtype == f64 and g.ndim == 1):
+                            g = np.array(g, dtype=np.float64)
+                    elif type(g) is ndarray and g.dtype == f64 and g.ndim == 1:
                         gnorm = sqrt(float(g.dot(g)))  # _norm(g), inlined
-                    else:  # the norm as step() takes it, then the float64 vector the rule sees
+                    else:  # the norm of what the objective returned, then the rule's vector
                         gnorm = _norm(g)
                         g = np.array(g, dtype=np.float64)
                     if loss0 is None:
@@ -1023,7 +916,7 @@ class Descent:
                     prev_best = best_loss
                     if full_batch and finite and loss < best_loss:
                         best_theta, best_loss = theta, loss  # θ_k is never written again
-                    if full_batch and gnorm < 0.99 * grad_low:
+                    if full_batch and gnorm < 0.99 * grad_low:  # a new low of ‖∇L‖ by > 1 %
                         low_gap, last_low, grad_low = k - last_low, k, gnorm
                     blown = finite and loss > blow
                     if full_batch and finite and loss > prev_loss and loss > rise_floor * loss0:
@@ -1042,12 +935,22 @@ class Descent:
                         break
 
                     if full_batch:
+                        # the gradient's direction reversing step after step: oscillation
                         if defer:
                             pending.append(g)
                         else:
                             reversed_ = prev_grad is not None and float(g.dot(prev_grad)) < 0.0
                             flips = flips + 1 if reversed_ else 0
                         prev_grad = g
+                        if screen:  # validation, separation, a smoothing stage's end
+                            save()
+                            verdict = self._screen(theta, loss, gnorm, k)
+                            if verdict == _STOPPED:
+                                stopped = True
+                                break
+                            if verdict == _NEXT_STAGE:  # the same step on the next δ
+                                load()
+                                break
                         # converged / stationary: the cheap tests first, _settled decides
                         if k >= resume_at:
                             size = abs(loss)
@@ -1062,14 +965,22 @@ class Descent:
                                 if self._settled(loss, gnorm, k):
                                     stopped = True
                                     break
+                        # a stall: for `patience` steps no new low of the loss (beyond
+                        # rounding) while it hardly moves (≤ √ε relative: rounding noise, not
+                        # momentum's transient rise; a perfect fit's loss is all rounding)…
                         scale = abs(loss)
                         scale = floor if floor > scale else scale
                         progress = loss < prev_best - stall_tol * scale
                         still = isfinite(prev_loss) and abs(loss - prev_loss) <= sqrt_eps * scale
                         calm = calm + 1 if still and not progress else 0
+                        # …and the gradient has set no new 1 % low for three times the gap
+                        # between its last two lows: slow but steady progress is never a stall
                         quiet = k - last_low >= stall_window and k - last_low >= 3 * low_gap
                         if calm >= stall_window and quiet and k >= resume_at:
                             save()
+                            if smoothing is not None and self._next_stage(loss):
+                                load()
+                                break
                             self._stall(gnorm, oscillating=flips >= self.patience)
                             stopped = True
                             break
@@ -1084,8 +995,21 @@ class Descent:
                             u = apply(g, lr)
                         counted += 1
                     else:
-                        u, opt_state = update(g, opt_state, theta)
-                        lr = applied(opt_state) if applied is not None else float(schedule(k))
+                        u, new_state = update(g, opt_state, theta)
+                        if line_search:  # u_k = t_k·d_k, t_k the Armijo step along d_k
+                            t = self._line_search(objective, theta, g, u, loss)
+                            if t == 0.0:
+                                save()
+                                if self._no_decrease(loss, gnorm):
+                                    stopped = True
+                                    break
+                                load()  # the same step on the next δ
+                                break
+                            lr = t
+                            u = t * u
+                        else:
+                            lr = applied(new_state) if applied is not None else float(schedule(k))
+                        opt_state = new_state
                     last_lr = lr
                     steps_col[i] = k
                     loss_col[i] = loss
@@ -1093,15 +1017,18 @@ class Descent:
                     size_col[i] = sqrt(float(u.dot(u)))
                     lr_col[i] = lr
                     i += 1
+                    theta_k = theta
                     theta = theta + u if params is None else add(theta, u, out=params[i])
                     k += 1
                     made += 1
-                    if average is not None and k > average:
+                    if average is not None and k > average:  # θ̄ ← θ̄ + (θ_k − θ̄)/m
                         avg_count += 1
                         if avg_theta is None:
                             avg_theta = theta.copy()
                         else:
                             avg_theta += (theta - avg_theta) / avg_count
+                    if extra:  # state norms, tracked columns (the sharpness at θ_k)
+                        self._record_more(i - 1, k - 1, objective, theta_k, opt_state)
                     epoch_end = not full_batch and k % steps_per_epoch == 0
                     at_boundary = not epoch_end
                     if callback is not None and callback(k - 1, theta, loss):
@@ -1112,8 +1039,7 @@ class Descent:
                     if epoch_end:
                         save(state=False)
                         self._end_epoch(self.theta)
-                        best_theta, best_loss, calm = self.best_theta, self.best_loss, self.calm
-                        loss, gnorm = self.loss, self.last_gnorm
+                        load()
                         at_boundary = True
                         if self.stop_reason is not None:
                             save()
@@ -1126,6 +1052,54 @@ class Descent:
             if not stopped:  # a rule that fired wrote back, then changed the state it owns
                 save()
         return made
+
+    # -- the rarer branches of the body ----------------------------------------------------
+    def _screen(self, theta: Array, loss: float, gnorm: float, k: int) -> int:
+        """The full-batch rules before the verdicts, for the runs that have them (the locals
+        saved): the validation split's early stopping, the log loss's separation rules, a
+        smoothing stage's end. :data:`_STOPPED`, :data:`_NEXT_STAGE` (a stage before the last
+        ended: δ shrank, make the step again) or :data:`_GO_ON`."""
+        if self.validation is not None and self._validate(theta, k):
+            return _STOPPED
+        if self.may_separate and self._separated(theta, k):
+            return _STOPPED
+        if self.known_separable and self._escaping(theta, loss, k, "steps"):
+            return _STOPPED
+        if self._stage_done(loss, gnorm, k):
+            return _NEXT_STAGE
+        return _GO_ON
+
+    def _line_search(self, objective: Any, theta: Array, g: Array, d: Array, loss: float) -> float:
+        """The Armijo step t along the update at rate 1, d (0: no decrease), warm-started at
+        twice the last one; a step found becomes the next warm start."""
+        t, _ = backtracking(objective, theta, g, d, loss=loss, lr0=2.0 * self.lr_ls)
+        if t != 0.0:
+            self.lr_ls = t
+        return t
+
+    def _no_decrease(self, loss: float, gnorm: float) -> bool:
+        """The line search found no decrease (the locals saved): the next smoothing stage
+        (False: go on from there), or the run stalls (True)."""
+        if self._next_stage(loss):
+            return False
+        self.stop(
+            "stalled",
+            "stalled: the line search found no decrease along the update direction "
+            f"(‖∇L‖ = {gnorm:.3g}, {gnorm / (self.grad0 or 1.0):.2g} of the first "
+            "gradient): the loss cannot fall further in floating point here" + self._bound_text(),
+        )
+        return True
+
+    def _record_more(
+        self, row: int, k: int, objective: Any, theta_k: Array, opt_state: Any
+    ) -> None:
+        """The record's extras of row ``row`` (step k), as :meth:`Recorder.add` writes them:
+        the norms of the optimizer state after the update, and the tracked columns (the
+        sharpness at θ_k every ``track_sharpness`` steps, NaN between)."""
+        self.opt_state = opt_state  # what a preconditioned sharpness reads
+        norms = _state_norms(opt_state) if self.record_state else None
+        tracked = None if self.track_sharpness is None else self._measure(objective, theta_k, k)
+        self.recorder.add_extras(row, norms, tracked)
 
     @property
     def averaged(self) -> Array | None:
@@ -1486,7 +1460,7 @@ class Descent:
 
     # -- control ---------------------------------------------------------------------------
     def stop(self, reason: str, message: str) -> None:
-        """End the run: :meth:`step` makes no update until :meth:`clear_stop`/:meth:`restart`."""
+        """End the run: :meth:`run` makes no update until :meth:`clear_stop`/:meth:`restart`."""
         if reason in ("stationary", "stalled", "max_steps"):
             if self.known_separable and self.loss0 is not None and self.loss < self.loss0:
                 message = f"{self._separable_message(self.k)} (it would have ended {reason})"

@@ -127,7 +127,7 @@ class Optimizer(NamedTuple):
         √G + ε): the P the update that produced ``new_state`` applied. The loop's sharpness
         tracking measures λ_max(P⁻¹H) with it. None: no such P (plain GD, momentum).
     fused : Callable[[], Fused] or None
-        A fresh :class:`Fused`: the same update in place, for the loop's fast path (the
+        A fresh :class:`Fused`: the same update in place, for the loop, :meth:`Descent.run` (the
         built-in rules without clipping or weight decay). None: the loop calls ``update``.
     """
 
@@ -497,13 +497,13 @@ def clip_by_value(max_value: float) -> GradientTransformation:
 
 
 # --------------------------------------------------------------------------------------------
-# the fused form (the loop's fast path)
+# the fused form (the loop's in-place updates)
 
 
 class Fused:
     """A built-in rule's update made in place, bit for bit what ``update`` returns.
 
-    The loop's fast path (:meth:`descend.descent.loop.Descent.run`) calls :meth:`step` once
+    The loop (:meth:`descend.descent.loop.Descent.run`) calls :meth:`step` once
     per iteration instead of ``Optimizer.update``: the same floating-point operations in the
     same order, written into buffers allocated once, with no state tuple built per step. The
     state leaves and enters as the rule's ordinary state (:meth:`load`, :meth:`state`), so a

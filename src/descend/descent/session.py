@@ -365,7 +365,7 @@ class Session:
             self._add_to_path(theta, k + 1)
             return False
 
-        # Descent.run in chunks (the loop's fast path, the same steps as one step() at a
+        # Descent.run in chunks (the loop's one body, the same steps as one step() at a
         # time); without a deadline one chunk, with one the clock is read between chunks,
         # which grow while they take under a quarter of the time left
         previous, run.callback = run.callback, collect
