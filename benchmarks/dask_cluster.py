@@ -177,6 +177,138 @@ def measure(rows: int = 2_000_000, blocksizes: tuple[int, ...] = (1, 4, 10)) -> 
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# in-memory Dask arrays: the fit against one read (issue 19, item 5)
+# ---------------------------------------------------------------------------------------------
+#: rows and chunks of the ``--array`` case: 1e7×10 float64 (800 MB) held as 20 chunks
+ARRAY_ROWS, ARRAY_CHUNKS = 10_000_000, 20
+
+
+def array_data(rows: int, chunks: int, seed: int = 0) -> tuple[Any, Any]:
+    """X (rows × 10, N(0, 1) columns scaled 1…10) and y = Xw + 0.5 + noise as Dask arrays of
+    ``chunks`` row chunks, made by ``dask.array.random.default_rng(seed)`` and **persisted**
+    (the active Client's workers hold the chunks; without one, this process): every chunk
+    is the same for either scheduler, and a read or fit never recomputes them."""
+    import dask
+    import dask.array as da
+
+    rng = da.random.default_rng(seed)
+    size = -(-rows // chunks)
+    X = rng.standard_normal((rows, D), chunks=(size, D)) * np.arange(1, D + 1)
+    y = X @ np.linspace(-1.0, 2.0, D) + 0.5 + rng.standard_normal(rows, chunks=size)
+    X, y = dask.persist(X, y)
+    try:
+        from distributed import get_client, wait
+
+        get_client()  # ValueError without a Client: persisted in this process already
+        wait([X, y], timeout=600)
+    except (ImportError, ValueError):
+        pass
+    return X, y
+
+
+def _array_rounds(X: Any, y: Any, Xn: Any, yn: Any, repeat: int) -> dict[str, Any]:
+    """Interleaved rounds of one read (``X.sum().compute()``), the Dask fit and the in-memory
+    fit on the same values; each ratio is the median of the per-round ratios."""
+    import descend as ds
+
+    rounds = []
+    for _ in range(repeat):
+        load = os.getloadavg()[0]
+        t = time.perf_counter()
+        X.sum().compute()
+        t_read = time.perf_counter() - t
+        t_fit, res = _fit(X, y, learning_rate="auto")
+        t = time.perf_counter()
+        mem = ds.fit(Xn, yn, learning_rate="auto", warn=False)
+        t_mem = time.perf_counter() - t
+        rounds.append({"load": load, "read_s": t_read, "fit_s": t_fit, "memory_fit_s": t_mem,
+                       "steps": res.n_steps, "stop": res.stop_reason,
+                       "coef_rel_diff": float(np.max(np.abs(res.coef - mem.coef))
+                                              / np.max(np.abs(mem.coef)))})  # fmt: skip
+    med = {k: float(np.median([r[k] for r in rounds])) for k in ("read_s", "fit_s", "memory_fit_s")}
+    return {
+        "rounds": rounds,
+        **med,
+        "fit_over_read": float(np.median([r["fit_s"] / r["read_s"] for r in rounds])),
+        "fit_over_memory_fit": float(np.median([r["fit_s"] / r["memory_fit_s"] for r in rounds])),
+    }
+
+
+def measure_array(
+    rows: int = ARRAY_ROWS, chunks: int = ARRAY_CHUNKS, repeat: int = 3
+) -> dict[str, Any]:
+    """``ds.fit(X, y, learning_rate="auto")`` on persisted Dask arrays, on the threaded
+    scheduler and on a ``LocalCluster`` of 2 worker processes × 1 thread, against one read of
+    the same array and against the in-memory fit (BLAS at one thread per call in the client;
+    the workers run at one thread)."""
+    import dask
+    import distributed
+    from threadpoolctl import threadpool_limits
+
+    out: dict[str, Any] = {"rows": rows, "d": D, "chunks": chunks, "repeat": repeat}
+    out["load_start"] = os.getloadavg()[0]
+    with threadpool_limits(1):
+        with dask.config.set(scheduler="threads"):
+            X, y = array_data(rows, chunks)
+            Xn, yn = dask.compute(X, y)  # the in-memory copy: the same values
+            _fit(X[:100_000], y[:100_000], learning_rate="auto")  # warm-up (imports)
+            out["threads"] = _array_rounds(X, y, Xn, yn, repeat)
+            del X, y
+        with (
+            distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, memory_limit="3GB",
+                dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster),
+        ):  # fmt: skip
+            X, y = array_data(rows, chunks)
+            out["cluster"] = _array_rounds(X, y, Xn, yn, repeat)
+            del X, y
+    out["load_end"] = os.getloadavg()[0]
+    return out
+
+
+def array_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 19 item 5: the Dask fit ≤ 1.5× one read of the same array, per scheduler."""
+    return [
+        {"target": "Dask fit ≤ 1.5× one read (X.sum().compute())",
+         "problem": f"{r['rows']:.0e}×{r['d']} in {r['chunks']} chunks, {name}",
+         "measured": r[key]["fit_over_read"], "met": r[key]["fit_over_read"] <= 1.5,
+         "note": f"fit ÷ in-memory fit {r[key]['fit_over_memory_fit']:.2f}"}
+        for key, name in (("threads", "threaded scheduler"), ("cluster", "LocalCluster 2 × 1"))
+    ]  # fmt: skip
+
+
+def array_markdown(r: dict[str, Any]) -> str:
+    """The docs/dask.md block of the ``--array`` case."""
+    lines = [
+        f"X: {r['rows']:.0e}×{r['d']} float64 ({r['rows'] * r['d'] * 8 / 1e6:.0f} MB) and y, "
+        f"{r['chunks']} row chunks made by `dask.array.random.default_rng(0)` and persisted "
+        "(in the workers' memory on the cluster, in this process on the threaded scheduler); "
+        '`ds.fit(X, y, learning_rate="auto")` (defaults), one read = `X.sum().compute()`, the '
+        "in-memory fit on the NumPy copy of the same values; "
+        f"{r['repeat']} interleaved rounds, medians (ratios: median of the per-round ratios).",
+        "",
+        "| scheduler | one read s | Dask fit s | in-memory fit s | fit ÷ one read | "
+        "fit ÷ in-memory fit | steps |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, name in (("threads", "threaded (2 threads)"), ("cluster", "LocalCluster 2 × 1")):
+        c = r[key]
+        lines.append(
+            f"| {name} | {c['read_s']:.3f} | {c['fit_s']:.3f} | {c['memory_fit_s']:.3f} | "
+            f"**{c['fit_over_read']:.2f}×** | {c['fit_over_memory_fit']:.2f}× | "
+            f"{c['rounds'][0]['steps']} |"
+        )
+    lines += [
+        "",
+        f"Load average {r['load_start']:.1f} → {r['load_end']:.1f} "
+        "(`python -m benchmarks.dask_cluster --array`).",
+    ]
+    return "\n".join(lines)
+
+
 def to_markdown(r: dict[str, Any]) -> str:
     """The docs/dask.md block: the two tables and how they were made."""
     lines = [
@@ -223,7 +355,16 @@ def to_markdown(r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--array", action="store_true",
+                        help="in-memory Dask arrays (1e7×10, 20 chunks): the fit against one "
+                        "read, threaded scheduler and LocalCluster")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.array:
+        ra = measure_array()
+        json.dump(ra, sys.stdout, indent=1)
+        print()
+        print(array_markdown(ra))
+        return 0
     r = measure(args.rows)
     json.dump(r, sys.stdout, indent=1)
     print()

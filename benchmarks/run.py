@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import search, small, stats_pass
+from benchmarks import dask_cluster, search, small, stats_pass
 
 TARGET = 1e-6
 #: the eta0 grid of the tuned SGDRegressor (its other settings stay at their defaults)
@@ -407,25 +407,55 @@ def _torch_epoch(X: Any, y: Any, lr: float, batch: int) -> float:
     return time.perf_counter() - t0
 
 
-def minibatch_problem(n: int, d: int, batch: int) -> dict[str, Any]:
+def _descend_epoch(X: Any, y: Any, batch: int, sampling: str) -> dict[str, float]:
+    """The second epoch of a ``ds.fit`` mini-batch run: wall seconds, process CPU seconds
+    (every thread: the reshuffling sampler's prefetch included), and setup + first epoch."""
     import descend as ds
 
+    steps = math.ceil(X.shape[0] / batch)
+    marks: list[tuple[float, float]] = []
+
+    def cb(k: int, theta: Any, loss: float) -> None:
+        if (k + 1) % steps == 0:
+            marks.append((time.perf_counter(), time.process_time()))
+
+    t0 = time.perf_counter()
+    ds.fit(X, y, learning_rate=0.01, batch_size=batch, max_steps=2 * steps, tol=0.0,
+           sampling=sampling, reference=False, callback=cb)  # fmt: skip
+    (w1, c1), (w2, c2) = marks[0], marks[1]
+    return {"epoch": w2 - w1, "cpu": c2 - c1, "setup_and_first": w1 - t0}
+
+
+#: rounds of (descend reshuffle epoch, PyTorch epoch), interleaved: the headline ratio is the
+#: median of the per-round ratios
+MINIBATCH_ROUNDS = 2
+
+
+def minibatch_problem(n: int, d: int, batch: int, rounds: int = MINIBATCH_ROUNDS) -> dict[str, Any]:
+    """Mini-batch epochs (batch ``batch``) of descend's three samplers, a PyTorch loop and a
+    NumPy loop on X (n×d). The default sampler and PyTorch are timed in ``rounds``
+    interleaved pairs (the ratio is the median of the per-round ratios, each round's load
+    average recorded); the other samplers once."""
     X, y = make_problem(n, d, 1.0, seed=2)
-    steps = math.ceil(n / batch)
     out: dict[str, Any] = {"problem": f"mini-batch epoch {n:.0e}×{d}, batch {batch}"}
-    for sampling in ("reshuffle", "slices", "contiguous"):
-        marks: list[float] = []
-
-        def cb(k: int, theta: Any, loss: float, marks: list[float] = marks) -> None:
-            if (k + 1) % steps == 0:
-                marks.append(time.perf_counter())
-
-        t0 = time.perf_counter()
-        ds.fit(X, y, learning_rate=0.01, batch_size=batch, max_steps=2 * steps, tol=0.0,
-               sampling=sampling, reference=False, callback=cb)  # fmt: skip
-        out[f"descend_{sampling}_setup_and_first"] = marks[0] - t0
-        out[f"descend_{sampling}_epoch"] = marks[1] - marks[0]
-    out["torch_epoch"] = _torch_epoch(X, y, 0.01, batch)
+    pairs = []
+    for _ in range(rounds):
+        load = os.getloadavg()[0]
+        r = _descend_epoch(X, y, batch, "reshuffle")
+        t_torch = _torch_epoch(X, y, 0.01, batch)
+        pairs.append({**r, "torch_epoch": t_torch, "ratio": t_torch / r["epoch"], "load": load})
+    out["rounds"] = pairs
+    med = float(np.median([p["ratio"] for p in pairs]))
+    out["torch_epoch"] = float(np.median([p["torch_epoch"] for p in pairs]))
+    out["descend_reshuffle_epoch"] = float(np.median([p["epoch"] for p in pairs]))
+    out["descend_reshuffle_epoch_cpu"] = float(np.median([p["cpu"] for p in pairs]))
+    out["descend_reshuffle_setup_and_first"] = float(np.median([p["setup_and_first"]
+                                                                for p in pairs]))  # fmt: skip
+    for sampling in ("slices", "contiguous"):
+        r = _descend_epoch(X, y, batch, sampling)
+        out[f"descend_{sampling}_epoch"] = r["epoch"]
+        out[f"descend_{sampling}_epoch_cpu"] = r["cpu"]
+        out[f"descend_{sampling}_setup_and_first"] = r["setup_and_first"]
     perm = np.random.default_rng(0).permutation(n)
     Xp, yp = X[perm], y[perm]
     del perm
@@ -437,7 +467,8 @@ def minibatch_problem(n: int, d: int, batch: int) -> dict[str, Any]:
             w -= 0.01 * (Xp[i : i + batch].T @ r) / len(r)
 
     out["numpy_contiguous_slices_epoch"] = timed(numpy_slices)[0]
-    for sampling in ("reshuffle", "slices", "contiguous"):
+    out["torch_over_reshuffle"] = med
+    for sampling in ("slices", "contiguous"):
         out[f"torch_over_{sampling}"] = out["torch_epoch"] / out[f"descend_{sampling}_epoch"]
     return out
 
@@ -521,7 +552,7 @@ def machine() -> dict[str, Any]:
 
 #: the problem families, in run order (``--only`` selects some)
 FAMILIES = (
-    "least-squares", "stats-pass", "huber", "minibatch", "polynomial", "small", "search"
+    "least-squares", "stats-pass", "huber", "minibatch", "polynomial", "small", "search", "dask"
 )  # fmt: skip
 
 
@@ -591,7 +622,8 @@ def _run(
         results["huber"] = huber_problem(*hub, quick)
     if "minibatch" in chosen:
         print("mini-batch …", file=sys.stderr, flush=True)
-        results["minibatch"] = minibatch_problem(*mb, 1024 if not quick else 64)
+        rounds = 1 if quick else MINIBATCH_ROUNDS
+        results["minibatch"] = minibatch_problem(*mb, 1024 if not quick else 64, rounds=rounds)
     if "polynomial" in chosen:
         print("polynomials …", file=sys.stderr, flush=True)
         results["polynomial"] = [polynomial_problem(poly_n, deg, quick) for deg in (5, 8)]
@@ -601,6 +633,10 @@ def _run(
     if "search" in chosen:
         print("grid search …", file=sys.stderr, flush=True)
         results["search"] = search.search(quick)
+    if "dask" in chosen:  # issue 19 item 5: a persisted 1e7×10 dask array, 20 chunks
+        print("dask (threaded scheduler and LocalCluster) …", file=sys.stderr, flush=True)
+        rows = 200_000 if quick else dask_cluster.ARRAY_ROWS
+        results["dask"] = dask_cluster.measure_array(rows, repeat=1 if quick else 3)
     results["load_end"] = os.getloadavg()
 
 
@@ -676,7 +712,42 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         out += small.targets(r["small"])
     if "search" in r:
         out += search.targets(r["search"])
+    if "dask" in r:
+        out += dask_cluster.array_targets(r["dask"])
     return out
+
+
+def minibatch_markdown(b: dict[str, Any]) -> list[str]:
+    """The mini-batch family's section (heading, method, table) from its result."""
+    rounds = b.get("rounds", [])
+    lines = [
+        "",
+        "## Mini-batch epoch",
+        "",
+        f"{b['problem']} (the second epoch of a run; setup = the one-pass statistics and the "
+        "first epoch; CPU = process CPU seconds over the epoch, all threads). The default "
+        f"sampler and the PyTorch loop ran in {len(rounds) or 1} interleaved rounds: their times "
+        "are medians and their ratio the median of the per-round ratios "
+        + ", ".join(f"{p['ratio']:.2f}× (load {p['load']:.1f})" for p in rounds)
+        + ".",
+        "",
+        "| method | epoch s | CPU s | PyTorch loop ÷ this | setup + first epoch s |",
+        "|---|---|---|---|---|",
+    ]
+    for s in ("reshuffle", "slices", "contiguous"):
+        lines.append(
+            f"| descend, sampling='{s}' | {_fmt(b[f'descend_{s}_epoch'])} | "
+            f"{_fmt(b.get(f'descend_{s}_epoch_cpu'))} | "
+            f"**{b[f'torch_over_{s}']:.2f}×** | {_fmt(b[f'descend_{s}_setup_and_first'])} |"
+        )
+    lines += [
+        f"| PyTorch loop (randperm, index, autograd, SGD step) | {_fmt(b['torch_epoch'])} | | 1 "
+        "| |",
+        "| NumPy loop over contiguous slices of a pre-shuffled copy | "
+        f"{_fmt(b['numpy_contiguous_slices_epoch'])} | | "
+        f"{b['torch_epoch'] / b['numpy_contiguous_slices_epoch']:.2f}× | |",
+    ]
+    return lines
 
 
 def to_markdown(r: dict[str, Any]) -> str:
@@ -760,36 +831,7 @@ def to_markdown(r: dict[str, Any]) -> str:
         ]
     )
     b = r.get("minibatch")
-    lines += (
-        []
-        if b is None
-        else [
-            "",
-            "## Mini-batch epoch",
-            "",
-            f"{b['problem']} (the second epoch of a run; setup = the one-pass statistics and the "
-            "first epoch):",
-            "",
-            "| method | epoch s | PyTorch loop ÷ this | setup + first epoch s |",
-            "|---|---|---|---|",
-        ]
-    )
-    for s in ("reshuffle", "slices", "contiguous") if b is not None else ():
-        lines.append(
-            f"| descend, sampling='{s}' | {_fmt(b[f'descend_{s}_epoch'])} | "
-            f"**{b[f'torch_over_{s}']:.2f}×** | {_fmt(b[f'descend_{s}_setup_and_first'])} |"
-        )
-    lines += (
-        []
-        if b is None
-        else [
-            "| PyTorch loop (randperm, index, autograd, SGD step) | "
-            f"{_fmt(b['torch_epoch'])} | 1 | |",
-            f"| NumPy loop over contiguous slices of a pre-shuffled copy | "
-            f"{_fmt(b['numpy_contiguous_slices_epoch'])} | "
-            f"{b['torch_epoch'] / b['numpy_contiguous_slices_epoch']:.2f}× | |",
-        ]
-    )
+    lines += [] if b is None else minibatch_markdown(b)
     lines += (
         []
         if "polynomial" not in r
@@ -816,6 +858,9 @@ def to_markdown(r: dict[str, Any]) -> str:
         lines += small.to_markdown(r["small"])
     if "search" in r:
         lines += search.to_markdown(r["search"])
+    if "dask" in r:
+        lines += ["", "## Dask: a persisted dask array, fit against one read", ""]
+        lines += [dask_cluster.array_markdown(r["dask"])]
     lines += ["", "## Targets", "", "| target | problem | measured | met | notes |",
               "|---|---|---|---|---|"]  # fmt: skip
     for t in r["targets"]:

@@ -9,7 +9,10 @@ mini-batches a fresh permutation per epoch cut into slices — for as many steps
 
 Timings are interleaved (descend, hand loop, descend, …) in one process and repeated; the
 report gives the ratio of the fastest times and the median of the per-repeat ratios, at one
-BLAS thread and at the library default, with the load average before and after.
+BLAS thread and at the library default, with the load average before and after. Beside them,
+the same ``ds.fit`` through the step-by-step loop that ``Descent.run`` replaced
+(:func:`benchmarks.loop_reference.reference_run`, one ``step()`` per iteration; the same
+objective), interleaved too: what the chunked loop gained, measured in the same conditions.
 """
 
 from __future__ import annotations
@@ -84,7 +87,11 @@ def hand_loop(
 
 
 def _case(X: Any, y: Any, rule: str, batch: int | None, steps: int, repeat: int) -> dict[str, Any]:
+    from unittest import mock
+
     import descend as ds
+    from benchmarks.loop_reference import reference_run
+    from descend.descent.loop import Descent
 
     lr = RULES[rule]
 
@@ -93,15 +100,20 @@ def _case(X: Any, y: Any, rule: str, batch: int | None, steps: int, repeat: int)
                       batch_size=batch)  # fmt: skip
 
     made = len(fit().history)
-    t_fit, t_hand = [], []
-    for _ in range(repeat):  # interleaved: both see the same machine
+    t_fit, t_hand, t_step = [], [], []
+    for _ in range(repeat):  # interleaved: all see the same machine
         t0 = time.perf_counter()
         fit()
         t_fit.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         hand_loop(X, y, rule, lr, made, batch)
         t_hand.append(time.perf_counter() - t0)
+        with mock.patch.object(Descent, "run", reference_run):
+            t0 = time.perf_counter()
+            fit()
+            t_step.append(time.perf_counter() - t0)
     ratios = [a / b for a, b in zip(t_fit, t_hand, strict=True)]
+    step_ratios = [a / b for a, b in zip(t_step, t_hand, strict=True)]
     return {
         "rule": rule,
         "batch": batch,
@@ -110,6 +122,7 @@ def _case(X: Any, y: Any, rule: str, batch: int | None, steps: int, repeat: int)
         "hand_us_per_step": 1e6 * min(t_hand) / made,
         "ratio_min": min(t_fit) / min(t_hand),
         "ratio_median": statistics.median(ratios),
+        "step_loop_ratio_median": statistics.median(step_ratios),
     }
 
 
@@ -199,17 +212,21 @@ def to_markdown(s: dict[str, Any]) -> list[str]:
         "One `ds.fit` call (history recorded, setup included) over the steps it made, and the "
         "same descent by hand for as many steps, timed interleaved; median = the median of the "
         "per-repeat ratios fit ÷ hand loop (the headline: robust to a busy machine), fastest = "
-        "fastest fit ÷ fastest hand loop. Load average "
+        "fastest fit ÷ fastest hand loop; step loop = the same median for the same fit through "
+        "the step-by-step loop the chunked `Descent.run` replaced (one `step()` per iteration, "
+        "the same objective, interleaved). Load average "
         f"{la[0]:.2f} before, {lb[0]:.2f} after.",
         "",
-        "| data | rule | batch | threads | steps | fit µs/step | hand µs/step | median | fastest |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| data | rule | batch | threads | steps | fit µs/step | hand µs/step | median | fastest "
+        "| step loop |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in s["cases"]:
         lines.append(
             f"| {c['data']} | {c['rule']} | {c['batch'] or 'full'} | {c['threads']} | "
             f"{c['steps']} | {c['descend_us_per_step']:.1f} | {c['hand_us_per_step']:.1f} | "
-            f"**{c['ratio_median']:.2f}×** | {c['ratio_min']:.2f}× |"
+            f"**{c['ratio_median']:.2f}×** | {c['ratio_min']:.2f}× | "
+            f"{c['step_loop_ratio_median']:.2f}× |"
         )
     pg = s.get("playground")
     if pg is not None:

@@ -22,6 +22,7 @@ import contextlib
 import functools
 import io
 import math
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -77,19 +78,30 @@ def separation() -> str:
         ("iris versicolor", Xi, (yi == 1).astype(float)),
     ]
     rows = [
-        "| data (log loss, no penalty) | separable (LP) | learning rate | verdict | steps | ‖θ‖ |",
-        "|---|---|---|---|---|---|",
+        "| data (log loss, no penalty) | separable (LP) | learning rate | verdict | why | steps "
+        "| ‖θ‖ | training rows right |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, X, y in cases:
         A = np.column_stack([std(X), np.ones(len(X))])
         sep = linearly_separable(A, y)
-        for lr in ("auto", 0.1):
+        for lr in ("auto", 0.1, 0.01):
             with contextlib.redirect_stderr(io.StringIO()), _quiet():
                 res = ds.fit(X, y, loss="logloss", learning_rate=lr, max_steps=10_000, warn=False)
             norm = float(np.linalg.norm(res.params))
+            right = int(np.sum((res.predict(X) > 0.0) == (y == 1.0)))  # logits: class 1 if z > 0
+            why = (
+                "θ separates"
+                if "classifies every training row" in res.message
+                else "classes settled"
+                if "no row changed class" in res.message
+                else "step limit"
+                if "would have ended max_steps" in res.message
+                else "—"
+            )
             rows.append(
-                f"| {name} | {'yes' if sep else 'no'} | {lr} | {res.stop_reason} | "
-                f"{res.n_steps:,} | {norm:.3g} |"
+                f"| {name} | {'yes' if sep else 'no'} | {lr} | {res.stop_reason} | {why} | "
+                f"{res.n_steps:,} | {norm:.3g} | {right} of {len(y)} |"
             )
     return "\n".join(rows) + "\n\n(max_steps = 10,000 in every run.)"
 
@@ -322,7 +334,8 @@ def sharpness_cost() -> str:
     )
 
 
-SADDLE_RUN = dict(sizes=(2, 4, 8, 16, 32, 64), n_points=2, random_starts=3, max_iter=400, seed=0)
+SADDLE_RUN = dict(sizes=(2, 4, 8, 16, 32, 64), n_points=6, snapshots=0, path_starts=4,
+                  random_starts=12, max_iter=300, workers=2, seed=0)  # fmt: skip
 
 
 @functools.cache
@@ -338,15 +351,18 @@ def _saddle_run() -> tuple[Any, float]:
 
 
 def _saddle_counts(st: Any) -> str:
+    srcs = ("plateau", "path", "random")
     return ", ".join(
-        f"{r['n_params']} parameters {r['reached']['plateau'] + r['reached']['random']} of "
-        f"{r['tried']['plateau'] + r['tried']['random']}"
+        f"{r['n_params']} parameters {sum(r['reached'][k] for k in srcs)} of "
+        f"{sum(r['tried'][k] for k in srcs)}"
         for r in st.rows
     )
 
 
 def saddles_table() -> str:
     """The saddle study by Newton-MR: the per-size table, the binned index–loss table, notes."""
+    from descend.problems.curvature import CRITICAL_STEP_RTOL
+
     st, seconds = _saddle_run()
     loss, index = st.scatter()
     corr = float(np.corrcoef(loss, index)[0, 1])
@@ -354,27 +370,46 @@ def saddles_table() -> str:
     low = [p for p in pts if p["loss"] < 0.2]
     deg = sum(1 for p in pts if p["nullity"] > 0)
     gmax = max(p["grad_norm"] for p in pts)
+    step = max(  # the Newton step as a fraction of classify's critical-point bound
+        p["newton_step"] / (CRITICAL_STEP_RTOL * max(1.0, float(np.linalg.norm(p["theta"]))))
+        for p in pts
+    )
+    call = ", ".join(
+        f"sizes={list(v)}" if k == "sizes" else f"{k}={v}" for k, v in SADDLE_RUN.items()
+    )
+    lows = [[p for p in pts if p["size"] == i and p["loss"] < 0.2] for i in range(len(st.rows))]
+    low_by_size = ", ".join(
+        f"{r['n_params']}: {sum(1 for p in lo if p['kind'] == 'minimum')} of {len(lo)}"
+        for r, lo in zip(st.rows, lows, strict=True)
+    )
     return (
-        f"`saddle_study(sizes={list(SADDLE_RUN['sizes'])}, n_points={SADDLE_RUN['n_points']}, "
-        f"random_starts={SADDLE_RUN['random_starts']}, max_iter={SADDLE_RUN['max_iter']}, "
-        f"seed=0)`, {seconds:.0f} s wall clock in all on the shared 2-core machine "
-        "(`python scripts/docs.py saddles-table`). Searches are counted as *converged / tried*, "
-        "by where they started; the fraction of minima is over the distinct critical points, "
-        "± its binomial standard error √(f(1 − f)/n).\n\n"
+        f"`saddle_study({call})`, {seconds:.0f} s wall clock in all on the shared 2-core "
+        f"machine (load average {os.getloadavg()[0]:.1f} at the end; "
+        "`python scripts/docs.py saddles-table`; the CLI: `descend landscape saddles --sizes "
+        f"{','.join(map(str, SADDLE_RUN['sizes']))} --points {SADDLE_RUN['n_points']} "
+        f"--plateaus 0 --path {SADDLE_RUN['path_starts']} --random "
+        f"{SADDLE_RUN['random_starts']} --max-iter {SADDLE_RUN['max_iter']} --workers "
+        f"{SADDLE_RUN['workers']}`). Searches are counted as *converged / tried*, by where they "
+        "started; critical points are the distinct verified points, in brackets those first "
+        "reached by a Newton-MR search (the others are saddle-free Newton's, minima by design); "
+        "the fractions of minima are over those points, ± the binomial standard error "
+        "√(f(1 − f)/n).\n\n"
         + st.table()
         + "\n\nAll "
         + f"{len(pts)} distinct points pooled over sizes and binned by loss (`st.binned()`):\n\n"
         + st.binned()
         + "\n\n"
         + f"Pooled Pearson corr(index, loss) = {corr:.2f} over {len(pts)} points. Every point "
-        f"has ‖∇L‖ ≤ {gmax:.1e}; {deg} of them have a Hessian eigenvalue within the zero "
-        f"threshold (degenerate). Of the {len(low)} points with loss < 0.2, "
-        f"{sum(1 for p in low if p['kind'] == 'minimum')} are minima. Newton-MR searches "
-        f"(plateau and random starts) converged: {_saddle_counts(st)}. Of the others, per "
-        "size: how many ran out of iterations while still moving / how many stalled (no 1 % "
-        "progress in 40 iterations), the median ‖∇L‖ where they all stopped, and for the "
-        "stalled ones the median ‖H∇L‖/(max|λ|·‖∇L‖), which is near 0 in a gradient-flat "
-        "region: "
+        f"has ‖∇L‖ ≤ {gmax:.1e} and a Newton step ‖H⁻¹∇L‖ at most {100 * step:.2g} % of "
+        f"classify's bound 10⁻⁴·max(1, ‖θ‖); {deg} of them have a Hessian eigenvalue within "
+        f"the zero threshold (degenerate). Of the {len(low)} points with loss < 0.2, "
+        f"{sum(1 for p in low if p['kind'] == 'minimum')} are minima (per size, parameters: "
+        f"minima of points with loss < 0.2, {low_by_size}). Newton-MR searches "
+        f"(path and random starts) converged: {_saddle_counts(st)}. Of the others, per "
+        "size: how many ran out of iterations while still moving / how many stalled (the "
+        "least ‖∇L‖ not 1 % lower in 40 iterations), the median least ‖∇L‖ they reached, "
+        "and for the stalled ones the median ‖H∇L‖/(max|λ|·‖∇L‖), which is near 0 in a "
+        "gradient-flat region: "
         + ", ".join(
             f"{r['n_params']} parameters {r['stopped_at_limit']} / {r['stalled']}, "
             f"{r['stalled_grad_norm']:.0e}"
@@ -382,13 +417,50 @@ def saddles_table() -> str:
             for r in st.rows
             if math.isfinite(r["stalled_grad_norm"])
         )
-        + ". Distinct points per size first found by a Newton-MR search / by saddle-free Newton "
-        "from a descent end point: "
-        + ", ".join(
-            f"{r['n_params']}: {sum(1 for p in pts if p['size'] == i and p['source'] != 'descent')}"
-            f" / {sum(1 for p in pts if p['size'] == i and p['source'] == 'descent')}"
-            for i, r in enumerate(st.rows)
-        )
+        + "."
+    )
+
+
+def saddles_search() -> str:
+    """Why the saddle study's search is non-monotone, and why low-loss starts fail: the same
+    starts on the 129-parameter network searched with memory 1 (monotone) and 10."""
+    import time
+
+    from descend.problems.blas import one_blas_thread
+    from descend.studies.landscape import newton_mr, saddle_free_newton
+    from descend.studies.landscape.saddles import _descent_starts, _objective
+
+    key = ((32,), 200, 0.3, 1e-3)
+    obj = _objective(*key)
+    rng = np.random.default_rng(0)
+    starts, ends = [], []
+    for _ in range(3):
+        got = _descent_starts(key, obj.model.init_params(rng), 3000, 0.05, 0, 8)
+        starts += [th for src, _, th in got if src == "path"]
+        ends += [th for src, _, th in got if src == "descent"]
+    parts = []
+    with one_blas_thread():
+        for memory in (1, 10):
+            t0 = time.perf_counter()
+            ok = sum(newton_mr(obj, th, max_iter=300, memory=memory)[1] for th in starts)
+            seconds = time.perf_counter() - t0
+            parts.append(f"memory {memory}: {ok} of {len(starts)} converged ({seconds:.0f} s)")
+        notes = []
+        for th in ends:
+            lam = np.linalg.eigvalsh(obj.hessian(th))
+            minimum, _, _ = saddle_free_newton(obj, th, max_iter=300)
+            notes.append(
+                f"loss {obj.mse(th):.3f}, ‖∇L‖ = {np.linalg.norm(obj.grad(th)):.1e}, "
+                f"{int(np.sum(lam < -1e-6 * lam[-1]))} negative eigenvalues, "
+                f"{np.linalg.norm(minimum - th):.1f} from the minimum saddle-free Newton reaches "
+                f"(loss {obj.mse(minimum):.4f})"
+            )
+    return (
+        "Newton-MR on the 129-parameter network from the same 24 starts (3 descent runs, seed "
+        "0, 8 steps spaced geometrically along each, `python scripts/docs.py saddles-search`): "
+        + "; ".join(parts)
+        + ". The three descent end points (3,000 steps of lr 0.05): "
+        + "; ".join(notes)
         + "."
     )
 
@@ -404,11 +476,20 @@ def saddles_readme() -> str:
         else f"– ({r['n_params']})"
         for r in st.rows
     )
+    by_search = [
+        [p for p in st.points if p["size"] == i and p["source"] != "descent"]
+        for i in range(len(st.rows))
+    ]
+    fs = ", ".join(
+        f"{sum(1 for p in found if p['kind'] == 'minimum')} of {len(found)} ({r['n_params']})"
+        for r, found in zip(st.rows, by_search, strict=True)
+    )
     return (
-        f"Measured ({seconds:.0f} s, {len(st.points)} verified critical points of networks with "
-        f"{st.n_params[0]} to {st.n_params[-1]} parameters, `python scripts/docs.py "
-        f"saddles-readme`): the index grows with the loss (corr {corr:.2f}); fraction of "
-        f"minima among the distinct points (parameters): {fr}; Newton-MR searches converged "
+        f"Measured ({seconds:.0f} s with 2 processes, {len(st.points)} verified critical points "
+        f"of networks with {st.n_params[0]} to {st.n_params[-1]} parameters, `python "
+        f"scripts/docs.py saddles-readme`): the index grows with the loss (corr {corr:.2f}); "
+        f"fraction of minima among the distinct points (parameters): {fr}; minima among the "
+        f"points reached by Newton-MR searches: {fs}; those searches converged "
         f"{_saddle_counts(st)}."
     )
 
@@ -626,6 +707,14 @@ def dask_cluster() -> str:
     return dask_cluster.to_markdown(dask_cluster.measure())
 
 
+def dask_array() -> str:
+    """docs/dask.md: a fit on in-memory Dask arrays (1e7×10, 20 chunks) ÷ one read and ÷ the
+    in-memory fit, threaded scheduler and LocalCluster (``dask_cluster --array``; ~1 minute)."""
+    from benchmarks import dask_cluster
+
+    return dask_cluster.array_markdown(dask_cluster.measure_array())
+
+
 @functools.cache
 def _stats_pass_run() -> dict[str, Any]:
     """One run of the least-squares-at-the-memory-limit family (issue 19, item 1), shared by
@@ -667,6 +756,19 @@ def search_table() -> str:
     from benchmarks import search
 
     return "\n".join(search.to_markdown(search.search(quick=False))[2:]).strip()
+
+
+def minibatch_table() -> str:
+    """docs/benchmarks.md: the mini-batch epoch family (from the speed blocks' shared run,
+    so that one regeneration times the PyTorch epochs once)."""
+    from benchmarks import run
+
+    r = _speed_run()
+    la, lb = r["load_start"], r["load_end"]
+    body = run.minibatch_markdown(r["minibatch"])[3:]  # without the heading
+    return "\n".join(
+        body + ["", f"Load average {la[0]:.2f} before, {lb[0]:.2f} after; threads {r['threads']}."]
+    ).strip()
 
 
 #: the families the speed blocks quote (``python -m benchmarks.run --only …``; ≈ 8 min)
@@ -996,6 +1098,7 @@ BLOCKS: dict[str, Block] = {
     "stats-pass-table": Block("docs/benchmarks.md", stats_pass_table, cheap=False),
     "stats-pass-readme": Block("README.md", stats_pass_readme, cheap=False),
     "search-table": Block("docs/benchmarks.md", search_table, cheap=False),
+    "minibatch-table": Block("docs/benchmarks.md", minibatch_table, cheap=False),
     "goe-fractions": Block("README.md", goe_fractions),
     "certify-plain": Block("README.md", certify_plain, cheap=False),
     "certify-readme": Block("README.md", certify_readme),
@@ -1015,6 +1118,7 @@ BLOCKS: dict[str, Block] = {
     "edge-readme": Block("README.md", edge_readme, cheap=False),
     "edge-adam": Block("docs/edge-of-stability.md", edge_adam, cheap=False),
     "dask-cluster": Block("docs/dask.md", dask_cluster, cheap=False),
+    "dask-array": Block("docs/dask.md", dask_array, cheap=False),
     "speed-readme": Block("README.md", speed_readme, cheap=False),
     "speed-full": Block("docs/benchmarks.md", speed_full, cheap=False),
     "multistart-tiny": Block("README.md", multistart_tiny, cheap=False),
@@ -1030,6 +1134,7 @@ BLOCKS: dict[str, Block] = {
     "norris-figures": Block("README.md", norris_figures, draw=draw_norris_figures),
     "saddles-table": Block("docs/landscapes.md", saddles_table, cheap=False),
     "saddles-readme": Block("README.md", saddles_readme, cheap=False),
+    "saddles-search": Block("docs/landscapes.md", saddles_search, cheap=False),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)

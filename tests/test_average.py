@@ -51,6 +51,18 @@ def test_bad_average_is_a_clear_error(noisy):
         ds.fit(X, y, average=-1, max_steps=5)
 
 
+def test_an_average_past_the_last_update_says_theta_is_the_last_iterate(noisy):
+    """average=500 on a 100-update run averages nothing: θ is the last iterate (the same θ as
+    without averaging) and the message says so instead of staying silent."""
+    X, y, _ = noisy
+    kw = dict(optimizer="sgd", learning_rate=0.05, batch_size=10, max_steps=100, seed=1)
+    plain = ds.fit(X, y, **kw)
+    late = ds.fit(X, y, average=500, **kw)
+    np.testing.assert_array_equal(late.params, plain.params)
+    assert "not an average" in late.message and "after update 500" in late.message
+    assert "made 100" in late.message
+
+
 def test_estimators_take_average(noisy):
     pytest.importorskip("sklearn")
     from descend.estimators import GDClassifier, GDRegressor

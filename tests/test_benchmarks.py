@@ -22,6 +22,11 @@ def test_quick_benchmark_smoke(tmp_path):
     assert {t["target"] for t in res["targets"]} >= {
         "least-squares time to 1e-6 ≤ 1.5× one X.T@X",
         "mini-batch epoch ≥ 5× faster than the PyTorch loop",
+        "Dask fit ≤ 1.5× one read (X.sum().compute())",
+    }
+    assert {r["problem"].split(", ")[-1] for r in res["targets"] if "Dask" in r["target"]} == {
+        "threaded scheduler",
+        "LocalCluster 2 × 1",
     }
     names = [r["method"] for r in res["problems"][0]["rows"]]
     assert any("float32" in m for m in names) and any("PyTorch" in m for m in names)
@@ -67,7 +72,7 @@ def test_small_family_quick(tmp_path):
         for full in (True, False)
         for t in (1, "default")
     }
-    assert all(c["ratio_min"] > 0 for c in cases)
+    assert all(c["ratio_min"] > 0 and c["step_loop_ratio_median"] > 0 for c in cases)
     assert res["small"]["playground"]["steps_per_second"] > 0
     md = next(tmp_path.glob("*.md")).read_text()
     assert "## Small problems" in md and "steps/s** made" in md
@@ -132,3 +137,21 @@ def test_search_family_quick(tmp_path):
         "diverged",
     }
     assert "## Grid search over learning rates" in next(tmp_path.glob("*.md")).read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_dask_array_benchmark_smoke():
+    """``python -m benchmarks.dask_cluster --array`` at a tiny size: both schedulers, the Dask
+    fit equal to the in-memory fit, the table builds, and no worker process is left."""
+    import multiprocessing
+
+    pytest.importorskip("distributed")
+    from benchmarks import dask_cluster
+
+    r = dask_cluster.measure_array(rows=40_000, chunks=4, repeat=1)
+    for key in ("threads", "cluster"):
+        (row,) = r[key]["rounds"]
+        assert row["stop"] == "converged" and row["coef_rel_diff"] < 1e-9
+    assert "LocalCluster 2 × 1" in dask_cluster.array_markdown(r)
+    assert multiprocessing.active_children() == []

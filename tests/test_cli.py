@@ -81,6 +81,7 @@ def test_divergence_exits_3_with_the_reason(capsys):
         (["fit", "--model", "poly:x"], "degree"),
         (["fit", "--loss", "l7"], "l7"),
         (["fit", "--x", "a"], "CSV"),
+        (["resume", "nope.ckpt"], "no checkpoint at 'nope.ckpt'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys):
@@ -143,6 +144,8 @@ BAD_INPUT_CASES = [  # (argv with {tmp} for tmp_path, needle in the one-line err
     (["landscape", "saddles", "--sizes", ""], "hidden-layer widths must be"),
     (["landscape", "saddles", "--sizes", "0"], "hidden-layer widths must be"),
     (["landscape", "saddles", "--gtol", "-1"], "gtol must be a positive"),
+    (["landscape", "saddles", "--path", "-1"], "path_starts must be >= 0"),
+    (["landscape", "saddles", "--workers", "0"], "workers must be >= 1"),
     (["landscape", "goe", "--sizes", "0"], "GOE sizes must be whole numbers >= 1"),
     (["landscape", "goe", "--sizes", ""], "GOE sizes must be whole numbers >= 1"),
     (["landscape", "goe", "--samples", "0"], "n_samples must be >= 1"),

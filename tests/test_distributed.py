@@ -458,3 +458,96 @@ def test_every_pass_reads_each_chunk_once(tmp_path, rng, monkeypatch):
         ds.fit(X, y, loss="huber", learning_rate=0.5, max_steps=10, tol=0, warn=False)
     assert passes[0] >= 10
     assert reads == {f: 1 + passes[0] + (f == first) for f in reads}
+
+
+def _centred(X, y):
+    """Sxx, sxy, the means and syy by NumPy's two-pass centring (the outside reference)."""
+    mx, my = X.mean(axis=0), y.mean()
+    Xc, yc = X - mx, y - my
+    return Xc.T @ Xc, Xc.T @ yc, mx, float(yc @ yc)
+
+
+@pytest.mark.parametrize("case", ["raw", "offset", "late offset", "overflow"])
+def test_dask_statistics_route_keeps_their_accuracy(rng, case):
+    """The statistics pass reads each chunk's raw sums in place (as in memory) only where the
+    in-memory rule accepts them. A column of mean 1e6 and spread 2 (raw sums would lose ~12
+    digits of Sxx) is refused by the probe of the first rows; the same offset only after the
+    probe's 1024 rows passes the probe and is refused on the finished sums (a second, shifted
+    pass); values near 1e155 (raw squares overflow) are refused by the probe. Each against
+    NumPy's two-pass centred sums, and against stats.moments."""
+    from descend.problems import stats
+    from descend.problems.distributed import moments_dask
+
+    n = 100_000
+    X = rng.standard_normal((n, 3)) * [1.0, 2.0, 0.5]
+    if case == "offset":
+        X[:, 1] += 1e6
+    elif case == "late offset":  # after the probe's rows: r² = 1 + μ²/σ² ≈ 98 > 64
+        X[stats.PROBE_ROWS :, 1] += 1e6
+    elif case == "overflow":
+        X[:, 1] = 1e155 + 1e150 * X[:, 1]
+    y = X[:, 0] - X[:, 2] + 0.1 * rng.standard_normal(n)
+    seen = []
+    mom, digest = moments_dask(da.from_array(X, chunks=(10_000, 3)),
+                               da.from_array(y, chunks=10_000), fingerprint=False,
+                               progress=lambda i, t: seen.append(i))  # fmt: skip
+    assert digest is None
+    assert seen.count(0) == (2 if case == "late offset" else 1)  # the passes made
+    Sxx, sxy, mx, syy = _centred(X, y)
+    np.testing.assert_allclose(mom.Sxx, Sxx, rtol=1e-9, atol=1e-9 * np.abs(np.diag(Sxx)).min())
+    np.testing.assert_allclose(mom.sxy, sxy, rtol=1e-9, atol=1e-9 * np.abs(sxy).max())
+    np.testing.assert_allclose(mom.mean, mx, rtol=1e-12)
+    assert mom.syy == pytest.approx(syy, rel=1e-9)
+    mem = stats.moments(X, y)
+    np.testing.assert_array_equal(mom.x0, mem.x0)
+    np.testing.assert_allclose(mom.Sxx, mem.Sxx, rtol=1e-9, atol=1e-9 * np.abs(Sxx).max())
+
+
+def test_dask_fingerprint_only_when_checkpointing(tmp_path, rng):
+    """A fit without a checkpoint skips the per-chunk hashing; with one, the fingerprint is
+    SHA-256 over (shape, chunk sizes) and each chunk's SHA-256 of its shapes and float64
+    bytes — computed here by hashlib from the documented layout."""
+    import hashlib
+
+    X, y = _data(rng, n=3000)
+    Xd, yd = da.from_array(X, chunks=(1000, 4)), da.from_array(y, chunks=1000)
+    plain = ds.fit(Xd, yd, learning_rate="auto")
+    assert plain.objective.data_fingerprint is None
+    res = ds.fit(Xd, yd, learning_rate="auto", checkpoint=str(tmp_path / "c.ckpt"))
+    h = hashlib.sha256(repr(((3000, 4), (1000, 1000, 1000))).encode())
+    for i in range(0, 3000, 1000):
+        c = hashlib.sha256()
+        for a in (X[i : i + 1000], y[i : i + 1000]):
+            c.update(repr(a.shape).encode())
+            c.update(np.ascontiguousarray(a, dtype="<f8").tobytes())
+        h.update(c.hexdigest().encode())
+    assert res.objective.data_fingerprint == h.hexdigest()
+    np.testing.assert_array_equal(plain.params, res.params)
+
+
+@pytest.mark.timeout(120)
+def test_repeated_fits_on_one_client_keep_task_keys_consistent(tmp_path, rng, caplog):
+    """On a distributed Client, a read of the Parquet chunks, two least-squares fits and a
+    Huber fit in a row: every graph sent to the scheduler is optimised alike, so a chunk's key
+    never names two different tasks (the scheduler warns, then may fail with a KeyError or
+    hang)."""
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    caplog.set_level(logging.WARNING, logger="distributed.scheduler")
+    pytest.importorskip("pyarrow")
+    _parquet_folder(tmp_path / "pq", rng, files=3)
+    X, y, _ = load(tmp_path / "pq")
+    ref = ds.fit(X.compute(), y.compute(), learning_rate="auto", warn=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as lc,
+        distributed.Client(lc),
+    ):
+        (X.sum() + y.sum()).compute()
+        for _ in range(2):
+            res = ds.fit(X, y, learning_rate="auto", warn=False)
+            np.testing.assert_allclose(res.params, ref.params, rtol=1e-9)
+        ds.fit(X, y, loss="huber", learning_rate=0.5, max_steps=3, tol=0, warn=False)
+    assert not [r for r in caplog.records if "run_spec" in r.getMessage()]

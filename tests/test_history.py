@@ -43,3 +43,28 @@ def test_recorder_load_round_trip(rng):
     other.add(5, 1.0, 2.0, 3.0, 4.0)
     assert other.rows[:5] == rec.rows and other.rows[5] == (5, 1.0, 2.0, 3.0, 4.0)
     assert other.params is None and rec.history().params is None
+
+
+def test_reserved_rows_and_extras_are_what_add_writes(rng):
+    """Rows written into reserve()'s buffers with add_extras() for the norms and tracked
+    columns give the record add() gives (a tracked column starts NaN-padded, and a resumed
+    run without tracking keeps it aligned); last() is the last row."""
+    via_add, via_reserve = Recorder(False, np.zeros(2), capacity=2), Recorder(False, np.zeros(2))
+    for k in range(9):
+        row = (k, *rng.standard_normal(4).tolist())
+        norms = {"velocity": row[1]}
+        tracked = {"sharpness": row[2]} if 3 <= k < 6 else None
+        via_add.add(*row, None, norms, tracked)
+        steps, cols, _ = via_reserve.reserve(1)
+        i = via_reserve.n
+        steps[i] = k
+        cols[:, i] = row[1:]
+        via_reserve.n = i + 1
+        via_reserve.add_extras(i, norms, tracked)
+        assert via_reserve.last() == row == via_add.rows[-1]
+    assert via_reserve.rows == via_add.rows
+    assert via_reserve.norms == via_add.norms
+    assert via_reserve.tracked.keys() == via_add.tracked.keys() == {"sharpness"}
+    got, want = via_reserve.tracked["sharpness"], via_add.tracked["sharpness"]
+    np.testing.assert_array_equal(got, want)
+    assert len(got) == 9 and np.isnan(got[:3]).all() and np.isnan(got[6:]).all()

@@ -259,11 +259,13 @@ def test_landscape_cli(capsys, tmp_path):
     assert "not critical" in text and "polished" not in text
     out = tmp_path / "saddles.json"
     argv = ["landscape", "saddles", "--sizes", "1", "--points", "1", "--samples", "40"]
+    argv += ["--path", "3", "--plateaus", "2"]
     assert main([*argv, "--random", "2", "--max-iter", "50", "--json", str(out)]) == 0
     assert "| hidden |" in capsys.readouterr().out
     saved = json.loads(out.read_text())
     assert saved["settings"]["gtol"] == 1e-8 and saved["settings"]["max_iter"] == 50
-    assert saved["rows"][0]["tried"]["random"] == 2
+    tried = saved["rows"][0]["tried"]
+    assert tried["random"] == 2 and tried["path"] == 3 and 1 <= tried["plateau"] <= 2
 
 
 @pytest.mark.parametrize(
@@ -301,10 +303,10 @@ def test_saddle_study_reports_progress_before_every_search():
     ends at its total."""
     calls = []
     saddle_study([2], n_points=1, n_samples=30, descent_steps=50, snapshots=3, max_iter=5,
-                 random_starts=2,
+                 random_starts=2, path_starts=2,
                  progress=lambda done, total: calls.append((done, total)))  # fmt: skip
     done = [d for d, _ in calls]
-    assert done == sorted(done) and calls[-1][0] == calls[-1][1] == 1 * (3 + 2) + 2
+    assert done == sorted(done) and calls[-1][0] == calls[-1][1] == 1 * (3 + 2 + 2) + 2
     assert len(calls) >= 1 + 2 + 1  # the run, at least step 0's search and the end point's
 
 
@@ -403,3 +405,114 @@ def test_flatness_is_zero_exactly_when_the_gradient_lies_in_the_null_space():
     assert _flatness(H, np.array([2.0, 0.0, 0.0])) == 0.0
     assert _flatness(H, np.array([0.0, 0.0, -3.0])) == pytest.approx(1.0)
     assert _flatness(H, np.array([0.0, 1.0, 0.0])) == pytest.approx(0.25)
+
+
+class _QuarticWells:
+    """f(θ) = Σᵢ (θᵢ⁴/4 − θᵢ²/2): critical points at every θ ∈ {−1, 0, 1}ᵖ, Hessian
+    diag(3θᵢ² − 1), so the index is the fraction of zero coordinates (closed form)."""
+
+    def value(self, t):
+        return float(np.sum(t**4 / 4 - t**2 / 2))
+
+    def grad(self, t):
+        return t**3 - t
+
+    def value_and_grad(self, t):
+        return self.value(t), self.grad(t)
+
+    def hessian(self, t):
+        return np.diag(3 * t**2 - 1)
+
+
+@pytest.mark.parametrize("memory", [1, 10])
+def test_newton_mr_converges_to_critical_points_of_every_index_in_closed_form(rng, memory):
+    """From 0.1 off each of 12 random corners c ∈ {−1, 0, 1}⁶, Newton-MR (monotone or not)
+    converges to c itself, and classify's index is #{cᵢ = 0}/6 — saddles of every index,
+    minima (no zeros) and the maximum (all zeros) alike."""
+    f = _QuarticWells()
+    for _ in range(12):
+        c = rng.integers(-1, 2, size=6).astype(float)
+        theta, ok, n_it = newton_mr(f, c + 0.1 * rng.uniform(-1, 1, size=6), memory=memory)
+        assert ok and n_it <= 10
+        np.testing.assert_allclose(theta, c, atol=1e-8)
+        assert classify(f, theta).index == pytest.approx(np.mean(c == 0))
+
+
+class _GradientFlat:
+    """f(x, y) = x³/3 + x + y²: ∂f/∂x = x² + 1 > 0 everywhere (no critical point), and ‖∇f‖²
+    has its minimum 1 at (0, 0), where H∇f = (2x(x² + 1), 4y) = 0: a gradient-flat point
+    (Frye et al. 2021); the flatness ‖H∇f‖/(max|λ|·‖∇f‖) is |x| near it (max|λ| = 2)."""
+
+    def grad(self, t):
+        return np.array([t[0] ** 2 + 1.0, 2.0 * t[1]])
+
+    def hessian(self, t):
+        return np.diag([2.0 * t[0], 2.0])
+
+
+def test_newton_mr_stops_in_a_gradient_flat_region_and_returns_its_best_point():
+    """No critical point exists: the search must not report one, must stop (stalled, before
+    max_iter) near (0, 0) with ‖∇f‖ within 5 % of its least value 1 and flatness near 0."""
+    from descend.studies.landscape.saddles import _flatness
+
+    f = _GradientFlat()
+    theta, ok, n_it = newton_mr(f, np.array([0.7, 0.5]), max_iter=500, stall=20)
+    assert not ok and n_it < 500
+    assert np.linalg.norm(f.grad(theta)) <= 1.05 and abs(theta[1]) < 1e-6
+    assert _flatness(f.hessian(theta), f.grad(theta)) == pytest.approx(abs(theta[0]), rel=1e-6)
+    assert abs(theta[0]) < 0.25
+    with pytest.raises(ValueError, match="memory"):
+        newton_mr(f, np.array([0.7, 0.5]), memory=0)
+
+
+def test_newton_mr_agrees_with_scipy_root_on_a_small_network(rng):
+    """SciPy's MINPACK hybrd solves ∇L = 0 from random starts of the 9-parameter network
+    (with the exact Hessian as Jacobian); Newton-MR started 10⁻³ off each root SciPy found
+    converges back to it, and classify's index equals the count of negative eigenvalues of
+    an independent central-difference Hessian there."""
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    X, y = saddle_task(60, seed=0)
+    obj = SaddleObjective([2], X, y)
+    roots = {}
+    for _ in range(12):
+        sol = scipy_optimize.root(obj.grad, 2 * obj.model.init_params(rng), jac=obj.hessian,
+                                  method="hybr", options={"xtol": 1e-13})  # fmt: skip
+        if sol.success and np.linalg.norm(obj.grad(sol.x)) <= 1e-9:
+            roots.setdefault(round(obj.value(sol.x), 8), sol.x)
+    roots = list(roots.values())
+    assert len(roots) >= 2
+    for r in roots:
+        theta, ok, _ = newton_mr(obj, r + 1e-3 * rng.normal(size=r.size))
+        assert ok
+        np.testing.assert_allclose(theta, r, atol=1e-6)
+        lam = np.linalg.eigvalsh(hessian_fd(obj, theta))
+        tol = 1e-6 * max(1.0, np.abs(lam).max())
+        assert classify(obj, theta).n_negative == int(np.sum(lam < -tol))
+
+
+def test_path_steps_are_geometric_and_reach_the_end():
+    """Starts along a run: 1 and the last step always, ratios equal between (rounded), no
+    repeats on a short run."""
+    from descend.studies.landscape.saddles import _path_steps
+
+    assert _path_steps(3000, 4) == [1, 14, 208, 3000]
+    assert _path_steps(5, 10) == [1, 2, 3, 4, 5]
+    assert _path_steps(3000, 0) == [] and _path_steps(0, 4) == []
+
+
+@pytest.mark.timeout(120)
+def test_saddle_study_with_two_processes_equals_one():
+    """workers=2 runs the same descent runs and searches in two processes: the same points,
+    counts and table (bar the timings) as in one process."""
+    kw = dict(n_points=2, seed=1, n_samples=40, descent_steps=200, snapshots=1,
+              path_starts=2, random_starts=2, max_iter=60)  # fmt: skip
+    one = saddle_study([1, 2], **kw)
+    two = saddle_study([1, 2], workers=2, **kw)
+    assert [p["theta"] for p in one.points] == [p["theta"] for p in two.points]
+    for a, b in zip(one.rows, two.rows, strict=True):
+        a, b = ({k: v for k, v in r.items() if k != "seconds"} for r in (a, b))
+        assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    with pytest.raises(ValueError, match="workers"):
+        saddle_study([1], workers=0)
+    with pytest.raises(ValueError, match="path_starts"):
+        saddle_study([1], path_starts=-1)

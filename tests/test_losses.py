@@ -149,7 +149,9 @@ def test_logloss_refuses_targets_outside_0_1(bad):
         with pytest.raises(ds.DataError, match=r"row 4 has y = ") as exc:
             build()
         assert repr(bad) in str(exc.value) and "{0, 1}" in str(exc.value)
-        assert "Encode the two classes as 0 and 1" in str(exc.value)
+        assert "ncode the two classes as 0 and 1" in str(exc.value)
+        # labels 0, 1, 2 are three classes: the softmax is named; 0.5 and -1 are not labels
+        assert ("loss='softmax'" in str(exc.value)) == (bad == 2.0)
     ds.objective(X, (y == 1.0).astype(float), loss="logloss")  # 0/1 targets are fine
 
 

@@ -58,6 +58,18 @@ def test_numbers_schedules_and_armijo(advice):
     assert resolve_rate(same, "gd") is same
 
 
+@pytest.mark.parametrize("rule", ["momentum", "nesterov", "adam"])
+def test_armijo_is_refused_for_rules_whose_update_need_not_point_downhill(rule):
+    """Backtracking needs a descent direction: momentum on Norris reached an update with
+    gᵀu > 0 and ended in a raw error from inside the line search; now one clear error up
+    front, through ds.fit too."""
+    with pytest.raises(ValueError, match="needs optimizer='gd'"):
+        resolve_rate("armijo", rule)
+    d = ds.datasets.load("norris")
+    with pytest.raises(ValueError, match=f"the {rule} update need not point downhill"):
+        ds.fit(d.X, d.y, learning_rate="armijo", optimizer=rule)
+
+
 def test_auto_for_the_mae_is_the_smoothing_continuation(advice):
     """A smoothable objective (the MAE of a linear model): "auto" for gd/sgd on full batches is
     the continuation with Armijo steps; where a constant rate is needed (a Session, a sweep),

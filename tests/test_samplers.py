@@ -91,6 +91,87 @@ def test_sampler_matches_batches_and_restores(rng):
         np.testing.assert_array_equal(next(t), e)
 
 
+@pytest.mark.parametrize("prefetch_rows", [0, 10**9], ids=["prefetch", "no-prefetch"])
+def test_reshuffle_fresh_permutation_per_epoch(prefetch_rows, monkeypatch):
+    """With and without the background prefetch, every epoch of the default sampler is
+    rng.permutation(n) of the same generator, in order: each row exactly once, and a new
+    permutation every epoch."""
+    monkeypatch.setattr(BatchSampler, "prefetch_rows", prefetch_rows)
+    n, b = 97, 10
+    s = BatchSampler(n, b, np.random.default_rng(11))
+    ref = np.random.default_rng(11)
+    epochs = []
+    for _ in range(4):
+        got = np.concatenate([next(s) for _ in range(10)])  # 9 batches of 10 and one of 7
+        np.testing.assert_array_equal(got, ref.permutation(n))
+        np.testing.assert_array_equal(np.sort(got), np.arange(n))
+        epochs.append(got)
+    assert all(not np.array_equal(a, c) for a, c in zip(epochs, epochs[1:], strict=False))
+    assert (s._ahead is not None) == (prefetch_rows == 0)
+
+
+def test_prefetch_saves_and_restores_as_without(monkeypatch):
+    """A state saved while the next permutation is prefetched is the state a sampler without
+    prefetch saves at the same position; restoring it (into a sampler with a prefetch of its
+    own in flight) continues with the same batches."""
+    n, b = 50, 8
+    monkeypatch.setattr(BatchSampler, "prefetch_rows", 0)
+    s = BatchSampler(n, b, np.random.default_rng(2))
+    plain = BatchSampler(n, b, np.random.default_rng(2))
+    plain.prefetch_rows = 10**9
+    for _ in range(10):  # into the second epoch
+        np.testing.assert_array_equal(next(s), next(plain))
+    assert s._ahead is not None
+    saved, expected = s.state_dict(), plain.state_dict()
+    assert json.dumps(saved) == json.dumps(expected)
+    after = [next(plain) for _ in range(20)]
+    t = BatchSampler(n, b, np.random.default_rng(5))
+    next(t)  # t now prefetches from its own generator: load_state must discard that
+    t.load_state(json.loads(json.dumps(saved)))
+    for e in after:
+        np.testing.assert_array_equal(next(t), e)
+
+
+def test_failed_prefetch_is_drawn_again(monkeypatch):
+    """A prefetch that fails (here: a MemoryError in the thread) is drawn again from the same
+    generator state when the epoch begins: the batches are still rng.permutation's."""
+
+    class Flaky:  # the generator, failing on its second permutation
+        def __init__(self, seed: int) -> None:
+            self.g = np.random.default_rng(seed)
+            self.bit_generator = self.g.bit_generator
+            self.calls = 0
+
+        def permutation(self, n: int) -> np.ndarray:
+            self.calls += 1
+            if self.calls == 2:
+                raise MemoryError("no room")
+            return self.g.permutation(n)
+
+    monkeypatch.setattr(BatchSampler, "prefetch_rows", 0)
+    flaky = Flaky(8)
+    s = BatchSampler(30, 10, flaky)  # type: ignore[arg-type]
+    ref = np.random.default_rng(8)
+    for _ in range(3):
+        got = np.concatenate([next(s) for _ in range(3)])
+        np.testing.assert_array_equal(got, ref.permutation(30))
+    assert flaky.calls == 5  # 1 drawn, 1 failed in the thread, redrawn, then 2 prefetched
+
+
+def test_prefetched_fit_is_the_same_run(monkeypatch):
+    """A mini-batch fit whose permutations are prefetched is bitwise the run without."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 3))
+    y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.standard_normal(300)
+    kw = dict(learning_rate=0.05, batch_size=32, max_steps=60, tol=0.0, seed=4)
+    monkeypatch.setattr(BatchSampler, "prefetch_rows", 10**9)
+    a = ds.fit(X, y, **kw)
+    monkeypatch.setattr(BatchSampler, "prefetch_rows", 0)
+    b = ds.fit(X, y, **kw)
+    np.testing.assert_array_equal(a.history.params, b.history.params)
+    np.testing.assert_array_equal(a.history.loss, b.history.loss)
+
+
 # -- slice_batches and contiguous_batches ------------------------------------------------------
 
 

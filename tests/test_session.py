@@ -247,3 +247,17 @@ def test_without_a_split_nothing_is_recorded(problem):
     s.step(5)
     assert not s.has_validation and s.n_val == 0 and s.history.val_loss is None
     assert s.val_curve()[0].shape == (0,)
+
+
+def test_steps_with_a_deadline_match_minimize(problem):
+    """With ``max_seconds`` the session reads the clock between chunks of the loop (which grow
+    while they are quick): the updates it makes, their θ (the returned ``params``) and the
+    path are still minimize's, bit for bit."""
+    obj, theta0 = problem
+    res = ds.minimize(obj, theta0, learning_rate=0.05, max_steps=300, tol=0, record_params=True)
+    s = Session(obj, theta0, learning_rate=0.05, tol=0)
+    made = [s.step(120, max_seconds=60.0) for _ in range(2)] + [s.step(60, max_seconds=60.0)]
+    assert [len(h) for h in made] == [120, 120, 60]
+    np.testing.assert_array_equal(np.concatenate([h.loss for h in made]), res.history.loss)
+    np.testing.assert_array_equal(made[1].params, res.history.params[120:241])
+    np.testing.assert_array_equal(s.path(), res.history.params)

@@ -14,7 +14,8 @@ One sampler per way of drawing rows, all here:
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -158,6 +159,15 @@ class ChunkSampler:
         self.pos = int(d["pos"])
 
 
+def _permute_into(box: list[NDArray[np.int64]], rng: np.random.Generator, n: int) -> None:
+    """``box.append(rng.permutation(n))`` (a prefetch thread's work); a failure leaves the box
+    empty, and the sampler then draws the permutation in the calling thread, which raises."""
+    try:
+        box.append(rng.permutation(n))
+    except Exception:  # noqa: BLE001 - redrawn (and raised) where the permutation is needed
+        return
+
+
 #: the mini-batch samplers by name
 SAMPLINGS = ("reshuffle", "slices", "contiguous")
 
@@ -169,6 +179,16 @@ class BatchSampler:
     ``batch_size`` rows (the last one may be shorter) — the same sequence as
     :func:`descend.data.tables.batches` for the same generator.
 
+    **Prefetch.** For ``n >= prefetch_rows`` the next epoch's permutation is drawn in a
+    background thread while the current epoch runs (NumPy's shuffle releases the GIL). It is
+    the same call on the same generator in the same order — ``rng.permutation(n)`` right after
+    the current one — so the batches are identical to drawing it when the epoch begins; only
+    *when* it is computed changes (a permutation of 10⁷ rows is ~10⁷ cache misses, about one
+    second, the largest single cost of an epoch at that size). The generator is private to the
+    sampler; :meth:`state_dict` reports its state as it was before the prefetch (what a run
+    without prefetch would save), and :meth:`load_state` discards a prefetched permutation. At
+    most one permutation is computed ahead (the run may end before it is used).
+
     Parameters
     ----------
     n : int
@@ -177,7 +197,15 @@ class BatchSampler:
         Rows per batch, ``1 <= batch_size < n``.
     rng : numpy.random.Generator
         Source of the permutations.
+
+    Attributes
+    ----------
+    prefetch_rows : int
+        Rows from which the next permutation is prefetched (class default 2¹⁸: below that a
+        permutation costs less than a thread's start).
     """
+
+    prefetch_rows: int = 1 << 18
 
     def __init__(self, n: int, batch_size: int, rng: np.random.Generator) -> None:
         self.n = int(n)
@@ -185,24 +213,59 @@ class BatchSampler:
         self.rng = rng
         self.perm: NDArray[np.int64] | None = None
         self.pos = 0
+        # the prefetch: the thread, its result, and the generator's state before it ran
+        self._ahead: threading.Thread | None = None
+        self._ahead_perm: list[NDArray[np.int64]] = []
+        self._state_before: Mapping[str, Any] | None = None
 
     def __iter__(self) -> BatchSampler:
         return self
 
     def __next__(self) -> NDArray[np.int64]:
         if self.perm is None or self.pos >= self.n:
-            self.perm = self.rng.permutation(self.n)
+            self.perm = self._next_permutation()
             self.pos = 0
         start = self.pos
         self.pos = start + self.batch_size
         return self.perm[start : self.pos]
 
+    def _next_permutation(self) -> NDArray[np.int64]:
+        """This epoch's ``rng.permutation(n)`` (prefetched, or drawn now), and start the
+        next epoch's in the background when n is large."""
+        if self._ahead is not None:
+            self._ahead.join()
+            if self._ahead_perm:
+                perm = self._ahead_perm.pop()
+            else:  # the thread failed (e.g. out of memory): draw it here, to raise here
+                assert self._state_before is not None
+                self.rng.bit_generator.state = self._state_before
+                perm = self.rng.permutation(self.n)
+            self._ahead, self._state_before = None, None
+        else:
+            perm = self.rng.permutation(self.n)
+        if self.n >= self.prefetch_rows:
+            self._state_before = self.rng.bit_generator.state
+            self._ahead = threading.Thread(
+                target=_permute_into, args=(self._ahead_perm, self.rng, self.n),
+                name="descend-permutation", daemon=True,
+            )  # fmt: skip
+            self._ahead.start()
+        return perm
+
+    def _drop_prefetch(self) -> None:
+        """Wait for a prefetch in flight and forget it (the caller then sets the state)."""
+        if self._ahead is not None:
+            self._ahead.join()
+            self._ahead_perm.clear()
+            self._ahead, self._state_before = None, None
+
     def state_dict(self) -> dict[str, Any]:
         """The generator's bit-generator state, the current permutation and the position."""
+        state = self._state_before if self._ahead is not None else None
         return {
             "n": self.n,
             "batch_size": self.batch_size,
-            "bit_generator": self.rng.bit_generator.state,
+            "bit_generator": state if state is not None else self.rng.bit_generator.state,
             "perm": None if self.perm is None else encode_array(self.perm),
             "pos": self.pos,
         }
@@ -219,6 +282,7 @@ class BatchSampler:
             )
         if (problem := check_state(d)) is not None:
             raise ValueError(f"the checkpoint's sampler state is inconsistent: {problem}")
+        self._drop_prefetch()
         self.rng.bit_generator.state = d["bit_generator"]
         self.perm = None if d["perm"] is None else decode_array(d["perm"]).astype(np.int64)
         self.pos = int(d["pos"])

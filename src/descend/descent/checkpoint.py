@@ -328,6 +328,11 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise ValueError(f"{fname!r} is not a descend checkpoint (not JSON: {exc})") from None
     except UnicodeDecodeError:
         raise ValueError(f"{fname!r} is not a descend checkpoint (not text)") from None
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"no checkpoint at {fname!r}: check the path (a fit writes one with "
+            "--checkpoint PATH, or checkpoint=PATH in Python)"
+        ) from None
     except IsADirectoryError:
         raise ValueError(
             f"{fname!r} is a directory, not a checkpoint file; pass the file that "

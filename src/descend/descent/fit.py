@@ -246,6 +246,7 @@ def _fit(
         dtype=dtype, full_batch=batch_size is None, progress=progress,
         penalty=penalty[0], alpha=penalty[1], l1_ratio=penalty[2],
         validation_fraction=fraction, sample_weight=sample_weight,
+        fingerprint=options.get("checkpoint") is not None or bool(_FIT_OPTIONS & set(options)),
     )  # fmt: skip
     if sample_weight is not None and options.get("checkpoint") is not None:
         raise ValueError(

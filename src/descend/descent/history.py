@@ -189,6 +189,15 @@ class Recorder:
         if self._params is not None and theta_next is not None:
             self._params[i + 1] = theta_next
         self.n = i + 1
+        if norms or tracked or self.tracked:
+            self.add_extras(i, norms, tracked)
+
+    def add_extras(
+        self, i: int, norms: dict[str, float] | None, tracked: dict[str, float] | None
+    ) -> None:
+        """Row i's optimizer-state norms and tracked columns (:data:`TRACKED`; NaN when not
+        measured at this step): what :meth:`add` writes beside the five columns, for a row
+        written into :meth:`reserve`'s buffers."""
         if norms:
             for key, value in norms.items():
                 self.norms.setdefault(key, []).append(value)
@@ -199,8 +208,30 @@ class Recorder:
             for column in self.tracked.values():
                 column.append(math.nan)
 
+    def reserve(self, m: int) -> tuple[NDArray[np.int64], Array, Array | None]:
+        """Room for ``m`` more rows, and the buffers to write them into: ``step`` (shape
+        (capacity,)), the columns (shape (4, capacity): loss, grad_norm, step_size, lr) and the
+        θ path (shape (capacity + 1, p), or None). The loop (:meth:`Descent.run`) writes rows
+        ``n`` … ``n + m − 1`` there directly and then sets :attr:`n` (the norms and tracked
+        columns through :meth:`add_extras`): what :meth:`add` would write."""
+        while self.n + max(int(m), 0) > self._step.shape[0]:
+            self._grow()
+        return self._step, self._cols, self._params
+
     def __len__(self) -> int:
         return self.n
+
+    def last(self) -> tuple[int, float, float, float, float]:
+        """The last row, ``(k, L_k, ‖g_k‖, ‖u_k‖, η_k)`` (the record must not be empty)."""
+        i = self.n - 1
+        cols = self._cols
+        return (
+            int(self._step[i]),
+            float(cols[0, i]),
+            float(cols[1, i]),
+            float(cols[2, i]),
+            float(cols[3, i]),
+        )
 
     @property
     def rows(self) -> list[tuple[int, float, float, float, float]]:

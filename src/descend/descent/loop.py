@@ -1,10 +1,14 @@
-"""The descent loop's one iteration and its resumable state.
+"""The descent loop's body and its resumable state.
 
-:class:`Descent` is *the* loop body: every shell that runs gradient descent —
+:class:`Descent` is *the* loop: every shell that runs gradient descent —
 :func:`descend.minimize` (run to the end, with callbacks and checkpoints) and
 :class:`descend.Session` (a few steps at a time, for the web playground) — builds one and calls
-:meth:`Descent.step` until it reports a stop. Sampling, evaluation, the divergence guard, the
-stopping rules, the optimizer update, the line search and the history all live there, once.
+:meth:`Descent.run` until it reports a stop. Sampling, evaluation, the divergence guard, the
+stopping rules, the optimizer update, the line search and the history all live in one body,
+:meth:`Descent.run` (n iterations, in chunks, the counters in local variables; every feature
+a branch on a flag read once per call), so that each stopping rule is written once;
+:meth:`Descent.step` is ``run(1)``. ``tests/test_loop_run.py`` holds it, bit for bit, to a
+copy of the step-by-step loop it replaced (``benchmarks/loop_reference.py``).
 
 A :class:`LoopState` is what a :class:`Descent` starts from and what it hands out when asked for
 a snapshot: everything needed to continue a run *bitwise* as if it had never stopped — θ, the
@@ -14,6 +18,7 @@ It encodes to plain JSON without loss (:mod:`descend.data.encoding`).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -121,7 +126,8 @@ class LoopState:
     prev_loss: float = math.nan
     calm: int = 0
     flips: int = 0
-    sep_run: int = 0
+    sep_mark: str = ""
+    sep_loss: float = math.nan
     sep_norm: float = math.nan
     grad_low: float = math.inf
     last_low: int = 0
@@ -178,7 +184,8 @@ class LoopState:
             "prev_loss": encode_float(self.prev_loss),
             "calm": int(self.calm),
             "flips": int(self.flips),
-            "sep_run": int(self.sep_run),
+            "sep_mark": self.sep_mark,
+            "sep_loss": encode_float(self.sep_loss),
             "sep_norm": encode_float(self.sep_norm),
             "grad_low": encode_float(self.grad_low),
             "last_low": int(self.last_low),
@@ -240,7 +247,8 @@ class LoopState:
             prev_loss=decode_float(d["prev_loss"]),
             calm=int(d["calm"]),
             flips=int(d.get("flips", 0)),
-            sep_run=int(d.get("sep_run", 0)),
+            sep_mark=str(d.get("sep_mark", "")),
+            sep_loss=decode_float(d.get("sep_loss", "NaN")),
             sep_norm=decode_float(d.get("sep_norm", "NaN")),
             grad_low=decode_float(d.get("grad_low", "Infinity")),
             last_low=int(d.get("last_low", 0)),
@@ -274,6 +282,14 @@ class LoopState:
 # ---------------------------------------------------------------------------------------------
 _EPS = float(np.finfo(np.float64).eps)
 _SQRT_EPS = math.sqrt(_EPS)
+#: the most steps :meth:`Descent.run` makes between two readings of the schedule and two
+#: reservations of history rows
+CHUNK = 1024
+#: what :meth:`Descent._screen` says: go on, the run stopped, a smoothing stage ended
+_GO_ON, _STOPPED, _NEXT_STAGE = 0, 1, 2
+#: up to this many parameters, :meth:`Descent.run` keeps a chunk's gradients (references) and
+#: makes the oscillation rule's reversal tests when its counter is read
+DEFER_REVERSALS = 256
 
 
 def start_point(objective: Any, theta0: Any) -> Array:
@@ -377,8 +393,8 @@ class Descent:
 
     This is the loop body that :func:`descend.minimize` and :class:`descend.Session` share. It
     owns the run's state — θ, the optimizer state, the mini-batch sampler, the divergence guard's
-    and the stopping rules' counters, the lowest-loss θ and the history — and :meth:`step` makes
-    one iteration:
+    and the stopping rules' counters, the lowest-loss θ and the history — and :meth:`run` makes
+    up to n iterations (:meth:`step`, one), each of them:
 
     1. sample rows B_k: all of them (full batch), or the next ``batch_size`` rows of a fresh
        shuffle per epoch (mini-batch; ``batch_size=1`` is stochastic descent);
@@ -655,8 +671,9 @@ class Descent:
         self.grad0: float | None = start.grad0
         self.prev_loss = start.prev_loss
         self.flips = start.flips  # consecutive steps whose gradient reversed direction
-        self.sep_run = start.sep_run  # … (epochs) with the loss falling and ‖θ‖ growing
-        self.sep_norm = start.sep_norm  # ‖θ‖ at the last such check
+        # on separable rows, at the last mark (step or epoch 2^j): which rows θ classified
+        # correctly (a SHA-256 of the pattern), the loss and ‖θ‖
+        self.sep_mark, self.sep_loss, self.sep_norm = start.sep_mark, start.sep_loss, start.sep_norm
         self.grad_low = start.grad_low  # ‖∇L‖ at its last new 1 % low …
         self.last_low = start.last_low  # … at this step,
         self.low_gap = start.low_gap  # … that many steps after the low before
@@ -686,9 +703,9 @@ class Descent:
         self.message = ""
         self.at_boundary = True
 
-    # -- one iteration ---------------------------------------------------------------------
+    # -- the loop body ---------------------------------------------------------------------
     def step(self) -> Row | None:
-        """Make one iteration (see the class docstring).
+        """Make one iteration (see the class docstring): :meth:`run` with n = 1.
 
         Returns
         -------
@@ -698,142 +715,391 @@ class Descent:
             the run (the callback, a mini-batch epoch's convergence): check
             :attr:`stop_reason`.
         """
-        if self.stop_reason is not None:
+        if self.run(1) == 0:
             return None
-        k = self.k
-        if k >= self.max_steps:
-            self.stop("max_steps", self._budget_message())
-            return None
-        self.at_boundary = False
-        theta, full_batch = self.theta, self.full_batch
-        objective = self.objective if self.smoothing is None else self._stage_objective(theta)
-        if full_batch:
-            loss, g = objective.value_and_grad(theta)
-        else:
-            if self.grad0 is None:  # the full gradient at θ₀: what "stationary" is relative to
-                self.grad0 = float(np.linalg.norm(objective.value_and_grad(theta)[1]))
-            loss, g = objective.value_and_grad(theta, next(self.batches))
-        loss = float(loss)
-        # with an L1 part, stationarity is the minimum-norm subgradient of the whole objective
-        gnorm = _norm(objective.stationarity(theta, g) if self.prox else g)
-        self.loss = loss
-        self.last_gnorm = gnorm
-        loss0 = self.loss0
-        if loss0 is None:
-            self.loss0 = loss0 = loss
-        if self.grad0 is None:
-            self.grad0 = gnorm
-        prev_loss = self.prev_loss
-        finite = math.isfinite(loss) and math.isfinite(gnorm)
+        return self.recorder.last()
 
-        # divergence guard: non-finite, or growth the rule that ran does not allow
-        prev_best = self.best_loss
-        if full_batch and finite and loss < self.best_loss:
-            self.best_theta, self.best_loss = theta.copy(), loss
-        if full_batch and gnorm < 0.99 * self.grad_low:  # a new low of ‖∇L‖ by more than 1 %
-            self.low_gap, self.last_low, self.grad_low = k - self.last_low, k, gnorm
-        a0 = abs(loss0)
-        blown = finite and loss > 1e12 * (1e-300 if a0 < 1e-300 else a0)  # max, inlined
-        if full_batch and finite and loss > prev_loss and loss > self.rise_floor * loss0:
-            self.rising += 1
-        else:
-            self.rising = 0
-        rising = self.rising >= self.rise_patience and not self._within_limit()
-        if not finite or blown or rising:
-            self._diverge(loss, "non-finite" if not finite else "blown" if blown else "rising")
-            return None
-
-        if full_batch:
-            # the gradient's direction reversing step after step: oscillation
-            prev_g = self.prev_grad
-            reversed_ = prev_g is not None and float(np.dot(g, prev_g)) < 0.0
-            self.flips = self.flips + 1 if reversed_ else 0
-            self.prev_grad = (
-                g.copy()
-                if type(g) is np.ndarray and g.dtype == np.float64
-                else np.array(g, dtype=np.float64)
-            )
-            if self.validation is not None and self._validate(theta, k):
-                return None
-            if self.may_separate and self._separated(theta, k):
-                return None
-            if self.known_separable and self._escaping(theta, loss, prev_loss, k, "steps"):
-                return None
-            if self._stage_done(loss, gnorm, k):
-                return self.step()  # the next, smaller δ, from the same θ
-            if self._settled(loss, gnorm, k):
-                return None
-            # a stall: for `patience` steps no new low of the loss (beyond rounding) while it
-            # hardly moves (≤ √ε relative: rounding noise, not momentum's transient rise)…
-            scale, floor = abs(loss), _EPS * a0
-            scale = floor if floor > scale else scale  # a perfect fit's loss is all rounding
-            progress = loss < prev_best - self.stall_tol * scale
-            still = math.isfinite(prev_loss) and abs(loss - prev_loss) <= _SQRT_EPS * scale
-            self.calm = self.calm + 1 if still and not progress else 0
-            # …and the gradient has set no new 1 % low for three times the gap between its
-            # last two lows: slow but steady progress is never a stall, a stopped one is
-            quiet = k - self.last_low >= self.stall_window and k - self.last_low >= 3 * self.low_gap
-            if self.calm >= self.stall_window and quiet and k >= self.resume_at:
-                if self._next_stage(loss):
-                    return self.step()
-                self._stall(gnorm, oscillating=self.flips >= self.patience)
-                return None
-        self.prev_loss = loss
-
-        # the update
-        u, new_state = self.opt.update(g, self.opt_state, theta)
-        if self.line_search:
-            t, _ = backtracking(objective, theta, g, u, loss=loss, lr0=2.0 * self.lr_ls)
-            if t == 0.0 and self._next_stage(loss):
-                return self.step()
-            if t == 0.0:
-                self.stop(
-                    "stalled",
-                    "stalled: the line search found no decrease along the update direction "
-                    f"(‖∇L‖ = {gnorm:.3g}, {gnorm / (self.grad0 or 1.0):.2g} of the first "
-                    "gradient): the loss cannot fall further in floating point here"
-                    + self._bound_text(),
-                )
-                return None
-            self.lr_ls = lr = t
-            u = t * u
-        else:
-            # the η this update applied, from the rule's own step count (a restart resets it)
-            applied = self.opt.applied_lr
-            lr = applied(new_state) if applied is not None else float(self.opt.learning_rate(k))
-        self.last_lr = lr
-        self.opt_state = new_state
-        theta_k = theta
-        self.theta = theta = theta + u
-        self.k = k + 1
-        if self.average is not None and self.k > self.average:  # θ̄ ← θ̄ + (θ_k − θ̄)/m
-            self.avg_count += 1
-            if self.avg_theta is None:
-                self.avg_theta = theta.copy()
-            else:
-                self.avg_theta += (theta - self.avg_theta) / self.avg_count
-        step_size = _norm(u)
-        self.recorder.add(
-            k,
-            loss,
-            gnorm,
-            step_size,
-            lr,
-            theta,
-            _state_norms(new_state) if self.record_state else None,
-            None if self.track_sharpness is None else self._measure(objective, theta_k, k),
+    def fast(self) -> bool:
+        """The run has none of the features that add work to a step (the smoothing
+        continuation, a line search, validation, the separation rules of the log loss, an L1
+        part, sharpness tracking, recorded state norms, tracked columns): :meth:`run` then
+        takes no branch for them. (Informative: every run goes through the one body.)"""
+        return (
+            self.smoothing is None
+            and not self.line_search
+            and self.validation is None
+            and not self.may_separate
+            and not self.prox
+            and self.track_sharpness is None
+            and not self.record_state
+            and not self.recorder.tracked
         )
-        row = (k, loss, gnorm, step_size, lr)
-        epoch_end = not full_batch and (k + 1) % self.steps_per_epoch == 0
-        self.at_boundary = not epoch_end
-        callback = self.callback
-        if callback is not None and callback(k, theta, loss):
-            self.stop("interrupted", f"stopped by the callback at step {k + 1}")
-            return row
-        if epoch_end:
-            self._end_epoch(theta)
-        self.at_boundary = True
-        return row
+
+    def run(self, n: int) -> int:
+        """Make up to ``n`` iterations: the loop's one body (:meth:`step` is ``run(1)``).
+
+        Each iteration is the class docstring's steps 1–5, and every stopping rule is checked
+        at every step in the order given there. The bookkeeping is what makes it cheap: the
+        loop runs in chunks of up to :data:`CHUNK` steps; before a chunk it reserves the
+        chunk's history rows (:meth:`Recorder.reserve`) and reads the chunk's learning rates
+        from the schedule; within it, the counters live in local variables, written back to
+        the object (``save``) only when a rule's method needs them, a callback or an epoch's
+        end reads them, or the chunk ends, and read back (``load``) where a rule changed
+        them; the lowest-loss θ and the previous gradient are kept by reference (θ_{k+1} is
+        a new array each step — written straight into the history's θ path when that is
+        kept — and objectives return fresh gradients, so neither changes afterwards); and a
+        built-in rule updates in place (:class:`~descend.descent.optim.Fused`, bit for bit
+        ``opt.update``) unless the step needs the rule's state tuple (a line search, recorded
+        state norms, tracked columns).
+
+        The features most runs lack are branches on flags read once per call: the L1 part's
+        stationarity measure, the full-batch rules before the verdicts (validation, the
+        separation rules, a smoothing stage's end: :meth:`_screen`), the line search after
+        the update direction, the recorded extras (:meth:`_record_more`). A smoothing stage
+        that ends makes no update: the chunk ends and the same step is made again on the next
+        δ.
+
+        Returns
+        -------
+        int
+            Updates made; fewer than ``n`` when the run stopped (see :attr:`stop_reason`).
+        """
+        if self.stop_reason is not None or n <= 0:
+            return 0
+
+        opt = self.opt
+        full_batch = self.full_batch
+        batches = self.batches
+        max_steps = self.max_steps
+        k = self.k
+        theta = self.theta
+        loss0, grad0, prev_loss = self.loss0, self.grad0, self.prev_loss
+        best_theta, best_loss = self.best_theta, self.best_loss
+        grad_low, last_low, low_gap = self.grad_low, self.last_low, self.low_gap
+        rising, calm, flips, prev_grad = self.rising, self.calm, self.flips, self.prev_grad
+        loss, gnorm, last_lr = self.loss, self.last_gnorm, self.last_lr
+        avg_theta, avg_count, average = self.avg_theta, self.avg_count, self.average
+        rise_floor, rise_patience = self.rise_floor, self.rise_patience
+        stall_window, stall_tol, resume_at = self.stall_window, self.stall_tol, self.resume_at
+        mu, tol, gtol = self.mu, self.tol, self.gtol
+        callback, steps_per_epoch = self.callback, self.steps_per_epoch
+        # the features most runs lack, each a branch taken only when present
+        smoothing, line_search, prox = self.smoothing, self.line_search, self.prox
+        screen = full_batch and (
+            self.validation is not None or self.may_separate or smoothing is not None
+        )
+        extra = self.record_state or self.track_sharpness is not None or bool(self.recorder.tracked)
+        fused = opt.fused
+        kernel = None if fused is None or line_search or extra else fused()
+        opt_state = self.opt_state
+        if kernel is not None:
+            kernel.load(opt_state)
+            apply = kernel.apply
+            gd = kernel.kind == "gd"
+            u = np.zeros(theta.shape)
+        else:
+            update, applied, schedule = opt.update, opt.applied_lr, opt.learning_rate
+        rec = self.recorder
+        isfinite, sqrt, ndarray, f64 = math.isfinite, math.sqrt, np.ndarray, np.float64
+        mul, add = np.multiply, np.add
+        sqrt_eps = _SQRT_EPS
+        # constants of loss0, once it is known (the numbers the rules compute from it)
+        a0 = blow = floor = 0.0
+        if loss0 is not None:
+            a0 = abs(loss0)
+            blow, floor = 1e12 * (1e-300 if a0 < 1e-300 else a0), _EPS * a0
+        at_boundary = True
+        made = 0
+        counted = 0  # the fused rule's updates not yet counted in its schedule
+        stopped = False
+        i = rec.n
+        params = None
+        # The reversal test g_k·g_{k−1} < 0 of a small θ is made when its counter is read (a
+        # rule, a chunk's end): walking back from the last gradient, usually one product per
+        # chunk instead of one per step; the same products, so the same count.
+        defer = full_batch and theta.shape[0] <= DEFER_REVERSALS
+        pending: list[Array] = []  # gradients whose reversal test is still to make
+        base = prev_grad  # the gradient before the first of them
+
+        def settle() -> None:  # flips: consecutive reversals up to the last gradient
+            nonlocal flips, pending, base
+            if not pending:
+                return
+            j, run_ = len(pending) - 1, 0
+            while j >= 0:
+                before = pending[j - 1] if j else base
+                if before is None or not float(pending[j].dot(before)) < 0.0:
+                    break
+                run_ += 1
+                j -= 1
+            flips = flips + run_ if j < 0 else run_
+            base, pending = pending[-1], []
+
+        def save(state: bool = True) -> None:  # the locals back into the object
+            nonlocal counted
+            settle()
+            self.k, self.loss0, self.grad0 = k, loss0, grad0
+            self.theta = theta if params is None else theta.copy()  # not a view of the record
+            self.prev_loss, self.best_theta, self.best_loss = prev_loss, best_theta, best_loss
+            self.grad_low, self.last_low, self.low_gap = grad_low, last_low, low_gap
+            self.rising, self.calm, self.flips, self.prev_grad = rising, calm, flips, prev_grad
+            self.loss, self.last_gnorm, self.last_lr = loss, gnorm, last_lr
+            self.avg_theta, self.avg_count = avg_theta, avg_count
+            if not state:  # the rules read no optimizer state: built when the run hands over
+                pass
+            elif kernel is not None:
+                kernel.advance(counted, last_lr)
+                counted = 0
+                self.opt_state = kernel.state()
+            else:
+                self.opt_state = opt_state
+            self.at_boundary = at_boundary
+            rec.n = i
+
+        def load() -> None:  # the locals from the object, after a rule's method changed it
+            nonlocal theta, prev_loss, best_theta, best_loss, grad_low, last_low, low_gap
+            nonlocal rising, calm, flips, prev_grad, loss, gnorm, pending, base
+            theta = self.theta
+            prev_loss, best_theta, best_loss = self.prev_loss, self.best_theta, self.best_loss
+            grad_low, last_low, low_gap = self.grad_low, self.last_low, self.low_gap
+            rising, calm, flips, prev_grad = self.rising, self.calm, self.flips, self.prev_grad
+            loss, gnorm = self.loss, self.last_gnorm
+            pending, base = [], prev_grad
+
+        try:
+            while made < n:
+                if k >= max_steps:
+                    save()
+                    self.stop("max_steps", self._budget_message())
+                    stopped = True
+                    break
+                # a chunk: its history rows reserved, its rates read from the schedule, the
+                # function it descends (the smoothing continuation: this stage's S_δ)
+                m = min(n - made, CHUNK, max_steps - k)
+                objective = self.objective if smoothing is None else self._stage_objective(theta)
+                vg = objective.value_and_grad
+                rec.n = i
+                steps_col, cols, params = rec.reserve(m)
+                loss_col, gnorm_col, size_col, lr_col = cols
+                if kernel is not None:
+                    kernel.advance(counted, last_lr)
+                    counted = 0
+                    rates = kernel.rates(m)
+                settle()
+                for j in range(m):
+                    at_boundary = False
+                    if full_batch:
+                        loss, g = vg(theta)
+                    else:
+                        if grad0 is None:  # the full gradient at θ₀: "stationary" is relative to it
+                            grad0 = float(np.linalg.norm(vg(theta)[1]))
+                        loss, g = vg(theta, next(batches))
+                    loss = float(loss)
+                    if prox:  # an L1 part: stationarity is the minimum-norm subgradient
+                        gnorm = _norm(objective.stationarity(theta, g))
+                        if not (type(g) is ndarray and g.dtype == f64 and g.ndim == 1):
+                            g = np.array(g, dtype=np.float64)
+                    elif type(g) is ndarray and g.dtype == f64 and g.ndim == 1:
+                        gnorm = sqrt(float(g.dot(g)))  # _norm(g), inlined
+                    else:  # the norm of what the objective returned, then the rule's vector
+                        gnorm = _norm(g)
+                        g = np.array(g, dtype=np.float64)
+                    if loss0 is None:
+                        loss0 = loss
+                        a0 = abs(loss0)
+                        blow, floor = 1e12 * (1e-300 if a0 < 1e-300 else a0), _EPS * a0
+                    if grad0 is None:
+                        grad0 = gnorm
+                    finite = isfinite(loss) and isfinite(gnorm)
+
+                    # divergence guard: non-finite, or growth the rule that ran does not allow
+                    prev_best = best_loss
+                    if full_batch and finite and loss < best_loss:
+                        best_theta, best_loss = theta, loss  # θ_k is never written again
+                    if full_batch and gnorm < 0.99 * grad_low:  # a new low of ‖∇L‖ by > 1 %
+                        low_gap, last_low, grad_low = k - last_low, k, gnorm
+                    blown = finite and loss > blow
+                    if full_batch and finite and loss > prev_loss and loss > rise_floor * loss0:
+                        rising += 1
+                    else:
+                        rising = 0
+                    rose = False
+                    if rising >= rise_patience:
+                        save()
+                        rose = not self._within_limit()
+                    if not finite or blown or rose:
+                        save()
+                        how = "non-finite" if not finite else "blown" if blown else "rising"
+                        self._diverge(loss, how)
+                        stopped = True
+                        break
+
+                    if full_batch:
+                        # the gradient's direction reversing step after step: oscillation
+                        if defer:
+                            pending.append(g)
+                        else:
+                            reversed_ = prev_grad is not None and float(g.dot(prev_grad)) < 0.0
+                            flips = flips + 1 if reversed_ else 0
+                        prev_grad = g
+                        if screen:  # validation, separation, a smoothing stage's end
+                            save()
+                            verdict = self._screen(theta, loss, gnorm, k)
+                            if verdict == _STOPPED:
+                                stopped = True
+                                break
+                            if verdict == _NEXT_STAGE:  # the same step on the next δ
+                                load()
+                                break
+                        # converged / stationary: the cheap tests first, _settled decides
+                        if k >= resume_at:
+                            size = abs(loss)
+                            if mu is not None:
+                                hit = gnorm * gnorm <= 2.0 * mu * tol * (
+                                    floor if floor > size else size
+                                )
+                            else:
+                                hit = gnorm == 0.0 or (gtol > 0 and gnorm <= gtol * grad0)
+                            if hit:
+                                save()
+                                if self._settled(loss, gnorm, k):
+                                    stopped = True
+                                    break
+                        # a stall: for `patience` steps no new low of the loss (beyond
+                        # rounding) while it hardly moves (≤ √ε relative: rounding noise, not
+                        # momentum's transient rise; a perfect fit's loss is all rounding)…
+                        scale = abs(loss)
+                        scale = floor if floor > scale else scale
+                        progress = loss < prev_best - stall_tol * scale
+                        still = isfinite(prev_loss) and abs(loss - prev_loss) <= sqrt_eps * scale
+                        calm = calm + 1 if still and not progress else 0
+                        # …and the gradient has set no new 1 % low for three times the gap
+                        # between its last two lows: slow but steady progress is never a stall
+                        quiet = k - last_low >= stall_window and k - last_low >= 3 * low_gap
+                        if calm >= stall_window and quiet and k >= resume_at:
+                            save()
+                            if smoothing is not None and self._next_stage(loss):
+                                load()
+                                break
+                            self._stall(gnorm, oscillating=flips >= self.patience)
+                            stopped = True
+                            break
+                    prev_loss = loss
+
+                    # the update, θ_{k+1} (into the record's θ path when it is kept), the record
+                    if kernel is not None:
+                        lr = rates[j]
+                        if gd:
+                            mul(g, -lr, out=u)
+                        else:
+                            u = apply(g, lr)
+                        counted += 1
+                    else:
+                        u, new_state = update(g, opt_state, theta)
+                        if line_search:  # u_k = t_k·d_k, t_k the Armijo step along d_k
+                            t = self._line_search(objective, theta, g, u, loss)
+                            if t == 0.0:
+                                save()
+                                if self._no_decrease(loss, gnorm):
+                                    stopped = True
+                                    break
+                                load()  # the same step on the next δ
+                                break
+                            lr = t
+                            u = t * u
+                        else:
+                            lr = applied(new_state) if applied is not None else float(schedule(k))
+                        opt_state = new_state
+                    last_lr = lr
+                    steps_col[i] = k
+                    loss_col[i] = loss
+                    gnorm_col[i] = gnorm
+                    size_col[i] = sqrt(float(u.dot(u)))
+                    lr_col[i] = lr
+                    i += 1
+                    theta_k = theta
+                    theta = theta + u if params is None else add(theta, u, out=params[i])
+                    k += 1
+                    made += 1
+                    if average is not None and k > average:  # θ̄ ← θ̄ + (θ_k − θ̄)/m
+                        avg_count += 1
+                        if avg_theta is None:
+                            avg_theta = theta.copy()
+                        else:
+                            avg_theta += (theta - avg_theta) / avg_count
+                    if extra:  # state norms, tracked columns (the sharpness at θ_k)
+                        self._record_more(i - 1, k - 1, objective, theta_k, opt_state)
+                    epoch_end = not full_batch and k % steps_per_epoch == 0
+                    at_boundary = not epoch_end
+                    if callback is not None and callback(k - 1, theta, loss):
+                        save()
+                        self.stop("interrupted", f"stopped by the callback at step {k}")
+                        stopped = True
+                        break
+                    if epoch_end:
+                        save(state=False)
+                        self._end_epoch(self.theta)
+                        load()
+                        at_boundary = True
+                        if self.stop_reason is not None:
+                            save()
+                            stopped = True
+                            break
+                    at_boundary = True
+                if stopped:
+                    break
+        finally:
+            if not stopped:  # a rule that fired wrote back, then changed the state it owns
+                save()
+        return made
+
+    # -- the rarer branches of the body ----------------------------------------------------
+    def _screen(self, theta: Array, loss: float, gnorm: float, k: int) -> int:
+        """The full-batch rules before the verdicts, for the runs that have them (the locals
+        saved): the validation split's early stopping, the log loss's separation rules, a
+        smoothing stage's end. :data:`_STOPPED`, :data:`_NEXT_STAGE` (a stage before the last
+        ended: δ shrank, make the step again) or :data:`_GO_ON`."""
+        if self.validation is not None and self._validate(theta, k):
+            return _STOPPED
+        if self.may_separate and self._separated(theta, k):
+            return _STOPPED
+        if self.known_separable and self._escaping(theta, loss, k, "steps"):
+            return _STOPPED
+        if self._stage_done(loss, gnorm, k):
+            return _NEXT_STAGE
+        return _GO_ON
+
+    def _line_search(self, objective: Any, theta: Array, g: Array, d: Array, loss: float) -> float:
+        """The Armijo step t along the update at rate 1, d (0: no decrease), warm-started at
+        twice the last one; a step found becomes the next warm start."""
+        t, _ = backtracking(objective, theta, g, d, loss=loss, lr0=2.0 * self.lr_ls)
+        if t != 0.0:
+            self.lr_ls = t
+        return t
+
+    def _no_decrease(self, loss: float, gnorm: float) -> bool:
+        """The line search found no decrease (the locals saved): the next smoothing stage
+        (False: go on from there), or the run stalls (True)."""
+        if self._next_stage(loss):
+            return False
+        self.stop(
+            "stalled",
+            "stalled: the line search found no decrease along the update direction "
+            f"(‖∇L‖ = {gnorm:.3g}, {gnorm / (self.grad0 or 1.0):.2g} of the first "
+            "gradient): the loss cannot fall further in floating point here" + self._bound_text(),
+        )
+        return True
+
+    def _record_more(
+        self, row: int, k: int, objective: Any, theta_k: Array, opt_state: Any
+    ) -> None:
+        """The record's extras of row ``row`` (step k), as :meth:`Recorder.add` writes them:
+        the norms of the optimizer state after the update, and the tracked columns (the
+        sharpness at θ_k every ``track_sharpness`` steps, NaN between)."""
+        self.opt_state = opt_state  # what a preconditioned sharpness reads
+        norms = _state_norms(opt_state) if self.record_state else None
+        tracked = None if self.track_sharpness is None else self._measure(objective, theta_k, k)
+        self.recorder.add_extras(row, norms, tracked)
 
     @property
     def averaged(self) -> Array | None:
@@ -1058,7 +1324,7 @@ class Descent:
         certificate (or stationarity) and the stall rule."""
         full, g = self.objective.value_and_grad(theta)
         full = float(full)
-        gnorm = float(np.linalg.norm(self.objective.stationarity(theta, g) if self.prox else g))
+        gnorm = _norm(self.objective.stationarity(theta, g) if self.prox else g)
         if math.isfinite(full) and full < self.best_loss:
             self.best_theta, self.best_loss = theta.copy(), full
         self.loss, self.last_gnorm = full, gnorm
@@ -1066,8 +1332,7 @@ class Descent:
             return
         if self.may_separate and self._separated(theta, self.k):
             return
-        before = self.epoch_losses[-1] if self.epoch_losses else math.nan
-        if self.known_separable and self._escaping(theta, full, before, self.k, "epochs"):
+        if self.known_separable and self._escaping(theta, full, self.k, "epochs"):
             return
         if math.isfinite(full) and math.isfinite(gnorm) and self._settled(full, gnorm, self.k):
             return
@@ -1099,22 +1364,37 @@ class Descent:
         )
         return True
 
-    def _escaping(self, theta: Array, loss: float, prev_loss: float, k: int, unit: str) -> bool:
-        """On rows a linear program found separable: stop as "separated" once the loss has
-        fallen while ‖θ‖ grew for ``SEPARATION_WINDOW`` steps in a row (``patience`` epochs
-        for mini-batches) — descent heading to infinity, the only way it can go."""
-        norm = _norm(theta)
-        growing = loss < prev_loss and norm > self.sep_norm
-        self.sep_run = self.sep_run + 1 if growing else 0
-        self.sep_norm = norm
-        window = SEPARATION_WINDOW if unit == "steps" else self.patience
-        if self.sep_run < window:
+    def _escaping(self, theta: Array, loss: float, k: int, unit: str) -> bool:
+        """On rows a linear program found separable: stop as "separated" once θ's classes
+        have settled while descent only scales θ up.
+
+        Marks at c = 2^j steps (epochs for mini-batches; ``unit``) from ``SEPARATION_WINDOW``
+        steps (the first power of two ≥ ``patience`` epochs) on: at each, which rows θ
+        classifies correctly, the loss and ‖θ‖. The run stops when, since the previous mark
+        (c/2), the loss fell and ‖θ‖ grew while not one row changed between correct and
+        wrong: more steps would sharpen the classifier, not change it. Marking only at
+        doublings costs one pass per mark and lets a slow run go on for as long again as it
+        has run.
+        """
+        c = k if unit == "steps" else k // self.steps_per_epoch
+        first = SEPARATION_WINDOW if unit == "steps" else self.patience
+        if c < first or c & (c - 1):  # not a mark: c below the first, or not a power of two
+            return False
+        ok = np.asarray(self.objective.correct(theta), dtype=bool)
+        mark = hashlib.sha256(np.packbits(ok).tobytes() + ok.size.to_bytes(8, "little"))
+        digest, norm = mark.hexdigest(), _norm(theta)
+        same = digest == self.sep_mark and loss < self.sep_loss and norm > self.sep_norm
+        last_loss, last_norm = self.sep_loss, self.sep_norm
+        self.sep_mark, self.sep_loss, self.sep_norm = digest, loss, norm
+        if not same:
             return False
         self.stop(
             "separated",
             self._separable_message(k)
-            + f": for {window} {unit} in a row the loss fell (now {loss:.3g}) while ‖θ‖ grew "
-            f"(now {norm:.3g}, in the coordinates descent ran in)",
+            + f": from {unit[:-1]} {c // 2:,} to {c:,} the loss fell ({last_loss:.3g} → "
+            f"{loss:.3g}) and ‖θ‖ grew ({last_norm:.3g} → {norm:.3g}, in the coordinates descent "
+            f"ran in) while no row changed class ({int(ok.sum()):,} of {ok.size:,} classified "
+            "correctly): more steps would scale θ up, not change the classifier",
         )
         return True
 
@@ -1180,7 +1460,7 @@ class Descent:
 
     # -- control ---------------------------------------------------------------------------
     def stop(self, reason: str, message: str) -> None:
-        """End the run: :meth:`step` makes no update until :meth:`clear_stop`/:meth:`restart`."""
+        """End the run: :meth:`run` makes no update until :meth:`clear_stop`/:meth:`restart`."""
         if reason in ("stationary", "stalled", "max_steps"):
             if self.known_separable and self.loss0 is not None and self.loss < self.loss0:
                 message = f"{self._separable_message(self.k)} (it would have ended {reason})"
@@ -1230,7 +1510,8 @@ class Descent:
             prev_loss=self.prev_loss,
             calm=self.calm,
             flips=self.flips,
-            sep_run=self.sep_run,
+            sep_mark=self.sep_mark,
+            sep_loss=self.sep_loss,
             sep_norm=self.sep_norm,
             grad_low=self.grad_low,
             last_low=self.last_low,

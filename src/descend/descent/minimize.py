@@ -43,6 +43,12 @@ Array = NDArray[np.float64]
 __all__ = ["MINIMIZE_OPTIONS", "check_keywords", "minimize", "optimizer_name"]
 
 
+#: a checkpointed run's chunks (steps between reads of the signal guard) grow while they take
+#: under this many seconds, up to _CHUNK_MAX steps
+_CHUNK_SECONDS = 0.01
+_CHUNK_MAX = 4096
+
+
 def optimizer_name(optimizer: Any) -> str:
     """The registry name of ``optimizer`` (a name or an :class:`~descend.descent.optim.Optimizer`).
 
@@ -356,22 +362,30 @@ def minimize(
         raise ValueError("checkpoint_every/checkpoint_seconds need checkpoint='path'")
     guard = ckpt.guard() if ckpt is not None else None
 
-    step = run.step
+    # The loop runs in chunks (Descent.run: the same steps and verdicts as one step() at a
+    # time). With a checkpoint, a chunk ends at each `checkpoint_every` step and where the
+    # signal guard is read: chunks grow while they take under 10 ms and shrink past it, so a
+    # signal is answered within about that long (a step that takes longer: after that step).
     try:
         if ckpt is None:
-            while step() is not None and run.stop_reason is None:
+            while run.stop_reason is None and run.run(max_steps - run.k + 1):
                 pass
         else:
             assert guard is not None
             guard.install()
+            chunk = 1
             while True:
                 if guard.requested and run.k < max_steps:
                     run.stop("interrupted", f"interrupted by {guard.signal_name} at step {run.k}")
                     break
-                if step() is None or run.stop_reason is not None:
+                n = chunk if ckpt.every is None else min(chunk, ckpt.every - run.k % ckpt.every)
+                t0 = time.perf_counter()
+                if run.run(n) == 0 or run.stop_reason is not None:
                     break
                 if ckpt.due(run.k):
                     ckpt.save(snapshot(), "running")
+                fast = time.perf_counter() - t0 < _CHUNK_SECONDS
+                chunk = min(2 * chunk, _CHUNK_MAX) if fast else max(1, chunk // 2)
     except KeyboardInterrupt:
         run.stop(
             "interrupted", f"interrupted at step {run.k}: returning the parameters reached so far"
@@ -395,6 +409,12 @@ def minimize(
         message += (
             f"; θ is the average of the last {run.avg_count} iterates (average={average!r}; "
             "any bound above is the last iterate's, res.certificate is the average's)"
+        )
+    elif run.average is not None and stop_reason not in ("diverged", "early_stopped"):
+        # asked for, but no iterate came after the first `average` updates: say so
+        message += (
+            f"; θ is the last iterate, not an average: average={average!r} averages the "
+            f"iterates after update {run.average} and the run made {run.k}"
         )
     if run.mu is not None and (run.certificate is None or averaged is not None):
         # the bound at the θ returned (the average's own, not the last iterate's)

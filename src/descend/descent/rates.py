@@ -280,6 +280,12 @@ def resolve_rate(
     if isinstance(learning_rate, str):
         key = learning_rate.strip().lower()
         if key == ARMIJO:
+            if name not in ("gd", "sgd"):
+                raise ValueError(
+                    f"learning_rate='armijo' backtracks along −∇L, so it needs optimizer='gd': "
+                    f"the {optimizer} update need not point downhill (no step along it is sure "
+                    "to lower the loss); give it a number or 'auto' instead"
+                )
             require_full_batch(batch_size)
             if schedule is not None:
                 raise ValueError("learning_rate='armijo' picks every step: drop the schedule")

@@ -358,29 +358,46 @@ class Session:
         first = run.k
         first_val = len(run.val_losses)
         thetas: list[Array] = [self.theta.copy()]
-        for _ in range(n):
-            if self.stopped:
-                break
-            row = run.step()
-            if row is None:
-                if run.stop_reason == "diverged":
-                    self._add_to_path(self.theta, keep=True)  # the rolled-back θ
-                break
-            theta = self.theta
+
+        def collect(k: int, phi: Array, loss: float) -> bool:  # θ_{k+1}, for the path
+            theta = self._to_model(phi)
             thetas.append(theta.copy())
-            self._add_to_path(theta)
-            if run.stop_reason is not None:
-                break
-            if deadline is not None and time.perf_counter() >= deadline:
-                break
+            self._add_to_path(theta, k + 1)
+            return False
+
+        # Descent.run in chunks (the loop's one body, the same steps as one step() at a
+        # time); without a deadline one chunk, with one the clock is read between chunks,
+        # which grow while they take under a quarter of the time left
+        previous, run.callback = run.callback, collect
+        try:
+            left, chunk = n, n if deadline is None else 1
+            while left > 0 and not self.stopped:
+                t0 = time.perf_counter()
+                made_now = run.run(min(chunk, left))
+                left -= made_now
+                if run.stop_reason is not None or made_now == 0:
+                    if run.stop_reason == "diverged":
+                        self._add_to_path(self.theta, self.k, keep=True)  # the rolled-back θ
+                    break
+                if deadline is not None:
+                    now = time.perf_counter()
+                    if now >= deadline:
+                        break
+                    if now - t0 < 0.25 * (deadline - now):
+                        chunk *= 2
+                    else:
+                        chunk = max(1, chunk // 2)
+        finally:
+            run.callback = previous
         made = run.recorder.history(start=first)
         made.params = np.vstack(thetas)
         if self.has_validation:
             made.val_loss = np.asarray(run.val_losses[first_val:], dtype=np.float64)
         return made
 
-    def _add_to_path(self, theta: Array, keep: bool = False) -> None:
-        if keep or self.k % self._path_stride == 0:
+    def _add_to_path(self, theta: Array, k: int, keep: bool = False) -> None:
+        """Keep θ_k on the drawn path (every ``_path_stride``-th, halved past the limit)."""
+        if keep or k % self._path_stride == 0:
             self._path.append(theta.copy())
         if len(self._path) > self.path_limit:
             self._path = self._path[::2]

@@ -26,11 +26,13 @@ early_stopped    ``early_stopping``: the held-out (validation) loss made no new 
                  the iterate with the lowest validation loss.
 separated        unpenalised log loss (or softmax) on a model linear in θ, on separable rows: either
                  θ classifies every training row correctly (all margins > 0), or a linear
-                 program found the rows separable when the problem was built and the loss kept
-                 falling while ‖θ‖ grew for ``SEPARATION_WINDOW`` steps (``patience`` epochs
-                 for mini-batches), or the run would otherwise have ended stationary, stalled
-                 or at max_steps. Then L(c·θ) → 0 as c → ∞ while L > 0, so no minimiser exists
-                 (a penalty gives a finite one).
+                 program found the rows separable when the problem was built and, between
+                 two marks at doublings of the step count (from ``SEPARATION_WINDOW`` steps;
+                 for mini-batches epochs, from the first power of two ≥ ``patience``), the
+                 loss fell and ‖θ‖ grew while no row changed between correct and wrong, or
+                 the run would otherwise have
+                 ended stationary, stalled or at max_steps. Then L(c·θ) → 0 as c → ∞ while
+                 L > 0, so no minimiser exists (a penalty gives a finite one).
 ===============  =============================================================================
 
 Stability of the update rules on a quadratic with Hessian eigenvalues λ ≤ λ_max (x = η·λ):
@@ -94,9 +96,11 @@ DEFAULT_PATIENCE = 10
 #: early stopping fires
 DEFAULT_N_ITER_NO_CHANGE = 10
 
-#: full-batch steps in a row with the loss falling and ‖θ‖ growing, on rows a linear program
-#: found separable, before the run stops as "separated" (mini-batches: ``patience`` epochs)
-SEPARATION_WINDOW = 50
+#: on rows a linear program found separable, the first step count at which the loop marks
+#: which rows θ classifies correctly (then at every doubling: 64, 128, 256, …); the run stops
+#: as "separated" when no row changed class between two marks while the loss fell and ‖θ‖
+#: grew (mini-batches: epochs, from ``patience``)
+SEPARATION_WINDOW = 64
 
 #: the stop reasons that say the run reached what it was after (certified or stationary)
 CERTIFIED = ("converged",)

@@ -262,6 +262,7 @@ def build_problem(
     l1_ratio: float = 0.15,
     validation_fraction: float | None = None,
     sample_weight: Any = None,
+    fingerprint: bool = True,
 ) -> Problem:
     """Validate the data, bind the model, build the objective and :func:`prepare` the problem.
 
@@ -292,6 +293,9 @@ def build_problem(
     sample_weight : array-like, shape (n,), optional
         Row weights s_i ≥ 0: the loss is Σ s_i ℓ_i / Σ s_i (integer weights = repeated rows).
         Not yet with a validation split or Dask data.
+    fingerprint : bool
+        Dask: hash every chunk in the statistics pass (the objective's ``data_fingerprint``,
+        which a checkpoint records); the fit asks for it only when it checkpoints or resumes.
 
     Returns
     -------
@@ -321,7 +325,7 @@ def build_problem(
             raise ValueError("dtype is for in-memory arrays; cast the Dask array (X.astype)")
         obj: Objective = dask_objective(
             X, y, get_model(model), get_loss(loss), feature_names=feature_names,
-            progress=progress,
+            progress=progress, fingerprint=fingerprint,
         )  # fmt: skip
     else:
         obj = build_objective(

@@ -23,6 +23,7 @@ import copy
 import hashlib
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,15 @@ from numpy.typing import NDArray
 from descend.data.samplers import ChunkSampler
 from descend.problems.losses import Loss, get_loss
 from descend.problems.objective import Objective
-from descend.problems.stats import Moments, QuadraticStats, block_scatter
+from descend.problems.stats import (
+    PROBE_ROWS,
+    Moments,
+    QuadraticStats,
+    _probe_ok,
+    _ratio_ok,
+    block_scatter,
+    raw_scatter,
+)
 
 Array = NDArray[np.float64]
 
@@ -321,40 +330,112 @@ def _blocks(X: Any, y: Any) -> list[Any]:
     return list(both.to_delayed().ravel())
 
 
-def _chunk_scatter(zb: Array, x0: Array, y0: float, chunk: int) -> tuple[Array, str]:
-    """One chunk ``[X, y]``'s scatter matrix and SHA-256 (of its float64 X and y), checked for
-    NaN/inf."""
-    zb = np.asarray(zb, dtype=np.float64)
-    xb, yb = zb[:, :-1], zb[:, -1]
-    _check_finite(xb, f"chunk {chunk} of X", [f"x{j + 1}" for j in range(xb.shape[1])], 0)
-    _check_finite(yb[:, None], f"chunk {chunk} of y", ["y"], 0)
+def _chunk_scatter(
+    xb: Array,
+    yb: Array,
+    x0: Array,
+    y0: float,
+    chunk: int,
+    fingerprint: bool = True,
+    raw: bool = False,
+) -> tuple[Array, str | None]:
+    """One chunk's scatter matrix and, with ``fingerprint``, the SHA-256 of its float64 X and y.
+
+    ``raw``: the sums for the shift (0, y₀) read in place (:func:`~descend.problems.stats.
+    raw_scatter`, two BLAS calls per row block); otherwise shifted by (x₀, y₀)
+    (:func:`~descend.problems.stats.block_scatter`, each block copied and shifted first).
+
+    NaN and inf: any one in the chunk makes the scatter matrix non-finite (its diagonal holds
+    the sum of squares of every column of X and of y, shifted or not), so the rows are
+    searched — for the one-line error naming row and column — only then, not on every chunk.
+    Finite data whose sums overflow pass the search and come back non-finite (the caller
+    falls back to the shifted sums, then reports the overflow).
+    """
+    xb = np.asarray(xb, dtype=np.float64)
+    yb = np.asarray(yb, dtype=np.float64).reshape(-1)
+    with np.errstate(all="ignore"):
+        S = raw_scatter(xb, yb, y0, workers=1) if raw else block_scatter(xb, yb, x0, y0)
+    if not np.isfinite(S).all():
+        _check_finite(xb, f"chunk {chunk} of X", [f"x{j + 1}" for j in range(xb.shape[1])], 0)
+        _check_finite(yb[:, None], f"chunk {chunk} of y", ["y"], 0)
+    if not fingerprint:
+        return S, None
     h = hashlib.sha256()
     for a in (xb, yb):
         a = np.ascontiguousarray(a, dtype="<f8")
         h.update(repr(a.shape).encode())
         h.update(a.tobytes())
-    return block_scatter(xb, yb, x0, y0), h.hexdigest()
+    return S, h.hexdigest()
 
 
-def moments_dask(X: Any, y: Any, *, progress: ChunkProgress | None = None) -> tuple[Moments, str]:
-    """:class:`~descend.problems.stats.Moments` of Dask arrays and the data's fingerprint:
-    one chunked pass, the scatter matrices summed on the way, one SHA-256 per chunk computed
-    where the chunk is read (on the workers), combined with the chunk sizes here.
-    ``progress(done, total)`` is called as chunks finish."""
-    import dask
+def _accept_raw(S: Array, x0: Array, y0: float) -> Moments | None:
+    """The raw sums as :class:`Moments` when the in-memory rule accepts them (finite, and
+    every column's r² = 1 + μ²/σ² ≤ RAW_RATIO, as :func:`descend.problems.stats.moments`
+    checks); None: the shifted pass is needed."""
+    if not bool(np.all(np.isfinite(S))):
+        return None
+    d = S.shape[0] - 2
+    n = S[d + 1, d + 1]
+    mom = Moments.from_scatter(S, np.zeros(d), y0)
+    sq = np.diag(S)[: d + 1] / n
+    mean = np.append(mom.mean, mom.ymean - y0)
+    var = np.append(np.diag(mom.Sxx), mom.syy) / n
+    return replace(mom, x0=x0) if _ratio_ok(sq, mean, var) else None
 
+
+def moments_dask(
+    X: Any, y: Any, *, progress: ChunkProgress | None = None, fingerprint: bool = True
+) -> tuple[Moments, str | None]:
+    """:class:`~descend.problems.stats.Moments` of Dask arrays and the data's fingerprint.
+
+    One chunked pass, the scatter matrices summed on the way, with the in-memory route
+    (:func:`descend.problems.stats.moments`): the first rows (probed on the client) decide
+    whether each chunk's raw sums are read in place, and the finished sums are checked as in
+    memory; when they fail the check (a column whose mean dwarfs its spread, or sums that
+    overflow) a second pass makes the sums shifted by the first row. With ``fingerprint``,
+    one SHA-256 per chunk is computed where the chunk is read (on the workers), combined with
+    the chunk sizes here (None without: hashing costs more than the sums, and only a
+    checkpoint needs it). ``progress(done, total)`` is called as chunks finish (counting again
+    from 0 for a second pass).
+    """
     X, y = _align(X, y)
-    x0, y0 = _compute(X[0], y[0])
-    x0 = np.asarray(x0, dtype=np.float64)
-    f = dask.delayed(_chunk_scatter, pure=True)
-    parts = [f(zb, x0, float(y0), i) for i, zb in enumerate(_blocks(X, y))]
-    done = _compute_chunks(parts, progress=progress)  # [(S_i, sha256_i)], small
-    S = _add(*[np.asarray(p[0]) for p in done])
-    digests = [p[1] for p in done]
+    n = X.shape[0]
+    head, yhead = _compute(X[:PROBE_ROWS], y[:PROBE_ROWS])
+    head, yhead = np.asarray(head, dtype=np.float64), np.asarray(yhead, dtype=np.float64)
+    x0, y0 = head[0].copy(), float(yhead[0])
+    with np.errstate(all="ignore"):
+        raw = n > PROBE_ROWS and _probe_ok(head, yhead, y0)
+
+    def one_pass(raw: bool, fingerprint: bool) -> list[tuple[Array, str | None]]:
+        def block(xb: Array, yb: Array, block_info: Any = None) -> NDArray[np.object_]:
+            out = np.empty((1, 1), dtype=object)
+            i = int(block_info[0]["chunk-location"][0]) if block_info else 0
+            out[0, 0] = _chunk_scatter(xb, yb, x0, y0, i, fingerprint, raw)
+            return out
+
+        # one task per chunk, X's and y's blocks as they are (no copy): a blockwise graph,
+        # optimised like every other graph sent to the scheduler (a chunk's key always names
+        # the same task), in which a task that reads the chunk feeds both
+        res = _da().map_blocks(block, X, y[:, None], dtype=object,
+                               chunks=((1,) * X.numblocks[0], (1,)),
+                               meta=np.empty((0, 0), dtype=object))  # fmt: skip
+        parts = list(res.to_delayed().ravel())
+        return [p[0, 0] for p in _compute_chunks(parts, progress=progress)]  # small
+
+    done = one_pass(raw, fingerprint)
+    S = np.asarray(_add(*[np.asarray(p[0]) for p in done]))
+    moments = _accept_raw(S, x0, y0) if raw else None
+    if moments is None:
+        shifted = one_pass(False, False) if raw else done
+        S = np.asarray(_add(*[np.asarray(p[0]) for p in shifted]))
+        moments = Moments.from_scatter(S, x0, y0)
+    if not fingerprint:
+        return moments, None
     h = hashlib.sha256(repr((X.shape, X.chunks[0])).encode())
-    for d in digests:
-        h.update(d.encode())
-    return Moments.from_scatter(np.asarray(S), x0, float(y0)), h.hexdigest()
+    for p in done:
+        assert p[1] is not None
+        h.update(p[1].encode())
+    return moments, h.hexdigest()
 
 
 def _tree_sum(parts: list[Any]) -> Any:
@@ -603,6 +684,7 @@ def dask_objective(
     *,
     feature_names: list[str] | None = None,
     progress: ChunkProgress | None = None,
+    fingerprint: bool = True,
 ) -> DaskObjective:
     """Bind a linear model to Dask arrays from one pass of statistics and build its objective.
 
@@ -615,6 +697,9 @@ def dask_objective(
     progress : callable, optional
         ``progress(done, total)``, called as the chunks of the statistics pass (the pass that
         reads the data) finish; the steps are the caller's to show (``callback``).
+    fingerprint : bool
+        Hash every chunk in the statistics pass (``data_fingerprint``, what a checkpoint
+        records and a resume checks); False leaves it None and saves the hashing.
     """
     if not model.is_linear or model.expands_features:
         raise NotImplementedError(
@@ -624,12 +709,12 @@ def dask_objective(
     Xd, yd = _align(X, y)
     if loss.checks_targets:  # the loss's own check, chunk by chunk (one pass over y)
         _compute(yd.map_blocks(_target_checker(loss), dtype=np.float64).sum())
-    mom, fingerprint = moments_dask(Xd, yd, progress=progress)
+    mom, digest = moments_dask(Xd, yd, progress=progress, fingerprint=fingerprint)
     if not mom.finite:
         raise ValueError("the sums of X and y overflow float64: rescale the columns first")
     bound = model.bind_features(np.zeros((1, Xd.shape[1])), feature_names=feature_names)
     bound.set_scaling(mom.mean, mom.std, mom.rms)
     bound.bind_target_mean(mom.ymean)  # start the intercept at ȳ, as in memory
     obj = DaskObjective(bound, loss, Xd, yd, mom)
-    obj.data_fingerprint = fingerprint
+    obj.data_fingerprint = digest
     return obj

@@ -123,6 +123,8 @@ class FastDataObjective(DataObjective):
         self._wbuf: Array | None = None
         self._batch_buf: Array | None = None
         self._batch_raw: NDArray[Any] | None = None
+        self._mean_tiled: Array = self._mean
+        self._scale_tiled: Array = self._scale
         ratio = np.abs(self._mean) / self._scale
         self._fold_ok = (not self._scaled) or bool(np.all(ratio <= FOLD_LIMIT))
         self.quad: QuadraticStats | None = None
@@ -204,15 +206,20 @@ class FastDataObjective(DataObjective):
         Valid until the next call. The rows are copied into the buffer (np.take for an
         index: several times faster than fancy indexing; widened to float64 for float32
         storage), then scaled in place — the same operations, hence the same bits, as the
-        plain design.
+        plain design. The scaling runs on the flat buffer against μ and s tiled once to the
+        buffer's length: elementwise the same (φ − μ)/s, but contiguous one-dimensional
+        loops instead of a broadcast over rows of k (3× faster at k = 10).
         """
         F = self.features
+        k = F.shape[1]
         src = F[rows] if isinstance(rows, slice) else None
         m = int(src.shape[0] if src is not None else rows.shape[0])
         if self._batch_buf is None or self._batch_buf.shape[0] < m:
-            self._batch_buf = np.empty((m, F.shape[1]))
+            self._batch_buf = np.empty((m, k))
             wide = F.dtype != np.float64
-            self._batch_raw = np.empty((m, F.shape[1]), dtype=F.dtype) if wide else None
+            self._batch_raw = np.empty((m, k), dtype=F.dtype) if wide else None
+            self._mean_tiled = np.tile(self._mean, m)
+            self._scale_tiled = np.tile(self._scale, m)
         Zb = self._batch_buf[:m]
         if src is not None:
             Zb[...] = src
@@ -223,8 +230,9 @@ class FastDataObjective(DataObjective):
             np.take(F, rows, axis=0, out=raw, mode="wrap")
             Zb[...] = raw
         if self._scaled:
-            np.subtract(Zb, self._mean, out=Zb)
-            np.divide(Zb, self._scale, out=Zb)
+            flat = Zb.reshape(-1)  # a leading block of the C-ordered buffer: a view
+            np.subtract(flat, self._mean_tiled[: m * k], out=flat)
+            np.divide(flat, self._scale_tiled[: m * k], out=flat)
         return Zb
 
     # -- evaluation -------------------------------------------------------------------------

@@ -62,6 +62,11 @@ class Loss:
         """Every row is on its correct side (a separating ŷ): no minimiser exists then."""
         return False
 
+    def correct(self, y: Array, yhat: Array) -> NDArray[np.bool_]:
+        """Per row, shape (n,): classified correctly by ŷ (classification losses only, those
+        with :attr:`separable`; the others have no classes)."""
+        raise TypeError(f"the {self.name} loss has no classes to be correct about")
+
     #: Not differentiable, with a smooth approximation :meth:`smoothed` (the MAE).
     smoothable: bool = False
 
@@ -330,11 +335,19 @@ class LogLoss(Loss):
             return
         i = int(bad[0])
         more = f" ({bad.size} such rows here)" if bad.size > 1 else ""
+        # whole-number labels beyond {0, 1}: classes, and the softmax is the loss for them
+        labels = np.isfinite(y).all() and bool((y == np.round(y)).all()) and (y >= 0).all()
+        several = (
+            f"For {np.unique(y).size} classes labelled 0…{int(y.max())} use the softmax loss "
+            "(loss='softmax', --loss softmax); for two of them e"
+            if labels
+            else "E"
+        )
         raise DataError(
             f"the log loss needs targets y in {{0, 1}}, but row {first_row + i + 1} has "
             f"y = {float(y[i])!r}"
-            f"{more}. Encode the two classes as 0 and 1 (e.g. y = (y == positive_class)), or "
-            "choose a regression loss (mse, mae, huber) for numeric targets."
+            f"{more}. {several}ncode the two classes as 0 and 1 (e.g. y = (y == positive_class)), "
+            "or choose a regression loss (mse, mae, huber) for numeric targets."
         )
 
     def value_and_grad(self, y: Array, yhat: Array) -> tuple[float, Array]:
@@ -355,7 +368,11 @@ class LogLoss(Loss):
         Then L(c·θ) → 0 as c → ∞ for a model linear in θ, while L > 0 everywhere: the log
         loss has no minimiser, and descent would only grow ‖θ‖ forever.
         """
-        return bool(np.all((y == 0.0) | (y == 1.0)) and np.all((2.0 * y - 1.0) * yhat > 0.0))
+        return bool(np.all((y == 0.0) | (y == 1.0)) and np.all(self.correct(y, yhat)))
+
+    def correct(self, y: Array, yhat: Array) -> NDArray[np.bool_]:
+        """Per row: the margin (2y − 1)·z is positive (z > 0 for y = 1, z < 0 for y = 0)."""
+        return np.asarray((2.0 * y - 1.0) * yhat > 0.0)
 
 
 @dataclass(frozen=True)
@@ -486,12 +503,16 @@ class Softmax(Loss):
         Then L(c·θ) → 0 as c → ∞ for a model linear in θ, while L > 0 everywhere: no
         minimiser exists, and descent would only grow ‖θ‖.
         """
+        return bool(np.all(self.correct(y, yhat)))
+
+    def correct(self, y: Array, yhat: Array) -> NDArray[np.bool_]:
+        """Per row: its own logit strictly above all others, z_{i,y_i} > max_{k≠y_i} z_ik."""
         Z = np.array(yhat, dtype=np.float64)
         rows = np.arange(Z.shape[0])
         idx = y.astype(np.intp)
         own = Z[rows, idx].copy()
         Z[rows, idx] = -np.inf
-        return bool(np.all(own > Z.max(axis=1)))
+        return np.asarray(own > Z.max(axis=1))
 
     def spec(self) -> str:
         return self.name if self.n_classes is None else f"{self.name}:{self.n_classes}"

@@ -158,6 +158,11 @@ class Objective:
         """θ separates the data, so no minimiser exists (only when :attr:`may_separate`)."""
         return False
 
+    def correct(self, theta: Array) -> NDArray[np.bool_]:
+        """Per training row the loss sees: classified correctly by θ (only when
+        :attr:`may_separate`; separated ⇔ all True)."""
+        raise TypeError(f"{self.name}: no classes (not a log loss on a model linear in θ)")
+
     @property
     def known_separable(self) -> bool | None:
         """The training rows are linearly separable, as a linear program found when the
@@ -313,6 +318,14 @@ class DataObjective(Objective):
             return bool(self.loss.separated(self.y, self.predict(theta)))
         seen = self.weights > 0
         return bool(self.loss.separated(self.y[seen], self.predict(theta)[seen]))
+
+    def correct(self, theta: Array) -> NDArray[np.bool_]:
+        """Per row: classified correctly by θ (:meth:`Loss.correct`); rows of weight 0 left
+        out, as in :meth:`separated`."""
+        if not self.may_separate:
+            return super().correct(theta)
+        ok = self.loss.correct(self.y, self.predict(theta))
+        return ok if self.weights is None else ok[self.weights > 0]
 
     @property
     def known_separable(self) -> bool | None:

@@ -286,6 +286,10 @@ class PreconditionedObjective(Objective):
         """θ = Tφ separates the data (the base objective's test, in its coordinates)."""
         return self.base.separated(self.pre.to_model(phi))
 
+    def correct(self, phi: Array) -> NDArray[np.bool_]:
+        """Per row: classified correctly by θ = Tφ (the base objective's test)."""
+        return self.base.correct(self.pre.to_model(phi))
+
     @property
     def known_separable(self) -> bool | None:
         """The base objective's linear-programming answer (separability is unchanged by the

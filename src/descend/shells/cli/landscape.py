@@ -81,8 +81,22 @@ def add_landscape_arguments(parser: argparse.ArgumentParser) -> None:
         help="extra Newton-MR searches per size from random points (default 0)",
     )
     s.add_argument(
+        "--path",
+        type=int,
+        default=0,
+        help="Newton-MR searches per descent run from steps spaced geometrically along it "
+        "(default 0)",
+    )
+    s.add_argument(
+        "--plateaus",
+        type=int,
+        default=5,
+        help="Newton-MR searches per descent run from step 0 and its plateaus (default 5)",
+    )
+    s.add_argument(
         "--max-iter", type=int, default=100, help="iterations of each search (default 100)"
     )
+    s.add_argument("--workers", type=int, default=1, help="processes for the searches (default 1)")
     add_quiet_argument(s)
     s.add_argument("--json", metavar="FILE", type=_JSON, help="also write the raw data as JSON")
     m = sub.add_parser("multistart", help="descent from many starts: which minima it finds")
@@ -161,7 +175,8 @@ def run_landscape(args: argparse.Namespace) -> int:
             study = saddle_study(
                 args.sizes, n_points=args.points, seed=args.seed, n_samples=args.samples,
                 gtol=args.gtol, progress=progress.advance, random_starts=args.random,
-                max_iter=args.max_iter,
+                max_iter=args.max_iter, path_starts=args.path, snapshots=args.plateaus,
+                workers=args.workers,
             )  # fmt: skip
         print(study.table())
         print()

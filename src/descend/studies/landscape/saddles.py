@@ -14,9 +14,13 @@ on ½‖∇L‖², the study's earlier search) stays for small problems.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -24,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from descend.descent.minimize import minimize
+from descend.problems.blas import one_blas_thread
 from descend.problems.curvature import CriticalPoint, classify, hessian_hvp
 from descend.problems.models.mlp import MLP
 from descend.problems.objective import DataObjective, Objective
@@ -249,6 +254,7 @@ def newton_mr(
     gtol: float = 1e-8,
     rho: float = 1e-4,
     stall: int = 40,
+    memory: int = 10,
 ) -> tuple[Array, bool, int]:
     """Find a critical point near θ₀ by Newton-MR: minimum-norm Newton steps, line search on ‖∇L‖².
 
@@ -259,9 +265,17 @@ def newton_mr(
     affordable and gives that limit exactly: p = −Σ_{|λᵢ| > τ} (vᵢᵀg/λᵢ) vᵢ with
     τ = 10⁻¹²·max|λ|. Along p the squared gradient norm falls at first order,
     d/dt ½‖g(θ + tp)‖² = ⟨Hg, p⟩ = −‖P_range(H) g‖² ≤ 0, so the step is accepted by a backtracking
-    (Armijo) search on ‖g‖², not on L:
+    (Armijo) search on ‖g‖², not on L, made *non-monotone* (Grippo, Lampariello & Lucidi
+    1986): the reference is the largest ‖g‖² of the last ``memory`` iterates, not the current
+    one,
 
-        ‖g(θ + tp)‖² ≤ ‖g‖² + 2ρt⟨Hg, p⟩,   t = 1, ½, ¼, … ≥ 10⁻³.
+        ‖g(θ + tp)‖² ≤ max_{j < memory} ‖g_{k−j}‖² + 2ρt⟨Hg, p⟩,   t = 1, ½, ¼, … ≥ 10⁻³.
+
+    Near a degenerate set of critical points (merged or dead hidden units) the full Newton
+    step first raises ‖g‖ before it falls; a monotone search cuts such steps to nothing and
+    the search creeps. On the study's 129-parameter network, 24 searches from points along
+    descent runs converged 3 times with ``memory=1`` (monotone) and 9 times with
+    ``memory=10`` (docs/landscapes.md, ``python scripts/docs.py saddles-search``).
 
     It is attracted to critical points of every index — minima, saddles, maxima — and
     converges quadratically to a non-degenerate one. When the full step fails the search, the
@@ -269,9 +283,9 @@ def newton_mr(
     flattest directions) are tried in turn, and last the steepest-descent direction of
     ½‖g‖², −Hg, with any t down to 10⁻²⁰. Degenerate critical points (a duplicated or dead
     hidden unit makes H singular in directions where g is not yet zero) converge only
-    linearly; the search stops as stalled when ‖g‖ has not fallen by 1 % over ``stall``
-    iterations — typically at a local minimum of ‖g‖² where Hg ≈ 0 but g ≠ 0, a
-    "gradient-flat" region (Frye et al. 2021).
+    linearly; the search stops as stalled when the least ‖g‖ of the last ``stall``
+    iterations is not 1 % below the least before them — typically at a local minimum of
+    ‖g‖² where Hg ≈ 0 but g ≠ 0, a "gradient-flat" region (Frye et al. 2021).
 
     Parameters
     ----------
@@ -285,12 +299,16 @@ def newton_mr(
     rho : float
         The Armijo constant of the line search on ‖g‖², in (0, ½).
     stall : int
-        Give up when ‖g‖ has not fallen below 0.99× its value ``stall`` iterations earlier.
+        Give up when the least ‖g‖ of the last ``stall`` iterations is not below 0.99× the
+        least before them.
+    memory : int
+        Iterates the non-monotone line search looks back over (1: the monotone search).
 
     Returns
     -------
     theta : ndarray, shape (p,)
-        The last iterate (a critical point when ``converged``).
+        The last iterate, a critical point when ``converged``; else the iterate of least ‖g‖
+        (the non-monotone search may have left it).
     converged : bool
         ‖∇L(theta)‖ ≤ gtol.
     n_iter : int
@@ -299,14 +317,21 @@ def newton_mr(
     theta = np.array(theta0, dtype=np.float64, copy=True)
     g = np.asarray(objective.grad(theta), dtype=np.float64)
     gg = float(g @ g)
-    history = [math.sqrt(gg)]
+    if int(memory) < 1:
+        raise ValueError(f"memory must be >= 1 iterates (1: a monotone search), got {memory!r}")
+    history = [gg]  # ‖g‖² of every iterate
+    best = (gg, theta)  # a failed search returns its iterate of least ‖g‖
     for it in range(int(max_iter)):
         if math.sqrt(gg) <= gtol:
             return theta, True, it
-        if it >= stall and history[-1] > 0.99 * history[-1 - stall]:
-            return theta, False, it
+        if it >= stall and min(history[-stall:]) > 0.99**2 * min(history[:-stall]):
+            return best[1], False, it
+        reference = max(history[-int(memory) :])
         H = np.asarray(objective.hessian(theta), dtype=np.float64)
-        lam, V = np.linalg.eigh(0.5 * (H + H.T))
+        try:
+            lam, V = np.linalg.eigh(0.5 * (H + H.T))
+        except np.linalg.LinAlgError:  # LAPACK gave up (extreme entries): a failed search
+            return best[1], False, it
         c = V.T @ g
         top = max(float(np.abs(lam).max()), 1e-300)
         Hg = H @ g
@@ -324,18 +349,22 @@ def newton_mr(
             while t >= t_min:
                 g_new = np.asarray(objective.grad(theta + t * step), dtype=np.float64)
                 gg_new = float(g_new @ g_new)
-                if math.isfinite(gg_new) and gg_new <= gg + 2.0 * rho * t * slope:
+                if math.isfinite(gg_new) and gg_new <= reference + 2.0 * rho * t * slope:
                     accepted = True
                     break
                 t *= 0.5
             if accepted:
                 break
         if not accepted:  # Hg = 0 to rounding: a stationary point of ‖g‖² that is not critical
-            return theta, False, it
+            return best[1], False, it
         theta = theta + t * step
         g, gg = g_new, gg_new
-        history.append(math.sqrt(gg))
-    return theta, math.sqrt(gg) <= gtol, int(max_iter)
+        history.append(gg)
+        if gg < best[0]:
+            best = (gg, theta)
+    if math.sqrt(gg) <= gtol:
+        return theta, True, int(max_iter)
+    return best[1], False, int(max_iter)
 
 
 def saddle_free_newton(
@@ -381,7 +410,10 @@ def saddle_free_newton(
         if float(np.linalg.norm(g)) <= gtol:
             return theta, True, it - 1
         H = np.asarray(objective.hessian(theta), dtype=np.float64)
-        lam, V = np.linalg.eigh(0.5 * (H + H.T))
+        try:
+            lam, V = np.linalg.eigh(0.5 * (H + H.T))
+        except np.linalg.LinAlgError:  # LAPACK gave up (extreme entries): a failed search
+            return theta, False, it
         absl = np.maximum(np.abs(lam), 1e-8 * max(float(np.abs(lam).max()), 1e-300))
         d = -(V @ ((V.T @ g) / absl))
         nd = float(np.linalg.norm(d))
@@ -417,6 +449,7 @@ class SaddleStudy:
         (fraction of negative Hessian eigenvalues), ``n_negative``, ``grad_norm``,
         ``newton_step`` (‖H⁻¹∇L‖, see :func:`~descend.problems.curvature.classify`), ``kind``,
         ``source`` (``"plateau"``: :func:`newton_mr` from a descent run's plateau or start;
+        ``"path"``: :func:`newton_mr` from a step spaced geometrically along a run;
         ``"random"``: :func:`newton_mr` from a random point; ``"descent"``: saddle-free
         Newton from the end of a descent run), ``start_step`` (the descent step the search
         started from), ``start_loss``, ``hits`` (how many searches reached it), ``min_eig``,
@@ -427,10 +460,13 @@ class SaddleStudy:
         The summary per size: ``hidden``, ``n_params``, ``searches`` (all attempts),
         ``converged`` (attempts ending at a critical point: ‖∇L‖ ≤ gtol and a short Newton
         step), ``tried`` and ``reached`` (attempts and converged attempts by source, dicts
-        keyed ``plateau``, ``random``, ``descent``), ``found`` (distinct critical points),
-        ``minima`` (those with every eigenvalue > 0), ``saddles``, ``degenerate_points``
-        (points with nullity > 0), ``frac_minima``, ``frac_minima_se`` (binomial standard
-        error √(f(1 − f)/found)), ``iterations`` (outer iterations of all searches),
+        keyed ``plateau``, ``path``, ``random``, ``descent``), ``found`` (distinct critical
+        points), ``found_by_search`` (those first reached by a :func:`newton_mr` search, not
+        by saddle-free Newton, which finds minima by design), ``minima`` (those with every
+        eigenvalue > 0), ``saddles``, ``degenerate_points`` (points with nullity > 0),
+        ``frac_minima``, ``frac_minima_se`` (binomial standard error √(f(1 − f)/found)),
+        ``frac_minima_search``, ``frac_minima_search_se`` (the same over the points
+        ``found_by_search``), ``iterations`` (outer iterations of all searches),
         ``seconds`` (wall time of the size, descent runs included),
         ``corr_index_loss`` (Pearson over the distinct points; nan with < 3 points or no
         spread), ``min_loss``, ``max_loss``, ``mean_index``, ``stalled_grad_norm`` (median
@@ -456,10 +492,10 @@ class SaddleStudy:
     def table(self) -> str:
         """The per-size summary as a Markdown table."""
         head = (
-            "| hidden | params | converged / searches: plateau, random, end point | "
-            "critical points | minima | saddles | fraction minima ± s.e. | corr(index, loss) | "
-            "loss range | mean index | time |\n"
-            "|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|"
+            "| hidden | params | converged / searches: plateau, path, random, end point | "
+            "critical points (by Newton-MR) | minima | saddles | fraction minima ± s.e. | "
+            "among Newton-MR points | corr(index, loss) | loss range | mean index | time |\n"
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|"
         )
         lines = [head]
         for r in self.rows:
@@ -468,14 +504,17 @@ class SaddleStudy:
             )
             rng = "–" if not r["found"] else f"{r['min_loss']:.3g} … {r['max_loss']:.3g}"
             frac = "–" if not r["found"] else f"{r['frac_minima']:.2f} ± {r['frac_minima_se']:.2f}"
-            mean = "–" if not r["found"] else f"{r['mean_index']:.3f}"
-            conv = ", ".join(
-                f"{r['reached'][k]}/{r['tried'][k]}" for k in ("plateau", "random", "descent")
+            frac_s = (
+                "–"
+                if not r["found_by_search"]
+                else f"{r['frac_minima_search']:.2f} ± {r['frac_minima_search_se']:.2f}"
             )
+            mean = "–" if not r["found"] else f"{r['mean_index']:.3f}"
+            conv = ", ".join(f"{r['reached'][k]}/{r['tried'][k]}" for k in SOURCES)
             lines.append(
                 f"| {','.join(map(str, r['hidden']))} | {r['n_params']} | {conv} | "
-                f"{r['found']} | {r['minima']} | {r['saddles']} | {frac} | {corr} | {rng} | "
-                f"{mean} | {r['seconds']:.0f} s |"
+                f"{r['found']} ({r['found_by_search']}) | {r['minima']} | {r['saddles']} | "
+                f"{frac} | {frac_s} | {corr} | {rng} | {mean} | {r['seconds']:.0f} s |"
             )
         return "\n".join(lines)
 
@@ -558,6 +597,113 @@ def _plateaus(path: Array, count: int, window: int = 25) -> list[int]:
     return sorted({0, *chosen})
 
 
+def _path_steps(n_steps: int, count: int) -> list[int]:
+    """``count`` steps of a descent run spaced geometrically from step 1 to its last step.
+
+    The loss falls fastest early, so geometric spacing samples the run at many loss levels,
+    from near the initialisation to the end (Dauphin et al. 2014 start their critical-point
+    searches from points along descent trajectories). Duplicates (short runs) are merged.
+    """
+    if count < 1 or n_steps < 1:
+        return []
+    return sorted({int(k) for k in np.geomspace(1, n_steps, count).round()})
+
+
+@functools.cache
+def _objective(hidden: tuple[int, ...], n_samples: int, noise: float, l2: float) -> SaddleObjective:
+    """The study's objective for one size (cached per process: workers rebuild it once)."""
+    X, y = saddle_task(n_samples, seed=0, noise=noise)
+    return SaddleObjective(list(hidden), X, y, l2=l2)
+
+
+def _descent_starts(
+    key: tuple[Any, ...],
+    theta0: Array,
+    steps: int,
+    learning_rate: float,
+    snapshots: int,
+    path_starts: int,
+) -> list[tuple[str, int, Array]]:
+    """One descent run from θ₀: the starts it gives, as (source, step, θ) triples.
+
+    ``"plateau"``: step 0 and up to ``snapshots − 1`` plateaus (:func:`_plateaus`);
+    ``"path"``: ``path_starts`` steps spaced geometrically (:func:`_path_steps`);
+    ``"descent"``: the end point (converged later by :func:`saddle_free_newton`).
+    """
+    obj = _objective(*key)
+    path: list[Array] = [np.array(theta0, dtype=np.float64, copy=True)]
+
+    def keep(_k: int, th: Array, _loss: float) -> None:
+        path.append(th.copy())
+
+    with one_blas_thread():
+        res = minimize(
+            obj,
+            path[0],
+            "gd",
+            learning_rate,
+            max_steps=int(steps),
+            tol=0.0,
+            record_params=False,
+            callback=keep,
+        )
+    out: list[tuple[str, int, Array]] = []
+    if snapshots > 0:
+        out.extend(("plateau", k, path[k]) for k in _plateaus(np.array(path), snapshots))
+    out.extend(("path", k, path[k]) for k in _path_steps(len(path) - 1, path_starts))
+    out.append(("descent", len(path) - 1, res.params))
+    return out
+
+
+def _search(
+    key: tuple[Any, ...], source: str, theta0: Array, max_iter: int, gtol: float
+) -> dict[str, Any]:
+    """One search from θ₀ (saddle-free Newton for a descent end point, else Newton-MR).
+
+    Returns ``theta``, ``converged`` (‖∇L‖ ≤ gtol and :attr:`CriticalPoint.critical`),
+    ``point`` (the :class:`CriticalPoint`, or None), ``iterations``, and for a search that
+    did not converge ``grad_norm`` and ``flatness`` (None when it ran out of iterations).
+    """
+    obj = _objective(*key)
+    with one_blas_thread():
+        if source == "descent":
+            crit, ok, n_it = saddle_free_newton(obj, theta0, max_iter=max_iter, gtol=gtol)
+        else:
+            crit, ok, n_it = newton_mr(obj, theta0, max_iter=max_iter, gtol=gtol)
+        cp = classify(obj, crit) if ok else None
+        out: dict[str, Any] = {"theta": crit, "iterations": n_it, "point": None}
+        if cp is None or not cp.critical:  # ‖∇L‖ > gtol, or a long Newton step left
+            g_end = obj.grad(crit)
+            out["converged"] = False
+            out["grad_norm"] = float(np.linalg.norm(g_end))
+            try:
+                flat = None if n_it >= max_iter else _flatness(obj.hessian(crit), g_end)
+            except np.linalg.LinAlgError:
+                flat = math.nan
+            out["flatness"] = flat
+            return out
+        out.update(
+            converged=True,
+            point=cp,
+            loss=obj.mse(crit),
+            start_loss=obj.mse(theta0),
+        )
+        return out
+
+
+class _Serial:
+    """The in-process stand-in for a process pool: ``map`` runs the calls one by one."""
+
+    def map(self, fn: Callable[..., Any], *iterables: Any) -> Any:
+        return map(fn, *iterables)
+
+    def shutdown(self) -> None:
+        pass
+
+
+SOURCES = ("plateau", "path", "random", "descent")
+
+
 def _same_point(a: CriticalPoint, b: CriticalPoint) -> bool:
     """Same loss and Hessian spectrum: the same point or a symmetric copy of it.
 
@@ -584,31 +730,37 @@ def saddle_study(
     gtol: float = 1e-8,
     progress: Callable[[int, int], Any] | None = None,
     random_starts: int = 0,
+    path_starts: int = 0,
+    workers: int = 1,
 ) -> SaddleStudy:
     """Find critical points of tanh networks of growing size and classify them.
 
     For each size, ``n_points`` runs of plain full-batch gradient descent (via
     :func:`descend.descent.minimize.minimize`) start from Glorot initialisations. From each run,
-    :func:`newton_mr` (minimum-norm Newton steps with a line search on ‖∇L‖², attracted to
-    critical points of any index) starts at step 0 and at up to ``snapshots − 1`` plateaus,
-    the steps where the run slowed down most (local minima of ‖∇L‖ along the path, where it
-    passed near a critical point), and from ``random_starts`` further Glorot
-    initialisations. In addition each run's end point is converged by
-    :func:`saddle_free_newton`, which descends to a minimum. Attempts reaching
-    ‖∇L‖ ≤ ``gtol`` whose Newton step is short (:attr:`CriticalPoint.critical
+    :func:`newton_mr` (minimum-norm Newton steps with a non-monotone line search on ‖∇L‖²,
+    attracted to critical points of any index) starts at step 0 and at up to
+    ``snapshots − 1`` plateaus, the steps where the run slowed down most (local minima of
+    ‖∇L‖ along the path, where it passed near a critical point), at ``path_starts`` steps
+    spaced geometrically along the run (many loss levels, as Dauphin et al. 2014 sample),
+    and from ``random_starts`` further Glorot initialisations per size. In addition each
+    run's end point is converged by :func:`saddle_free_newton`, which descends to a minimum.
+    Attempts reaching ‖∇L‖ ≤ ``gtol`` whose Newton step is short (:attr:`CriticalPoint.critical
     <descend.problems.curvature.CriticalPoint.critical>`) count as critical points;
     duplicates (the same loss and Hessian spectrum, which also merges copies under unit
-    permutation and sign flips) are merged, and each
+    permutation and sign flips) are merged in the order the attempts were made, and each
     distinct point is classified by its exact Hessian (:func:`descend.problems.curvature.classify`).
     Attempts that stall above ``gtol`` are counted (``searches − converged``), never
-    included.
+    included. Every search runs with BLAS on one thread (on a shared machine the threaded
+    BLAS made these small eigendecompositions 5–10× slower); ``workers > 1`` runs the descent
+    runs and the searches of a size in that many processes, with the same result as one.
 
     Parameters
     ----------
     sizes : sequence of hidden-layer widths
         e.g. ``[[2], [4], [8]]`` or ``[2, 4, 8]`` (one hidden layer each).
     n_points : int
-        Descent runs per size; each gives up to ``snapshots`` searches plus its end point.
+        Descent runs per size; each gives up to ``snapshots + path_starts`` searches plus its
+        end point.
     seed : int
         Seeds the initialisations.
     n_samples, noise : int, float
@@ -620,18 +772,23 @@ def saddle_study(
     descent_steps, learning_rate : int, float
         The descent runs the starting points are taken from.
     snapshots : int
-        Most searches per descent run (step 0 and the slowest plateaus).
+        Most plateau searches per descent run (step 0 and the slowest plateaus; 0: none).
     max_iter : int
         Iteration limit of each search (:func:`newton_mr`, :func:`saddle_free_newton`).
     gtol : float
         A point is critical when ‖∇L‖ ≤ gtol (and :func:`~descend.problems.curvature.classify`'s
         Newton criterion holds there); nothing looser is accepted.
     progress : callable, optional
-        ``progress(done, total)`` after each descent run, before each search and after each
-        size (``total`` = sizes × (n_points × (snapshots + 2) + random_starts), one unit per
-        descent run and per possible search); the CLI draws its progress bar with it.
+        ``progress(done, total)`` after each descent run, after each search and after each
+        size (``total`` = sizes × (n_points × (snapshots + path_starts + 2) + random_starts),
+        one unit per descent run and per possible search); the CLI draws its progress bar
+        with it.
     random_starts : int
         Extra :func:`newton_mr` searches per size from random (Glorot) points.
+    path_starts : int
+        :func:`newton_mr` searches per descent run from steps spaced geometrically along it.
+    workers : int
+        Processes for the descent runs and searches (1: all in this process).
 
     Returns
     -------
@@ -646,142 +803,136 @@ def saddle_study(
         )
     if int(n_points) < 1:
         raise ValueError(f"n_points must be >= 1 descent runs per size, got {n_points!r}")
-    if int(random_starts) < 0:
-        raise ValueError(f"random_starts must be >= 0 searches per size, got {random_starts!r}")
+    for name, value in (
+        ("random_starts", random_starts),
+        ("path_starts", path_starts),
+        ("snapshots", snapshots),
+    ):
+        if int(value) < 0:
+            raise ValueError(f"{name} must be >= 0 searches, got {value!r}")
+    if int(workers) < 1:
+        raise ValueError(f"workers must be >= 1 processes, got {workers!r}")
     if int(n_samples) < 2:
         raise ValueError(f"n_samples must be >= 2 rows of the task, got {n_samples!r}")
     if not gtol > 0:
         raise ValueError(f"gtol must be a positive gradient-norm tolerance, got {gtol!r}")
-    X, y = saddle_task(n_samples, seed=0, noise=noise)
     rng = np.random.default_rng(seed)
     points: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     n_params: list[int] = []
-    per_size = int(n_points) * (int(snapshots) + 2) + int(random_starts)  # runs + searches
+    per_size = int(n_points) * (int(snapshots) + int(path_starts) + 2) + int(random_starts)
     stage, stages = 0, len(hidden_sizes) * per_size
-    for si, hidden in enumerate(hidden_sizes):
-        obj = SaddleObjective(hidden, X, y, l2=l2)
-        p = obj.n_params
-        n_params.append(p)
-        t_size = time.perf_counter()
-        attempts: list[tuple[str, int, Array]] = []  # (source, step, θ at the start)
-        for _ in range(n_points):
-            theta0 = obj.model.init_params(rng)
-            path: list[Array] = [theta0.copy()]
-
-            def keep(_k: int, th: Array, _loss: float, path: list[Array] = path) -> None:
-                path.append(th.copy())
-
-            res = minimize(
-                obj,
-                theta0,
-                "gd",
-                learning_rate,
-                max_steps=int(descent_steps),
-                tol=0.0,
-                record_params=False,
-                callback=keep,
+    pool: Any = _Serial()
+    if int(workers) > 1:
+        pool = ProcessPoolExecutor(int(workers), mp_context=multiprocessing.get_context("spawn"))
+    try:
+        for si, hidden in enumerate(hidden_sizes):
+            key = (tuple(hidden), int(n_samples), float(noise), float(l2))
+            obj = _objective(*key)
+            p = obj.n_params
+            n_params.append(p)
+            t_size = time.perf_counter()
+            inits = [obj.model.init_params(rng) for _ in range(n_points)]
+            attempts: list[tuple[str, int, Array]] = []  # (source, step, θ at the start)
+            for starts in pool.map(
+                _descent_starts,
+                itertools.repeat(key),
+                inits,
+                itertools.repeat(int(descent_steps)),
+                itertools.repeat(float(learning_rate)),
+                itertools.repeat(int(snapshots)),
+                itertools.repeat(int(path_starts)),
+            ):
+                attempts.extend(starts)
+                stage += 1
+                if progress is not None:
+                    progress(stage, stages)
+            attempts.extend(("random", 0, obj.model.init_params(rng)) for _ in range(random_starts))
+            found: list[tuple[CriticalPoint, dict[str, Any]]] = []
+            converged = 0
+            tried = dict.fromkeys(SOURCES, 0)
+            reached = dict.fromkeys(SOURCES, 0)
+            iterations: list[int] = []
+            stalled: list[float] = []
+            flat: list[float] = []
+            at_limit = 0
+            results = pool.map(
+                _search,
+                itertools.repeat(key),
+                [a[0] for a in attempts],
+                [a[2] for a in attempts],
+                itertools.repeat(int(max_iter)),
+                itertools.repeat(float(gtol)),
             )
-            attempts.extend(("plateau", k, path[k]) for k in _plateaus(np.array(path), snapshots))
-            attempts.append(("descent", len(path) - 1, res.params))
-            stage += 1
+            for (source, step, _start), r in zip(attempts, results, strict=True):
+                if progress is not None:  # one unit per search, so a long size is not silent
+                    stage += 1
+                    progress(min(stage, (si + 1) * per_size), stages)
+                tried[source] += 1
+                iterations.append(r["iterations"])
+                if not r["converged"]:
+                    stalled.append(r["grad_norm"])
+                    if r["flatness"] is None:  # still moving when the iterations ran out
+                        at_limit += 1
+                    else:  # no 1 % progress in a while, or no acceptable step at all
+                        flat.append(r["flatness"])
+                    continue
+                cp = r["point"]
+                converged += 1
+                reached[source] += 1
+                dup = next((rec for c, rec in found if _same_point(c, cp)), None)
+                if dup is not None:
+                    dup["hits"] += 1
+                    continue
+                found.append(
+                    (
+                        cp,
+                        {
+                            "size": si,
+                            "hidden": hidden,
+                            "n_params": p,
+                            "loss": r["loss"],
+                            "objective": cp.value,
+                            "index": cp.index,
+                            "n_negative": cp.n_negative,
+                            "grad_norm": cp.grad_norm,
+                            "newton_step": cp.newton_step,
+                            "kind": cp.kind,
+                            "source": source,
+                            "start_step": step,
+                            "start_loss": r["start_loss"],
+                            "hits": 1,
+                            "min_eig": float(cp.eigenvalues[0]),
+                            "max_eig": float(cp.eigenvalues[-1]),
+                            "min_abs_eig": float(np.abs(cp.eigenvalues).min()),
+                            "nullity": cp.n_zero,
+                            "theta": r["theta"].tolist(),
+                        },
+                    )
+                )
+            recs = [rec for _, rec in found]
+            points.extend(recs)
+            rows.append(
+                _size_row(
+                    hidden,
+                    p,
+                    recs,
+                    attempts,
+                    converged,
+                    tried,
+                    reached,
+                    iterations,
+                    stalled,
+                    flat,
+                    at_limit,
+                    time.perf_counter() - t_size,
+                )  # fmt: skip
+            )
+            stage = (si + 1) * per_size  # fewer searches than the most: the size is done
             if progress is not None:
                 progress(stage, stages)
-        attempts.extend(("random", 0, obj.model.init_params(rng)) for _ in range(random_starts))
-        found: list[tuple[CriticalPoint, dict[str, Any]]] = []
-        converged = 0
-        tried = {"plateau": 0, "random": 0, "descent": 0}
-        reached = {"plateau": 0, "random": 0, "descent": 0}
-        iterations: list[int] = []
-        stalled: list[float] = []
-        flat: list[float] = []
-        at_limit = 0
-        for source, step, th in attempts:
-            if progress is not None:  # one unit per search, so a long size is not silent
-                stage += 1
-                progress(min(stage, (si + 1) * per_size), stages)
-            tried[source] += 1
-            if source == "descent":
-                crit, ok, n_it = saddle_free_newton(obj, th, max_iter=max_iter, gtol=gtol)
-            else:
-                crit, ok, n_it = newton_mr(obj, th, max_iter=max_iter, gtol=gtol)
-            iterations.append(n_it)
-            cp = classify(obj, crit) if ok else None
-            if cp is None or not cp.critical:  # ‖∇L‖ > gtol, or a long Newton step left
-                g_end = obj.grad(crit)
-                stalled.append(float(np.linalg.norm(g_end)))
-                if n_it >= max_iter:  # still moving when the iterations ran out
-                    at_limit += 1
-                else:  # no 1 % progress in a while, or no acceptable step at all
-                    flat.append(_flatness(obj.hessian(crit), g_end))
-                continue
-            converged += 1
-            reached[source] += 1
-            dup = next((rec for c, rec in found if _same_point(c, cp)), None)
-            if dup is not None:
-                dup["hits"] += 1
-                continue
-            found.append(
-                (
-                    cp,
-                    {
-                        "size": si,
-                        "hidden": hidden,
-                        "n_params": p,
-                        "loss": obj.mse(crit),
-                        "objective": cp.value,
-                        "index": cp.index,
-                        "n_negative": cp.n_negative,
-                        "grad_norm": cp.grad_norm,
-                        "newton_step": cp.newton_step,
-                        "kind": cp.kind,
-                        "source": source,
-                        "start_step": step,
-                        "start_loss": obj.mse(th),
-                        "hits": 1,
-                        "min_eig": float(cp.eigenvalues[0]),
-                        "max_eig": float(cp.eigenvalues[-1]),
-                        "min_abs_eig": float(np.abs(cp.eigenvalues).min()),
-                        "nullity": cp.n_zero,
-                        "theta": crit.tolist(),
-                    },
-                )
-            )
-        recs = [rec for _, rec in found]
-        points.extend(recs)
-        loss = np.array([f["loss"] for f in recs])
-        index = np.array([f["index"] for f in recs])
-        n_min = sum(1 for f in recs if f["kind"] == "minimum")
-        frac = n_min / len(recs) if recs else math.nan
-        rows.append(
-            {
-                "hidden": hidden,
-                "n_params": p,
-                "searches": len(attempts),
-                "converged": converged,
-                "tried": dict(tried),
-                "reached": dict(reached),
-                "found": len(recs),
-                "minima": n_min,
-                "saddles": sum(1 for f in recs if f["kind"] == "saddle"),
-                "degenerate_points": sum(1 for f in recs if f["nullity"] > 0),
-                "frac_minima": frac,
-                "frac_minima_se": math.sqrt(frac * (1 - frac) / len(recs)) if recs else math.nan,
-                "corr_index_loss": _pearson(index, loss),
-                "min_loss": float(loss.min()) if recs else math.nan,
-                "max_loss": float(loss.max()) if recs else math.nan,
-                "mean_index": float(index.mean()) if recs else math.nan,
-                "stalled_grad_norm": float(np.median(stalled)) if stalled else math.nan,
-                "stalled_flatness": float(np.median(flat)) if flat else math.nan,
-                "stopped_at_limit": at_limit,
-                "stalled": len(flat),
-                "iterations": int(sum(iterations)),
-                "seconds": time.perf_counter() - t_size,
-            }
-        )
-        stage = (si + 1) * per_size  # fewer searches than the most: the size is done
-        if progress is not None:
-            progress(stage, stages)
+    finally:
+        pool.shutdown()
     return SaddleStudy(
         sizes=hidden_sizes,
         n_params=n_params,
@@ -797,11 +948,71 @@ def saddle_study(
             "descent_steps": descent_steps,
             "learning_rate": learning_rate,
             "snapshots": snapshots,
+            "path_starts": path_starts,
             "max_iter": max_iter,
             "gtol": gtol,
             "random_starts": random_starts,
-            "search": "newton_mr (dense pseudo-inverse, line search on |grad|^2)",
+            "workers": workers,
+            "search": "newton_mr (dense pseudo-inverse, non-monotone line search on |grad|^2)",
             "task": "y = sin(2x1)cos(x2) + 0.5x2^2 standardised + noise·N(0,1), standardised; "
             "x ~ U[-2,2]^2; loss MSE + l2/2·|θ|², tanh",
         },
     )
+
+
+def _binomial(k: int, n: int) -> tuple[float, float]:
+    """(k/n, √(f(1 − f)/n)); (nan, nan) when n = 0."""
+    if n == 0:
+        return math.nan, math.nan
+    f = k / n
+    return f, math.sqrt(f * (1 - f) / n)
+
+
+def _size_row(
+    hidden: list[int],
+    p: int,
+    recs: list[dict[str, Any]],
+    attempts: list[tuple[str, int, Array]],
+    converged: int,
+    tried: dict[str, int],
+    reached: dict[str, int],
+    iterations: list[int],
+    stalled: list[float],
+    flat: list[float],
+    at_limit: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """The summary of one size (see :class:`SaddleStudy`'s ``rows``)."""
+    loss = np.array([f["loss"] for f in recs])
+    index = np.array([f["index"] for f in recs])
+    n_min = sum(1 for f in recs if f["kind"] == "minimum")
+    frac, se = _binomial(n_min, len(recs))
+    by_search = [f for f in recs if f["source"] != "descent"]
+    frac_s, se_s = _binomial(sum(1 for f in by_search if f["kind"] == "minimum"), len(by_search))
+    return {
+        "hidden": hidden,
+        "n_params": p,
+        "searches": len(attempts),
+        "converged": converged,
+        "tried": dict(tried),
+        "reached": dict(reached),
+        "found": len(recs),
+        "found_by_search": len(by_search),
+        "minima": n_min,
+        "saddles": sum(1 for f in recs if f["kind"] == "saddle"),
+        "degenerate_points": sum(1 for f in recs if f["nullity"] > 0),
+        "frac_minima": frac,
+        "frac_minima_se": se,
+        "frac_minima_search": frac_s,
+        "frac_minima_search_se": se_s,
+        "corr_index_loss": _pearson(index, loss),
+        "min_loss": float(loss.min()) if recs else math.nan,
+        "max_loss": float(loss.max()) if recs else math.nan,
+        "mean_index": float(index.mean()) if recs else math.nan,
+        "stalled_grad_norm": float(np.median(stalled)) if stalled else math.nan,
+        "stalled_flatness": float(np.nanmedian(flat)) if flat else math.nan,
+        "stopped_at_limit": at_limit,
+        "stalled": len(flat),
+        "iterations": int(sum(iterations)),
+        "seconds": seconds,
+    }

@@ -1,0 +1,498 @@
+"""``Descent.run`` (the chunked fast path) against the step-by-step loop it replaced.
+
+The reference is the loop as it ran before (``benchmarks/loop_reference.py``: a verbatim copy
+of the old ``Descent.step`` and its driver, one step per call). Every case runs the same fit
+twice — once as it runs now, once with ``Descent.run`` patched to the reference — and asserts
+the same stop reason, step count, message, warnings, history (every column, bit for bit), θ,
+optimizer state and certificate. The matrix covers the update rules, full batch and
+mini-batch, constant, "auto" and scheduled rates, and every way a run ends.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from benchmarks.loop_reference import reference_run
+
+import descend as ds
+from descend.data.encoding import encode_tree
+from descend.descent import optim
+from descend.descent.loop import Descent
+from descend.problems.models.linear import Linear
+
+pytestmark = pytest.mark.timeout(120)
+
+COLUMNS = (
+    "step",
+    "loss",
+    "grad_norm",
+    "step_size",
+    "lr",
+    "params",
+    "val_loss",
+    "sharpness",
+    "preconditioned_sharpness",
+)
+
+
+@pytest.fixture
+def reg(rng):
+    """A small regression with unequal feature scales (κ > 1 after scaling)."""
+    X = rng.normal(size=(40, 3)) @ np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 1.0]])
+    return X, X @ [1.5, -2.0, 0.5] + 1.0 + 0.1 * rng.normal(size=40)
+
+
+def _same(new: Any, old: Any, renamed: tuple[str, str] = ("", "")) -> None:
+    assert new.stop_reason == old.stop_reason
+    assert new.n_steps == old.n_steps
+    assert new.message == old.message.replace(*renamed)  # a checkpoint's path: its own
+    assert new.warnings == old.warnings
+    np.testing.assert_array_equal(new.params, old.params)
+    assert (new.loss == old.loss) or (math.isnan(new.loss) and math.isnan(old.loss))
+    for col in COLUMNS:
+        a, b = getattr(new.history, col), getattr(old.history, col)
+        assert (a is None) == (b is None), col
+        if a is not None:
+            np.testing.assert_array_equal(a, b, err_msg=col)
+    assert set(new.history.state_norms) == set(old.history.state_norms)
+    for key, norms in new.history.state_norms.items():
+        np.testing.assert_array_equal(norms, old.history.state_norms[key], err_msg=key)
+    assert encode_tree(new.opt_state) == encode_tree(old.opt_state)
+    assert (new.certificate is None) == (old.certificate is None)
+    if new.certificate is not None:
+        assert new.certificate == old.certificate
+
+
+def _both(monkeypatch: pytest.MonkeyPatch, fit: Any) -> tuple[Any, Any]:
+    """(the fit as it runs now, the same fit through the step-by-step reference)."""
+    new = fit()
+    with monkeypatch.context() as m:
+        m.setattr(Descent, "run", reference_run)
+        old = fit()
+    return new, old
+
+
+RULES = ["gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad"]
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("optimizer", RULES)
+@pytest.mark.parametrize("batch_size", [None, 8])
+@pytest.mark.parametrize("lr", [0.02, "auto", "schedule"])
+def test_every_rule_and_rate_matches_the_step_loop(monkeypatch, reg, optimizer, batch_size, lr):
+    """Converging runs (certified, stalled at the noise floor or at max_steps) and their
+    records are the reference's, bit for bit."""
+    X, y = reg
+    kw: dict[str, Any] = {}
+    if lr == "schedule":
+        lr, kw = 0.05, {"schedule": "cosine"}
+    new, old = _both(
+        monkeypatch,
+        lambda: ds.fit(
+            X, y, optimizer=optimizer, learning_rate=lr, batch_size=batch_size, max_steps=400, **kw
+        ),
+    )
+    _same(new, old)
+    assert new.n_steps > 0
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(
+    ("case", "kw", "reason"),
+    [
+        ("certified", {"learning_rate": "auto"}, "converged"),
+        ("max_steps", {"learning_rate": 1e-4, "max_steps": 50}, "max_steps"),
+        ("stalled", {"learning_rate": "auto", "tol": 0.0, "max_steps": 5000}, "stalled"),
+        ("rising", {"learning_rate": 0.56}, "diverged"),  # just above 2/λ_max ≈ 0.539
+        ("momentum blow-up", {"optimizer": "momentum", "learning_rate": 1.5}, "diverged"),
+        ("blow-up", {"learning_rate": 5.0}, "diverged"),
+        ("overflow", {"learning_rate": 1e200}, "diverged"),
+        ("adam blow-up", {"optimizer": "adam", "learning_rate": 1e150}, "diverged"),
+        ("mini-batch blow-up", {"learning_rate": 1e3, "batch_size": 5}, "diverged"),
+        ("mini-batch certified", {"learning_rate": 0.05, "batch_size": 5, "tol": 1e-3}, None),
+        (
+            "mini-batch stall",
+            {"loss": "huber", "learning_rate": 0.05, "batch_size": 5, "tol": 1e-2, "patience": 3},
+            "stalled",
+        ),
+        ("clipped (no fused form)", {"optimizer": "adam", "clip_norm": 0.5}, None),
+        ("rmsprop momentum", {"optimizer": "rmsprop", "momentum": 0.5}, None),
+        ("adamw", {"optimizer": "adamw", "learning_rate": 0.05}, None),
+        ("averaged", {"learning_rate": 0.05, "average": 10, "max_steps": 300}, None),
+        ("state norms (general body)", {"optimizer": "momentum", "record_state": True}, None),
+        ("l1 (general body)", {"penalty": "l1", "alpha": 0.05}, None),
+        ("armijo (general body)", {"learning_rate": "armijo"}, None),
+        ("unscaled", {"learning_rate": 1e-3, "model": Linear(scale=False), "max_steps": 300}, None),
+    ],
+)
+def test_every_ending_matches_the_step_loop(monkeypatch, reg, case, kw, reason):
+    """Each way a run ends — certified, max_steps, stalled, diverged by rising, by blowing up,
+    by overflowing to inf/NaN (full batch and mini-batch) — and the rules without a fused
+    form give the reference's verdict, message, record and θ."""
+    X, y = reg
+    settings = {"max_steps": 2000, **kw}
+    with np.errstate(all="ignore"):
+        new, old = _both(monkeypatch, lambda: ds.fit(X, y, **settings))
+    _same(new, old)
+    if reason is not None:
+        assert new.stop_reason == reason, new.message
+    if case == "rising":
+        assert "kept rising" in new.message
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_norris_and_a_surface_match_the_step_loop(monkeypatch):
+    """NIST Norris (36×1, a certified least-squares fit) and a textbook surface through
+    ``ds.minimize`` (no data, stationarity instead of a certificate)."""
+    norris = ds.datasets.load("norris")
+    for optimizer in ("gd", "momentum", "adam"):
+        new, old = _both(
+            monkeypatch,
+            lambda o=optimizer: ds.fit(norris.X, norris.y, optimizer=o, learning_rate="auto"),
+        )
+        _same(new, old)
+    for surface, optimizer, lr in (
+        (ds.surfaces.rosenbrock(), "momentum", 1e-3),
+        (ds.surfaces.quadratic(), "gd", 0.05),
+    ):
+        new, old = _both(
+            monkeypatch,
+            lambda s=surface, o=optimizer, r=lr: ds.minimize(
+                s, [-1.0, 1.0], optimizer=o, learning_rate=r, max_steps=3000
+            ),
+        )
+        _same(new, old)
+    assert new.stop_reason == "stationary"
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_callbacks_and_validation_match_the_step_loop(monkeypatch, reg):
+    """A callback that stops the run (full batch, and at a mini-batch epoch's end), and early
+    stopping on a validation split."""
+    X, y = reg
+    seen: list[int] = []
+
+    def stop_at(step: int) -> Any:
+        def callback(k: int, theta: Any, loss: float) -> bool:
+            seen.append(k)
+            return k == step
+
+        return callback
+
+    for batch_size, step in ((None, 37), (8, 9), (8, 12)):  # 40 rows / 8: epochs end at 4, 9, …
+        new, old = _both(
+            monkeypatch,
+            lambda b=batch_size, s=step: ds.fit(
+                X, y, batch_size=b, callback=stop_at(s), max_steps=500
+            ),
+        )
+        _same(new, old)
+        assert new.stop_reason == "interrupted" and new.n_steps == step + 1
+    assert seen[: step + 1] == list(range(step + 1))
+    new, old = _both(
+        monkeypatch,
+        lambda: ds.fit(
+            X,
+            y,
+            learning_rate=0.05,
+            validation_fraction=0.25,
+            early_stopping=True,
+            n_iter_no_change=3,
+            max_steps=3000,
+        ),
+    )
+    _same(new, old)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_separated_matches_the_step_loop(monkeypatch, rng):
+    """Log loss on separable rows (the general body: the separation rules)."""
+    X = rng.normal(size=(30, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(float)
+    new, old = _both(
+        monkeypatch, lambda: ds.fit(X, y, loss="logloss", learning_rate=0.5, max_steps=3000)
+    )
+    _same(new, old)
+    assert new.stop_reason == "separated"
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_checkpoints_and_resume_match_the_step_loop(monkeypatch, tmp_path, reg, batch_size):
+    """A checkpointed run (chunks end at each checkpoint) stopped by its callback, then
+    resumed: the files, the resumed run and the uninterrupted run are the reference's."""
+    X, y = reg
+    kw = dict(
+        optimizer="adam",
+        learning_rate=0.01,
+        batch_size=batch_size,
+        max_steps=600,
+        tol=0,
+        patience=10_000,
+    )
+    paths = iter([tmp_path / "a.ckpt", tmp_path / "b.ckpt"])
+
+    def part() -> Any:
+        return ds.fit(
+            X,
+            y,
+            callback=lambda k, t, v: k == 250,
+            checkpoint=next(paths),
+            checkpoint_every=100,
+            **kw,
+        )
+
+    new, old = _both(monkeypatch, part)
+    renamed = (str(tmp_path / "b.ckpt"), str(tmp_path / "a.ckpt"))
+    _same(new, old, renamed)
+    a, b = ds.load_checkpoint(tmp_path / "a.ckpt"), ds.load_checkpoint(tmp_path / "b.ckpt")
+    assert a.step == b.step == 251
+    new_res = ds.resume(tmp_path / "a.ckpt", X, y)
+    with monkeypatch.context() as m:
+        m.setattr(Descent, "run", reference_run)
+        old_res = ds.resume(tmp_path / "b.ckpt", X, y)
+        full = ds.fit(X, y, **kw)
+    _same(new_res, old_res, renamed)
+    np.testing.assert_array_equal(new_res.params, full.params)
+    np.testing.assert_array_equal(new_res.history.loss, full.history.loss)
+
+
+def test_run_makes_at_most_n_steps_and_stops_like_step(reg):
+    """``run(n)`` makes n updates (the record grows by n); past max_steps it stops with the
+    budget verdict, as the (max_steps + 1)-th call of ``step`` does, and then makes none."""
+    X, y = reg
+    objective = ds.objective(X, y)
+    run = Descent(objective, np.zeros(objective.n_params), optim.gd(1e-3), max_steps=25)
+    assert run.fast()
+    assert run.run(10) == 10 and run.k == 10 and len(run.recorder) == 10
+    assert run.run(15) == 15 and run.k == 25 and run.stop_reason is None
+    assert run.run(5) == 0 and run.stop_reason == "max_steps" and run.k == 25
+    assert run.run(5) == 0 and len(run.recorder) == 25
+
+
+def test_squared_error_is_the_matmul_formula_bit_for_bit(rng):
+    """The fused MSE (``ndarray.dot`` on a contiguous design) gives the bits of the formula
+    written with ``@`` (as it was written before), on C- and F-ordered and strided designs."""
+    for n, p in ((36, 1), (442, 10), (8, 3), (1, 1), (257, 31)):
+        model = Linear(intercept=True)
+        for Z in (
+            rng.normal(size=(n, p)),
+            np.asfortranarray(rng.normal(size=(n, p))),
+            rng.normal(size=(n, 2 * p))[:, ::2],
+        ):
+            theta, y = rng.normal(size=p + 1), rng.normal(size=n) * 100
+            model.n_params = p + 1
+            loss, grad = model.squared_error(theta, Z, y)
+            yhat = Z @ theta[:p]
+            yhat += theta[p]
+            r = y - yhat
+            d = (-2.0 / n) * r
+            want = np.empty(p + 1)
+            want[:p] = Z.T @ d
+            want[p] = np.add.reduce(d)
+            assert loss == float(r @ r) / n
+            np.testing.assert_array_equal(grad, want)
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(
+    ("optimizer", "lr", "batch_size"),
+    [
+        ("gd", 0.5393, None),  # oscillating at the stability limit: the reversal counter grows
+        ("gd", 0.02, None),
+        ("momentum", 0.3, None),
+        ("adam", 0.05, None),
+        ("gd", 0.05, 7),
+        ("adam", 0.01, 7),
+    ],
+)
+def test_every_counter_matches_the_step_loop(reg, optimizer, lr, batch_size):
+    """The whole loop state — θ, the optimizer state, the history, the stopping rules'
+    counters (calm, rising, reversals, the gradient's lows), the lowest-loss θ, the epoch
+    losses, the sampler — after ``run`` in uneven chunks equals the state after the same
+    number of reference steps, at every chunk boundary (its exact JSON encoding)."""
+    X, y = reg
+    objective = ds.objective(X, y)
+    theta0 = np.zeros(objective.n_params)
+
+    def descent() -> Descent:
+        return Descent(objective, theta0, optim.get(optimizer, lr), max_steps=3000,
+                       batch_size=batch_size, tol=0.0, record_params=True)  # fmt: skip
+
+    new, old = descent(), descent()
+    assert new.fast()
+    for n in (1, 2, 5, 100, 1500, 1, 2000):
+        made = new.run(n)
+        assert reference_run(old, n) == made
+        assert new.snapshot().to_dict() == old.snapshot().to_dict()
+        assert (new.stop_reason, new.message) == (old.stop_reason, old.message)
+    assert new.flips > 0 or lr != 0.5393
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(
+    ("case", "kw", "reason"),
+    [
+        ("mae smoothing", {"loss": "mae", "learning_rate": "auto"}, None),
+        (
+            "mae smoothing, few steps",
+            {"loss": "mae", "learning_rate": "auto", "max_steps": 40},
+            None,
+        ),
+        ("huber armijo", {"loss": "huber", "learning_rate": "armijo", "tol": 0.0}, None),
+        ("armijo to the floor", {"learning_rate": "armijo", "tol": 0.0, "gtol": 0.0}, "stalled"),
+        ("sharpness", {"learning_rate": 0.05, "track_sharpness": 7, "max_steps": 200}, None),
+        (
+            "preconditioned sharpness",
+            {"optimizer": "adam", "learning_rate": 0.05, "track_sharpness": 5, "max_steps": 150},
+            None,
+        ),
+        (
+            "sharpness, mini-batch",
+            {"learning_rate": 0.05, "batch_size": 8, "track_sharpness": 6, "max_steps": 120},
+            None,
+        ),
+        ("state norms, adam", {"optimizer": "adam", "record_state": True, "max_steps": 300}, None),
+        (
+            "state norms, mini-batch",
+            {"optimizer": "momentum", "batch_size": 8, "record_state": True, "max_steps": 300},
+            None,
+        ),
+        (
+            "l1, mini-batch",
+            {"penalty": "l1", "alpha": 0.05, "batch_size": 8, "max_steps": 400},
+            None,
+        ),
+        ("l1 stationary", {"penalty": "l1", "alpha": 0.5, "learning_rate": "auto"}, None),
+        (
+            "validation, no early stopping",
+            {"validation_fraction": 0.25, "learning_rate": 0.05, "max_steps": 300},
+            None,
+        ),
+        (
+            "validation, mini-batch early stopping",
+            {
+                "validation_fraction": 0.25,
+                "early_stopping": True,
+                "n_iter_no_change": 2,
+                "batch_size": 6,
+                "learning_rate": 0.2,
+                "max_steps": 3000,
+            },
+            None,
+        ),
+        (
+            "validation, diverging",
+            {"validation_fraction": 0.25, "learning_rate": 5.0, "max_steps": 300},
+            "diverged",
+        ),
+    ],
+)
+def test_every_feature_matches_the_step_loop(monkeypatch, reg, case, kw, reason):
+    """The features the common runs lack — the MAE's smoothing continuation (stages that end
+    without stopping, the line search's warm start), the line search with other losses and
+    rules, sharpness tracking (plain and preconditioned, full batch and mini-batch), the
+    optimizer state's norms, an L1 part (proximal steps, judged by the minimum-norm
+    subgradient), a validation split (with and without early stopping, per step and per
+    epoch) — give the reference's verdict, message, record (every column, the tracked ones
+    and the state norms included) and θ."""
+    X, y = reg
+    settings = {"max_steps": 2000, **kw}
+    with np.errstate(all="ignore"):
+        new, old = _both(monkeypatch, lambda: ds.fit(X, y, **settings))
+    _same(new, old)
+    if reason is not None:
+        assert new.stop_reason == reason, new.message
+    if "track_sharpness" in kw:
+        assert np.isfinite(new.history.sharpness).sum() > 1
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("batch_size", [None, 6])
+def test_log_loss_matches_the_step_loop(monkeypatch, rng, batch_size):
+    """Log loss on rows that are not separable (the separation rules run and do not fire)
+    and on separable ones (full batch and mini-batch: the rule fires at a step or an epoch's
+    end)."""
+    X = rng.normal(size=(40, 2))
+    noisy = (X[:, 0] + 0.8 * rng.normal(size=40) > 0).astype(float)
+    clean = (X[:, 0] - X[:, 1] > 0).astype(float)
+    for labels in (noisy, clean):
+        new, old = _both(
+            monkeypatch,
+            lambda t=labels: ds.fit(
+                X, t, loss="logloss", learning_rate=0.5, batch_size=batch_size, max_steps=2000
+            ),
+        )
+        _same(new, old)
+    assert new.stop_reason == "separated"
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_step_by_step_is_run_and_the_reference(reg):
+    """``step()`` (``run(1)``) one call at a time returns the rows the record holds and ends
+    where the reference ends, on a run with the general features (the MAE's continuation,
+    whose stage changes make no row)."""
+    X, y = reg
+    objective = ds.objective(X, y, loss="mae")
+    theta0 = np.zeros(objective.n_params)
+    from descend.descent.rates import Smoothing
+
+    def descent() -> Descent:
+        return Descent(objective, theta0, optim.gd(1.0), max_steps=400, line_search=True,
+                       smoothing=Smoothing(), record_params=True)  # fmt: skip
+
+    new, old = descent(), descent()
+    rows = []
+    while (row := new.step()) is not None:
+        rows.append(row)
+    assert reference_run(old, 10**6) == len(rows) == new.k
+    assert rows == new.recorder.rows == old.recorder.rows
+    assert (new.stop_reason, new.message) == (old.stop_reason, old.message)
+    assert new.snapshot().to_dict() == old.snapshot().to_dict()
+    assert new.delta is not None and new.stage_delta is not None  # stages ended on the way
+
+
+def test_line_search_without_decrease_matches_the_step_loop():
+    """A line search that finds no decrease ends the run as "stalled", as in the reference
+    (here: a surface whose loss at θ_k, as the step sees it, is 10⁶ below the value the search
+    measures, so no trial step looks lower)."""
+    bowl = ds.surfaces.quadratic()
+
+    class Below(type(bowl)):  # type: ignore[misc]
+        def value_and_grad(self, theta: Any) -> Any:
+            loss, g = super().value_and_grad(theta)
+            return loss - 1e6, g
+
+    surface = Below()
+
+    def descent() -> Descent:
+        return Descent(surface, [-1.0, 1.0], optim.gd(1.0), line_search=True, max_steps=50)
+
+    new, old = descent(), descent()
+    assert new.run(100) == reference_run(old, 100) == 0
+    assert new.stop_reason == old.stop_reason == "stalled"
+    assert new.message == old.message and "found no decrease" in new.message
+    assert new.snapshot().to_dict() == old.snapshot().to_dict()
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_separable_rows_found_by_the_linear_program_match_the_step_loop(monkeypatch):
+    """Standardised breast cancer (569×30, separable: a linear program finds it when the
+    problem is built): the run ends by the rule that marks θ's classes at doubling steps
+    (epochs for mini-batches), full batch and mini-batch, as in the reference."""
+    pytest.importorskip("scipy")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    Z = StandardScaler().fit_transform(X)
+    for kw in ({"learning_rate": "auto"}, {"learning_rate": 1.0, "batch_size": 64, "seed": 3}):
+        new, old = _both(
+            monkeypatch,
+            lambda kw=kw: ds.fit(Z, y.astype(float), loss="logloss", max_steps=20_000, **kw),
+        )
+        _same(new, old)
+        assert new.stop_reason == "separated" and "no row changed class" in new.message
