@@ -3,11 +3,15 @@
 Issue 19, item 1. For each problem (n×d, κ≈1 and κ≈1e4) one process times, interleaved and
 repeated: one ``X.T @ X`` (the physical reference of the suite), one streaming read ``X @ w``
 (the real floor), ``ds.fit(X, y, learning_rate="auto")`` (defaults otherwise: advice and
-reference included), the statistics pass alone (:func:`descend.problems.stats.moments`) and
-the pass as it was before issue 19's threads-over-chunks change (every block's BLAS call
-threaded by BLAS itself: :func:`old_pass`, the loop as it was). The
-headline is the median of the per-repeat ratios (robust to a busy machine); the fastest
-times are reported too.
+reference included) — with the compiled Numba kernels of :mod:`descend.problems.fused` when
+Numba is installed (this process opts in with ``fused.prepare()``), and again with
+``DESCEND_NUMBA=0`` (the BLAS route, what a user without
+Numba runs) —, the statistics pass alone (:func:`descend.problems.stats.moments`, both routes)
+and the pass as it was before issue 19's threads-over-chunks change (every block's BLAS call
+threaded by BLAS itself: :func:`old_pass`, the loop as it was). The headline is the median of
+the per-repeat ratios (robust to a busy machine); the fastest times are reported too. The
+cost of Numba in a fresh process (import and loading the cached kernels: what the first large
+fit of each process pays) is measured in a subprocess and reported.
 
 Every case runs at one BLAS thread and at the library default, and with ``busy`` background
 processes (each a pure-Python spin loop on one core, started before the case and stopped after
@@ -84,17 +88,70 @@ def old_pass(X: Any, y: Any) -> Any:
     return S
 
 
+@contextmanager
+def blas_route() -> Iterator[None]:
+    """The statistics pass without the Numba kernels (``DESCEND_NUMBA=0``) inside the block."""
+    from descend.problems import fused
+
+    before = os.environ.get(fused.ENV)
+    os.environ[fused.ENV] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[fused.ENV]
+        else:
+            os.environ[fused.ENV] = before
+
+
+def route(X: Any) -> str:
+    """Which statistics pass ``ds.fit`` runs on X here."""
+    from descend.problems import fused
+
+    if X.size < fused.MIN_ENTRIES or not fused.enabled():
+        return "BLAS"
+    return "Numba kernel" if X.shape[1] <= fused.MAX_COLUMNS else "syrk + Numba"
+
+
+def numba_first_call() -> float | None:
+    """Seconds a fresh process spends importing Numba and loading the cached kernels (None
+    without Numba). Run once in this process first, so that the cache exists."""
+    from descend.problems import fused
+
+    if not fused.available() or not fused.prepare():  # prepare(): this process opts in
+        return None
+    code = (
+        "import time; import numpy; t = time.perf_counter(); "
+        "from descend.problems import fused; fused.prepare(); "
+        "X = numpy.ones((300, 3)); fused.block_sums(X, numpy.ones(300), 0.0, 0, 300); "
+        "print(time.perf_counter() - t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
 def case(X: Any, y: Any, Lstar: float, repeat: int) -> dict[str, Any]:
-    """Interleaved timings of the five operations on one problem; ratios per repeat."""
+    """Interleaved timings of the operations on one problem; ratios per repeat."""
     import descend as ds
     from descend.problems import stats
 
+    def without_numba(f: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            with blas_route():
+                return f()
+
+        return run
+
     w = np.ones(X.shape[1])
+    fit = lambda: ds.fit(X, y, learning_rate="auto")  # noqa: E731
+    moments = lambda: stats.moments(X, y)  # noqa: E731
     ops: dict[str, Callable[[], Any]] = {
         "xtx": lambda: X.T @ X,
         "xw": lambda: X @ w,
-        "fit": lambda: ds.fit(X, y, learning_rate="auto"),
-        "pass": lambda: stats.moments(X, y),
+        "fit": fit,
+        "fit_blas": without_numba(fit),
+        "pass": moments,
+        "pass_blas": without_numba(moments),
         "old_pass": lambda: old_pass(X, y),
     }
     res = ops["fit"]()
@@ -106,9 +163,9 @@ def case(X: Any, y: Any, Lstar: float, repeat: int) -> dict[str, Any]:
             t0 = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t0)
-    out: dict[str, Any] = {"excess": excess, "stop_reason": res.stop_reason}
+    out: dict[str, Any] = {"excess": excess, "stop_reason": res.stop_reason, "route": route(X)}
     out.update({f"{k}_s": min(v) for k, v in times.items()})
-    for k in ("fit", "pass", "old_pass"):
+    for k in ("fit", "fit_blas", "pass", "pass_blas", "old_pass"):
         for ref in ("xtx", "xw"):
             ratios = [a / b for a, b in zip(times[k], times[ref], strict=True)]
             out[f"{k}_over_{ref}"] = statistics.median(ratios)
@@ -129,8 +186,10 @@ def stats_pass(
     from benchmarks.run import make_problem, optimum
 
     if quick:
-        sizes, repeat = ((20_000, 10), (5_000, 40)), 2
-    out: dict[str, Any] = {"load_start": os.getloadavg(), "cases": []}
+        sizes, repeat = ((500_000, 10), (120_000, 40)), 2  # both Numba routes (≥ 2²² entries)
+    out: dict[str, Any] = {"load_start": os.getloadavg(), "cases": [],
+                           "numba_first_call_s": numba_first_call()}  # fmt: skip
+    # the kernels are opt-in per process: this one opts in (its cost is the line above)
     for n, d in sizes:
         for kappa in KAPPAS:
             X, y = make_problem(n, d, kappa)
@@ -145,7 +204,8 @@ def stats_pass(
                                    threads=threads or "default")  # fmt: skip
                         out["cases"].append(row)
                         print(f"  {n}×{d} κ≈{kappa:g} threads {row['threads']} busy {busy}: "
-                              f"fit/X.T@X {row['fit_over_xtx']:.2f}", file=sys.stderr,
+                              f"fit/X.T@X {row['fit_over_xtx']:.2f} (BLAS route "
+                              f"{row['fit_blas_over_xtx']:.2f})", file=sys.stderr,
                               flush=True)  # fmt: skip
             del X, y
     out["load_end"] = os.getloadavg()
@@ -162,34 +222,47 @@ def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
             v = c[f"fit_over_{ref}"]
             rows.append({"target": f"least-squares fit ≤ {bound}× one {name}", "problem": problem,
                          "measured": v, "met": v <= bound,
-                         "note": f"fastest {c[f'fit_over_{ref}_fastest']:.2f}"})  # fmt: skip
+                         "note": f"route {c['route']}; fastest {c[f'fit_over_{ref}_fastest']:.2f}; "
+                                 f"BLAS route {c[f'fit_blas_over_{ref}']:.2f}"})  # fmt: skip
     return rows
 
 
 def to_markdown(s: dict[str, Any]) -> list[str]:
     """The section of the report: one row per case."""
     la, lb = s["load_start"], s["load_end"]
+    first = s.get("numba_first_call_s")
+    numba = (
+        f"Numba in a fresh process (import, cached kernels loaded): {first:.2f} s, paid once "
+        "per process by `descend.problems.fused.prepare()` (the kernels are opt-in; this "
+        "process opted in before the first case)."
+        if first is not None
+        else "Numba is not installed here: both routes are the BLAS route."
+    )
     lines = [
         "",
         "## Least squares at the memory limit: fit against one X.T@X and one X @ w",
         "",
-        '`ds.fit(X, y, learning_rate="auto")` (defaults, advice and reference included), the '
-        "statistics pass alone and the pass as it was before issue 19 (BLAS threading each "
-        "block's call), each over one X.T@X and one X @ w timed interleaved in the same process; "
-        "median of the per-repeat ratios (fastest-time ratio of fit in brackets). busy = "
-        "spinning background processes the benchmark started; load = 1-minute load average "
-        f"when the case began. Load average {la[0]:.2f} before, {lb[0]:.2f} after.",
+        '`ds.fit(X, y, learning_rate="auto")` (defaults, advice and reference included) with '
+        "the statistics pass it takes here (route) and with the BLAS route (`DESCEND_NUMBA=0`, "
+        "what runs without Numba), the pass alone by each route, and the pass as it was before "
+        "issue 19 (BLAS threading each block's call), each over one X.T@X and one X @ w timed "
+        "interleaved in the same process; median of the per-repeat ratios (fastest-time ratio "
+        "of fit in brackets). busy = spinning background processes the benchmark started; "
+        "load = 1-minute load average when the case began. "
+        f"Load average {la[0]:.2f} before, {lb[0]:.2f} after. {numba}",
         "",
-        "| n×d | κ | threads | busy | load | X.T@X ms | X@w ms | fit ms | excess | "
-        "fit/X.T@X | fit/X@w | pass/X.T@X | old pass/X.T@X |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| n×d | κ | threads | busy | load | route | X.T@X ms | X@w ms | fit ms | excess | "
+        "fit/X.T@X | fit/X@w | BLAS-route fit/X.T@X | pass/X.T@X | BLAS pass/X.T@X | "
+        "old pass/X.T@X |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in s["cases"]:
         lines.append(
             f"| {c['n']:.0e}×{c['d']} | {c['kappa']:g} | {c['threads']} | {c['busy']} | "
-            f"{c['load']:.1f} | {1e3 * c['xtx_s']:.1f} | {1e3 * c['xw_s']:.1f} | "
+            f"{c['load']:.1f} | {c['route']} | {1e3 * c['xtx_s']:.1f} | {1e3 * c['xw_s']:.1f} | "
             f"{1e3 * c['fit_s']:.1f} | {c['excess']:.1e} | **{c['fit_over_xtx']:.2f}×** "
             f"({c['fit_over_xtx_fastest']:.2f}) | **{c['fit_over_xw']:.2f}×** | "
-            f"{c['pass_over_xtx']:.2f}× | {c['old_pass_over_xtx']:.2f}× |"
+            f"{c['fit_blas_over_xtx']:.2f}× | {c['pass_over_xtx']:.2f}× | "
+            f"{c['pass_blas_over_xtx']:.2f}× | {c['old_pass_over_xtx']:.2f}× |"
         )
     return lines

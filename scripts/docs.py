@@ -735,12 +735,16 @@ def stats_pass_table() -> str:
 def stats_pass_readme() -> str:
     """README: fit over one X.T@X and one X @ w per problem at the default thread count."""
     r = _stats_pass_run()
-    rows = ["| least squares | fit ÷ one X.T@X | fit ÷ one X @ w |", "|---|---|---|"]
+    rows = [
+        "| least squares | route | fit ÷ one X.T@X | fit ÷ one X @ w | without Numba ÷ X.T@X |",
+        "|---|---|---|---|---|",
+    ]
     for c in r["cases"]:
         if c["threads"] == "default" and c["busy"] == 0:
             rows.append(
-                f"| {c['n']:.0e}×{c['d']}, κ≈{c['kappa']:g} | {c['fit_over_xtx']:.2f}× | "
-                f"{c['fit_over_xw']:.2f}× |"
+                f"| {c['n']:.0e}×{c['d']}, κ≈{c['kappa']:g} | {c['route']} | "
+                f"{c['fit_over_xtx']:.2f}× | {c['fit_over_xw']:.2f}× | "
+                f"{c['fit_blas_over_xtx']:.2f}× |"
             )
     la, lb = r["load_start"], r["load_end"]
     rows += ["", f"Load average {la[0]:.1f} → {lb[0]:.1f} (a shared 2-core machine under load)."]

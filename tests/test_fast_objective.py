@@ -131,6 +131,20 @@ def test_fit_fast_equals_fit_plain_and_does_not_copy(rng):
     np.testing.assert_allclose(obj.Z, obj.model.design(X), rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("shift", [0.0, 1e4])
+def test_least_squares_baseline_comes_from_the_statistics(rng, shift):
+    """loss(y, ȳ·1) without a pass over y, equal to the plain objective's and to numpy's
+    two-pass mean((y − mean(y))²); a far-off-centre y takes the shifted pass."""
+    X, y = _data(rng)
+    y = y + shift
+    fast, plain = _pair(Linear(), "mse", X, y)
+    direct = float(np.mean((y - y.mean()) ** 2))
+    assert fast.baseline_loss() == pytest.approx(direct, rel=1e-12)
+    assert plain.baseline_loss() == pytest.approx(direct, rel=1e-12)
+    huber, _ = _pair(Linear(), "huber", X, y)
+    assert huber.baseline_loss() == DataObjective.baseline_loss(huber)
+
+
 def test_polynomial_fit_matches_plain(rng):
     """A Chebyshev polynomial fit: same θ with and without the fast path."""
     x = rng.uniform(0, 10, 500)

@@ -362,6 +362,13 @@ class FastDataObjective(DataObjective):
             return np.asarray(2.0 * (self._gram.G @ np.asarray(v, dtype=np.float64)))
         return super().hvp(theta, v)
 
+    def baseline_loss(self) -> float | None:
+        """loss(y, ȳ·1); for the squared error Σ(y − ȳ)²/n from the statistics (no pass over
+        y: the centred sum of squares is exactly that loss, to rounding)."""
+        if self.quad is not None:
+            return float(self.moments.syy) / self.n_samples
+        return super().baseline_loss()
+
     def reference(self) -> Any:
         """The closed-form least-squares answer (``Reference``), or None for other losses.
 

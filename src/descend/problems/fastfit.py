@@ -248,7 +248,7 @@ def build_objective(
         if plain_linear and not magnitudes_safe(obj.moments):
             check_fit_data(Xa, ya, names)  # near a limit: the exact max-abs pass decides
         check_design_fast(Xa, obj.moments, obj.n_params, names)
-        obj.model.bind_target(ya)  # the random start's centre (O(n), y only)
+        obj.model.bind_target_mean(obj.moments.ymean)  # the random start's centre: ȳ
         return obj
     Xa, ya, names = as_arrays(X, y, feature_names=feature_names)
     if ya is None:
@@ -329,5 +329,5 @@ def make_objective(
         )
         return DataObjective(bound, loss_obj, bound.design(X), y)
     obj = FastDataObjective.build(model, loss_obj, X, y, feature_names)
-    obj.model.bind_target(y)
+    obj.model.bind_target_mean(obj.moments.ymean)  # ȳ from the statistics: no pass over y
     return obj

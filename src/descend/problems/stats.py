@@ -18,8 +18,10 @@ blocks' BᵀB in any order (:func:`block_scatter`, :meth:`Moments.from_scatter`)
 **The raw-sums fast route.** Writing the shifted buffer costs more than the product itself
 (about 2.5× one ``X.T @ X`` at 10 columns). For a float64 X whose columns are not far from
 zero relative to their spread, :func:`moments` instead reads X where it lies, in large row
-blocks, with two BLAS calls per block: XᵦᵀXᵦ and Xᵦᵀ[y − y₀, 1] (:func:`raw_scatter`), and
-centres analytically, Sxx = Σxxᵀ − n·μμᵀ. That subtraction cancels: with
+blocks, with two BLAS calls per block: XᵦᵀXᵦ and Xᵦᵀ[y − y₀, 1] (:func:`raw_scatter`) — or,
+once a process has opted in to the compiled kernels (:mod:`descend.problems.fused`, Numba),
+one kernel call that reads each row once for every sum — and centres analytically,
+Sxx = Σxxᵀ − n·μμᵀ. That subtraction cancels: with
 r_j² = (Σx_j²/n)/σ_j² = 1 + μ_j²/σ_j², the rounding error of the centred entry
 Sxx[i, j] is bounded by about c·ε·n·σ_iσ_j·r_ir_j, i.e. the centred (correlation-scaled)
 Gram loses about log10(r_ir_j) ≤ log10(max r²) digits compared with the shifted form
@@ -52,6 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from descend.problems import blas
+from descend.problems import fused as _fused
 
 Array = NDArray[np.float64]
 _T = TypeVar("_T")
@@ -72,6 +75,10 @@ BLOCK_BYTES = 1 << 19
 
 #: target size of one row block of X in the raw-sums route (read in place, never copied)
 RAW_BLOCK_BYTES = 1 << 20
+
+#: target size of one row block of X with the compiled kernels (each block is one kernel call,
+#: or one syrk and one kernel call: still in the shared cache when the kernel reads it)
+FUSED_BLOCK_BYTES = 1 << 22
 
 #: largest r² = 1 + μ²/σ² (per column, and for y − y₀) for which :func:`moments` uses raw sums
 RAW_RATIO = 64.0
@@ -131,16 +138,23 @@ def block_scatter(
 
 
 def raw_scatter(
-    X: Array, y: Array, y0: float, *, rows: int | None = None, workers: int | None = None
+    X: Array,
+    y: Array,
+    y0: float,
+    *,
+    rows: int | None = None,
+    workers: int | None = None,
+    fused: bool | None = None,
 ) -> Array:
     """The :func:`block_scatter` sums for the shift (0, y₀), reading X in place.
 
-    Per row block Xᵦ (a view: X is not copied) two BLAS calls: XᵦᵀXᵦ and Xᵦᵀ[y − y₀, 1];
-    y − y₀ and the ones go through a small buffer. Unshifted X makes the later centring
-    cancel when a column's mean is large relative to its spread: see the module docstring
-    for when :func:`moments` may use this (it checks). The blocks' products are made by
-    :func:`in_order` (one BLAS thread per call, ``workers`` threads over the blocks) and added
-    in block order.
+    Per row block Xᵦ (a view: X is not copied) either the fused kernel
+    (:func:`descend.problems.fused.block_sums`: one compiled loop reads the block once and
+    forms every sum from cache) or two BLAS calls, XᵦᵀXᵦ and Xᵦᵀ[y − y₀, 1], with y − y₀ and
+    the ones in a small buffer. Unshifted X makes the later centring cancel when a column's
+    mean is large relative to its spread: see the module docstring for when :func:`moments`
+    may use this (it checks). The blocks' products are made by :func:`in_order` (one BLAS
+    thread per call, ``workers`` threads over the blocks) and added in block order.
 
     Parameters
     ----------
@@ -152,10 +166,17 @@ def raw_scatter(
     y0 : float
         The shift of y.
     rows : int, optional
-        Rows per block (default: about :data:`RAW_BLOCK_BYTES` of X per block).
+        Rows per block (default: about :data:`RAW_BLOCK_BYTES` of X per block,
+        :data:`FUSED_BLOCK_BYTES` with the compiled kernels).
     workers : int, optional
         Threads over the blocks (default: the threads BLAS may use, :func:`blas.blas_threads`).
         The result is bitwise the same for every value.
+    fused : bool, optional
+        True: the compiled kernels (need Numba): :func:`fused.block_sums` when d ≤
+        :data:`fused.MAX_COLUMNS`, else BLAS's XᵦᵀXᵦ and :func:`fused.thin_sums` for the
+        rest; False: the two BLAS calls; None (default): the kernels when
+        :func:`fused.enabled` and X has at least :data:`fused.MIN_ENTRIES` entries. Both give
+        the same sums to rounding (a different order of additions).
 
     Returns
     -------
@@ -165,7 +186,13 @@ def raw_scatter(
         S[d+1, d+1] = m.
     """
     m, d = X.shape
-    rows = rows or max(256, RAW_BLOCK_BYTES // (8 * d))
+    if fused is None:
+        fused = X.size >= _fused.MIN_ENTRIES and _fused.enabled()
+    rows = rows or max(256, (FUSED_BLOCK_BYTES if fused else RAW_BLOCK_BYTES) // (8 * d))
+    if fused:  # one kind of y for the compiled kernels (each new kind of array compiles once)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+    if fused and d <= _fused.MAX_COLUMNS:
+        return _fused_scatter(X, y, y0, rows, workers)
     size = min(rows, max(m, 1))
     wide = X.dtype != np.float64
     fortran = X.flags.f_contiguous and not X.flags.c_contiguous
@@ -175,6 +202,9 @@ def raw_scatter(
         if wide:  # float32 storage: the block widened first (exact), in X's layout
             Xb = np.empty((size, d), order="F" if fortran else "C")[: j - i]
             Xb[...] = X[i:j]
+        if fused:  # d > fused.MAX_COLUMNS: BLAS's syrk, then the rest from the cached block
+            t = _fused.thin_sums(Xb, y[i:j], y0)
+            return Xb.T @ Xb, t[:d], float(t[d, 0]), float(t[d, 1])
         Wb = np.empty((size, 2), order="F")[: j - i]
         Wb[:, 1] = 1.0
         yb = Wb[:, 0]
@@ -198,6 +228,15 @@ def raw_scatter(
     S[d:, :d] = S[:d, d:].T
     S[d + 1, d] = ys
     return S
+
+
+def _fused_scatter(X: Array, y: Array, y0: float, rows: int, workers: int | None) -> Array:
+    """:func:`raw_scatter` by the fused kernel: each block's upper triangle, added in block
+    order, then mirrored."""
+    U = np.zeros((X.shape[1] + 2, X.shape[1] + 2))
+    for P in in_order(lambda i, j: _fused.block_sums(X, y, y0, i, j), X.shape[0], rows, workers):
+        U += P
+    return U + np.triu(U, 1).T
 
 
 def in_order(
