@@ -37,9 +37,9 @@ from descend.problems.stats import (
     PROBE_ROWS,
     Moments,
     QuadraticStats,
-    _probe_ok,
-    _ratio_ok,
     block_scatter,
+    probe_ok,
+    ratio_ok,
     raw_scatter,
 )
 
@@ -380,7 +380,7 @@ def _accept_raw(S: Array, x0: Array, y0: float) -> Moments | None:
     sq = np.diag(S)[: d + 1] / n
     mean = np.append(mom.mean, mom.ymean - y0)
     var = np.append(np.diag(mom.Sxx), mom.syy) / n
-    return replace(mom, x0=x0) if _ratio_ok(sq, mean, var) else None
+    return replace(mom, x0=x0) if ratio_ok(sq, mean, var) else None
 
 
 def moments_dask(
@@ -404,7 +404,7 @@ def moments_dask(
     head, yhead = np.asarray(head, dtype=np.float64), np.asarray(yhead, dtype=np.float64)
     x0, y0 = head[0].copy(), float(yhead[0])
     with np.errstate(all="ignore"):
-        raw = n > PROBE_ROWS and _probe_ok(head, yhead, y0)
+        raw = n > PROBE_ROWS and probe_ok(head, yhead, y0)
 
     def one_pass(raw: bool, fingerprint: bool) -> list[tuple[Array, str | None]]:
         def block(xb: Array, yb: Array, block_info: Any = None) -> NDArray[np.object_]:

@@ -61,7 +61,7 @@ _T = TypeVar("_T")
 
 __all__ = [
     "NonFiniteError", "Moments", "moments", "block_scatter", "raw_scatter", "QuadraticStats",
-    "BLOCK_BYTES", "RAW_RATIO", "in_order",
+    "BLOCK_BYTES", "RAW_RATIO", "in_order", "probe_ok", "ratio_ok",
 ]  # fmt: skip
 
 
@@ -277,7 +277,7 @@ def in_order(
             yield done.result()
 
 
-def _ratio_ok(sq: Array, mean: Array, var: Array) -> bool:
+def ratio_ok(sq: Array, mean: Array, var: Array) -> bool:
     """Every r² = (mean of squares)/variance ≤ :data:`RAW_RATIO` (zero columns pass)."""
     zero = (sq == 0) & (mean == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -285,7 +285,7 @@ def _ratio_ok(sq: Array, mean: Array, var: Array) -> bool:
     return bool(np.all(ok | zero))
 
 
-def _probe_ok(X: Array, y: Array, y0: float) -> bool:
+def probe_ok(X: Array, y: Array, y0: float) -> bool:
     """Whether the first rows suggest the raw route will pass its check (routing only)."""
     P = np.asarray(X[:PROBE_ROWS], dtype=np.float64)
     yp = np.asarray(y[:PROBE_ROWS], dtype=np.float64) - y0
@@ -293,7 +293,7 @@ def _probe_ok(X: Array, y: Array, y0: float) -> bool:
     mean = A.mean(axis=0)
     var = A.var(axis=0)
     sq = var + mean**2
-    return bool(np.all(np.isfinite(sq))) and _ratio_ok(sq, mean, var)
+    return bool(np.all(np.isfinite(sq))) and ratio_ok(sq, mean, var)
 
 
 @dataclass(frozen=True)
@@ -405,14 +405,14 @@ def _moments(X: Array, y: Array, rows: int | None, raw: bool) -> Moments:
     x0 = np.array(X[0], dtype=np.float64)
     y0 = float(y[0])
     n, d = X.shape
-    if raw and n > PROBE_ROWS and _probe_ok(X, y, y0):
+    if raw and n > PROBE_ROWS and probe_ok(X, y, y0):
         S = raw_scatter(X, y, y0)
         if bool(np.all(np.isfinite(S))):
             mom = Moments.from_scatter(S, np.zeros(d), y0)
             sq = np.diag(S)[: d + 1] / n
             mean = np.append(mom.mean, mom.ymean - y0)
             var = np.append(np.diag(mom.Sxx), mom.syy) / n
-            if _ratio_ok(sq, mean, var):
+            if ratio_ok(sq, mean, var):
                 return replace(mom, x0=x0)
     return Moments.from_scatter(block_scatter(X, y, x0, y0, rows=rows, workers=None), x0, y0)
 
