@@ -265,4 +265,33 @@ def to_markdown(s: dict[str, Any]) -> list[str]:
             f"{c['fit_blas_over_xtx']:.2f}× | {c['pass_over_xtx']:.2f}× | "
             f"{c['pass_blas_over_xtx']:.2f}× | {c['old_pass_over_xtx']:.2f}× |"
         )
-    return lines
+    return lines + ["", *summary(s)]
+
+
+def summary(s: dict[str, Any]) -> list[str]:
+    """How many cases meet each target, with the route taken and with the BLAS route, and the
+    ranges of the ratios, by width d (d = 100 is compute-bound: X.T@X is far above a read)."""
+    cases = s["cases"]
+    out = []
+    for ref, bound, name in (("xtx", TARGET_XTX, "X.T@X"), ("xw", TARGET_XW, "X @ w")):
+        met = sum(c[f"fit_over_{ref}"] <= bound for c in cases)
+        blas = sum(c[f"fit_blas_over_{ref}"] <= bound for c in cases)
+        ranges = "; ".join(
+            f"d = {d}: {min(v):.2f}–{max(v):.2f}× (BLAS route {min(w):.2f}–{max(w):.2f}×)"
+            for d in sorted({c["d"] for c in cases})
+            for v, w in [(
+                [c[f"fit_over_{ref}"] for c in cases if c["d"] == d],
+                [c[f"fit_blas_over_{ref}"] for c in cases if c["d"] == d],
+            )]
+        )  # fmt: skip
+        missed = ", ".join(
+            f"{c['n']:.0e}×{c['d']} κ≈{c['kappa']:g} threads {c['threads']} busy {c['busy']} "
+            f"({c[f'fit_over_{ref}']:.2f})"
+            for c in cases
+            if c[f"fit_over_{ref}"] > bound
+        )
+        out.append(
+            f"- fit ≤ {bound}× one {name}: **met in {met} of {len(cases)} cases** ({blas} by the "
+            f"BLAS route); {ranges}." + (f" Not met: {missed}." if missed else "")
+        )
+    return out
