@@ -747,7 +747,11 @@ def stats_pass_readme() -> str:
                 f"{c['fit_blas_over_xtx']:.2f}× |"
             )
     la, lb = r["load_start"], r["load_end"]
-    rows += ["", f"Load average {la[0]:.1f} → {lb[0]:.1f} (a shared 2-core machine under load)."]
+    rows += [
+        "",
+        f"Load average {la[0]:.1f} → {lb[0]:.1f} (the cases with the benchmark's own busy "
+        "processes included).",
+    ]
     return "\n".join(rows)
 
 
