@@ -266,7 +266,6 @@ def test_run_makes_at_most_n_steps_and_stops_like_step(reg):
     X, y = reg
     objective = ds.objective(X, y)
     run = Descent(objective, np.zeros(objective.n_params), optim.gd(1e-3), max_steps=25)
-    assert run.fast()
     assert run.run(10) == 10 and run.k == 10 and len(run.recorder) == 10
     assert run.run(15) == 15 and run.k == 25 and run.stop_reason is None
     assert run.run(5) == 0 and run.stop_reason == "max_steps" and run.k == 25
@@ -323,7 +322,6 @@ def test_every_counter_matches_the_step_loop(reg, optimizer, lr, batch_size):
                        batch_size=batch_size, tol=0.0, record_params=True)  # fmt: skip
 
     new, old = descent(), descent()
-    assert new.fast()
     for n in (1, 2, 5, 100, 1500, 1, 2000):
         made = new.run(n)
         assert reference_run(old, n) == made

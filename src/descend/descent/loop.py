@@ -719,22 +719,6 @@ class Descent:
             return None
         return self.recorder.last()
 
-    def fast(self) -> bool:
-        """The run has none of the features that add work to a step (the smoothing
-        continuation, a line search, validation, the separation rules of the log loss, an L1
-        part, sharpness tracking, recorded state norms, tracked columns): :meth:`run` then
-        takes no branch for them. (Informative: every run goes through the one body.)"""
-        return (
-            self.smoothing is None
-            and not self.line_search
-            and self.validation is None
-            and not self.may_separate
-            and not self.prox
-            and self.track_sharpness is None
-            and not self.record_state
-            and not self.recorder.tracked
-        )
-
     def run(self, n: int) -> int:
         """Make up to ``n`` iterations: the loop's one body (:meth:`step` is ``run(1)``).
 

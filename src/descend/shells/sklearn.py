@@ -234,12 +234,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             average=self.average,
             **_common_settings(self),
         )
-        res.objective = None  # do not keep a copy of the training data
-        self.result_ = res
-        self.n_iter_ = int(res.n_steps)
-        self.loss_curve_ = np.asarray(res.history.loss)
-        self.stop_reason_ = res.stop_reason
-        self.certificate_ = res.certificate
+        _keep(self, res)
         if res.model.is_linear:
             self.intercept_ = float(res.intercept)
             self.coef_ = np.asarray(res.coef)
@@ -279,11 +274,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         res = _one_pass(self, previous, X, y, self.loss, sample_weight)
-        self.result_ = res
-        self.n_iter_ = int(res.n_steps)
-        self.loss_curve_ = np.asarray(res.history.loss)
-        self.stop_reason_ = res.stop_reason
-        self.certificate_ = res.certificate
+        _keep(self, res)
         if res.model.is_linear:
             self.intercept_ = float(res.intercept)
             self.coef_ = np.asarray(res.coef)
@@ -294,6 +285,17 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "result_")
         X = validate_data(self, X, reset=False, accept_sparse=_SPARSE, dtype=np.float64)
         return np.asarray(self.result_.predict(X))
+
+
+def _keep(est: Any, res: Any) -> None:
+    """The fitted attributes both estimators share, from a result (without its objective: no
+    copy of the training data is kept)."""
+    res.objective = None
+    est.result_ = res
+    est.n_iter_ = int(res.n_steps)
+    est.loss_curve_ = np.asarray(res.history.loss)
+    est.stop_reason_ = res.stop_reason
+    est.certificate_ = res.certificate
 
 
 def _common_settings(est: Any) -> dict[str, Any]:
@@ -340,7 +342,6 @@ def _one_pass(est: Any, previous: Any, X: Any, y: Any, loss: Any, sample_weight:
             warn=False,
             **_common_settings(est),
         )
-    res.objective = None
     return res
 
 
@@ -565,12 +566,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             average=self.average,
             **_common_settings(self),
         )
-        res.objective = None
-        self.result_ = res
-        self.n_iter_ = int(res.n_steps)
-        self.loss_curve_ = np.asarray(res.history.loss)
-        self.stop_reason_ = res.stop_reason
-        self.certificate_ = res.certificate
+        _keep(self, res)
         if res.model.is_linear:
             self.intercept_ = np.asarray(res.intercept, dtype=np.float64).reshape(-1)
             self.coef_ = np.asarray(res.coef).reshape(len(self.intercept_), -1)
@@ -656,11 +652,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         k = len(wanted)
         loss = "logloss" if k == 2 else f"softmax:{k}"
         res = _one_pass(self, previous, X, codes.astype(np.float64), loss, sample_weight)
-        self.result_ = res
-        self.n_iter_ = int(res.n_steps)
-        self.loss_curve_ = np.asarray(res.history.loss)
-        self.stop_reason_ = res.stop_reason
-        self.certificate_ = res.certificate
+        _keep(self, res)
         if res.model.is_linear:
             self.intercept_ = np.asarray(res.intercept, dtype=np.float64).reshape(-1)
             self.coef_ = np.asarray(res.coef).reshape(len(self.intercept_), -1)
