@@ -37,6 +37,7 @@ from descend.data.encoding import (
     encode_tree,
 )
 from descend.data.samplers import SAMPLINGS, BatchSampler, ChunkSampler, sampler
+from descend.descent.fastlane import batch_pass, calm_after, full_batch_pass
 from descend.descent.history import Recorder
 from descend.descent.linesearch import backtracking
 from descend.descent.optim import Optimizer, state_norms
@@ -804,6 +805,18 @@ class Descent:
         defer = full_batch and theta.shape[0] <= DEFER_REVERSALS
         pending: list[Array] = []  # gradients whose reversal test is still to make
         base = prev_grad  # the gradient before the first of them
+        # the fast lane (descent/fastlane.py): the common run's steps, the rules read per chunk
+        lane = (
+            kernel is not None
+            and not prox
+            and not screen
+            and callback is None
+            and average is None
+            and rise_patience >= 1
+            and (defer or not full_batch)
+        )
+        hit_c = None if mu is None else 2.0 * mu * tol
+        mark: Any = None
 
         def settle() -> None:  # flips: consecutive reversals up to the last gradient
             nonlocal flips, pending, base
@@ -860,6 +873,8 @@ class Descent:
                 # a chunk: its history rows reserved, its rates read from the schedule, the
                 # function it descends (the smoothing continuation: this stage's S_δ)
                 m = min(n - made, CHUNK, max_steps - k)
+                if lane and loss0 is None:  # the first step sets L_0 and ‖g_0‖: the full body's
+                    m = 1
                 objective = self.objective if smoothing is None else self._stage_objective(theta)
                 vg = objective.value_and_grad
                 rec.n = i
@@ -870,7 +885,84 @@ class Descent:
                     counted = 0
                     rates = kernel.rates(m)
                 settle()
-                for j in range(m):
+                start = 0  # the steps of this chunk the fast lane made
+                if lane and loss0 is not None and k >= resume_at:
+                    assert kernel is not None and grad0 is not None
+                    w = u if gd else None
+                    if full_batch:
+                        mark = kernel.mark()
+                        try:
+                            p = full_batch_pass(
+                                vg, theta, k, m, rates, apply, w, params, i, best_theta,
+                                best_loss, grad_low, last_low, low_gap, blow, floor, hit_c,
+                                gtol * grad0 if gtol > 0 else 0.0, prev_loss, rising, calm,
+                                rise_floor * loss0, rise_patience, sqrt_eps, stall_window,
+                            )  # fmt: skip
+                        except BaseException:
+                            kernel.rewind(mark)
+                            raise
+                        if p is None:  # a floating-point error or an exception: the full body
+                            kernel.rewind(mark)
+                        elif p.q:
+                            q = start = p.q
+                            calm = calm_after(p, prev_loss, best_loss, calm, floor, stall_tol,
+                                              sqrt_eps)  # fmt: skip
+                            steps_col[i : i + q] = np.arange(k, k + q)
+                            loss_col[i : i + q] = p.losses
+                            gnorm_col[i : i + q] = p.gnorms
+                            size_col[i : i + q] = p.sizes
+                            lr_col[i : i + q] = rates[:q]
+                            i, k, made, counted = i + q, k + q, made + q, counted + q
+                            theta, best_theta, best_loss = p.theta, p.best_theta, p.best_loss
+                            grad_low, last_low, low_gap = p.grad_low, p.last_low, p.low_gap
+                            pending.extend(p.grads)
+                            prev_grad = p.grads[-1]
+                            loss = prev_loss = p.losses[-1]
+                            gnorm, last_lr, rising = p.gnorms[-1], rates[q - 1], p.rising
+                    else:
+                        while start < m:  # one pass per epoch (part)
+                            mm = min(m - start, steps_per_epoch - k % steps_per_epoch)
+                            p = batch_pass(
+                                vg, batches, theta, mm, rates[start : start + mm], apply, w,
+                                params, i, blow,
+                            )  # fmt: skip
+                            q = p.q
+                            if q:
+                                steps_col[i : i + q] = np.arange(k, k + q)
+                                loss_col[i : i + q] = p.losses
+                                gnorm_col[i : i + q] = p.gnorms
+                                size_col[i : i + q] = p.sizes
+                                lr_col[i : i + q] = rates[start : start + q]
+                                i, k, made, counted = i + q, k + q, made + q, counted + q
+                                start += q
+                                theta, rising = p.theta, 0
+                                loss = prev_loss = p.losses[-1]
+                                gnorm, last_lr = p.gnorms[-1], rates[start - 1]
+                            if p.error is not None:  # raised at step k, as in the full body
+                                at_boundary = False
+                                raise p.error
+                            if p.stop is not None:  # the batch loss diverged at step k
+                                at_boundary = False
+                                loss, gnorm = p.stop
+                                rising = 0
+                                save()
+                                finite = isfinite(loss) and isfinite(gnorm)
+                                self._diverge(loss, "non-finite" if not finite else "blown")
+                                stopped = True
+                                break
+                            if k % steps_per_epoch == 0:  # the epoch's end: as in the body
+                                at_boundary = False
+                                save(state=False)
+                                self._end_epoch(self.theta)
+                                load()
+                                at_boundary = True
+                                if self.stop_reason is not None:
+                                    save()
+                                    stopped = True
+                                    break
+                        if stopped:
+                            break
+                for j in range(start, m):
                     at_boundary = False
                     if full_batch:
                         loss, g = vg(theta)

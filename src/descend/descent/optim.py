@@ -599,6 +599,18 @@ class Fused:
             self.t += steps
             self.lr = lr
 
+    def mark(self) -> tuple[int, list[Array]]:
+        """The in-place state now (copies), for :meth:`rewind`: what the loop's fast lane
+        (:mod:`descend.descent.fastlane`) keeps at a chunk's start to make the chunk again."""
+        return self.adam_t, [a.copy() for a in self.bufs]
+
+    def rewind(self, mark: tuple[int, list[Array]]) -> None:
+        """Back to the state :meth:`mark` returned (the schedule's count is not touched:
+        :meth:`advance` counts only updates the loop kept)."""
+        self.adam_t = mark[0]
+        for a, saved in zip(self.bufs, mark[1], strict=True):
+            a[...] = saved
+
     def step(self, g: Array) -> Array:
         """One whole update from the gradient g: :meth:`apply` at the schedule's next rate,
         counted (the rate is then :attr:`lr`)."""
