@@ -294,6 +294,11 @@ def test_squared_error_is_the_matmul_formula_bit_for_bit(rng):
             want[p] = np.add.reduce(d)
             assert loss == float(r @ r) / n
             np.testing.assert_array_equal(grad, want)
+            bound = model.squared_error_on(Z, y)  # the same, its lookups made once
+            for t in (theta, rng.normal(size=p + 1)):
+                a, b = bound(t), model.squared_error(t, Z, y)
+                assert a[0] == b[0]
+                np.testing.assert_array_equal(a[1], b[1])
 
 
 @pytest.mark.filterwarnings("ignore")
