@@ -520,7 +520,7 @@ def passes(monkeypatch):
 
     def batch_pass(*args: Any) -> Any:
         p = batch(*args)
-        seen.append(("batch", args[3], p.q))
+        seen.append(("batch", args[4], p[0]))
         return p
 
     monkeypatch.setattr(loop, "full_batch_pass", full_pass)

@@ -72,7 +72,7 @@ _DT = np.dtype(np.float64)
 
 @dataclass
 class Pass:
-    """What a pass made: ``q`` steps, their records and the state after them."""
+    """What a full-batch pass made: ``q`` steps, their records and the state after them."""
 
     q: int
     losses: list[float]
@@ -88,10 +88,6 @@ class Pass:
     #: (k, low_gap) at each new 1 % low of ‖∇L‖ in the pass
     #: the rising counter after the pass (full batch)
     rising: int = 0
-    #: the step that stopped a mini-batch pass, (L_k, ‖g_k‖): the run diverges there
-    stop: tuple[float, float] | None = None
-    #: the exception that ended a mini-batch pass (the caller raises it after the steps made)
-    error: BaseException | None = None
 
 
 def full_batch_pass(
@@ -207,28 +203,36 @@ def batch_pass(
     vg: Any,
     batches: Any,
     theta: Array,
+    k: int,
     m: int,
     rates: list[float],
+    r: int,
     apply: Any,
     u: Array | None,
     params: Array | None,
     i: int,
     blow: float,
-) -> Pass:
-    """Up to ``m`` mini-batch steps from θ (the caller ends ``m`` at the epoch's end).
+    cols: tuple[Any, Array, Array, Array, Array],
+) -> tuple[int, Array, float, float, bool, BaseException | None]:
+    """Up to ``m`` mini-batch steps from θ_k (the caller ends ``m`` at the epoch's end), at
+    the rates ``rates[r:]``, recorded into the history's rows from ``i`` on (``cols``: the
+    step, loss, gradient-norm, step-size and rate columns).
 
     The pass runs under the caller's floating-point settings and stops at the step whose
-    batch loss or gradient norm is not finite or whose loss is past the blow-up bound, with
-    that step's values in :attr:`Pass.stop` (the run diverges there; its batch is drawn).
-    An exception ends the pass in :attr:`Pass.error` with the steps before it made (the caller
-    keeps them and raises it, as the full body would).
+    batch loss or gradient norm is not finite or whose loss is past the blow-up bound (the run
+    diverges there; its batch is drawn, nothing recorded). An exception ends the pass with the
+    steps before it made (the caller keeps them and raises it, as the full body would).
+
+    Returns
+    -------
+    (q, θ, L, ‖g‖, diverged, error)
+        The steps made, θ after them, the last loss and gradient norm evaluated (those of the
+        step that diverged, if one did), whether one did, and the exception, if any.
     """
-    losses: list[float] = []
-    gnorms: list[float] = []
-    sizes: list[float] = []
-    add_l, add_g, add_s = losses.append, gnorms.append, sizes.append
+    steps_col, loss_col, gnorm_col, size_col, lr_col = cols
     sqrt, ndarray, dt, inf, mul, add = math.sqrt, np.ndarray, _DT, math.inf, np.multiply, np.add
-    stop = None
+    loss = gnorm = math.nan
+    diverged = False
     error: BaseException | None = None
     q = 0
     try:
@@ -241,22 +245,22 @@ def batch_pass(
                 gnorm = float(np.linalg.norm(g))
                 g = np.array(g, dtype=np.float64)
             if not (-inf < loss <= blow and gnorm < inf):
-                stop = (loss, gnorm)
+                diverged = True
                 break
-            lr = rates[q]
+            lr = rates[r + q]
             w = apply(g, lr) if u is None else mul(g, -lr, out=u)
-            add_l(loss)
-            add_g(gnorm)
-            add_s(sqrt(float(w.dot(w))))
+            steps_col[i] = k + q
+            loss_col[i] = loss
+            gnorm_col[i] = gnorm
+            size_col[i] = sqrt(float(w.dot(w)))
+            lr_col[i] = lr
             i += 1
             theta = theta + w if params is None else add(theta, w, out=params[i])
         else:
             q = m
     except BaseException as e:  # the steps before it stand, as in the full body
         error = e
-        q = len(losses)
-    return Pass(q, losses, gnorms, sizes, [], theta, theta, math.inf, math.inf, 0, 0, 0, stop,
-                error)  # fmt: skip
+    return q, theta, loss, gnorm, diverged, error
 
 
 def calm_after(

@@ -922,34 +922,32 @@ class Descent:
                     else:
                         while start < m:  # one pass per epoch (part)
                             mm = min(m - start, steps_per_epoch - k % steps_per_epoch)
-                            p = batch_pass(
-                                vg, batches, theta, mm, rates[start : start + mm], apply, w,
-                                params, i, blow,
+                            q, theta, loss_q, gnorm_q, diverged, error = batch_pass(
+                                vg, batches, theta, k, mm, rates, start, apply, w, params, i,
+                                blow, (steps_col, *cols),
                             )  # fmt: skip
-                            q = p.q
                             if q:
-                                steps_col[i : i + q] = np.arange(k, k + q)
-                                loss_col[i : i + q] = p.losses
-                                gnorm_col[i : i + q] = p.gnorms
-                                size_col[i : i + q] = p.sizes
-                                lr_col[i : i + q] = rates[start : start + q]
                                 i, k, made, counted = i + q, k + q, made + q, counted + q
                                 start += q
-                                theta, rising = p.theta, 0
-                                loss = prev_loss = p.losses[-1]
-                                gnorm, last_lr = p.gnorms[-1], rates[start - 1]
-                            if p.error is not None:  # raised at step k, as in the full body
+                                last_lr, rising = rates[start - 1], 0
+                            if error is not None:  # raised at step k, as in the full body
+                                if q:
+                                    loss = prev_loss = float(loss_col[i - 1])
+                                    gnorm = float(gnorm_col[i - 1])
                                 at_boundary = False
-                                raise p.error
-                            if p.stop is not None:  # the batch loss diverged at step k
+                                raise error
+                            loss, gnorm = loss_q, gnorm_q
+                            if diverged:  # the batch loss diverged at step k
+                                if q:
+                                    prev_loss = float(loss_col[i - 1])
                                 at_boundary = False
-                                loss, gnorm = p.stop
                                 rising = 0
                                 save()
                                 finite = isfinite(loss) and isfinite(gnorm)
                                 self._diverge(loss, "non-finite" if not finite else "blown")
                                 stopped = True
                                 break
+                            prev_loss = loss
                             if k % steps_per_epoch == 0:  # the epoch's end: as in the body
                                 at_boundary = False
                                 save(state=False)
