@@ -107,3 +107,26 @@ def test_fused_rewind_restores_the_rule_state(rng, name):
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
     assert encode_tree(kernel.state()) == encode_tree(state)
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_the_lane_and_the_full_body_give_the_same_run(monkeypatch, rng, batch_size):
+    """``FAST_LANE = False`` sends every step through the full body: the same snapshot (θ,
+    counters, record, optimizer and sampler state), stop and message, bit for bit."""
+    import descend as ds
+    from descend.descent import loop
+
+    X = rng.normal(size=(50, 3))
+    y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=50)
+    objective = ds.objective(X, y)
+    runs = []
+    for lane in (True, False):
+        monkeypatch.setattr(loop, "FAST_LANE", lane)
+        d = Descent(objective, np.zeros(objective.n_params), optim.get("momentum", 0.05),
+                    max_steps=3000, batch_size=batch_size, tol=1e-10)  # fmt: skip
+        for n in (5, 1030, 3000):
+            d.run(n)
+        runs.append((d.snapshot().to_dict(), d.stop_reason, d.message))
+    assert runs[0] == runs[1]
+    assert runs[0][1] is not None

@@ -291,6 +291,9 @@ _GO_ON, _STOPPED, _NEXT_STAGE = 0, 1, 2
 #: up to this many parameters, :meth:`Descent.run` keeps a chunk's gradients (references) and
 #: makes the oscillation rule's reversal tests when its counter is read
 DEFER_REVERSALS = 256
+#: take the fast lane (:mod:`descend.descent.fastlane`) where a run allows it; False: every
+#: step through the full body (for comparisons: the results are the same, bit for bit)
+FAST_LANE = True
 
 
 def start_point(objective: Any, theta0: Any) -> Array:
@@ -807,7 +810,8 @@ class Descent:
         base = prev_grad  # the gradient before the first of them
         # the fast lane (descent/fastlane.py): the common run's steps, the rules read per chunk
         lane = (
-            kernel is not None
+            FAST_LANE
+            and kernel is not None
             and not prox
             and not screen
             and callback is None
