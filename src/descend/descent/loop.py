@@ -782,7 +782,7 @@ class Descent:
         opt_state = self.opt_state
         if kernel is not None:
             kernel.load(opt_state)
-            apply = kernel.apply
+            apply = kernel.applier(theta.shape[0])
             gd = kernel.kind == "gd"
             u = np.zeros(theta.shape)
         else:

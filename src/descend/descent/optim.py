@@ -619,6 +619,54 @@ class Fused:
         self.advance(1, lr)
         return u
 
+    def applier(self, p: int) -> Callable[[Array, float], Array]:
+        """:meth:`apply` for θ of ``p`` entries with the rule's branch taken, its buffers and
+        constants bound once: what the loop calls every step (the same operations in the same
+        order, so the same bits; for momentum and Adam ~0.5 µs a step less Python). Valid until
+        the next :meth:`load`."""
+        if self.u.shape != (p,):
+            self.u, self.w = np.zeros(p), np.zeros(p)
+        u, w = self.u, self.w
+        mul, add, div, sqrt = np.multiply, np.add, np.divide, np.sqrt
+        if self.kind == "momentum":
+            (beta,) = self.constants
+            v = self.bufs[0]
+
+            def momentum(g: Array, lr: float) -> Array:
+                mul(v, beta, out=v)
+                add(v, g, out=v)
+                mul(v, -lr, out=u)
+                return u
+
+            return momentum
+        if self.kind == "adam":
+            b1, b2, eps = self.constants
+            c1, c2 = 1.0 - b1, 1.0 - b2
+            m, v = self.bufs
+            root = math.sqrt
+
+            def adam(g: Array, lr: float) -> Array:
+                t = self.adam_t = self.adam_t + 1
+                mul(m, b1, out=m)
+                mul(g, c1, out=w)
+                add(m, w, out=m)
+                mul(g, g, out=w)
+                mul(w, c2, out=w)
+                mul(v, b2, out=v)
+                add(v, w, out=v)
+                bc1 = 1.0 - b1**t
+                bc2_sqrt = root(1.0 - b2**t)
+                div(m, bc1, out=u)
+                sqrt(v, out=w)
+                div(w, bc2_sqrt, out=w)
+                add(w, eps, out=w)
+                div(u, w, out=u)
+                mul(u, -lr, out=u)
+                return u
+
+            return adam
+        return self.apply
+
     def apply(self, g: Array, lr: float) -> Array:
         """The update from the gradient g (float64, shape (p,)) at rate η = ``lr``: u, in a
         buffer that the next call overwrites (the schedule's count is :meth:`advance`'s)."""
