@@ -924,11 +924,12 @@ class Descent:
                             loss = prev_loss = p.losses[-1]
                             gnorm, last_lr, rising = p.gnorms[-1], rates[q - 1], p.rising
                     else:
+                        record = (steps_col, loss_col, gnorm_col, size_col, lr_col)
                         while start < m:  # one pass per epoch (part)
                             mm = min(m - start, steps_per_epoch - k % steps_per_epoch)
                             q, theta, loss_q, gnorm_q, diverged, error = batch_pass(
                                 vg, batches, theta, k, mm, rates, start, apply, w, params, i,
-                                blow, (steps_col, *cols),
+                                blow, record,
                             )  # fmt: skip
                             if q:
                                 i, k, made, counted = i + q, k + q, made + q, counted + q
