@@ -8,7 +8,9 @@ stopping rules, the optimizer update, the line search and the history all live i
 :meth:`Descent.run` (n iterations, in chunks, the counters in local variables; every feature
 a branch on a flag read once per call), so that each stopping rule is written once;
 :meth:`Descent.step` is ``run(1)``. ``tests/test_loop_run.py`` holds it, bit for bit, to a
-copy of the step-by-step loop it replaced (``benchmarks/loop_reference.py``).
+copy of the step-by-step loop it replaced (``benchmarks/loop_reference.py``). For the common
+run, each chunk's steps are made first by the fast lane (:mod:`descend.descent.fastlane`): a
+tight pass that stops before any step at which a rule may fire, which the body then makes.
 
 A :class:`LoopState` is what a :class:`Descent` starts from and what it hands out when asked for
 a snapshot: everything needed to continue a run *bitwise* as if it had never stopped — θ, the
@@ -739,6 +741,12 @@ class Descent:
         built-in rule updates in place (:class:`~descend.descent.optim.Fused`, bit for bit
         ``opt.update``) unless the step needs the rule's state tuple (a line search, recorded
         state norms, tracked columns).
+
+        The fast lane (:mod:`descend.descent.fastlane`, for runs without the features below,
+        a callback or averaging, with a fused rule): each chunk's steps are made first by a
+        tight pass that stops before any step at which a rule may fire (the same tests), and
+        the body makes that step and the rest of the chunk — the same iterates, record and
+        verdicts (``FAST_LANE = False``: every step here).
 
         The features most runs lack are branches on flags read once per call: the L1 part's
         stationarity measure, the full-batch rules before the verdicts (validation, the
