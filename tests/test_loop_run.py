@@ -708,3 +708,30 @@ def test_a_resumed_run_continues_mid_chunk_like_the_step_loop(passes, reg, batch
             break
         new = descent(LoopState.from_dict(state))
     assert any(q > 0 for _, _, q in passes)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_going_on_after_a_stop_matches_the_step_loop(passes, reg):
+    """What the playground does: a certified run told to go on (``clear_stop``: the verdicts
+    wait ``patience`` steps, then the lane's tests apply again), and a diverged run restarted
+    (``restart``: L_0 and the guards afresh, the first step the full body's) — the same state,
+    stop and message as the step loop after each ``run``."""
+    X, y = reg
+    objective = ds.objective(X, y)
+    theta0 = np.zeros(objective.n_params)
+
+    def descent(lr: float) -> Descent:
+        return Descent(objective, theta0, optim.get("momentum", lr), max_steps=6000,
+                       patience=20)  # fmt: skip
+
+    for lr, go_on in ((0.05, "clear_stop"), (1.2, "restart")):
+        new, old = descent(lr), descent(lr)
+        for n in (3000, 500, 37, 3000):
+            assert new.run(n) == reference_run(old, n)
+            assert new.snapshot().to_dict() == old.snapshot().to_dict()
+            assert (new.stop_reason, new.message) == (old.stop_reason, old.message)
+            if new.stop_reason is not None:
+                for d in (new, old):
+                    getattr(d, go_on)()
+        assert new.k > 40  # steps after the first stop
+    assert _handed_over(passes)
