@@ -4,8 +4,10 @@
 rule in the order the class docstring gives. On small problems (a few hundred rows) that
 bookkeeping costs as much as the step's arithmetic, so for the common run — a built-in rule
 with its in-place (:class:`~descend.descent.optim.Fused`) update, no line search, no L1 part,
-no validation split, no separation rules, no smoothing, no averaging, no extra record, no
-callback — ``run`` makes each chunk's steps here first:
+no validation split or separation rules (full batch), no smoothing, no averaging, no extra
+record, no callback, ``rise_patience`` ≥ 1, and (full batch) θ of at most
+:data:`~descend.descent.loop.DEFER_REVERSALS` entries, whose reversal count is deferred —
+``run`` makes each chunk's steps here first:
 
 * :func:`full_batch_pass` makes up to ``m`` full-batch steps keeping only what each step must
   keep (θ, the lowest-loss θ, the gradient's 1 % lows, the gradients for the reversal count,
@@ -142,6 +144,7 @@ def full_batch_pass(
     sqrt, ndarray, dt, inf, mul, add = math.sqrt, np.ndarray, _DT, math.inf, np.multiply, np.add
     mu_known = hit_c is not None
     c = 0.0 if hit_c is None else hit_c
+    low_mark = 0.99 * grad_low  # the body's per-step bound, made once per new low
     j = 0
     try:
         with np.errstate(call=lambda kind, flag: errors.append(kind), **modes):
@@ -178,17 +181,16 @@ def full_batch_pass(
                 prev_loss = loss
                 if loss < best_loss:
                     best_theta, best_loss = theta, loss
-                if gnorm < 0.99 * grad_low:
-                    low_gap, last_low, grad_low = k - last_low, k, gnorm
+                if gnorm < low_mark:  # a new low of ‖∇L‖ by more than 1 % (at step k + j)
+                    low_gap, last_low, grad_low = k + j - last_low, k + j, gnorm
+                    low_mark = 0.99 * grad_low
                 add_grad(g)
                 lr = rates[j]
                 w = apply(g, lr) if u is None else mul(g, -lr, out=u)
                 add_l(loss)
                 add_g(gnorm)
                 add_s(sqrt(float(w.dot(w))))
-                i += 1
-                theta = theta + w if params is None else add(theta, w, out=params[i])
-                k += 1
+                theta = theta + w if params is None else add(theta, w, out=params[i + j + 1])
             else:
                 j = m
     except Exception:  # the full body meets it again, at the step where it arises
