@@ -827,8 +827,7 @@ class Descent:
             and rise_patience >= 1
             and (defer or not full_batch)
         )
-        hit_c = None if mu is None else 2.0 * mu * tol
-        mark: Any = None
+        hit_c = None if mu is None else 2.0 * mu * tol  # the certificate's test: ‖g‖² ≤ hit_c·s
 
         def settle() -> None:  # flips: consecutive reversals up to the last gradient
             nonlocal flips, pending, base
