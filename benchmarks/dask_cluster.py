@@ -243,6 +243,41 @@ def _pass_time(X: Any, y: Any) -> float:
     return time.perf_counter() - t
 
 
+def _task_profile(run: Any) -> dict[str, float]:
+    """``run()``'s wall time, its tasks' count and their summed run time: on a
+    ``distributed`` Client the workers' own compute times (the task stream); on the local
+    schedulers from Dask's callbacks, which fire in the scheduling thread as a task is handed
+    to a free thread and as its result comes back (so a little more than the task itself)."""
+    try:
+        from distributed import get_client, get_task_stream
+
+        get_client()
+    except (ImportError, ValueError):
+        from dask.callbacks import Callback
+
+        began: dict[Any, float] = {}
+        spans: list[float] = []
+
+        def pre(key: Any, *_: Any) -> None:
+            began[key] = time.perf_counter()
+
+        def post(key: Any, *_: Any) -> None:
+            spans.append(time.perf_counter() - began.pop(key))
+
+        t = time.perf_counter()
+        with Callback(pretask=pre, posttask=post):
+            run()
+        return {"wall_s": time.perf_counter() - t, "tasks": len(spans),
+                "task_s": float(sum(spans))}  # fmt: skip
+    t = time.perf_counter()
+    with get_task_stream() as ts:
+        run()
+    wall = time.perf_counter() - t
+    computes = [s["stop"] - s["start"] for d in ts.data for s in d["startstops"]
+                if s["action"] == "compute"]  # fmt: skip
+    return {"wall_s": wall, "tasks": len(computes), "task_s": float(sum(computes))}
+
+
 def _array_rounds(X: Any, y: Any, Xn: Any, yn: Any, repeat: int) -> dict[str, Any]:
     """Interleaved rounds: one read (``X.sum().compute()``), then per route (BLAS, kernels;
     the order alternates between rounds) the Dask fit, the statistics pass alone and the
@@ -271,8 +306,12 @@ def _array_rounds(X: Any, y: Any, Xn: Any, yn: Any, repeat: int) -> dict[str, An
 
     one_round(ROUTES)  # warm-up: kernels loaded for these arrays' layouts, everywhere
     rounds = [one_round(ROUTES if k % 2 == 0 else ROUTES[::-1]) for k in range(repeat)]
+    tasks = {"read": _task_profile(lambda: X.sum().compute())}
+    for route in ROUTES:  # after the timed rounds: the profiling does not perturb them
+        _routes_everywhere(route)
+        tasks[route] = _task_profile(lambda: _pass_time(X, y))
     _routes_everywhere("kernels")
-    out: dict[str, Any] = {"rounds": rounds,
+    out: dict[str, Any] = {"rounds": rounds, "tasks": tasks,
                            "read_s": float(np.median([r["read_s"] for r in rounds]))}  # fmt: skip
     for route in ROUTES:
         rs = [r[route] for r in rounds]
@@ -383,7 +422,7 @@ def measure_array(
                 ):
                     row = _array_rounds(X, y, Xn, yn, repeat)
                 n = dask_threads or cpus
-                out["settings"].append({"scheduler": "threaded", "threads": label,
+                out["settings"].append({"scheduler": "threaded", "threads": label, "slots": n,
                                         "workers": f"{n} thread" + "s" * (n > 1),
                                         "load": [start, os.getloadavg()[0]], **row})  # fmt: skip
             del X, y
@@ -400,7 +439,7 @@ def measure_array(
                 start = os.getloadavg()[0]
                 with threadpool_limits(blas_threads or cpus):
                     row = _array_rounds(X, y, Xn, yn, repeat)
-                out["settings"].append({"scheduler": "LocalCluster", "threads": label,
+                out["settings"].append({"scheduler": "LocalCluster", "threads": label, "slots": 2,
                                         "workers": "2 processes × 1 thread",
                                         "load": [start, os.getloadavg()[0]], **row})  # fmt: skip
             del X, y
@@ -460,6 +499,26 @@ def array_markdown(r: dict[str, Any]) -> str:
     agree = all(s["routes_agree"]["same_steps_and_stop"] for s in r["settings"])
     worst = max(s["routes_agree"]["coef_rel_diff"] for s in r["settings"])
     p = r["profile"]
+    lines += [
+        "",
+        "Where the time goes (one more read and one statistics pass per route, after the "
+        "timed rounds): wall time, the tasks' summed run time (worker-side on the cluster; "
+        "on the threaded scheduler as its callbacks see it), and the rest: wall − summed task "
+        "time ÷ the threads that run tasks (scheduling, graph building, transfers, waiting "
+        "for a core).",
+        "",
+        "| scheduler | threads | run | wall s | tasks | Σ task s | rest s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in r["settings"]:
+        for run in ("read", *ROUTES):
+            t = s["tasks"][run]
+            name = "one read" if run == "read" else f"pass, {run}"
+            rest = t["wall_s"] - t["task_s"] / s["slots"]
+            lines.append(
+                f"| {s['scheduler']} ({s['workers']}) | {s['threads']} | {name} | "
+                f"{t['wall_s']:.3f} | {t['tasks']} | {t['task_s']:.3f} | {rest:.3f} |"
+            )
     lines += [
         "",
         f"BLAS and kernels: {'the same' if agree else 'DIFFERENT'} steps and stop reasons; "

@@ -677,3 +677,34 @@ def test_prepare_kernels_opts_in_every_worker_and_every_restart(rng, monkeypatch
         assert set(client.run(_kernel_calls).values()) == {0}
     np.testing.assert_array_equal(res.params, here.params)
     np.testing.assert_allclose(res.params, blas.params, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.timeout(60)
+def test_statistics_pass_on_the_threaded_scheduler_runs_one_blas_thread(rng, monkeypatch):
+    """Each chunk's BLAS calls run on one thread (the pass's rule, see problems/blas.py) also
+    in the threaded scheduler's threads, where raw_scatter's own limit can change nothing:
+    threadpoolctl lets only the thread that first limited OpenBLAS (here this one) change it.
+    Two threaded BLAS calls at once made the pass several times slower under load."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import dask
+
+    from descend.problems import blas
+    from descend.problems import distributed as dd
+
+    seen: list[int] = []
+    real = dd.raw_scatter
+
+    def recorded(*args, **kw):
+        seen.append(blas.blas_threads())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(dd, "raw_scatter", recorded)
+    X, y = _data(rng, n=8000)
+    with threadpoolctl.threadpool_limits(2):
+        if blas.blas_threads() < 2:
+            pytest.skip("BLAS runs one thread here")
+        with dask.config.set(scheduler="threads", num_workers=2):
+            dd.moments_dask(da.from_array(X, chunks=(2000, 4)), da.from_array(y, chunks=2000),
+                            fingerprint=False)  # fmt: skip
+        assert blas.blas_threads() == 2  # restored after the pass
+    assert seen and set(seen) == {1}, seen

@@ -62,7 +62,14 @@ def blas_threads() -> int:
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
     """Run the body with every BLAS library limited to one thread (restored afterwards;
-    nothing is changed without threadpoolctl)."""
+    nothing is changed without threadpoolctl).
+
+    The limit is process-wide, and threadpoolctl lets only one thread change OpenBLAS's
+    (pthreads) thread count: the first that limited it, while it lives. Called from any other
+    thread this changes nothing, so code whose BLAS calls run in several threads (a Dask pass
+    on the threaded scheduler) limits BLAS once in the thread that starts them
+    (:func:`descend.problems.distributed.moments_dask` does).
+    """
     ctl = _controller()
     if ctl is None:
         yield

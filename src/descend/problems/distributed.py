@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from descend.data.samplers import ChunkSampler
+from descend.problems import blas
 from descend.problems import fused as _fused
 from descend.problems.losses import Loss, get_loss
 from descend.problems.objective import Objective
@@ -443,7 +444,13 @@ def moments_dask(
                                chunks=((1,) * X.numblocks[0], (1,)),
                                meta=np.empty((0, 0), dtype=object))  # fmt: skip
         parts = list(res.to_delayed().ravel())
-        return [p[0, 0] for p in _compute_chunks(parts, progress=progress)]  # small
+        # one BLAS thread per call for the whole pass, limited here, where the pass runs: the
+        # chunks' own limits (raw_scatter's) then only join it. Limited from the threaded
+        # scheduler's threads alone they can be ignored (threadpoolctl lets only the thread
+        # that first limited OpenBLAS change it), and two threaded BLAS calls at once made the
+        # pass several times slower (benchmarks/dask_cluster.py, default threads)
+        with blas.one_blas_thread():
+            return [p[0, 0] for p in _compute_chunks(parts, progress=progress)]  # small
 
     done = one_pass(raw, fingerprint)
     S = np.asarray(_add(*[np.asarray(p[0]) for p in done]))
