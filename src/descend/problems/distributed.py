@@ -419,7 +419,8 @@ def moments_dask(
     """:class:`~descend.problems.stats.Moments` of Dask arrays and the data's fingerprint.
 
     One chunked pass, the scatter matrices summed on the way, with the in-memory route
-    (:func:`descend.problems.stats.moments`): the first rows (probed on the client) decide
+    (:func:`descend.problems.stats.moments`): the first rows (probed by a task of the pass's
+    graph, which shares the first chunk's read) decide
     whether each chunk's raw sums are read in place, and the finished sums are checked as in
     memory; when they fail the check (a column whose mean dwarfs its spread, or sums that
     overflow) a second pass makes the sums shifted by the first row. A chunk's raw sums are
