@@ -365,7 +365,10 @@ def chunk_profile(rows: int, repeat: int = 7) -> dict[str, Any]:
             th.join()
         return time.perf_counter() - t
 
+    from threadpoolctl import threadpool_limits
+
     fused.prepare()
+    limit = threadpool_limits(1)  # set here: the threads below cannot (see problems/blas.py)
     work = {
         "sum": lambda Z: Z.sum(),
         "blas": lambda Z: stats.raw_scatter(Z, y, 0.1, workers=1, fused=False),
@@ -376,6 +379,7 @@ def chunk_profile(rows: int, repeat: int = 7) -> dict[str, Any]:
         f(Xs[0])
         out[f"{name}_ms"] = 1e3 * med(lambda f=f: f(Xs[0]))
         out[f"{name}_two_threads_ms"] = 1e3 * float(np.median([two(f) for _ in range(repeat)]))
+    limit.restore_original_limits()
     out["load_end"] = os.getloadavg()[0]
     return out
 
