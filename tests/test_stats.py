@@ -253,6 +253,7 @@ def test_two_passes_at_once_share_the_pool_and_keep_their_bits(rng):
 def test_a_pass_inside_a_pool_thread_runs_serially_and_an_abandoned_pass_is_cleaned_up():
     """A product that itself makes a pass does not wait on the threads it occupies (no
     deadlock), and a caller that stops early leaves no block running behind it."""
+
     def outer(i: int, j: int) -> int:
         return sum(stats.in_order(lambda a, b: b - a, j - i, 7, workers=2))
 
