@@ -15,7 +15,8 @@ against two checkouts in alternating processes to compare them::
 
 (run from the repository root, so that ``benchmarks`` is importable; ``--threads 1`` for one
 BLAS thread). Prints the load average and one line per route: the fastest and the median
-time of each operation, and the median ratios.
+time of each operation, and the median ratios; then what the pass pays to hand out its
+blocks to its threads (:func:`scheduling`).
 """
 
 from __future__ import annotations
@@ -103,6 +104,28 @@ def measure(X: Any, y: Any, repeat: int) -> dict[str, dict[str, float]]:
     return out
 
 
+def scheduling(blocks: int = 20, repeat: int = 300) -> tuple[float, float]:
+    """Fastest and median ms of :func:`descend.problems.stats.in_order` over ``blocks`` empty
+    blocks with as many workers as BLAS may use: what a pass pays to hand out its blocks (a
+    10⁶×10 pass with the kernels has 20), whatever the blocks cost."""
+    from descend.problems import blas, stats
+
+    workers = blas.blas_threads()
+
+    def run() -> None:
+        for _ in stats.in_order(lambda i, j: None, blocks, 1, workers):
+            pass
+
+    for _ in range(20):
+        run()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * min(times), 1e3 * statistics.median(times)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", default="")
@@ -122,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     with threadpool_limits(limits=args.threads or os.cpu_count()):
         load = os.getloadavg()[0]
         res = measure(X, y, args.repeat)
+        sched = scheduling()
     threads = args.threads or "default"
     print(f"{args.label}: {args.n:.0e}x{args.d} kappa {args.kappa:g} threads {threads}, "
           f"load {load:.2f}; ms fastest/median", flush=True)  # fmt: skip
@@ -133,6 +157,7 @@ def main(argv: list[str] | None = None) -> None:
             f"fit/X.T@X {r['fit_over_xtx']:.2f}  fit/X@w {r['fit_over_xw']:.2f}",
             flush=True,
         )
+    print(f"  handing out 20 blocks (in_order, empty blocks): {sched[0]:.3f}/{sched[1]:.3f}")
 
 
 if __name__ == "__main__":
