@@ -58,6 +58,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from descend.problems import blas
+from descend.problems import curvature as _curvature
 from descend.problems import fused as _fused
 
 Array = NDArray[np.float64]
@@ -561,8 +562,12 @@ class QuadraticStats:
 
     @property
     def condition(self) -> float:
-        """κ(G) = λ_max/λ_min of the Gram matrix (inf when singular)."""
-        lam = np.linalg.eigvalsh(self.G)
+        """κ(G) = λ_max/λ_min of the Gram matrix (inf when singular).
+
+        By :func:`descend.problems.curvature.eigenvalues`, which reuses the eigenvalues of G
+        that the advice computed (G is exactly symmetric, so (G + Gᵀ)/2 is G, bit for bit).
+        """
+        lam = _curvature.eigenvalues(self.G)
         return float(lam[-1] / lam[0]) if lam[0] > 0 else math.inf
 
     @property
