@@ -122,12 +122,17 @@ def test_background_processes_are_stopped():
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_search_family_quick(tmp_path):
-    """``--only search`` times both grid searches at both thread settings and reports how
-    each GDRegressor candidate stopped."""
+    """``--only search`` times both grid searches at both thread settings, quiet and beside two
+    spinning processes, and reports how each GDRegressor candidate stopped."""
     from benchmarks.run import run
 
     res = run(quick=True, out=tmp_path, only=["search"])["search"]
-    assert [c["threads"] for c in res["cases"]] == [1, "default"]
+    assert [(c["threads"], c["busy"]) for c in res["cases"]] == [
+        (1, 0),
+        (1, 2),
+        ("default", 0),
+        ("default", 2),
+    ]
     assert all(c["ratio"] > 0 and -1 < c["sgd_best"] <= 1 for c in res["cases"])
     assert {r["stop_reason"] for r in res["stops"]} <= {
         "converged",
