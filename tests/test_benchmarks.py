@@ -28,6 +28,8 @@ def test_quick_benchmark_smoke(tmp_path):
         "threaded scheduler",
         "LocalCluster 2 × 1",
     }
+    busy = [t["problem"] for t in res["targets"] if t["target"].startswith("mini-batch")]
+    assert sum("2 busy processes" in p for p in busy) == 2  # suite and default threads
     names = [r["method"] for r in res["problems"][0]["rows"]]
     assert any("float32" in m for m in names) and any("PyTorch" in m for m in names)
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".md"]
