@@ -62,17 +62,19 @@ def test_hand_loop_is_the_same_descent():
 
 
 def test_small_family_quick(tmp_path):
-    """``--only small`` reports every case at both thread settings and the playground rate."""
+    """``--only small`` reports every case at both thread settings, quiet and beside two
+    spinning processes, and the playground rate."""
     from benchmarks.run import run
 
     res = run(quick=True, out=tmp_path, only=["small"])
     cases = res["small"]["cases"]
-    assert {(c["data"], c["rule"], c["batch"] is None, c["threads"]) for c in cases} == {
-        (d, r, full, t)
+    assert {(c["data"], c["rule"], c["batch"] is None, c["threads"], c["busy"]) for c in cases} == {
+        (d, r, full, t, b)
         for d in ("diabetes", "norris")
         for r in ("gd", "momentum", "adam")
         for full in (True, False)
         for t in (1, "default")
+        for b in (0, 2)
     }
     assert all(c["ratio_min"] > 0 and c["step_loop_ratio_median"] > 0 for c in cases)
     assert res["small"]["playground"]["steps_per_second"] > 0
