@@ -164,3 +164,16 @@ def test_dask_array_benchmark_smoke():
         assert row["stop"] == "converged" and row["coef_rel_diff"] < 1e-9
     assert "LocalCluster 2 × 1" in dask_cluster.array_markdown(r)
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.timeout(120)
+def test_fixed_costs_script_smoke(capsys):
+    """``python -m benchmarks.fixed_costs`` prints both routes and the block hand-out cost
+    (tiny sizes; timings are not asserted)."""
+    from benchmarks.fixed_costs import main
+
+    main(["-n", "20000", "-d", "3", "--kappa", "1e4", "--repeat", "1", "--label", "smoke"])
+    out = capsys.readouterr().out
+    assert out.startswith("smoke: 2e+04x3 kappa 10000 threads default")
+    assert "  kernels fit" in out and "  blas    fit" in out and "outside" in out
+    assert "handing out 20 blocks" in out
