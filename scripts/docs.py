@@ -716,7 +716,8 @@ def dask_cluster() -> str:
 
 def dask_array() -> str:
     """docs/dask.md: a fit on in-memory Dask arrays (1e7×10, 20 chunks) ÷ one read and ÷ the
-    in-memory fit, threaded scheduler and LocalCluster (``dask_cluster --array``; ~1 minute)."""
+    in-memory fit, threaded scheduler and LocalCluster, statistics by BLAS and by the kernels
+    (``dask_cluster --array``; ~1.5 minutes)."""
     from benchmarks import dask_cluster
 
     return dask_cluster.array_markdown(dask_cluster.measure_array())

@@ -24,10 +24,10 @@ def test_quick_benchmark_smoke(tmp_path):
         "mini-batch epoch ≥ 5× faster than the PyTorch loop",
         "Dask fit ≤ 1.5× one read (X.sum().compute())",
     }
-    assert {r["problem"].split(", ")[-1] for r in res["targets"] if "Dask" in r["target"]} == {
-        "threaded scheduler",
-        "LocalCluster 2 × 1",
-    }
+    dask = [r["problem"] for r in res["targets"] if "Dask" in r["target"]]
+    assert len(dask) == 8  # 2 schedulers × 2 thread settings × 2 routes
+    assert {p.split(", ")[-1] for p in dask} == {"statistics by blas", "statistics by kernels"}
+    assert {p.split(", ")[1].split(" (")[0] for p in dask} == {"threaded", "LocalCluster"}
     busy = [t["problem"] for t in res["targets"] if t["target"].startswith("mini-batch")]
     assert sum("2 busy processes" in p for p in busy) == 2  # suite and default threads
     names = [r["method"] for r in res["problems"][0]["rows"]]
@@ -150,19 +150,36 @@ def test_search_family_quick(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_dask_array_benchmark_smoke():
-    """``python -m benchmarks.dask_cluster --array`` at a tiny size: both schedulers, the Dask
-    fit equal to the in-memory fit, the table builds, and no worker process is left."""
+def test_dask_array_benchmark_smoke(monkeypatch):
+    """``python -m benchmarks.dask_cluster --array`` at a tiny size: both schedulers at both
+    thread settings, the chunks' statistics by BLAS and by the kernels (which the size rule
+    is lowered to reach here; the workers' kernels are opted in by prepare_kernels), every
+    Dask fit equal to the in-memory fit and the two routes the same fit, the table builds,
+    and no worker process is left."""
     import multiprocessing
 
     pytest.importorskip("distributed")
+    pytest.importorskip("numba")
     from benchmarks import dask_cluster
 
+    from descend.problems import fused
+
+    monkeypatch.setattr(fused, "MIN_ENTRIES", 0)
     r = dask_cluster.measure_array(rows=40_000, chunks=4, repeat=1)
-    for key in ("threads", "cluster"):
-        (row,) = r[key]["rounds"]
-        assert row["stop"] == "converged" and row["coef_rel_diff"] < 1e-9
-    assert "LocalCluster 2 × 1" in dask_cluster.array_markdown(r)
+    assert [(s["scheduler"], s["threads"]) for s in r["settings"]] == [
+        (sched, label) for sched in ("threaded", "LocalCluster") for label, _, _ in
+        dask_cluster.THREADS
+    ]  # fmt: skip
+    assert r["kernels_apply"] and set(r["workers_opted_in"].values()) == {True}
+    for s in r["settings"]:
+        (row,) = s["rounds"]
+        for route in dask_cluster.ROUTES:
+            assert row[route]["stop"] == "converged" and row[route]["coef_rel_diff"] < 1e-9
+        assert s["routes_agree"]["same_steps_and_stop"]
+        assert s["routes_agree"]["coef_rel_diff"] < 1e-9
+    md = dask_cluster.array_markdown(r)
+    assert "LocalCluster (2 processes × 1 thread) | default threads | kernels" in md
+    assert len(dask_cluster.array_targets(r)) == 8
     assert multiprocessing.active_children() == []
 
 

@@ -89,6 +89,12 @@ def one_blas_thread() -> Iterator[None]:
     two threads therefore both run on one BLAS thread per call from start to end (with a
     plain per-body limit, the first to finish restored the threads under the other one, and
     changed its sums' rounding); a nested use costs nothing.
+
+    Also, threadpoolctl lets only one thread change OpenBLAS's
+    (pthreads) thread count: the first that limited it, while it lives. Called from any other
+    thread this changes nothing, so code whose BLAS calls run in several threads (a Dask pass
+    on the threaded scheduler) limits BLAS once in the thread that starts them
+    (:func:`descend.problems.distributed.moments_dask` does).
     """
     ctl = _controller()
     if ctl is None:
