@@ -160,24 +160,32 @@ def playground_rate(seconds: float = 1.0) -> dict[str, Any]:
     }
 
 
-def small_problems(quick: bool, threads_settings: tuple[int, ...] = (1, 0)) -> dict[str, Any]:
-    """Every (data set, rule, full/mini-batch) case at each thread setting (0: the default)."""
+def small_problems(
+    quick: bool, threads_settings: tuple[int, ...] = (1, 0), busy_settings: tuple[int, ...] = (0, 2)
+) -> dict[str, Any]:
+    """Every (data set, rule, full/mini-batch) case at each thread setting (0: the default),
+    quiet and beside ``busy`` spinning background processes the benchmark starts and stops."""
     from threadpoolctl import threadpool_limits
+
+    from benchmarks.stats_pass import background
 
     steps, repeat = (100, 2) if quick else (1000, 11)
     data = datasets()
     out: dict[str, Any] = {"load_start": os.getloadavg(), "cases": []}
     for threads in threads_settings:
         # 0: the library default, one thread per core (the suite may have set 1 around us)
-        with threadpool_limits(limits=threads or os.cpu_count()):
-            for name, (X, y) in data.items():
-                for rule in RULES:
-                    for batch in (None, BATCH[name]):
-                        row = _case(X, y, rule, batch, steps, repeat)
-                        row.update(data=name, threads=threads or "default")
-                        out["cases"].append(row)
-            if threads == 0:
-                out["playground"] = playground_rate(0.3 if quick else 2.0)
+        for busy in busy_settings:
+            with threadpool_limits(limits=threads or os.cpu_count()), background(busy):
+                for name, (X, y) in data.items():
+                    for rule in RULES:
+                        for batch in (None, BATCH[name]):
+                            load = os.getloadavg()[0]
+                            row = _case(X, y, rule, batch, steps, repeat)
+                            row.update(data=name, threads=threads or "default", busy=busy,
+                                       load=load)  # fmt: skip
+                            out["cases"].append(row)
+                if threads == 0 and busy == 0:
+                    out["playground"] = playground_rate(0.3 if quick else 2.0)
     out["load_end"] = os.getloadavg()
     return out
 
@@ -193,7 +201,7 @@ def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
             "target": f"small problems: fit per step ≤ {TARGET_RATIO}× a hand-written NumPy loop",
             "problem": f"{c['data']} {c['rule']} "
             + ("full batch" if c["batch"] is None else f"batch {c['batch']}")
-            + f", threads {c['threads']}",
+            + f", threads {c['threads']}, {c['busy']} busy processes",
             "measured": c["ratio_median"],
             "met": c["ratio_median"] <= TARGET_RATIO,
             "note": f"ratio of the fastest times {c['ratio_min']:.2f}",
@@ -214,17 +222,19 @@ def to_markdown(s: dict[str, Any]) -> list[str]:
         "per-repeat ratios fit ÷ hand loop (the headline: robust to a busy machine), fastest = "
         "fastest fit ÷ fastest hand loop; step loop = the same median for the same fit through "
         "the step-by-step loop the chunked `Descent.run` replaced (one `step()` per iteration, "
-        "the same objective, interleaved). Load average "
+        "the same objective, interleaved); busy = spinning background processes the benchmark "
+        "started, load = the 1-minute load average when the case began. Load average "
         f"{la[0]:.2f} before, {lb[0]:.2f} after.",
         "",
-        "| data | rule | batch | threads | steps | fit µs/step | hand µs/step | median | fastest "
-        "| step loop |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| data | rule | batch | threads | busy | load | steps | fit µs/step | hand µs/step "
+        "| median | fastest | step loop |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in s["cases"]:
         lines.append(
             f"| {c['data']} | {c['rule']} | {c['batch'] or 'full'} | {c['threads']} | "
-            f"{c['steps']} | {c['descend_us_per_step']:.1f} | {c['hand_us_per_step']:.1f} | "
+            f"{c['busy']} | {c['load']:.1f} | {c['steps']} | "
+            f"{c['descend_us_per_step']:.1f} | {c['hand_us_per_step']:.1f} | "
             f"**{c['ratio_median']:.2f}×** | {c['ratio_min']:.2f}× | "
             f"{c['step_loop_ratio_median']:.2f}× |"
         )

@@ -24,10 +24,12 @@ def test_quick_benchmark_smoke(tmp_path):
         "mini-batch epoch ≥ 5× faster than the PyTorch loop",
         "Dask fit ≤ 1.5× one read (X.sum().compute())",
     }
-    assert {r["problem"].split(", ")[-1] for r in res["targets"] if "Dask" in r["target"]} == {
-        "threaded scheduler",
-        "LocalCluster 2 × 1",
-    }
+    dask = [r["problem"] for r in res["targets"] if "Dask" in r["target"]]
+    assert len(dask) == 8  # 2 schedulers × 2 thread settings × 2 routes
+    assert {p.split(", ")[-1] for p in dask} == {"statistics by blas", "statistics by kernels"}
+    assert {p.split(", ")[1].split(" (")[0] for p in dask} == {"threaded", "LocalCluster"}
+    busy = [t["problem"] for t in res["targets"] if t["target"].startswith("mini-batch")]
+    assert sum("2 busy processes" in p for p in busy) == 2  # suite and default threads
     names = [r["method"] for r in res["problems"][0]["rows"]]
     assert any("float32" in m for m in names) and any("PyTorch" in m for m in names)
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".md"]
@@ -60,17 +62,19 @@ def test_hand_loop_is_the_same_descent():
 
 
 def test_small_family_quick(tmp_path):
-    """``--only small`` reports every case at both thread settings and the playground rate."""
+    """``--only small`` reports every case at both thread settings, quiet and beside two
+    spinning processes, and the playground rate."""
     from benchmarks.run import run
 
     res = run(quick=True, out=tmp_path, only=["small"])
     cases = res["small"]["cases"]
-    assert {(c["data"], c["rule"], c["batch"] is None, c["threads"]) for c in cases} == {
-        (d, r, full, t)
+    assert {(c["data"], c["rule"], c["batch"] is None, c["threads"], c["busy"]) for c in cases} == {
+        (d, r, full, t, b)
         for d in ("diabetes", "norris")
         for r in ("gd", "momentum", "adam")
         for full in (True, False)
         for t in (1, "default")
+        for b in (0, 2)
     }
     assert all(c["ratio_min"] > 0 and c["step_loop_ratio_median"] > 0 for c in cases)
     assert res["small"]["playground"]["steps_per_second"] > 0
@@ -122,12 +126,17 @@ def test_background_processes_are_stopped():
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_search_family_quick(tmp_path):
-    """``--only search`` times both grid searches at both thread settings and reports how
-    each GDRegressor candidate stopped."""
+    """``--only search`` times both grid searches at both thread settings, quiet and beside two
+    spinning processes, and reports how each GDRegressor candidate stopped."""
     from benchmarks.run import run
 
     res = run(quick=True, out=tmp_path, only=["search"])["search"]
-    assert [c["threads"] for c in res["cases"]] == [1, "default"]
+    assert [(c["threads"], c["busy"]) for c in res["cases"]] == [
+        (1, 0),
+        (1, 2),
+        ("default", 0),
+        ("default", 2),
+    ]
     assert all(c["ratio"] > 0 and -1 < c["sgd_best"] <= 1 for c in res["cases"])
     assert {r["stop_reason"] for r in res["stops"]} <= {
         "converged",
@@ -141,17 +150,47 @@ def test_search_family_quick(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_dask_array_benchmark_smoke():
-    """``python -m benchmarks.dask_cluster --array`` at a tiny size: both schedulers, the Dask
-    fit equal to the in-memory fit, the table builds, and no worker process is left."""
+def test_dask_array_benchmark_smoke(monkeypatch):
+    """``python -m benchmarks.dask_cluster --array`` at a tiny size: both schedulers at both
+    thread settings, the chunks' statistics by BLAS and by the kernels (which the size rule
+    is lowered to reach here; the workers' kernels are opted in by prepare_kernels), every
+    Dask fit equal to the in-memory fit and the two routes the same fit, the table builds,
+    and no worker process is left."""
     import multiprocessing
 
     pytest.importorskip("distributed")
+    pytest.importorskip("numba")
     from benchmarks import dask_cluster
 
+    from descend.problems import fused
+
+    monkeypatch.setattr(fused, "MIN_ENTRIES", 0)
     r = dask_cluster.measure_array(rows=40_000, chunks=4, repeat=1)
-    for key in ("threads", "cluster"):
-        (row,) = r[key]["rounds"]
-        assert row["stop"] == "converged" and row["coef_rel_diff"] < 1e-9
-    assert "LocalCluster 2 × 1" in dask_cluster.array_markdown(r)
+    assert [(s["scheduler"], s["threads"]) for s in r["settings"]] == [
+        (sched, label) for sched in ("threaded", "LocalCluster") for label, _, _ in
+        dask_cluster.THREADS
+    ]  # fmt: skip
+    assert r["kernels_apply"] and set(r["workers_opted_in"].values()) == {True}
+    for s in r["settings"]:
+        (row,) = s["rounds"]
+        for route in dask_cluster.ROUTES:
+            assert row[route]["stop"] == "converged" and row[route]["coef_rel_diff"] < 1e-9
+        assert s["routes_agree"]["same_steps_and_stop"]
+        assert s["routes_agree"]["coef_rel_diff"] < 1e-9
+    md = dask_cluster.array_markdown(r)
+    assert "LocalCluster (2 processes × 1 thread) | default threads | kernels" in md
+    assert len(dask_cluster.array_targets(r)) == 8
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.timeout(120)
+def test_fixed_costs_script_smoke(capsys):
+    """``python -m benchmarks.fixed_costs`` prints both routes and the block hand-out cost
+    (tiny sizes; timings are not asserted)."""
+    from benchmarks.fixed_costs import main
+
+    main(["-n", "20000", "-d", "3", "--kappa", "1e4", "--repeat", "1", "--label", "smoke"])
+    out = capsys.readouterr().out
+    assert out.startswith("smoke: 2e+04x3 kappa 10000 threads default")
+    assert "  kernels fit" in out and "  blas    fit" in out and "outside" in out
+    assert "handing out 20 blocks" in out

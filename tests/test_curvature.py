@@ -220,3 +220,65 @@ def test_local_advice_for_a_network_is_the_sharpness_at_theta(rng):
     assert adv.lam_max == pytest.approx(lam, rel=1e-6)
     assert adv.best_lr == pytest.approx(1 / lam, rel=1e-6) and not adv.exact
     assert adv.source in ("lanczos", "power")
+
+
+def test_eigenvalues_are_reused_bit_for_bit_and_only_for_the_same_matrix(rng, monkeypatch):
+    """The cache gives NumPy's own eigvalsh bits, computes each matrix once per BLAS thread
+    count, hands out copies, forgets the oldest beyond its size, and does not confuse two
+    matrices."""
+    from descend.problems import curvature
+
+    calls: list[int] = []
+    real = np.linalg.eigvalsh
+
+    def counting(M, *args, **kwargs):
+        calls.append(M.shape[0])
+        return real(M, *args, **kwargs)
+
+    monkeypatch.setattr(np.linalg, "eigvalsh", counting)
+    monkeypatch.setattr(curvature, "_EIGEN_CACHE", {})
+    A = rng.standard_normal((40, 7))
+    G = A.T @ A / 40
+    G = 0.5 * (G + G.T)
+    want = real(G)
+    first = curvature.eigenvalues(G)
+    first[0] = -1.0  # the caller's copy
+    again = curvature.eigenvalues(G.copy())
+    assert again.tobytes() == want.tobytes() and calls == [7]
+    other = G.copy()
+    other[2, 3] = other[3, 2] = other[2, 3] * (1 + 1e-15) + 1e-17
+    assert curvature.eigenvalues(other).tobytes() == real(other).tobytes()
+    assert calls == [7, 7]
+    for k in range(curvature.EIGEN_CACHE_SIZE):
+        curvature.eigenvalues(np.eye(3) * (k + 2.0))
+    assert len(curvature._EIGEN_CACHE) == curvature.EIGEN_CACHE_SIZE
+    curvature.eigenvalues(G)  # pushed out by the newer ones: computed again
+    assert calls.count(7) == 3
+
+
+def test_eigenvalues_are_not_shared_across_blas_thread_counts(rng, monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from descend.problems import blas, curvature
+
+    monkeypatch.setattr(curvature, "_EIGEN_CACHE", {})
+    G = np.diag([1.0, 2.0, 3.0])
+    curvature.eigenvalues(G)
+    with threadpoolctl.threadpool_limits(1):
+        curvature.eigenvalues(G)
+    assert len(curvature._EIGEN_CACHE) == (2 if blas.blas_threads() > 1 else 1)
+
+
+def test_the_fits_kappa_and_advice_are_numpys(rng):
+    """κ(G) of the fast objective's statistics and the advice's eigenvalues: eigvalsh of G
+    itself, bit for bit, however often they are asked for."""
+    from descend.problems.fastfit import build_objective
+
+    X = rng.standard_normal((70_000, 4)) @ np.diag([1.0, 3.0, 0.1, 2.0])
+    y = X.sum(axis=1) + rng.standard_normal(70_000)
+    obj = build_objective(X, y)
+    G = obj.quad.G
+    lam = np.linalg.eigvalsh(G)
+    for _ in range(3):
+        assert obj.quad.condition == lam[-1] / lam[0]
+        adv = advise(obj)
+        assert adv.lam_max == 2.0 * lam[-1] and adv.lam_min == 2.0 * lam[0]

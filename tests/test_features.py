@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from descend.problems.features import PolynomialBasis, Standardizer
 
@@ -135,3 +137,56 @@ def test_exact_unscale_avoids_cancellation():
     assert b0 == Fraction(b) - Fraction(w[0]) / 3 * Fraction(1e8 + 0.1)
     intercept, c = s.unscale(w, b)
     assert intercept == float(b0) and c[0] == float(Fraction(w[0]) / 3)
+
+
+def _rounded_exact(s: Standardizer, w: np.ndarray, b: float) -> tuple[float, list[float]]:
+    """The reference: Python's Fraction arithmetic (outside the code under test's integer
+    route), each result rounded once by ``float``."""
+    from fractions import Fraction
+
+    coef = [Fraction(float(v)) / Fraction(float(c)) for v, c in zip(w, s.scale, strict=True)]
+    b0 = Fraction(b) - sum(
+        (c * Fraction(float(m)) for c, m in zip(coef, s.mean, strict=True)), Fraction(0)
+    )
+    return float(b0), [float(c) for c in coef]
+
+
+_finite = st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=True, width=64)
+_positive = st.floats(min_value=5e-324, max_value=1e300, allow_subnormal=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(st.tuples(_finite, _positive, _finite), min_size=1, max_size=12),
+    b=_finite,
+)
+def test_unscale_is_bitwise_the_rounded_fractions(rows, b):
+    """The integer-ratio route gives exactly the bits of the Fraction computation (both round
+    one exact rational number correctly), signed zeros included, or the same error."""
+    w = np.array([r[0] for r in rows])
+    s = Standardizer(mean=np.array([r[2] for r in rows]), scale=np.array([r[1] for r in rows]))
+    try:
+        want = _rounded_exact(s, w, b)
+    except OverflowError:
+        with pytest.raises(OverflowError):
+            s.unscale(w, b)
+        return
+    intercept, coef = s.unscale(w, b)
+    assert np.array([intercept]).tobytes() == np.array([want[0]]).tobytes()
+    assert coef.tobytes() == np.array(want[1], dtype=np.float64).tobytes()
+    b0, exact = s.unscale_exact(w, b)  # and the class's own exact form agrees
+    assert float(b0) == want[0] and [float(c) for c in exact] == want[1]
+
+
+def test_unscale_rejects_what_the_fractions_reject():
+    s = Standardizer(mean=np.zeros(2), scale=np.ones(2))
+    for bad in (np.nan, np.inf):
+        with pytest.raises((ValueError, OverflowError)) as got:
+            s.unscale(np.array([1.0, bad]), 0.0)
+        with pytest.raises(type(got.value)):
+            s.unscale_exact(np.array([1.0, bad]), 0.0)
+    with pytest.raises(ZeroDivisionError):
+        Standardizer(mean=np.zeros(1), scale=np.zeros(1)).unscale(np.ones(1), 0.0)
+    tiny = Standardizer(mean=np.zeros(1), scale=np.array([1e-300]))
+    with pytest.raises(OverflowError):  # 1e300/1e-300 has no float
+        tiny.unscale(np.array([1e300]), 0.0)

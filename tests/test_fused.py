@@ -169,3 +169,42 @@ def test_a_numba_that_does_not_import_falls_back_to_blas_with_one_warning(rng, m
     np.testing.assert_array_equal(a.Sxx, b.Sxx)
     with pytest.raises(ImportError, match="need Numba"):
         fused.block_sums(X, y, 0.0, 0, 5_000)
+
+
+def _python_pause_during_kernel(X, y) -> float:
+    """The longest pause of another Python thread during one kernel call, as a share of the
+    call's wall time: that thread time-stamps a loop while the call runs."""
+    import threading
+    import time
+
+    span: list[float] = []
+
+    def call() -> None:
+        t0 = time.perf_counter()
+        fused.block_sums(X, y, 0.0, 0, X.shape[0])
+        span.extend([t0, time.perf_counter()])
+
+    stamps = []
+    worker = threading.Thread(target=call)
+    worker.start()
+    while worker.is_alive():
+        stamps.append(time.perf_counter())
+    worker.join()
+    t0, t1 = span
+    inside = np.array([t0] + [s for s in stamps if t0 < s < t1] + [t1])
+    return float(np.diff(inside).max() / (t1 - t0))
+
+
+@pytest.mark.timeout(60)
+def test_the_kernels_release_the_gil(rng):
+    """Numba's ``nogil``: while a kernel call runs (tens of ms), another Python thread keeps
+    running — what lets Dask's threaded scheduler, or the pass's own threads, run two row
+    blocks at once. A kernel holding the GIL stops that thread for the whole call but the
+    Python around it (measured: pauses of 84–87 % of the call, against 0.3–0.5 % with
+    ``nogil``); the best of three tries allows for a descheduled thread on a busy machine."""
+    assert fused.prepare()
+    X = rng.standard_normal((2_000_000, 10))
+    y = rng.standard_normal(2_000_000)
+    fused.block_sums(X, y, 0.0, 0, 1000)  # loaded or compiled before timing
+    best = min(_python_pause_during_kernel(X, y) for _ in range(3))
+    assert best < 0.5, best

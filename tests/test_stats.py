@@ -4,6 +4,8 @@ accuracy."""
 from __future__ import annotations
 
 import math
+import os
+import time
 
 import numpy as np
 import pytest
@@ -197,3 +199,106 @@ def test_worker_threads_keep_the_callers_error_handling(rng):
     assert not np.all(np.isfinite(S))
     with pytest.warns(RuntimeWarning, match="overflow"), np.errstate(over="warn"):
         stats.block_scatter(X, y, np.zeros(2), 0.0, rows=256, workers=2)
+
+
+# -- the persistent worker pool of in_order ------------------------------------------------------
+def _pool_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("descend-stats")]
+
+
+@pytest.mark.timeout(60)
+def test_the_pool_persists_gives_the_serial_sums_and_does_not_grow(rng):
+    """Repeated passes reuse one pool per thread count (no thread per pass), and every worker
+    count gives the serial loop's bits — which are numpy's own X.T@X to rounding."""
+    X = rng.standard_normal((200_000, 4)) + 0.2
+    y = X @ rng.standard_normal(4) + rng.standard_normal(200_000)
+    serial = stats.raw_scatter(X, y, float(y[0]), workers=1, fused=False)
+    np.testing.assert_allclose(serial[:4, :4], X.T @ X, rtol=1e-12)
+    for _ in range(5):
+        for k in (2, 3):
+            S = stats.raw_scatter(X, y, float(y[0]), workers=k, fused=False)
+            np.testing.assert_array_equal(S, serial)
+    assert stats.worker_pool(2) is stats.worker_pool(2)
+    assert stats.worker_pool(3) is not stats.worker_pool(2)
+    names = _pool_threads()
+    assert 2 <= len(names) <= sum(stats._POOLS)  # at most k threads for each k used
+    for _ in range(5):
+        stats.raw_scatter(X, y, float(y[0]), workers=3, fused=False)
+    assert len(_pool_threads()) == len(names)
+
+
+@pytest.mark.timeout(60)
+def test_two_passes_at_once_share_the_pool_and_keep_their_bits(rng):
+    """Two fits in two threads at the same time: each gets the serial sums."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    Xs = [rng.standard_normal((150_000, 3)) + s for s in (0.0, 0.5)]
+    ys = [X.sum(axis=1) + rng.standard_normal(150_000) for X in Xs]
+    serial = [
+        stats.raw_scatter(X, y, 0.0, workers=1, fused=False) for X, y in zip(Xs, ys, strict=True)
+    ]
+    with ThreadPoolExecutor(2) as callers:
+        for _ in range(3):
+            futs = [
+                callers.submit(stats.raw_scatter, X, y, 0.0, workers=2, fused=False)
+                for X, y in zip(Xs, ys, strict=True)
+            ]
+            for fut, S in zip(futs, serial, strict=True):
+                np.testing.assert_array_equal(fut.result(), S)
+
+
+@pytest.mark.timeout(60)
+def test_a_pass_inside_a_pool_thread_runs_serially_and_an_abandoned_pass_is_cleaned_up():
+    """A product that itself makes a pass does not wait on the threads it occupies (no
+    deadlock), and a caller that stops early leaves no block running behind it."""
+
+    def outer(i: int, j: int) -> int:
+        return sum(stats.in_order(lambda a, b: b - a, j - i, 7, workers=2))
+
+    assert list(stats.in_order(outer, 1000, 100, workers=2)) == [100] * 10
+    started: list[int] = []
+
+    def slow(i: int, j: int) -> int:
+        started.append(i)
+        time.sleep(0.001)
+        return i
+
+    gen = stats.in_order(slow, 10_000, 10, workers=2)
+    assert next(gen) == 0
+    gen.close()  # cancels the blocks not started, waits for the running ones
+    count = len(started)
+    assert count <= 1 + 2 * stats.WINDOW
+    time.sleep(0.1)
+    assert len(started) == count  # nothing ran after close returned
+    assert list(stats.in_order(slow, 100, 10, workers=2)) == list(range(0, 100, 10))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_makes_its_own_pool(rng):
+    """After os.fork the parent's pool threads do not exist in the child: the child must not
+    submit to them (it would wait forever) but start its own pool, with the same sums."""
+    X = rng.standard_normal((100_000, 3))
+    y = X.sum(axis=1) + rng.standard_normal(100_000)
+    serial = stats.raw_scatter(X, y, 0.0, workers=1, fused=False)
+    parent_pool = stats.worker_pool(2)
+    stats.raw_scatter(X, y, 0.0, workers=2, fused=False)  # the parent's pool has threads
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave without running pytest's teardown
+        code = 1
+        try:
+            fresh = not stats._POOLS and stats.worker_pool(2) is not parent_pool
+            same = np.array_equal(stats.raw_scatter(X, y, 0.0, workers=2, fused=False), serial)
+            code = 0 if (fresh and same) else 2
+        finally:
+            os.write(write, bytes([code]))
+            os._exit(code)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    assert answer == bytes([0]) and os.waitstatus_to_exitcode(status) == 0
+    assert stats.worker_pool(2) is parent_pool  # the parent keeps its own

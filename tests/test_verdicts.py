@@ -184,6 +184,25 @@ def test_certificate_arithmetic_and_prediction():
     assert predicted_steps("adam", 0.5, 1.0, 3.0, 1.0, 1 / 64) is None
 
 
+def test_an_exactly_zero_gradient_certifies_only_an_exact_fit(rng):
+    """tol = 0 asks for L − L* ≤ 0. The statistics' Gram form 2(Gθ − c) reaches its own fixed
+    point exactly, while the residual-form gradient at that θ (NumPy, outside the library) is
+    not zero: the run must not claim an exact minimum. A perfect fit (L = 0 exactly) may."""
+    n = 70_000  # ≥ 2¹⁶ entries: the fast (statistics) path
+    X = rng.normal(size=(n, 3))
+    y = X @ [1.0, 2.0, 3.0] + 0.5 + 0.01 * rng.normal(size=n)
+    res = ds.fit(X, y, learning_rate="auto", tol=0.0)
+    assert res.stop_reason != "converged", res.message
+    A = np.column_stack([X, np.ones(n)])
+    g = 2.0 / n * A.T @ (A @ np.r_[res.coef, res.intercept] - y)
+    assert np.linalg.norm(g) > 0.0
+    assert certify(1.0, 0.0, 2.0, "test") is None
+    x, line = [[0.0], [1.0], [2.0], [3.0]], [1.0, 3.0, 5.0, 7.0]
+    exact = ds.fit(x, line, learning_rate="auto", tol=0.0)
+    assert exact.loss == 0.0 and exact.stop_reason == "converged"
+    assert exact.certificate.excess_bound == 0.0
+
+
 def test_no_certificate_means_stationary_never_converged(rng):
     """A network has no μ: its runs end "stationary", "stalled" or max_steps, never converged."""
     x = np.linspace(-2, 2, 40)

@@ -225,11 +225,16 @@ def certify(
 
     L − L* ≤ ‖g‖²/(2μ) and ‖θ − θ*‖ ≤ ‖g‖/μ hold for any μ-strongly convex L (the
     Polyak–Łojasiewicz inequality and strong monotonicity of the gradient). None when μ is not
-    known or not positive, or the numbers are not finite.
+    known or not positive, or the numbers are not finite — and when the gradient evaluated to
+    exactly 0 while L ≠ 0: a rounding coincidence (the statistics' Gram form 2(Gθ − c) reaches
+    its own fixed point exactly), not evidence that L − L* = 0. Only an exactly zero residual
+    (L = 0) makes a zero gradient exact.
     """
     if mu is None or not (mu > 0) or not math.isfinite(mu):
         return None
     if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+        return None
+    if grad_norm == 0.0 and loss != 0.0:
         return None
     return Certificate(
         grad_norm**2 / (2.0 * mu), grad_norm / mu, grad_norm, mu, loss, theta_norm, method

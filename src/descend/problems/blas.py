@@ -20,12 +20,31 @@ Without it nothing is limited and the pass runs serially, as before.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["available", "blas_threads", "one_blas_thread"]
 
 _CONTROLLER: list[Any] = []
+
+#: the process-wide state of :func:`one_blas_thread`: passes inside it now (any thread), and
+#: the limiter that restores the caller's limits when the last of them leaves
+_HELD: list[Any] = [0, None]
+_HELD_LOCK = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    """In a forked child: no pass is running there (the BLAS limits it inherited stay)."""
+    global _HELD_LOCK
+    _HELD_LOCK = threading.Lock()
+    _HELD[:] = [0, None]
+
+
+if sys.platform != "win32":  # (no os.fork on Windows)
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _controller() -> Any | None:
@@ -62,10 +81,34 @@ def blas_threads() -> int:
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
     """Run the body with every BLAS library limited to one thread (restored afterwards;
-    nothing is changed without threadpoolctl)."""
+    nothing is changed without threadpoolctl).
+
+    The limit is process-wide (BLAS has one thread count per library), so the bodies running
+    at a time share it: the first to enter, in any thread, sets it, and the last to leave
+    restores the limits that held before the first entered. Two passes running at once in
+    two threads therefore both run on one BLAS thread per call from start to end (with a
+    plain per-body limit, the first to finish restored the threads under the other one, and
+    changed its sums' rounding); a nested use costs nothing.
+
+    Also, threadpoolctl lets only one thread change OpenBLAS's
+    (pthreads) thread count: the first that limited it, while it lives. Called from any other
+    thread this changes nothing, so code whose BLAS calls run in several threads (a Dask pass
+    on the threaded scheduler) limits BLAS once in the thread that starts them
+    (:func:`descend.problems.distributed.moments_dask` does).
+    """
     ctl = _controller()
     if ctl is None:
         yield
         return
-    with ctl.limit(limits=1, user_api="blas"):
+    with _HELD_LOCK:
+        if _HELD[0] == 0:
+            _HELD[1] = ctl.limit(limits=1, user_api="blas")
+        _HELD[0] += 1
+    try:
         yield
+    finally:
+        with _HELD_LOCK:
+            _HELD[0] -= 1
+            if _HELD[0] == 0:
+                limiter, _HELD[1] = _HELD[1], None
+                limiter.restore_original_limits()

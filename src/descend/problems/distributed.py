@@ -5,8 +5,11 @@ reduction — each task reads one chunk of rows, reduces it to a few numbers of 
 and drops it — so a data set far larger than any worker's memory streams through:
 
 - **least squares, full batch**: one pass builds the sufficient statistics
-  (:func:`descend.problems.stats.block_scatter` per chunk, summed); then every step is O(p²) on the
-  client, exactly as in memory (:class:`descend.problems.stats.QuadraticStats`);
+  (:func:`moments_dask`: :func:`descend.problems.stats.raw_scatter` or
+  :func:`~descend.problems.stats.block_scatter` per chunk, summed — the compiled kernels of
+  :mod:`descend.problems.fused` in the workers that opted in, see :func:`prepare_kernels`);
+  then every step is O(p²) on the client, exactly as in memory
+  (:class:`descend.problems.stats.QuadraticStats`);
 - **other losses, full batch**: each step is one reduction of per-chunk (loss, gradient) sums;
 - **mini-batches** sample chunks: each epoch visits the chunks in a random order, loads one
   at a time and takes shuffled mini-batches from its rows.
@@ -31,6 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from descend.data.samplers import ChunkSampler
+from descend.problems import blas
+from descend.problems import fused as _fused
 from descend.problems.losses import Loss, get_loss
 from descend.problems.objective import Objective
 from descend.problems.stats import (
@@ -45,7 +50,10 @@ from descend.problems.stats import (
 
 Array = NDArray[np.float64]
 
-__all__ = ["load", "connect", "dask_objective", "is_dask", "DaskObjective", "moments_dask"]
+__all__ = [
+    "load", "connect", "dask_objective", "is_dask", "DaskObjective", "moments_dask",
+    "prepare_kernels",
+]  # fmt: skip
 
 
 def _da() -> Any:
@@ -338,11 +346,16 @@ def _chunk_scatter(
     chunk: int,
     fingerprint: bool = True,
     raw: bool = False,
+    large: bool = False,
 ) -> tuple[Array, str | None]:
     """One chunk's scatter matrix and, with ``fingerprint``, the SHA-256 of its float64 X and y.
 
     ``raw``: the sums for the shift (0, y₀) read in place (:func:`~descend.problems.stats.
-    raw_scatter`, two BLAS calls per row block); otherwise shifted by (x₀, y₀)
+    raw_scatter`: the compiled kernels of :mod:`descend.problems.fused` when ``large`` — the
+    whole X has at least :data:`fused.MIN_ENTRIES <descend.problems.fused.MIN_ENTRIES>`
+    entries, the in-memory rule — and the process running this task has opted in
+    (:func:`fused.enabled <descend.problems.fused.enabled>`, decided here, on the worker),
+    else two BLAS calls per row block); otherwise shifted by (x₀, y₀)
     (:func:`~descend.problems.stats.block_scatter`, each block copied and shifted first).
 
     NaN and inf: any one in the chunk makes the scatter matrix non-finite (its diagonal holds
@@ -354,7 +367,10 @@ def _chunk_scatter(
     xb = np.asarray(xb, dtype=np.float64)
     yb = np.asarray(yb, dtype=np.float64).reshape(-1)
     with np.errstate(all="ignore"):
-        S = raw_scatter(xb, yb, y0, workers=1) if raw else block_scatter(xb, yb, x0, y0)
+        if raw:
+            S = raw_scatter(xb, yb, y0, workers=1, fused=large and _fused.enabled())
+        else:
+            S = block_scatter(xb, yb, x0, y0)
     if not np.isfinite(S).all():
         _check_finite(xb, f"chunk {chunk} of X", [f"x{j + 1}" for j in range(xb.shape[1])], 0)
         _check_finite(yb[:, None], f"chunk {chunk} of y", ["y"], 0)
@@ -366,6 +382,20 @@ def _chunk_scatter(
         h.update(repr(a.shape).encode())
         h.update(a.tobytes())
     return S, h.hexdigest()
+
+
+def _probe(head: Array, yhead: Array, n: int) -> NDArray[np.object_]:
+    """The first rows → ``(x₀, y₀, raw)``: the shift (the first row) and whether the raw sums
+    are predicted to pass their check (:func:`~descend.problems.stats.probe_ok`; never for
+    ``n`` ≤ :data:`~descend.problems.stats.PROBE_ROWS` rows), as a (1, 1) object block."""
+    head = np.asarray(head, dtype=np.float64)
+    yhead = np.asarray(yhead, dtype=np.float64).reshape(-1)
+    x0, y0 = head[0].copy(), float(yhead[0])
+    with np.errstate(all="ignore"):
+        raw = n > PROBE_ROWS and probe_ok(head, yhead, y0)
+    out = np.empty((1, 1), dtype=object)
+    out[0, 0] = (x0, y0, bool(raw))
+    return out
 
 
 def _accept_raw(S: Array, x0: Array, y0: float) -> Moments | None:
@@ -389,44 +419,67 @@ def moments_dask(
     """:class:`~descend.problems.stats.Moments` of Dask arrays and the data's fingerprint.
 
     One chunked pass, the scatter matrices summed on the way, with the in-memory route
-    (:func:`descend.problems.stats.moments`): the first rows (probed on the client) decide
+    (:func:`descend.problems.stats.moments`): the first rows (probed by a task of the pass's
+    graph, which shares the first chunk's read) decide
     whether each chunk's raw sums are read in place, and the finished sums are checked as in
     memory; when they fail the check (a column whose mean dwarfs its spread, or sums that
-    overflow) a second pass makes the sums shifted by the first row. With ``fingerprint``,
+    overflow) a second pass makes the sums shifted by the first row. A chunk's raw sums are
+    made by the compiled kernels (:mod:`descend.problems.fused`) where the process that runs
+    the task has opted in — the workers, after :func:`prepare_kernels` or with
+    ``DESCEND_NUMBA=1`` in their environment; this process on the local schedulers — and X
+    has at least :data:`fused.MIN_ENTRIES <descend.problems.fused.MIN_ENTRIES>` entries; by
+    BLAS otherwise: the same sums to rounding, checked by the same rule, and bitwise the same
+    for every scheduler and number of workers (each chunk's sums depend only on its values,
+    and they are added here in chunk order). With ``fingerprint``,
     one SHA-256 per chunk is computed where the chunk is read (on the workers), combined with
     the chunk sizes here (None without: hashing costs more than the sums, and only a
     checkpoint needs it). ``progress(done, total)`` is called as chunks finish (counting again
     from 0 for a second pass).
     """
+    da = _da()
     X, y = _align(X, y)
     n = X.shape[0]
-    head, yhead = _compute(X[:PROBE_ROWS], y[:PROBE_ROWS])
-    head, yhead = np.asarray(head, dtype=np.float64), np.asarray(yhead, dtype=np.float64)
-    x0, y0 = head[0].copy(), float(yhead[0])
-    with np.errstate(all="ignore"):
-        raw = n > PROBE_ROWS and probe_ok(head, yhead, y0)
+    large = X.size >= _fused.MIN_ENTRIES  # the kernels' size rule, for the whole X
+    # the probe of the first rows is a task of the first pass's own graph (it shares the
+    # first chunk's read, and a distributed scheduler is asked once, not twice); every chunk
+    # task takes its (x₀, y₀, raw) and returns it beside the sums
+    probe = da.map_blocks(_probe, X[:PROBE_ROWS].rechunk({0: -1}),
+                          y[:PROBE_ROWS, None].rechunk({0: -1}), n, dtype=object,
+                          chunks=((1,), (1,)), meta=np.empty((0, 0), dtype=object))  # fmt: skip
 
-    def one_pass(raw: bool, fingerprint: bool) -> list[tuple[Array, str | None]]:
-        def block(xb: Array, yb: Array, block_info: Any = None) -> NDArray[np.object_]:
+    def one_pass(shift: tuple[Array, float] | None, fingerprint: bool) -> list[Any]:
+        """Each chunk's (sums, digest, (x₀, y₀, raw)): routed by the probe, or (shift given)
+        the shifted sums for that shift."""
+
+        def block(xb: Array, yb: Array, pb: Any = None, block_info: Any = None) -> Any:
+            x0, y0, raw = pb[0, 0] if shift is None else (*shift, False)
             out = np.empty((1, 1), dtype=object)
             i = int(block_info[0]["chunk-location"][0]) if block_info else 0
-            out[0, 0] = _chunk_scatter(xb, yb, x0, y0, i, fingerprint, raw)
+            out[0, 0] = (*_chunk_scatter(xb, yb, x0, y0, i, fingerprint, raw, large),
+                         (x0, y0, raw))  # fmt: skip
             return out
 
         # one task per chunk, X's and y's blocks as they are (no copy): a blockwise graph,
         # optimised like every other graph sent to the scheduler (a chunk's key always names
         # the same task), in which a task that reads the chunk feeds both
-        res = _da().map_blocks(block, X, y[:, None], dtype=object,
-                               chunks=((1,) * X.numblocks[0], (1,)),
-                               meta=np.empty((0, 0), dtype=object))  # fmt: skip
+        args = (X, y[:, None]) if shift is not None else (X, y[:, None], probe)
+        res = da.map_blocks(block, *args, dtype=object, chunks=((1,) * X.numblocks[0], (1,)),
+                            meta=np.empty((0, 0), dtype=object))  # fmt: skip
         parts = list(res.to_delayed().ravel())
-        return [p[0, 0] for p in _compute_chunks(parts, progress=progress)]  # small
+        # one BLAS thread per call for the whole pass, limited here, where the pass runs: the
+        # chunks' own limits (raw_scatter's) then only join it. Limited from the threaded
+        # scheduler's threads alone they can be ignored (threadpoolctl lets only the thread
+        # that first limited OpenBLAS change it), and two threaded BLAS calls at once made the
+        # pass several times slower (benchmarks/dask_cluster.py, default threads)
+        with blas.one_blas_thread():
+            return [p[0, 0] for p in _compute_chunks(parts, progress=progress)]  # small
 
-    done = one_pass(raw, fingerprint)
+    done = one_pass(None, fingerprint)
+    x0, y0, raw = done[0][2]
     S = np.asarray(_add(*[np.asarray(p[0]) for p in done]))
     moments = _accept_raw(S, x0, y0) if raw else None
     if moments is None:
-        shifted = one_pass(False, False) if raw else done
+        shifted = one_pass((x0, y0), False) if raw else done
         S = np.asarray(_add(*[np.asarray(p[0]) for p in shifted]))
         moments = Moments.from_scatter(S, x0, y0)
     if not fingerprint:
@@ -662,6 +715,62 @@ def _check_workers(client: Any, scheduler: str, timeout: float) -> None:
             f"the Dask workers {', '.join(bare)} cannot import descend: install descend (the "
             "same version) in the workers' Python environment, or set their PYTHONPATH"
         )
+
+
+#: the name of :func:`prepare_kernels`' worker plugin (registering it again replaces nothing)
+KERNEL_PLUGIN = "descend-fused-kernels"
+
+
+def prepare_kernels(client: Any = None) -> dict[str, bool]:
+    """Opt the processes that run a Dask fit's chunks in to the compiled statistics kernels.
+
+    The least-squares statistics pass makes each chunk's sums with the kernels of
+    :mod:`descend.problems.fused` (Numba: one read of each row for every sum, 1.5–2× faster
+    than the BLAS route at 10 columns) wherever the process that runs the task has opted in —
+    like the in-memory pass, opt-in per process, because importing Numba costs a fresh
+    process about a second (see :mod:`descend.problems.fused`). With a ``distributed`` Client
+    (``client``, or the active one) this registers a worker plugin that calls
+    :func:`fused.prepare <descend.problems.fused.prepare>` on every worker now and on every
+    worker that joins or restarts later; without one (the threaded or synchronous scheduler:
+    the chunks run in this process) it calls it here. The other way to opt workers in is
+    ``DESCEND_NUMBA=1`` in their environment (``dask worker``'s shell, or the environment of
+    the process that starts a ``LocalCluster``): each worker then loads the kernels on its
+    first large chunk. ``DESCEND_NUMBA=0`` in a worker's environment keeps it on BLAS.
+
+    Parameters
+    ----------
+    client : distributed.Client, optional
+        Default: the active Client, if any.
+
+    Returns
+    -------
+    dict of str to bool
+        Per worker address (``{"local": …}`` without a Client): whether that process now uses
+        the kernels (False where Numba is missing or does not import — that worker warns and
+        uses BLAS — or where ``DESCEND_NUMBA=0``). The fits give the same results either way,
+        to rounding.
+    """
+    if client is None:
+        try:
+            from distributed import get_client
+
+            client = get_client()
+        except (ImportError, ValueError):  # no distributed, or no active Client
+            _fused.prepare()
+            return {"local": _fused.enabled()}
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class Kernels(WorkerPlugin):
+        """Load the kernels in every worker, now and as workers join or restart."""
+
+        idempotent = True
+        name = KERNEL_PLUGIN
+
+        def setup(self, worker: Any) -> None:
+            _fused.prepare()
+
+    client.register_plugin(Kernels(), name=KERNEL_PLUGIN)
+    return {str(a): bool(v) for a, v in client.run(_fused.enabled).items()}
 
 
 def _target_checker(loss: Loss) -> Any:

@@ -54,6 +54,11 @@ __all__ = [
 
 #: rows per tile: the transposed tile, (d + 1)·TILE floats, stays in cache
 TILE = 256
+#: the transposed tile's rows are TILE + PAD floats apart: at exactly TILE (2 KiB) the d + 1
+#: values written for one row of X all fall in two of the L1 cache's sets and alias the
+#: loads; padded, the kernel is a few per cent faster (fastest of 50: 5.6 against 6.1 ms per
+#: 500,000×10 block) and every sum is the same (the same additions, in the same order)
+PAD = 16
 #: X with fewer entries than this uses the BLAS route (the pass takes a few ms there)
 MIN_ENTRIES = 1 << 22
 #: widest X for :func:`block_sums`: beyond it the (d + 1)(d + 2)/2 products per row are
@@ -195,7 +200,7 @@ def _sums(X: Any, y: Any, y0: float, i0: int, i1: int, out: Any) -> None:
     """The kernel's source (compiled by :func:`_compile`; plain Python is far too slow)."""
     d = X.shape[1]
     m = d + 1
-    T = np.empty((m, TILE))
+    T = np.empty((m, TILE + PAD))
     acc = np.zeros((m + 4, m + 4))  # 2×4 tiles may run past m: those entries are dropped
     tot = np.zeros(m)
     for s in range(i0, i1, TILE):

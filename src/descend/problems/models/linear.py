@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -260,10 +259,6 @@ class Linear(Model):
         }
 
     # -- original units -------------------------------------------------------------------
-    def _from_feature_coef(self, a0: Fraction, a: list[Fraction]) -> list[Fraction]:
-        """[intercept, coef…] of the user's columns from those of Φ, exactly (identity here)."""
-        return [a0, *a]
-
     def to_original(self, theta: Array) -> tuple[Any, Array]:
         """(intercept, coef) in the data's units: y ≈ intercept + coef·x.
 
@@ -283,13 +278,12 @@ class Linear(Model):
         return self._to_original_one(theta)
 
     def _to_original_one(self, theta: Array) -> tuple[float, Array]:
-        """(intercept, coef) of one output's parameters θ, shape (k + 1,) or (k,)."""
+        """(intercept, coef) of one output's parameters θ, shape (k + 1,) or (k,): Φ is X
+        here, so only the scaling is undone (exactly, rounded once: ``Standardizer.unscale``)."""
         assert self.scaler is not None
         k = self.n_weights
         b = float(theta[k]) if self.intercept else 0.0
-        a0, a = self.scaler.unscale_exact(theta[:k], b)
-        c = self._from_feature_coef(a0, a)
-        return float(c[0]), np.array([float(v) for v in c[1:]], dtype=np.float64)
+        return self.scaler.unscale(theta[:k], b)
 
     def spec(self) -> str:
         return "linear" if self.intercept else "linear-nointercept"
@@ -333,8 +327,15 @@ class Polynomial(Linear):
     def _raw_features(self, X: Array) -> Array:
         return self.basis.transform(X[:, 0])
 
-    def _from_feature_coef(self, a0: Fraction, a: list[Fraction]) -> list[Fraction]:
-        return self.basis.to_monomial_exact([a0, *a])
+    def _to_original_one(self, theta: Array) -> tuple[float, Array]:
+        """(intercept, coef) of one output's θ: the scaling undone and the basis changed to
+        powers of x, all in exact rational arithmetic, each result rounded once."""
+        assert self.scaler is not None
+        k = self.n_weights
+        b = float(theta[k]) if self.intercept else 0.0
+        a0, a = self.scaler.unscale_exact(theta[:k], b)
+        c = self.basis.to_monomial_exact([a0, *a])
+        return float(c[0]), np.array([float(v) for v in c[1:]], dtype=np.float64)
 
     def _weight_names(self) -> list[str]:
         return [f"w{k + 1}" for k in range(self.degree)]
