@@ -20,7 +20,7 @@ from benchmarks.loop_reference import reference_run
 import descend as ds
 from descend.data.encoding import encode_tree
 from descend.descent import optim
-from descend.descent.loop import Descent
+from descend.descent.loop import Descent, LoopState
 from descend.problems.models.linear import Linear
 
 pytestmark = pytest.mark.timeout(120)
@@ -294,6 +294,11 @@ def test_squared_error_is_the_matmul_formula_bit_for_bit(rng):
             want[p] = np.add.reduce(d)
             assert loss == float(r @ r) / n
             np.testing.assert_array_equal(grad, want)
+            bound = model.squared_error_on(Z, y)  # the same, its lookups made once
+            for t in (theta, rng.normal(size=p + 1)):
+                a, b = bound(t), model.squared_error(t, Z, y)
+                assert a[0] == b[0]
+                np.testing.assert_array_equal(a[1], b[1])
 
 
 @pytest.mark.filterwarnings("ignore")
@@ -494,3 +499,239 @@ def test_separable_rows_found_by_the_linear_program_match_the_step_loop(monkeypa
         )
         _same(new, old)
         assert new.stop_reason == "separated" and "no row changed class" in new.message
+
+
+# ---------------------------------------------------------------------------------------------
+# the fast lane (descent/fastlane.py): every way a run ends inside one of its passes
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def passes(monkeypatch):
+    """The fast lane's passes as they run: (kind, steps asked, steps made; -1 = made again by
+    the full body)."""
+    from descend.descent import loop
+
+    seen: list[tuple[str, int, int]] = []
+    full, batch = loop.full_batch_pass, loop.batch_pass
+
+    def full_pass(*args: Any) -> Any:
+        p = full(*args)
+        seen.append(("full", args[3], -1 if p is None else p.q))
+        return p
+
+    def batch_pass(*args: Any) -> Any:
+        p = batch(*args)
+        seen.append(("batch", args[4], p[0]))
+        return p
+
+    monkeypatch.setattr(loop, "full_batch_pass", full_pass)
+    monkeypatch.setattr(loop, "batch_pass", batch_pass)
+    return seen
+
+
+def _handed_over(seen: list[tuple[str, int, int]]) -> bool:
+    """A pass stopped inside its chunk (0 ≤ made < asked): the full body took the step."""
+    return any(0 <= q < m for _, m, q in seen)
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(
+    ("case", "kw", "reason"),
+    [
+        ("certified", {"learning_rate": 0.05}, "converged"),
+        ("certified, momentum", {"optimizer": "momentum", "learning_rate": 0.02}, "converged"),
+        ("certified, adam", {"optimizer": "adam", "learning_rate": 0.05}, "converged"),
+        ("stalled", {"learning_rate": 0.3, "tol": 0.0}, "stalled"),
+        (
+            "stalled, momentum",
+            {"optimizer": "momentum", "learning_rate": 0.1, "tol": 0.0},
+            "stalled",
+        ),  # fmt: skip
+        ("max_steps, uneven", {"learning_rate": 1e-4, "max_steps": 1500}, "max_steps"),
+        ("max_steps, two chunks", {"learning_rate": 1e-4, "max_steps": 2049}, "max_steps"),
+        ("rising", {"learning_rate": 0.56}, "diverged"),
+        ("blown", {"learning_rate": 5.0}, "diverged"),
+        ("overflow", {"learning_rate": 1e200}, "diverged"),
+        ("momentum rising", {"optimizer": "momentum", "learning_rate": 1.2}, "diverged"),
+        ("mini-batch certified", {"learning_rate": 0.05, "batch_size": 5, "tol": 1e-3}, None),
+        (
+            "mini-batch stall",
+            {"loss": "huber", "learning_rate": 0.05, "batch_size": 7, "tol": 1e-2, "patience": 3},
+            "stalled",
+        ),  # fmt: skip
+        ("mini-batch blow-up", {"learning_rate": 30.0, "batch_size": 5}, "diverged"),
+        (
+            "mini-batch max_steps",
+            {
+                "learning_rate": 0.01,
+                "batch_size": 7,
+                "max_steps": 1111,
+                "tol": 0.0,
+                "patience": 10**6,
+            },
+            "max_steps",
+        ),  # fmt: skip
+    ],
+)
+def test_the_fast_lane_ends_like_the_step_loop(monkeypatch, passes, reg, case, kw, reason):
+    """Each way a run ends, reached inside a fast-lane pass at an uneven step (the pass stops
+    before the step, the full body makes it): the reference's verdict, message, record, θ and
+    optimizer state, bit for bit."""
+    X, y = reg
+    settings = {"max_steps": 5000, **kw}
+    with np.errstate(all="ignore"):
+        new, old = _both(monkeypatch, lambda: ds.fit(X, y, **settings))
+    _same(new, old)
+    if reason is not None:
+        assert new.stop_reason == reason, new.message
+    assert passes, "the run never took the fast lane"
+    if "batch_size" not in kw and reason != "max_steps":
+        assert _handed_over(passes), passes
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_fast_lane_stops_at_stationarity_like_the_step_loop(monkeypatch, passes):
+    """A surface without a certificate: "stationary" inside a pass."""
+    new, old = _both(
+        monkeypatch,
+        lambda: ds.minimize(
+            ds.surfaces.quadratic(),
+            [-1.0, 1.0],
+            optimizer="momentum",
+            learning_rate=0.02,
+            max_steps=3000,
+        ),  # fmt: skip
+    )
+    _same(new, old)
+    assert new.stop_reason == "stationary" and _handed_over(passes)
+
+
+def _warned(fit: Any) -> tuple[Any, list[str]]:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with np.errstate(all="warn"):
+            res = fit()
+    return res, [f"{w.category.__name__}: {w.message}" for w in caught]
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
+def test_floating_point_warnings_appear_once_where_the_step_loop_meets_them(
+    monkeypatch, passes, reg, optimizer
+):
+    """A pass that meets a floating-point error gives the chunk to the full body, which warns
+    as the step loop does: the same warnings, in the same order, each once — an objective that
+    overflows inside while its values stay finite (from some θ on), and Adam's g² overflowing
+    on data (its update then stays finite)."""
+    bowl = ds.surfaces.quadratic()
+
+    class Overflows(type(bowl)):  # type: ignore[misc]
+        def value_and_grad(self, theta: Any) -> Any:
+            if theta[0] > -0.5:
+                np.multiply(np.array([1e308]), 10.0)  # overflows: a warning, nothing else
+            return super().value_and_grad(theta)
+
+    X, y = reg
+    fits = [
+        lambda: ds.minimize(
+            Overflows(), [-1.0, 1.0], optimizer=optimizer, learning_rate=0.01, max_steps=1500
+        ),  # fmt: skip
+    ]
+    if optimizer == "adam":
+        fits.append(lambda: ds.fit(X, y, optimizer="adam", learning_rate=1e300, max_steps=500))
+    for fit in fits:
+        passes.clear()
+        new, new_warnings = _warned(fit)
+        with monkeypatch.context() as m:
+            m.setattr(Descent, "run", reference_run)
+            old, old_warnings = _warned(fit)
+        _same(new, old)
+        assert new_warnings == old_warnings and new_warnings
+        assert any(q == -1 for _, _, q in passes), passes  # the full body made a chunk again
+
+
+def test_an_exception_in_the_objective_leaves_the_step_loops_state(reg, passes):
+    """An objective that raises at some θ: the run raises where the step loop raises, and the
+    state left behind (θ, counters, record, optimizer state) is the step loop's, full batch
+    and mini-batch."""
+    X, y = reg
+    base = ds.objective(X, y)
+
+    class Boom(type(base)):  # type: ignore[misc]
+        def value_and_grad(self, theta: Any, rows: Any = None) -> Any:
+            if theta[0] > 1.0:
+                raise RuntimeError("boom")
+            return super().value_and_grad(theta, rows)
+
+    objective = Boom.__new__(Boom)
+    objective.__dict__.update(base.__dict__)
+    theta0 = np.zeros(objective.n_params)
+    for batch_size in (None, 7):
+
+        def descent(b: Any = batch_size) -> Descent:
+            return Descent(objective, theta0, optim.get("momentum", 0.01), max_steps=5000,
+                           batch_size=b, tol=0.0, record_params=True)  # fmt: skip
+
+        new, old = descent(), descent()
+        with pytest.raises(RuntimeError, match="boom"):
+            new.run(5000)
+        with pytest.raises(RuntimeError, match="boom"):
+            reference_run(old, 5000)
+        assert new.k == old.k > 1
+        assert new.snapshot().to_dict() == old.snapshot().to_dict()
+    assert passes
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_a_resumed_run_continues_mid_chunk_like_the_step_loop(passes, reg, batch_size):
+    """Snapshots taken at uneven points inside what would be one chunk (run(n) with n of 1,
+    37, 1023, 1025, …), encoded to JSON and resumed in a fresh Descent: the resumed run's
+    state at each point, and its end, are the uninterrupted step loop's."""
+    X, y = reg
+    objective = ds.objective(X, y)
+    theta0 = np.zeros(objective.n_params)
+
+    def descent(start: Any = None) -> Descent:
+        return Descent(objective, theta0, optim.get("adam", 0.02), max_steps=4000,
+                       batch_size=batch_size, tol=1e-9, start=start)  # fmt: skip
+
+    old = descent()
+    new = descent()
+    for n in (1, 37, 1023, 1025, 3, 700, 4000):
+        new.run(n)
+        reference_run(old, n)
+        state = new.snapshot().to_dict()
+        assert state == old.snapshot().to_dict()
+        assert (new.stop_reason, new.message) == (old.stop_reason, old.message)
+        if new.stop_reason is not None:
+            break
+        new = descent(LoopState.from_dict(state))
+    assert any(q > 0 for _, _, q in passes)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_going_on_after_a_stop_matches_the_step_loop(passes, reg):
+    """What the playground does: a certified run told to go on (``clear_stop``: the verdicts
+    wait ``patience`` steps, then the lane's tests apply again), and a diverged run restarted
+    (``restart``: L_0 and the guards afresh, the first step the full body's) — the same state,
+    stop and message as the step loop after each ``run``."""
+    X, y = reg
+    objective = ds.objective(X, y)
+    theta0 = np.zeros(objective.n_params)
+
+    def descent(lr: float) -> Descent:
+        return Descent(objective, theta0, optim.get("momentum", lr), max_steps=6000,
+                       patience=20)  # fmt: skip
+
+    for lr, go_on in ((0.05, "clear_stop"), (1.2, "restart")):
+        new, old = descent(lr), descent(lr)
+        for n in (3000, 500, 37, 3000):
+            assert new.run(n) == reference_run(old, n)
+            assert new.snapshot().to_dict() == old.snapshot().to_dict()
+            assert (new.stop_reason, new.message) == (old.stop_reason, old.message)
+            if new.stop_reason is not None:
+                for d in (new, old):
+                    getattr(d, go_on)()
+        assert new.k > 40  # steps after the first stop
+    assert _handed_over(passes)

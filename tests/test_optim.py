@@ -600,6 +600,17 @@ def test_fused_update_is_update_bit_for_bit(rng, name, hyper, rate):
         np.testing.assert_array_equal(fused.step(g), u)
         assert fused.lr == opt.applied_lr(state)
     assert encode_tree(fused.state()) == encode_tree(state)
+    # the same through ``applier`` (the loop's per-step call), from the same mid-run state
+    again = opt.fused()
+    again.load(state)
+    apply = again.applier(6)
+    for _ in range(30):
+        g = rng.normal(size=6) * 10.0 ** rng.uniform(-6, 6, size=6)
+        u, state = opt.update(g, state, theta)
+        lr_t = again.rates(1)[0]
+        np.testing.assert_array_equal(apply(g, lr_t), u)
+        again.advance(1, lr_t)
+    assert encode_tree(again.state()) == encode_tree(state)
 
 
 def test_rules_without_a_fused_form():

@@ -8,7 +8,9 @@ stopping rules, the optimizer update, the line search and the history all live i
 :meth:`Descent.run` (n iterations, in chunks, the counters in local variables; every feature
 a branch on a flag read once per call), so that each stopping rule is written once;
 :meth:`Descent.step` is ``run(1)``. ``tests/test_loop_run.py`` holds it, bit for bit, to a
-copy of the step-by-step loop it replaced (``benchmarks/loop_reference.py``).
+copy of the step-by-step loop it replaced (``benchmarks/loop_reference.py``). For the common
+run, each chunk's steps are made first by the fast lane (:mod:`descend.descent.fastlane`): a
+tight pass that stops before any step at which a rule may fire, which the body then makes.
 
 A :class:`LoopState` is what a :class:`Descent` starts from and what it hands out when asked for
 a snapshot: everything needed to continue a run *bitwise* as if it had never stopped — θ, the
@@ -37,6 +39,7 @@ from descend.data.encoding import (
     encode_tree,
 )
 from descend.data.samplers import SAMPLINGS, BatchSampler, ChunkSampler, sampler
+from descend.descent.fastlane import batch_pass, calm_after, full_batch_pass
 from descend.descent.history import Recorder
 from descend.descent.linesearch import backtracking
 from descend.descent.optim import Optimizer, state_norms
@@ -290,6 +293,9 @@ _GO_ON, _STOPPED, _NEXT_STAGE = 0, 1, 2
 #: up to this many parameters, :meth:`Descent.run` keeps a chunk's gradients (references) and
 #: makes the oscillation rule's reversal tests when its counter is read
 DEFER_REVERSALS = 256
+#: take the fast lane (:mod:`descend.descent.fastlane`) where a run allows it; False: every
+#: step through the full body (for comparisons: the results are the same, bit for bit)
+FAST_LANE = True
 
 
 def start_point(objective: Any, theta0: Any) -> Array:
@@ -736,6 +742,12 @@ class Descent:
         ``opt.update``) unless the step needs the rule's state tuple (a line search, recorded
         state norms, tracked columns).
 
+        The fast lane (:mod:`descend.descent.fastlane`, for runs without the features below,
+        a callback or averaging, with a fused rule): each chunk's steps are made first by a
+        tight pass that stops before any step at which a rule may fire (the same tests), and
+        the body makes that step and the rest of the chunk — the same iterates, record and
+        verdicts (``FAST_LANE = False``: every step here).
+
         The features most runs lack are branches on flags read once per call: the L1 part's
         stationarity measure, the full-batch rules before the verdicts (validation, the
         separation rules, a smoothing stage's end: :meth:`_screen`), the line search after
@@ -778,7 +790,7 @@ class Descent:
         opt_state = self.opt_state
         if kernel is not None:
             kernel.load(opt_state)
-            apply = kernel.apply
+            apply = kernel.applier(theta.shape[0])
             gd = kernel.kind == "gd"
             u = np.zeros(theta.shape)
         else:
@@ -804,6 +816,18 @@ class Descent:
         defer = full_batch and theta.shape[0] <= DEFER_REVERSALS
         pending: list[Array] = []  # gradients whose reversal test is still to make
         base = prev_grad  # the gradient before the first of them
+        # the fast lane (descent/fastlane.py): the common run's steps, the rules read per chunk
+        lane = (
+            FAST_LANE
+            and kernel is not None
+            and not prox
+            and not screen
+            and callback is None
+            and average is None
+            and rise_patience >= 1
+            and (defer or not full_batch)
+        )
+        hit_c = None if mu is None else 2.0 * mu * tol  # the certificate's test: ‖g‖² ≤ hit_c·s
 
         def settle() -> None:  # flips: consecutive reversals up to the last gradient
             nonlocal flips, pending, base
@@ -860,6 +884,8 @@ class Descent:
                 # a chunk: its history rows reserved, its rates read from the schedule, the
                 # function it descends (the smoothing continuation: this stage's S_δ)
                 m = min(n - made, CHUNK, max_steps - k)
+                if lane and loss0 is None:  # the first step sets L_0 and ‖g_0‖: the full body's
+                    m = 1
                 objective = self.objective if smoothing is None else self._stage_objective(theta)
                 vg = objective.value_and_grad
                 rec.n = i
@@ -870,7 +896,83 @@ class Descent:
                     counted = 0
                     rates = kernel.rates(m)
                 settle()
-                for j in range(m):
+                start = 0  # the steps of this chunk the fast lane made
+                if lane and loss0 is not None and k >= resume_at:
+                    assert kernel is not None and grad0 is not None
+                    w = u if gd else None
+                    if full_batch:
+                        mark = kernel.mark()
+                        try:
+                            p = full_batch_pass(
+                                vg, theta, k, m, rates, apply, w, params, i, best_theta,
+                                best_loss, grad_low, last_low, low_gap, blow, floor, hit_c,
+                                gtol * grad0 if gtol > 0 else 0.0, prev_loss, rising, calm,
+                                rise_floor * loss0, rise_patience, sqrt_eps, stall_window,
+                            )  # fmt: skip
+                        except BaseException:
+                            kernel.rewind(mark)
+                            raise
+                        if p is None:  # a floating-point error or an exception: the full body
+                            kernel.rewind(mark)
+                        elif p.q:
+                            q = start = p.q
+                            calm = calm_after(p, prev_loss, best_loss, calm, floor, stall_tol,
+                                              sqrt_eps)  # fmt: skip
+                            steps_col[i : i + q] = np.arange(k, k + q)
+                            loss_col[i : i + q] = p.losses
+                            gnorm_col[i : i + q] = p.gnorms
+                            size_col[i : i + q] = p.sizes
+                            lr_col[i : i + q] = rates[:q]
+                            i, k, made, counted = i + q, k + q, made + q, counted + q
+                            theta, best_theta, best_loss = p.theta, p.best_theta, p.best_loss
+                            grad_low, last_low, low_gap = p.grad_low, p.last_low, p.low_gap
+                            pending.extend(p.grads)
+                            prev_grad = p.grads[-1]
+                            loss = prev_loss = p.losses[-1]
+                            gnorm, last_lr, rising = p.gnorms[-1], rates[q - 1], p.rising
+                    else:
+                        record = (steps_col, loss_col, gnorm_col, size_col, lr_col)
+                        while start < m:  # one pass per epoch (part)
+                            mm = min(m - start, steps_per_epoch - k % steps_per_epoch)
+                            q, theta, loss_q, gnorm_q, diverged, error = batch_pass(
+                                vg, batches, theta, k, mm, rates, start, apply, w, params, i,
+                                blow, record,
+                            )  # fmt: skip
+                            if q:
+                                i, k, made, counted = i + q, k + q, made + q, counted + q
+                                start += q
+                                last_lr, rising = rates[start - 1], 0
+                            if error is not None:  # raised at step k, as in the full body
+                                if q:
+                                    loss = prev_loss = float(loss_col[i - 1])
+                                    gnorm = float(gnorm_col[i - 1])
+                                at_boundary = False
+                                raise error
+                            loss, gnorm = loss_q, gnorm_q
+                            if diverged:  # the batch loss diverged at step k
+                                if q:
+                                    prev_loss = float(loss_col[i - 1])
+                                at_boundary = False
+                                rising = 0
+                                save()
+                                finite = isfinite(loss) and isfinite(gnorm)
+                                self._diverge(loss, "non-finite" if not finite else "blown")
+                                stopped = True
+                                break
+                            prev_loss = loss
+                            if k % steps_per_epoch == 0:  # the epoch's end: as in the body
+                                at_boundary = False
+                                save(state=False)
+                                self._end_epoch(self.theta)
+                                load()
+                                at_boundary = True
+                                if self.stop_reason is not None:
+                                    save()
+                                    stopped = True
+                                    break
+                        if stopped:
+                            break
+                for j in range(start, m):
                     at_boundary = False
                     if full_batch:
                         loss, g = vg(theta)

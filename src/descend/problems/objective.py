@@ -8,6 +8,7 @@ directly. The loop, optimizers, curvature tools and plots only ever see this int
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -250,6 +251,8 @@ class DataObjective(Objective):
             w = np.asarray(weights, dtype=np.float64)
             self.weights = w * (w.shape[0] / float(w.sum()))
             self._fused = False
+        # …bound to the whole design once (Model.squared_error_on): the full-batch step's call
+        self._full: Callable[[Array], tuple[float, Array]] | None = None
 
     @property
     def Z(self) -> Array:
@@ -260,6 +263,7 @@ class DataObjective(Objective):
     @Z.setter
     def Z(self, value: Array) -> None:
         self._Z = value
+        self._full = None
 
     # -- evaluation -----------------------------------------------------------------------
     def _rows(self, rows: Array | None) -> tuple[Array, Array]:
@@ -268,6 +272,11 @@ class DataObjective(Objective):
         return self.Z[rows], self.y[rows]
 
     def value_and_grad(self, theta: Array, rows: Array | None = None) -> tuple[float, Array]:
+        if rows is None and self._fused:  # the squared error on all rows, its call bound once
+            full = self._full
+            if full is None:
+                full = self._full = self.model.squared_error_on(self.Z, self.y)
+            return full(theta)
         Z, y = (self.Z, self.y) if rows is None else self._rows(rows)
         if self._fused:
             return self.model.squared_error(theta, Z, y)

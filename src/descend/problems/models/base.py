@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -195,6 +196,12 @@ class Model:
         """(L, ∇L) of the MSE L = (1/n)‖y − ŷ‖² in one call; models that declare
         :attr:`fuses_squared_error` implement it."""
         raise NotImplementedError
+
+    def squared_error_on(self, Z: Array, y: Array) -> Callable[[Array], tuple[float, Array]]:
+        """θ ↦ :meth:`squared_error` (θ, Z, y), bound to one design: what the loop calls every
+        full-batch step. A model may precompute what each call would look up (the same
+        operations on the same numbers, so the same bits)."""
+        return lambda theta: self.squared_error(theta, Z, y)
 
     def predict(self, theta: Array, X: Array) -> Array:
         """ŷ for raw inputs X of shape (n, d): ``forward(θ, design(X))``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -195,6 +196,30 @@ class Linear(Model):
             grad[:k] = Z.T @ d
         grad[k] = np.add.reduce(d)
         return float(r.dot(r)) / n, grad
+
+    def squared_error_on(self, Z: Array, y: Array) -> Callable[[Array], tuple[float, Array]]:
+        """θ ↦ :meth:`squared_error` (θ, Z, y) with what each call would look up done once
+        (k, n, −2/n, the bound ``Z.dot`` and ``Z.T.dot``): the same operations in the same
+        order, so the same bits, with fewer Python-level calls per step (on small data they
+        are the cost: about 1 µs each)."""
+        if not (self.intercept and type(Z) is np.ndarray and Z.flags.forc):
+            return super().squared_error_on(Z, y)
+        k = self.n_params - 1
+        n = y.shape[0]
+        c = -2.0 / n
+        dot, dot_t, reduce, empty = Z.dot, Z.T.dot, np.add.reduce, np.empty
+
+        def value_and_grad(theta: Array) -> tuple[float, Array]:
+            yhat = dot(theta[:k])
+            yhat += theta[k]
+            r = y - yhat
+            d = c * r
+            grad = empty(k + 1)
+            dot_t(d, out=grad[:k])
+            grad[k] = reduce(d)
+            return float(r.dot(r)) / n, grad
+
+        return value_and_grad
 
     def bind_target_mean(self, y_mean: float) -> None:
         # With centred features the optimal b is the mean of y; starting b there (plus noise)
