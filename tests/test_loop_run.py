@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 from benchmarks.loop_reference import reference_run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import descend as ds
 from descend.data.encoding import encode_tree
@@ -735,3 +737,52 @@ def test_going_on_after_a_stop_matches_the_step_loop(passes, reg):
                     getattr(d, go_on)()
         assert new.k > 40  # steps after the first stop
     assert _handed_over(passes)
+
+
+@pytest.mark.filterwarnings("ignore")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(6, 60),
+    d=st.integers(1, 4),
+    spread=st.floats(0.0, 3.0),
+    noise=st.sampled_from([0.0, 1e-3, 0.3]),
+    optimizer=st.sampled_from(RULES),
+    lr=st.one_of(st.sampled_from(["auto"]), st.floats(-4.0, 1.0).map(lambda e: 10.0**e)),
+    tol=st.sampled_from([None, 0.0, 1e-3]),
+    batch_size=st.sampled_from([None, None, 4, 7]),
+    max_steps=st.integers(1, 6000),
+    extra=st.sampled_from(
+        [
+            {},
+            {},
+            {"schedule": "cosine"},
+            {"average": 10},
+            {"patience": 3},
+            {"loss": "huber"},
+            {"clip_norm": 0.5},
+        ]
+    ),
+)
+def test_random_fits_match_the_step_loop(
+    seed, n, d, spread, noise, optimizer, lr, tol, batch_size, max_steps, extra
+):
+    """Any small regression, rule, rate (stable, at the edge or far past it), tolerance,
+    batch and step limit: the run is the step-by-step reference's, bit for bit — whichever
+    step inside a chunk a rule stops at."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * 10.0 ** rng.uniform(-spread, spread, size=d)
+    y = X @ rng.normal(size=d) + 1.0 + noise * rng.normal(size=n)
+    kw: dict[str, Any] = {"optimizer": optimizer, "learning_rate": lr, "max_steps": max_steps}
+    if tol is not None:
+        kw["tol"] = tol
+    if batch_size is not None:
+        kw["batch_size"] = batch_size
+    kw.update(extra)
+    mp = pytest.MonkeyPatch()
+    try:
+        with np.errstate(all="ignore"):
+            new, old = _both(mp, lambda: ds.fit(X, y, seed=seed, **kw))
+    finally:
+        mp.undo()
+    _same(new, old)
