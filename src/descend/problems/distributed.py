@@ -384,20 +384,6 @@ def _chunk_scatter(
     return S, h.hexdigest()
 
 
-def _probe(head: Array, yhead: Array, n: int) -> NDArray[np.object_]:
-    """The first rows → ``(x₀, y₀, raw)``: the shift (the first row) and whether the raw sums
-    are predicted to pass their check (:func:`~descend.problems.stats.probe_ok`; never for
-    ``n`` ≤ :data:`~descend.problems.stats.PROBE_ROWS` rows), as a (1, 1) object block."""
-    head = np.asarray(head, dtype=np.float64)
-    yhead = np.asarray(yhead, dtype=np.float64).reshape(-1)
-    x0, y0 = head[0].copy(), float(yhead[0])
-    with np.errstate(all="ignore"):
-        raw = n > PROBE_ROWS and probe_ok(head, yhead, y0)
-    out = np.empty((1, 1), dtype=object)
-    out[0, 0] = (x0, y0, bool(raw))
-    return out
-
-
 def _accept_raw(S: Array, x0: Array, y0: float) -> Moments | None:
     """The raw sums as :class:`Moments` when the in-memory rule accepts them (finite, and
     every column's r² = 1 + μ²/σ² ≤ RAW_RATIO, as :func:`descend.problems.stats.moments`
@@ -436,35 +422,28 @@ def moments_dask(
     checkpoint needs it). ``progress(done, total)`` is called as chunks finish (counting again
     from 0 for a second pass).
     """
-    da = _da()
     X, y = _align(X, y)
     n = X.shape[0]
+    head, yhead = _compute(X[:PROBE_ROWS], y[:PROBE_ROWS])
+    head, yhead = np.asarray(head, dtype=np.float64), np.asarray(yhead, dtype=np.float64)
+    x0, y0 = head[0].copy(), float(yhead[0])
+    with np.errstate(all="ignore"):
+        raw = n > PROBE_ROWS and probe_ok(head, yhead, y0)
     large = X.size >= _fused.MIN_ENTRIES  # the kernels' size rule, for the whole X
-    # the probe of the first rows is a task of the first pass's own graph (it shares the
-    # first chunk's read, and a distributed scheduler is asked once, not twice); every chunk
-    # task takes its (x₀, y₀, raw) and returns it beside the sums
-    probe = da.map_blocks(_probe, X[:PROBE_ROWS].rechunk({0: -1}),
-                          y[:PROBE_ROWS, None].rechunk({0: -1}), n, dtype=object,
-                          chunks=((1,), (1,)), meta=np.empty((0, 0), dtype=object))  # fmt: skip
 
-    def one_pass(shift: tuple[Array, float] | None, fingerprint: bool) -> list[Any]:
-        """Each chunk's (sums, digest, (x₀, y₀, raw)): routed by the probe, or (shift given)
-        the shifted sums for that shift."""
-
-        def block(xb: Array, yb: Array, pb: Any = None, block_info: Any = None) -> Any:
-            x0, y0, raw = pb[0, 0] if shift is None else (*shift, False)
+    def one_pass(raw: bool, fingerprint: bool) -> list[tuple[Array, str | None]]:
+        def block(xb: Array, yb: Array, block_info: Any = None) -> NDArray[np.object_]:
             out = np.empty((1, 1), dtype=object)
             i = int(block_info[0]["chunk-location"][0]) if block_info else 0
-            out[0, 0] = (*_chunk_scatter(xb, yb, x0, y0, i, fingerprint, raw, large),
-                         (x0, y0, raw))  # fmt: skip
+            out[0, 0] = _chunk_scatter(xb, yb, x0, y0, i, fingerprint, raw, large)
             return out
 
         # one task per chunk, X's and y's blocks as they are (no copy): a blockwise graph,
         # optimised like every other graph sent to the scheduler (a chunk's key always names
         # the same task), in which a task that reads the chunk feeds both
-        args = (X, y[:, None]) if shift is not None else (X, y[:, None], probe)
-        res = da.map_blocks(block, *args, dtype=object, chunks=((1,) * X.numblocks[0], (1,)),
-                            meta=np.empty((0, 0), dtype=object))  # fmt: skip
+        res = _da().map_blocks(block, X, y[:, None], dtype=object,
+                               chunks=((1,) * X.numblocks[0], (1,)),
+                               meta=np.empty((0, 0), dtype=object))  # fmt: skip
         parts = list(res.to_delayed().ravel())
         # one BLAS thread per call for the whole pass, limited here, where the pass runs: the
         # chunks' own limits (raw_scatter's) then only join it. Limited from the threaded
@@ -474,12 +453,11 @@ def moments_dask(
         with blas.one_blas_thread():
             return [p[0, 0] for p in _compute_chunks(parts, progress=progress)]  # small
 
-    done = one_pass(None, fingerprint)
-    x0, y0, raw = done[0][2]
+    done = one_pass(raw, fingerprint)
     S = np.asarray(_add(*[np.asarray(p[0]) for p in done]))
     moments = _accept_raw(S, x0, y0) if raw else None
     if moments is None:
-        shifted = one_pass((x0, y0), False) if raw else done
+        shifted = one_pass(False, False) if raw else done
         S = np.asarray(_add(*[np.asarray(p[0]) for p in shifted]))
         moments = Moments.from_scatter(S, x0, y0)
     if not fingerprint:
