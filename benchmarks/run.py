@@ -801,7 +801,7 @@ def minibatch_markdown(b: dict[str, Any]) -> list[str]:
             f"**{dt['ratio']:.2f}×**.",
         ]
     for bz in b.get("busy", []):
-        threads = "the libraries' default threads" if bz["threads"] == "default" else "the suite's"
+        threads = "the libraries' default" if bz["threads"] == "default" else "the suite's"
         lines += [
             "",
             f"Beside {bz['busy']} spinning processes, at {threads} thread setting (one "
