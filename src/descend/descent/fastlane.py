@@ -87,8 +87,7 @@ class Pass:
     grad_low: float
     last_low: int
     low_gap: int
-    #: (k, low_gap) at each new 1 % low of ‖∇L‖ in the pass
-    #: the rising counter after the pass (full batch)
+    #: the rising counter after the pass
     rising: int = 0
 
 

@@ -874,6 +874,17 @@ class Descent:
             loss, gnorm = self.loss, self.last_gnorm
             pending, base = [], prev_grad
 
+        def end_epoch() -> bool:  # a mini-batch epoch's end (its rules); True: the run stopped
+            nonlocal at_boundary
+            save(state=False)
+            self._end_epoch(self.theta)
+            load()
+            at_boundary = True
+            if self.stop_reason is None:
+                return False
+            save()
+            return True
+
         try:
             while made < n:
                 if k >= max_steps:
@@ -962,12 +973,7 @@ class Descent:
                             prev_loss = loss
                             if k % steps_per_epoch == 0:  # the epoch's end: as in the body
                                 at_boundary = False
-                                save(state=False)
-                                self._end_epoch(self.theta)
-                                load()
-                                at_boundary = True
-                                if self.stop_reason is not None:
-                                    save()
+                                if end_epoch():
                                     stopped = True
                                     break
                         if stopped:
@@ -1122,15 +1128,9 @@ class Descent:
                         self.stop("interrupted", f"stopped by the callback at step {k}")
                         stopped = True
                         break
-                    if epoch_end:
-                        save(state=False)
-                        self._end_epoch(self.theta)
-                        load()
-                        at_boundary = True
-                        if self.stop_reason is not None:
-                            save()
-                            stopped = True
-                            break
+                    if epoch_end and end_epoch():
+                        stopped = True
+                        break
                     at_boundary = True
                 if stopped:
                     break
