@@ -33,6 +33,10 @@ entries; ``DESCEND_NUMBA=0`` turns them off. They are compiled once and cached o
 docs/benchmarks.md) — against 10–20 ms saved per fit at 10⁶×10. Paid silently by the first fit
 of every process, that would make a one-fit process (the command line, a joblib worker) slower,
 not faster; a session that fits large data repeatedly calls :func:`prepare` once.
+
+The same switch turns on the loop's compiled full-batch pass for small linear least squares
+(:mod:`descend.problems.fused_steps`, compiled on its first use), whose iterates are the NumPy
+pass's to rounding, not bit for bit; :func:`switched` turns both on or off for one block.
 """
 
 from __future__ import annotations
