@@ -265,3 +265,15 @@ def test_the_state_after_a_fit_is_the_rules(rng):
     assert (la.step, la.lr) == (lb.step, lb.lr)
     for xa, xb in ((sa.m, sb.m), (sa.v, sb.v)):
         np.testing.assert_allclose(xb, xa, rtol=1e-9, atol=1e-12 * np.abs(xa).max())
+
+
+def test_underflow_not_ignored_takes_the_numpy_pass(rng):
+    """An underflow leaves every value finite, so the compiled pass could not report it: with
+    ``np.errstate(under=...)`` other than "ignore" there is no route (the NumPy pass runs)."""
+    X, y = _data(rng, 50, 2)
+    objective = ds.objective(X, y)
+    rule = optim.get("momentum", 0.01).fused()
+    with fused.switched(True):
+        assert fastlane.compiled_route(objective, rule) is not None
+        with np.errstate(under="warn"):
+            assert fastlane.compiled_route(objective, rule) is None

@@ -241,9 +241,12 @@ class Route:
 def compiled_route(objective: Any, rule: Any) -> Route | None:
     """The compiled pass's :class:`Route` for ``objective`` and the in-place rule ``rule``, or
     None where the NumPy pass runs: kernels not opted in (:func:`fused_steps.enabled`), a rule
-    other than gd, momentum, Nesterov or Adam, a rate that is not fixed, or an objective that
-    does not declare :meth:`~descend.problems.objective.Objective.dense_least_squares`."""
+    other than gd, momentum, Nesterov or Adam, a rate that is not fixed, underflow not ignored
+    in the caller's floating-point settings, or an objective that does not declare
+    :meth:`~descend.problems.objective.Objective.dense_least_squares`."""
     if rule.fixed is None or rule.kind not in fused_steps.KINDS or not fused_steps.enabled():
+        return None
+    if np.geterr()["under"] != "ignore":  # an underflow leaves no trace the pass could test
         return None
     arrays = objective.dense_least_squares()
     if arrays is None:
@@ -253,8 +256,8 @@ def compiled_route(objective: Any, rule: Any) -> Route | None:
     constants = (float(con[0]), 0.0, 0.0) if len(con) == 1 else (0.0, 0.0, 0.0)
     if rule.kind == "adam":
         constants = (float(con[0]), float(con[1]), float(con[2]))
-    return Route(fused_steps.steps(), np.ascontiguousarray(Z.T), y, fused_steps.KINDS[rule.kind],
-                 constants, float(rule.fixed), rule)  # fmt: skip
+    return Route(fused_steps.steps(), np.ascontiguousarray(Z.T), np.ascontiguousarray(y),
+                 fused_steps.KINDS[rule.kind], constants, float(rule.fixed), rule)  # fmt: skip
 
 
 def compiled_pass(
@@ -295,11 +298,9 @@ def compiled_pass(
     below the body's (a new low must clear its rounding), so no stall is passed over.
 
     None (the caller rewinds the rule and the full body makes the chunk): a value was not
-    finite (so a floating-point error may have occurred; no flags are read), underflow is not
-    ignored in the caller's settings (it leaves no trace to test), or the kernel raised.
+    finite (so a floating-point error may have occurred; no flags are read), or the kernel
+    raised.
     """
-    if np.geterr()["under"] != "ignore":
-        return None
     rule = route.rule
     bufs = rule.bufs
     p = theta.shape[0]
