@@ -277,3 +277,21 @@ def test_underflow_not_ignored_takes_the_numpy_pass(rng):
         assert fastlane.compiled_route(objective, rule) is not None
         with np.errstate(under="warn"):
             assert fastlane.compiled_route(objective, rule) is None
+
+
+@pytest.mark.parametrize("case", ["fortran", "poly"])
+def test_fortran_designs_and_polynomials_take_the_compiled_pass(rng, case):
+    """A Fortran-ordered design (Zᵗ is then a view, no copy) and a polynomial's design (the
+    same bound closure) declare their arrays and step as the NumPy pass does, to rounding."""
+    X, y = _data(rng, 150, 1 if case == "poly" else 3)
+    if case == "poly":
+        objective = ds.objective(X, y, model="poly:3")
+    else:
+        objective = ds.objective(X, y)
+        objective.Z = np.asfortranarray(objective.Z)
+    assert objective.dense_least_squares() is not None
+    theta0 = objective.model.init_params(rng)
+    (a, _, _), (b, _, _) = _both(objective, "momentum", 0.005, theta0, 200, record=False)
+    assert a.q == b.q == 200
+    np.testing.assert_allclose(b.losses, a.losses, rtol=1e-12)
+    np.testing.assert_allclose(b.theta, a.theta, rtol=1e-12, atol=1e-12 * np.abs(a.theta).max())
