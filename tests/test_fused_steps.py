@@ -15,7 +15,7 @@ import pytest
 
 import descend as ds
 from descend.descent import fastlane, optim
-from descend.problems import fused, fused_steps
+from descend.problems import fused
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.timeout(300)
@@ -171,7 +171,7 @@ def test_the_compiled_pass_is_taken_only_when_opted_in(rng, monkeypatch):
     with fused.switched(True):
         assert fastlane.compiled_route(objective, rule) is not None
         monkeypatch.setenv(fused.ENV, "0")
-        assert not fused_steps.enabled()
+        assert not fused.enabled()
         assert fastlane.compiled_route(objective, rule) is None
         with_zero = ds.fit(X, y, optimizer="momentum", learning_rate=0.01, max_steps=500)
     monkeypatch.delenv(fused.ENV)

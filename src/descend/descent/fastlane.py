@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from descend.problems import fused_steps
+from descend.problems import fused, fused_steps
 
 Array = NDArray[np.float64]
 
@@ -240,11 +240,12 @@ class Route:
 
 def compiled_route(objective: Any, rule: Any) -> Route | None:
     """The compiled pass's :class:`Route` for ``objective`` and the in-place rule ``rule``, or
-    None where the NumPy pass runs: kernels not opted in (:func:`fused_steps.enabled`), a rule
-    other than gd, momentum, Nesterov or Adam, a rate that is not fixed, underflow not ignored
-    in the caller's floating-point settings, or an objective that does not declare
+    None where the NumPy pass runs: kernels not opted in
+    (:func:`~descend.problems.fused.enabled`), a rule other than gd, momentum, Nesterov or
+    Adam, a rate that is not fixed, underflow not ignored in the caller's floating-point
+    settings, or an objective that does not declare
     :meth:`~descend.problems.objective.Objective.dense_least_squares`."""
-    if rule.fixed is None or rule.kind not in fused_steps.KINDS or not fused_steps.enabled():
+    if rule.fixed is None or rule.kind not in fused_steps.KINDS or not fused.enabled():
         return None
     if np.geterr()["under"] != "ignore":  # an underflow leaves no trace the pass could test
         return None

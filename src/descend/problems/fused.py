@@ -35,8 +35,9 @@ of every process, that would make a one-fit process (the command line, a joblib 
 not faster; a session that fits large data repeatedly calls :func:`prepare` once.
 
 The same switch turns on the loop's compiled full-batch pass for small linear least squares
-(:mod:`descend.problems.fused_steps`, compiled on its first use), whose iterates are the NumPy
-pass's to rounding, not bit for bit; :func:`switched` turns both on or off for one block.
+(:mod:`descend.problems.fused_steps`, loaded with the others: a few tenths of a second more),
+whose iterates are the NumPy pass's to rounding, not bit for bit; :func:`switched` turns both
+on or off for one block.
 """
 
 from __future__ import annotations
@@ -121,6 +122,9 @@ def _load() -> bool:
     if not _KERNEL:
         try:
             _KERNEL.append(_compile())
+            from descend.problems import fused_steps
+
+            fused_steps.warm()  # the loop's compiled pass, loaded here rather than in a fit
         except ImportError as err:
             _KERNEL.append(None)
             warnings.warn(

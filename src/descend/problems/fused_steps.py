@@ -11,15 +11,16 @@ with θ = (w, b) (k + 1 entries), which a data objective declares by
 :meth:`~descend.problems.objective.Objective.dense_least_squares`, and the rules gd, momentum,
 Nesterov momentum and Adam at a fixed rate η (the update equations of
 :class:`descend.descent.optim.Fused`). Both products read a transposed copy Zᵗ of shape
-(k, n), made once per pass, along its rows: ŷ = Σ_a w_a·Zᵗ[a] is k vector multiply-adds, and
-each ∂L/∂w_a a dot product over contiguous memory.
+(k, n), made once per ``Descent.run`` call, along its rows: ŷ = Σ_a w_a·Zᵗ[a] is k vector
+multiply-adds, and each ∂L/∂w_a a dot product over contiguous memory.
 
-The stopping tests are the NumPy pass's, in its order, and the state after the steps is the
-one it leaves (θ, the lowest-loss θ, the gradient's 1 % lows, the rising and still counters,
-the rule's buffers). The arithmetic is not in NumPy's order (the compiler may reassociate the
-sums and contract multiply-adds), so the iterates are the NumPy pass's **to rounding, not bit
-for bit** (a relative difference of ~1e-15 per step; the tests ask for 1e-12 over hundreds
-of steps), and a stopping test that a step meets within rounding may be met one step apart.
+The stopping tests are the NumPy pass's, in its order (the stall's finer: see
+:func:`_steps`), and the state after the steps is the one it leaves (θ, the lowest-loss θ,
+the gradient's 1 % lows, the rising and calm counters, the rule's buffers). The arithmetic is
+not in NumPy's order (the compiler may reassociate the sums and contract multiply-adds), so
+the iterates are the NumPy pass's **to rounding, not bit for bit** (a relative difference of
+~1e-15 per step; the tests ask for 1e-12 over hundreds of steps), and a stop decided by
+rounding noise — a stall at the rounding floor — may come at another step.
 
 No floating-point flags are read: a pass in which any loss, gradient norm, step size, θ or
 buffer is not finite reports it (status 1), and the caller makes the chunk again through
@@ -29,7 +30,8 @@ ignored.
 
 The kernel is opt-in with the statistics kernels (:func:`descend.problems.fused.enabled`:
 after :func:`~descend.problems.fused.prepare`, or with ``DESCEND_NUMBA=1``; never with
-``DESCEND_NUMBA=0``); it is compiled on first use and cached on disk.
+``DESCEND_NUMBA=0``; the caller, :func:`descend.descent.fastlane.compiled_route`, reads the
+switch); it is compiled once, cached on disk, and loaded by ``prepare`` (:func:`warm`).
 """
 
 from __future__ import annotations
@@ -39,9 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from descend.problems import fused
-
-__all__ = ["KINDS", "enabled", "steps"]
+__all__ = ["KINDS", "steps", "warm"]
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -51,15 +51,9 @@ KINDS: dict[str, int] = {"gd": 0, "momentum": 1, "nesterov": 2, "adam": 3}
 _STEPS: list[Any] = []
 
 
-def enabled() -> bool:
-    """Whether the compiled pass is used: the statistics kernels' switch
-    (:func:`descend.problems.fused.enabled`)."""
-    return fused.enabled()
-
-
 def steps() -> Any:
-    """The compiled pass (Numba imported, and its cache loaded or compiled, on first use);
-    call only when :func:`enabled`. Its arguments and results: :func:`_steps`."""
+    """The compiled pass (Numba imported on first use; the cache is loaded, or the kernel
+    compiled, on its first call: :func:`warm`). Its arguments and results: :func:`_steps`."""
     if not _STEPS:
         import numba
 
@@ -68,6 +62,18 @@ def steps() -> Any:
         jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
         _STEPS.append(jit(_steps))
     return _STEPS[0]
+
+
+def warm() -> None:
+    """Load (or compile) the kernel for the argument types the loop passes, by one call that
+    makes no step: what :func:`descend.problems.fused.prepare` calls, so that a session pays
+    for it there (a few tenths of a second from the disk cache) and not in its first fit."""
+    z = np.zeros(1)
+    n2 = np.zeros((1, 1))
+    steps()(n2, z, np.zeros(2), np.zeros(2), 0, 0.0, 0, 0.0, 0.0, 0.0, z, z, 0,
+            np.zeros((0, 2)), 0, 0, 0.0, 0.0, 0, 0, 0.0, 0.0, False, 0.0, 0.0, 0.0, 0, 0,
+            0.0, 1, 0.0, 1, 0.0, z, z, z, np.zeros((0, 2)), np.zeros(2),
+            np.zeros(8, dtype=np.int64))  # fmt: skip
 
 
 def _steps(
