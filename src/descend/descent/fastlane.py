@@ -113,6 +113,8 @@ def full_batch_pass(
     blow: float,
     floor: float,
     hit_c: float | None,
+    dist_c: float,
+    theta_floor: float,
     certificate: Any,
     hit_level: float,
     prev_loss: float,
@@ -128,6 +130,8 @@ def full_batch_pass(
 
     ``u``: gradient descent's update buffer (u = −η·g into it), None for the other rules
     (``apply(g, η)``). ``params``/``i``: the record's θ path and θ_k's row, or None.
+    ``dist_c``, ``theta_floor``: (1 + 10⁻⁹)·μ·tol and ε·‖θ₀‖ (the distance bound's cheap test
+    ‖g‖ ≤ dist_c·max(‖θ‖, theta_floor), widened past its rounding; ignored without μ).
     ``hit_c``: 2μ·tol where μ is known, else None (stationary: ‖g‖ ≤ ``hit_level``, which is
     gtol·‖g₀‖, or 0 when gtol ≤ 0). Where μ is known, a step that passes the cheap test
     ‖g‖² ≤ hit_c·max(floor, |L|) is given to ``certificate`` (L, ‖g‖, θ ↦ the certificate or
@@ -171,7 +175,13 @@ def full_batch_pass(
                 if floor > scale:
                     scale = floor
                 if mu_known:
-                    if gnorm * gnorm <= c * scale and certificate(loss, gnorm, theta) is not None:
+                    # the certificate's two bounds, each first as a cheap necessary test (the
+                    # distance one with a margin over its rounding), then the run's own decision
+                    if (
+                        gnorm * gnorm <= c * scale
+                        and gnorm <= dist_c * max(sqrt(float(theta.dot(theta))), theta_floor)
+                        and certificate(loss, gnorm, theta) is not None
+                    ):
                         break  # the certificate holds: the full body stops there
                 elif gnorm <= hit_level:
                     break  # stationary

@@ -829,6 +829,8 @@ class Descent:
             and (defer or not full_batch)
         )
         hit_c = None if mu is None else 2.0 * mu * tol  # the certificate's test: ‖g‖² ≤ hit_c·s
+        # and ‖g‖ ≤ dist_c·‖θ‖, widened past rounding (no test where μ·tol is near underflow)
+        dist_c = 0.0 if mu is None else (1.0 + 1e-9) * mu * tol if mu * tol > 1e-280 else math.inf
 
         def settle() -> None:  # flips: consecutive reversals up to the last gradient
             nonlocal flips, pending, base
@@ -918,6 +920,7 @@ class Descent:
                             p = full_batch_pass(
                                 vg, theta, k, m, rates, apply, w, params, i, best_theta,
                                 best_loss, grad_low, last_low, low_gap, blow, floor, hit_c,
+                                dist_c, _EPS * self.theta0_norm,
                                 partial(self._certificate, loss0=loss0),
                                 gtol * grad0 if gtol > 0 else 0.0, prev_loss, rising, calm,
                                 rise_floor * loss0, rise_patience, sqrt_eps, stall_window,
