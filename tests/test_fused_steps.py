@@ -61,7 +61,8 @@ def _both(objective, name: str, lr: float, theta0: np.ndarray, m: int, record: b
             apply = rule.applier(p)
             u = np.zeros(p) if name == "gd" else None
             got = fastlane.full_batch_pass(objective.value_and_grad, *args, rates, apply, u,
-                                           params, 0, **tests)  # fmt: skip
+                                           params, 0, dist_c=0.0, theta_floor=0.0,
+                                           certificate=None, **tests)  # fmt: skip
         assert got is not None
         out.append((got, rule.state(), params))
     return out

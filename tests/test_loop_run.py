@@ -590,6 +590,29 @@ def test_the_fast_lane_ends_like_the_step_loop(monkeypatch, passes, reg, case, k
         assert _handed_over(passes), passes
 
 
+def test_the_fast_lane_keeps_the_long_tail_of_a_fixed_rate_run(monkeypatch, passes, rng):
+    """A noisy, ill-conditioned fit at a fixed rate. For thousands of steps before it is
+    certified, the excess bound ‖g‖²/(2μ) ≤ tol·|L| holds but not the distance bound
+    ‖g‖/μ ≤ tol·‖θ‖ that the certificate also needs, and the loss is still (it moves by less
+    than √ε relative) while ‖∇L‖ keeps setting new lows — no rule fires. The passes apply the
+    rules' own tests there (the run's certificate; the stall's quiet gradient), so they make
+    those steps (each chunk but the last whole) instead of handing every chunk to the full
+    body — and the run is the reference's, bit for bit."""
+    X = rng.normal(size=(60, 3)) @ np.array([[1.0, 0.9, 0.0], [0.0, 0.2, 0.3], [0.0, 0.0, 1.0]])
+    y = X @ [1.5, -2.0, 0.5] + 1.0 + 2.0 * rng.normal(size=60)
+    new, old = _both(monkeypatch, lambda: ds.fit(X, y, learning_rate=0.05, max_steps=30_000))
+    _same(new, old)
+    assert new.stop_reason == "converged", new.message
+    mu, tol, h = new.certificate.mu, new.settings["tol"], new.history
+    excess = np.nonzero(h.grad_norm**2 <= 2.0 * mu * tol * np.abs(h.loss))[0]
+    assert excess.size and excess[0] < new.n_steps - 2000  # the stretch this test is about
+    change = np.abs(np.diff(h.loss)) / np.abs(h.loss[1:])
+    assert np.count_nonzero(change <= np.sqrt(np.finfo(float).eps)) > 2000  # still steps
+    made = [(m, q) for kind, m, q in passes if kind == "full"]
+    assert made and all(q == m for m, q in made[:-1]), made
+    assert made[-1][1] < made[-1][0]  # the last pass stops before the certified step
+
+
 @pytest.mark.filterwarnings("ignore")
 def test_the_fast_lane_stops_at_stationarity_like_the_step_loop(monkeypatch, passes):
     """A surface without a certificate: "stationary" inside a pass."""

@@ -12,14 +12,16 @@ record, no callback, ``rise_patience`` ≥ 1, and (full batch) θ of at most
 * :func:`full_batch_pass` makes up to ``m`` full-batch steps keeping only what each step must
   keep (θ, the lowest-loss θ, the gradient's 1 % lows, the gradients for the reversal count,
   the rising counter, the record) and stops *before* a step at which a rule may fire: a loss
-  or gradient norm that is not finite, a loss past the blow-up bound, the converged/stationary
-  test, a rising run of ``rise_patience`` steps, or a run of ``stall_window`` *still* steps
-  (|L_j − L_{j−1}| ≤ √ε·max(|L_j|, ε·|L_0|): every calm step is still, so a stall needs such a
-  run). These tests are the full body's own (the still run bounds the calm run from above),
-  so in the steps the pass makes no rule fires, and its state after them is the full body's
-  state, exactly; the step it stopped before, and the rest of the chunk, are the full body's.
-  The calm counter (calm: still *and* no new low of the loss) is computed after the pass from
-  its losses, vectorised, by :func:`calm_after`; the reversal count is the body's deferred one.
+  or gradient norm that is not finite, a loss past the blow-up bound, the converged test (the
+  certificate, decided by the run itself) or the stationary test, a rising run of
+  ``rise_patience`` steps, or a run of ``stall_window`` *still* steps (|L_j − L_{j−1}| ≤
+  √ε·max(|L_j|, ε·|L_0|): every calm step is still, so a stall needs such a run) ending where
+  the gradient is quiet (the stall rule's own test on the 1 % lows of ‖∇L‖). These
+  tests are the full body's own (the still run bounds the calm run from above), so in the
+  steps the pass makes no rule fires, and its state after them is the full body's state,
+  exactly; the step it stopped before, and the rest of the chunk, are the full body's. The
+  calm counter (calm: still *and* no new low of the loss) is computed after the pass from its
+  losses, vectorised, by :func:`calm_after`; the reversal count is the body's deferred one.
 * :func:`batch_pass` makes mini-batch steps up to the end of the current epoch. A mini-batch
   step has one per-step rule, the divergence guard on the batch loss (non-finite or blown up;
   no rising run), which the pass applies itself at the step; the epoch's end and its rules
@@ -69,8 +71,10 @@ __all__ = [
 FULL_BODY_RULES: dict[str, str] = {
     "_diverge": "the passes stop before a non-finite or blown-up step, a rising run's last",
     "_within_limit": "the full-batch pass stops before a rising run's rise_patience-th step",
-    "_settled": "the full-batch pass stops before a step that passes the test before it",
-    "_stall": "the full-batch pass stops before a still run's stall_window-th step",
+    "_settled": "the full-batch pass stops before a step whose certificate holds (the run's "
+    "_certificate decides) or that passes the stationary test",
+    "_stall": "the full-batch pass stops before a still run's stall_window-th step (or a later "
+    "one) where the gradient is quiet",
     "_budget_message": "the chunk never passes max_steps",
     "_screen": "off (validation, separation, smoothing)",
     "_next_stage": "off (smoothing)",
@@ -125,6 +129,9 @@ def full_batch_pass(
     blow: float,
     floor: float,
     hit_c: float | None,
+    dist_c: float,
+    theta_floor: float,
+    certificate: Any,
     hit_level: float,
     prev_loss: float,
     rising: int,
@@ -139,15 +146,24 @@ def full_batch_pass(
 
     ``u``: gradient descent's update buffer (u = −η·g into it), None for the other rules
     (``apply(g, η)``). ``params``/``i``: the record's θ path and θ_k's row, or None.
-    ``hit_c``: 2μ·tol where μ is known (converged: ‖g‖² ≤ hit_c·max(floor, |L|)), else None
-    (stationary: ‖g‖ ≤ ``hit_level``, which is gtol·‖g₀‖, or 0 when gtol ≤ 0).
+    ``dist_c``, ``theta_floor``: (1 + 10⁻⁹)·μ·tol and ε·‖θ₀‖ (the distance bound's cheap test
+    ‖g‖ ≤ dist_c·max(‖θ‖, theta_floor), widened past its rounding; ignored without μ).
+    ``hit_c``: 2μ·tol where μ is known, else None (stationary: ‖g‖ ≤ ``hit_level``, which is
+    gtol·‖g₀‖, or 0 when gtol ≤ 0). Where μ is known, a step that passes the cheap test
+    ‖g‖² ≤ hit_c·max(floor, |L|) is given to ``certificate`` (L, ‖g‖, θ ↦ the certificate or
+    None: the run's own converged decision, ``Descent._certificate``): the pass stops before
+    the step only where it holds. The cheap test alone bounds the excess loss; the certificate
+    also needs the distance bound ‖g‖/μ ≤ tol·‖θ‖, which on a long fixed-rate run fails for
+    thousands of steps after the excess bound holds — each of them a full-body step when the
+    pass stopped at the cheap test.
     ``prev_loss``, ``rising``, ``still``: the previous loss, the rising counter and the calm
     counter before θ_k (a bound on the run of still steps); ``rise_level`` = rise_floor·L_0.
 
     The pass stops before a step where a rule may fire: a loss or gradient norm that is not
-    finite, a loss past ``blow``, the converged/stationary test, a rising run of
+    finite, a loss past ``blow``, a holding certificate or the stationary test, a rising run of
     ``rise_patience`` steps, a run of ``stall_window`` still steps (|L_j − L_{j−1}| ≤
-    √ε·max(|L_j|, ``floor``), which every calm step is). So no rule fires in the steps it makes.
+    √ε·max(|L_j|, ``floor``), which every calm step is) at a quiet gradient. So no rule fires
+    in the steps it makes.
     """
     errors: list[str] = []
     modes: Any = {key: "ignore" if v == "ignore" else "call" for key, v in np.geterr().items()}
@@ -175,16 +191,28 @@ def full_batch_pass(
                 if floor > scale:
                     scale = floor
                 if mu_known:
-                    if gnorm * gnorm <= c * scale:
-                        break  # the certificate may hold
+                    # the certificate's two bounds, each first as a cheap necessary test (the
+                    # distance one with a margin over its rounding), then the run's own decision
+                    if (
+                        gnorm * gnorm <= c * scale
+                        and gnorm <= dist_c * max(sqrt(float(theta.dot(theta))), theta_floor)
+                        and certificate(loss, gnorm, theta) is not None
+                    ):
+                        break  # the certificate holds: the full body stops there
                 elif gnorm <= hit_level:
                     break  # stationary
                 # a stall needs `stall_window` calm steps, each one still (this test) and
-                # without a new low: a run of still steps that long goes to the full body
+                # without a new low, and a quiet gradient (no new 1 % low of ‖∇L‖ for
+                # `stall_window` steps and for three times the gap between its last two lows,
+                # this step's low counted): a still run that long with a quiet gradient goes
+                # to the full body; a gradient still setting lows is slow, steady progress
                 if abs(loss - prev_loss) <= sqrt_eps * scale:
                     still += 1
                     if still >= stall_window:
-                        break
+                        s = k + j
+                        last, gap = (s, s - last_low) if gnorm < low_mark else (last_low, low_gap)
+                        if s - last >= stall_window and s - last >= 3 * gap:
+                            break
                 else:
                     still = 0
                 if loss > prev_loss and loss > rise_level:  # rising (the full body's test)

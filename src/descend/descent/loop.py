@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -835,6 +836,8 @@ class Descent:
             and (defer or not full_batch)
         )
         hit_c = None if mu is None else 2.0 * mu * tol  # the certificate's test: ‖g‖² ≤ hit_c·s
+        # and ‖g‖ ≤ dist_c·‖θ‖, widened past rounding (no test where μ·tol is near underflow)
+        dist_c = 0.0 if mu is None else (1.0 + 1e-9) * mu * tol if mu * tol > 1e-280 else math.inf
         # the compiled full-batch pass (opt-in: problems/fused_steps.py), made on first use
         route: Any = None
         routed = not (lane and full_batch)
@@ -938,6 +941,8 @@ class Descent:
                                 p = full_batch_pass(
                                     vg, theta, k, m, rates, apply, w, params, i, best_theta,
                                     best_loss, grad_low, last_low, low_gap, blow, floor, hit_c,
+                                    dist_c, _EPS * self.theta0_norm,
+                                    partial(self._certificate, loss0=loss0),
                                     gtol * grad0 if gtol > 0 else 0.0, prev_loss, rising, calm,
                                     rise_floor * loss0, rise_patience, sqrt_eps, stall_window,
                                 )  # fmt: skip
@@ -1322,10 +1327,8 @@ class Descent:
             size, floor = abs(loss), _EPS * abs(self.loss0 or 0.0)
             if gnorm * gnorm > 2.0 * mu * self.tol * (floor if floor > size else size):
                 return False
-            cert = certify(
-                loss, gnorm, mu, self.certificate_method, float(np.linalg.norm(self.theta))
-            )
-            if cert is not None and cert.holds(self.tol, self.loss0 or 0.0, self.theta0_norm):
+            cert = self._certificate(loss, gnorm, self.theta, self.loss0 or 0.0)
+            if cert is not None:
                 self.certificate = cert
                 self.stop(
                     "converged",
@@ -1346,6 +1349,18 @@ class Descent:
             )
             return True
         return False
+
+    def _certificate(
+        self, loss: float, gnorm: float, theta: Array, loss0: float
+    ) -> Certificate | None:
+        """The certificate at θ (loss L, gradient norm ‖g‖; L₀ the first loss) where it holds
+        at ``tol``, else None: the converged rule's decision, made here for the full body and
+        the fast lane."""
+        assert self.mu is not None
+        cert = certify(loss, gnorm, self.mu, self.certificate_method, float(np.linalg.norm(theta)))
+        if cert is not None and cert.holds(self.tol, loss0, self.theta0_norm):
+            return cert
+        return None
 
     #: how μ is known, for the certificate
     certificate_method = (
