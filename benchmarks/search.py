@@ -7,7 +7,10 @@ process at one BLAS thread and at the default, each on the quiet machine and wit
 background processes that the benchmark starts and stops itself (the issue's busy machine).
 Reported: the time ratio, each search's best score and setting, the cross-validated score of
 ordinary least squares (LinearRegression: the best a linear model can score here, an outside
-reference) and how each of GDRegressor's candidates stopped on the full data.
+reference) and how each of GDRegressor's candidates stopped on the full data. Beside them, where
+Numba is installed, the GD search with the opt-in compiled kernels on
+(:func:`descend.problems.fused.switched`; the loop's compiled full-batch pass), interleaved; the
+other GD timings run inside ``switched(False)``, the default route.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ def search(
     from threadpoolctl import threadpool_limits
 
     from benchmarks.stats_pass import background
+    from descend.problems import fused
 
     X, y, gd, sgd = _searches(200 if quick else None)
     if quick:  # smoke test: fewer rows, a low step limit
@@ -54,6 +58,11 @@ def search(
     repeat = 1 if quick else 3
     out: dict[str, Any] = {"load_start": os.getloadavg(), "cases": []}
     out["ols_score"] = float(cross_val_score(LinearRegression(), X, y).mean())
+    compiled = fused.available()
+    if compiled:
+        with fused.switched(True), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clone(gd).fit(X, y)  # the kernel loaded (or compiled) before timing
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the estimators warn when a rate hits its step limit
         out["stops"] = [
@@ -65,22 +74,31 @@ def search(
             for busy in busy_settings:
                 with background(busy), threadpool_limits(limits=threads or os.cpu_count()):
                     load = os.getloadavg()[0]
-                    t_gd, t_sgd = [], []
+                    t_gd, t_sgd, t_comp = [], [], []
                     for _ in range(repeat):
                         a, b = clone(gd), clone(sgd)
-                        t0 = time.perf_counter()
-                        a.fit(X, y)
-                        t_gd.append(time.perf_counter() - t0)
+                        with fused.switched(False):  # the default route
+                            t0 = time.perf_counter()
+                            a.fit(X, y)
+                            t_gd.append(time.perf_counter() - t0)
                         t0 = time.perf_counter()
                         b.fit(X, y)
                         t_sgd.append(time.perf_counter() - t0)
+                        if compiled:  # the opt-in compiled kernels on
+                            with fused.switched(True):
+                                t0 = time.perf_counter()
+                                clone(gd).fit(X, y)
+                                t_comp.append(time.perf_counter() - t0)
                 ratios = [p / q for p, q in zip(t_gd, t_sgd, strict=True)]
+                comp = [p / q for p, q in zip(t_comp, t_sgd, strict=False)]
                 out["cases"].append({
                     "threads": threads or "default", "busy": busy, "load": load,
                     "gd_s": min(t_gd), "sgd_s": min(t_sgd), "ratio": statistics.median(ratios),
                     "gd_best": float(a.best_score_),
                     "gd_params": str(a.best_params_["learning_rate"]),
                     "sgd_best": float(b.best_score_), "sgd_params": str(b.best_params_["eta0"]),
+                    "gd_compiled_s": min(t_comp) if t_comp else None,
+                    "ratio_compiled": statistics.median(comp) if comp else None,
                 })  # fmt: skip
     out["load_end"] = os.getloadavg()
     return out
@@ -109,20 +127,25 @@ def to_markdown(s: dict[str, Any]) -> list[str]:
         f"`GridSearchCV(GDRegressor(), {{'learning_rate': [{grid}]}})` and "
         f"`GridSearchCV(SGDRegressor(), {{'eta0': {SGD_GRID}}})` on diabetes (5-fold), timed "
         "interleaved; ratio = median of the per-repeat GD ÷ SGD times; busy = spinning background "
-        "processes the benchmark started, load = the 1-minute load average when the case began. "
+        "processes the benchmark started, load = the 1-minute load average when the case began; "
+        "compiled = the GD search with the opt-in compiled kernels on (`fused.switched(True)`, "
+        "timed interleaved with the others), its fastest time and median ratio to SGD. "
         "Cross-validated score of "
         f"ordinary least squares (LinearRegression): {s['ols_score']:.4f}. Load average "
         f"{la[0]:.2f} before, {lb[0]:.2f} after.",
         "",
         "| threads | busy | load | GD search s | SGD search s | GD ÷ SGD | GD best (setting) "
-        "| SGD best (eta0) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| SGD best (eta0) | compiled s | compiled ÷ SGD |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in s["cases"]:
+        cs, cr = c.get("gd_compiled_s"), c.get("ratio_compiled")
+        comp = "— | —" if cs is None or cr is None else f"{cs:.2f} | {cr:.1f}×"
         lines.append(
             f"| {c['threads']} | {c['busy']} | {c['load']:.1f} | {c['gd_s']:.2f} | "
             f"{c['sgd_s']:.2f} | **{c['ratio']:.1f}×** | "
-            f"{c['gd_best']:.4f} ({c['gd_params']}) | {c['sgd_best']:.4f} ({c['sgd_params']}) |"
+            f"{c['gd_best']:.4f} ({c['gd_params']}) | {c['sgd_best']:.4f} ({c['sgd_params']}) | "
+            f"{comp} |"
         )
     stops = "; ".join(
         f"{r['learning_rate']}: {r['stop_reason']} after {r['steps']:,} steps" for r in s["stops"]

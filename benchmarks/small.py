@@ -13,6 +13,10 @@ BLAS thread and at the library default, with the load average before and after. 
 the same ``ds.fit`` through the step-by-step loop that ``Descent.run`` replaced
 (:func:`benchmarks.loop_reference.reference_run`, one ``step()`` per iteration; the same
 objective), interleaved too: what the chunked loop gained, measured in the same conditions.
+And, for full batches where Numba is installed, the same ``ds.fit`` with the opt-in compiled
+kernels on (:func:`descend.problems.fused.switched`: the compiled full-batch pass of
+:mod:`descend.problems.fused_steps`), interleaved as well; every other timing runs inside
+``switched(False)``, the default route, whatever the process opted into.
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ def _case(X: Any, y: Any, rule: str, batch: int | None, steps: int, repeat: int)
     import descend as ds
     from benchmarks.loop_reference import reference_run
     from descend.descent.loop import Descent
+    from descend.problems import fused
 
     lr = RULES[rule]
 
@@ -99,21 +104,34 @@ def _case(X: Any, y: Any, rule: str, batch: int | None, steps: int, repeat: int)
         return ds.fit(X, y, optimizer=rule, learning_rate=lr, max_steps=steps, tol=0.0,
                       batch_size=batch)  # fmt: skip
 
-    made = len(fit().history)
-    t_fit, t_hand, t_step = [], [], []
+    # the compiled full-batch pass (opt-in): full batch only, where Numba is installed
+    compiled = batch is None and fused.available()
+    with fused.switched(False):  # the default route, whatever this process opted into
+        made = len(fit().history)
+    if compiled:
+        with fused.switched(True):
+            fit()  # the kernel loaded (or compiled) before timing
+    t_fit, t_hand, t_step, t_comp = [], [], [], []
     for _ in range(repeat):  # interleaved: all see the same machine
-        t0 = time.perf_counter()
-        fit()
-        t_fit.append(time.perf_counter() - t0)
+        with fused.switched(False):
+            t0 = time.perf_counter()
+            fit()
+            t_fit.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         hand_loop(X, y, rule, lr, made, batch)
         t_hand.append(time.perf_counter() - t0)
-        with mock.patch.object(Descent, "run", reference_run):
+        with mock.patch.object(Descent, "run", reference_run), fused.switched(False):
             t0 = time.perf_counter()
             fit()
             t_step.append(time.perf_counter() - t0)
+        if compiled:
+            with fused.switched(True):
+                t0 = time.perf_counter()
+                fit()
+                t_comp.append(time.perf_counter() - t0)
     ratios = [a / b for a, b in zip(t_fit, t_hand, strict=True)]
     step_ratios = [a / b for a, b in zip(t_step, t_hand, strict=True)]
+    comp_ratios = [a / b for a, b in zip(t_comp, t_hand, strict=False)]
     return {
         "rule": rule,
         "batch": batch,
@@ -123,6 +141,9 @@ def _case(X: Any, y: Any, rule: str, batch: int | None, steps: int, repeat: int)
         "ratio_min": min(t_fit) / min(t_hand),
         "ratio_median": statistics.median(ratios),
         "step_loop_ratio_median": statistics.median(step_ratios),
+        # the same fit with the compiled kernels on (None: mini-batch, or no Numba)
+        "compiled_us_per_step": 1e6 * min(t_comp) / made if t_comp else None,
+        "compiled_ratio_median": statistics.median(comp_ratios) if t_comp else None,
     }
 
 
@@ -222,21 +243,25 @@ def to_markdown(s: dict[str, Any]) -> list[str]:
         "per-repeat ratios fit ÷ hand loop (the headline: robust to a busy machine), fastest = "
         "fastest fit ÷ fastest hand loop; step loop = the same median for the same fit through "
         "the step-by-step loop the chunked `Descent.run` replaced (one `step()` per iteration, "
-        "the same objective, interleaved); busy = spinning background processes the benchmark "
-        "started, load = the 1-minute load average when the case began. Load average "
-        f"{la[0]:.2f} before, {lb[0]:.2f} after.",
+        "the same objective, interleaved); compiled = the same fit with the opt-in compiled "
+        "kernels on (`fused.switched(True)`; full batch only: the compiled full-batch pass), its "
+        "fastest µs per step and its median ratio to the hand loop; busy = spinning background "
+        "processes the benchmark started, load = the 1-minute load average when the case began. "
+        f"Load average {la[0]:.2f} before, {lb[0]:.2f} after.",
         "",
         "| data | rule | batch | threads | busy | load | steps | fit µs/step | hand µs/step "
-        "| median | fastest | step loop |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| median | fastest | step loop | compiled µs/step | compiled median |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in s["cases"]:
+        us, ratio = c.get("compiled_us_per_step"), c.get("compiled_ratio_median")
+        comp = "— | —" if us is None or ratio is None else f"{us:.1f} | {ratio:.2f}×"
         lines.append(
             f"| {c['data']} | {c['rule']} | {c['batch'] or 'full'} | {c['threads']} | "
             f"{c['busy']} | {c['load']:.1f} | {c['steps']} | "
             f"{c['descend_us_per_step']:.1f} | {c['hand_us_per_step']:.1f} | "
             f"**{c['ratio_median']:.2f}×** | {c['ratio_min']:.2f}× | "
-            f"{c['step_loop_ratio_median']:.2f}× |"
+            f"{c['step_loop_ratio_median']:.2f}× | {comp} |"
         )
     pg = s.get("playground")
     if pg is not None:

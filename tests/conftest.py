@@ -4,6 +4,16 @@ import pytest
 import descend as ds
 
 
+@pytest.fixture(autouse=True)
+def _kernels_opt_in_per_test(monkeypatch):
+    """A test that opts its process into the compiled kernels (``fused.prepare()``) does so
+    for itself only: later tests see the default route (the loop's reference tests compare
+    it bit for bit with the step-by-step loop)."""
+    from descend.problems import fused
+
+    monkeypatch.setattr(fused, "_OPTED", fused._OPTED.copy())
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A seeded generator so every test is reproducible."""

@@ -40,7 +40,14 @@ from descend.data.encoding import (
     encode_tree,
 )
 from descend.data.samplers import SAMPLINGS, BatchSampler, ChunkSampler, sampler
-from descend.descent.fastlane import batch_pass, calm_after, full_batch_pass
+from descend.descent.fastlane import (
+    MIN_COMPILED,
+    batch_pass,
+    calm_after,
+    compiled_pass,
+    compiled_route,
+    full_batch_pass,
+)
 from descend.descent.history import Recorder
 from descend.descent.linesearch import backtracking
 from descend.descent.optim import Optimizer, state_norms
@@ -831,6 +838,9 @@ class Descent:
         hit_c = None if mu is None else 2.0 * mu * tol  # the certificate's test: ‖g‖² ≤ hit_c·s
         # and ‖g‖ ≤ dist_c·‖θ‖, widened past rounding (no test where μ·tol is near underflow)
         dist_c = 0.0 if mu is None else (1.0 + 1e-9) * mu * tol if mu * tol > 1e-280 else math.inf
+        # the compiled full-batch pass (opt-in: problems/fused_steps.py), made on first use
+        route: Any = None
+        routed = not (lane and full_batch)
 
         def settle() -> None:  # flips: consecutive reversals up to the last gradient
             nonlocal flips, pending, base
@@ -916,15 +926,26 @@ class Descent:
                     w = u if gd else None
                     if full_batch:
                         mark = kernel.mark()
+                        if not routed and m >= MIN_COMPILED:
+                            route, routed = compiled_route(objective, kernel), True
                         try:
-                            p = full_batch_pass(
-                                vg, theta, k, m, rates, apply, w, params, i, best_theta,
-                                best_loss, grad_low, last_low, low_gap, blow, floor, hit_c,
-                                dist_c, _EPS * self.theta0_norm,
-                                partial(self._certificate, loss0=loss0),
-                                gtol * grad0 if gtol > 0 else 0.0, prev_loss, rising, calm,
-                                rise_floor * loss0, rise_patience, sqrt_eps, stall_window,
-                            )  # fmt: skip
+                            if route is not None and m >= MIN_COMPILED:
+                                p = compiled_pass(
+                                    route, theta, k, m, params, i, best_theta, best_loss,
+                                    grad_low, last_low, low_gap, blow, floor, hit_c,
+                                    gtol * grad0 if gtol > 0 else 0.0, prev_loss, rising, calm,
+                                    rise_floor * loss0, rise_patience, sqrt_eps, stall_window,
+                                    stall_tol,
+                                )  # fmt: skip
+                            else:
+                                p = full_batch_pass(
+                                    vg, theta, k, m, rates, apply, w, params, i, best_theta,
+                                    best_loss, grad_low, last_low, low_gap, blow, floor, hit_c,
+                                    dist_c, _EPS * self.theta0_norm,
+                                    partial(self._certificate, loss0=loss0),
+                                    gtol * grad0 if gtol > 0 else 0.0, prev_loss, rising, calm,
+                                    rise_floor * loss0, rise_patience, sqrt_eps, stall_window,
+                                )  # fmt: skip
                         except BaseException:
                             kernel.rewind(mark)
                             raise
@@ -944,8 +965,8 @@ class Descent:
                             grad_low, last_low, low_gap = p.grad_low, p.last_low, p.low_gap
                             pending.extend(p.grads)
                             prev_grad = p.grads[-1]
-                            loss = prev_loss = p.losses[-1]
-                            gnorm, last_lr, rising = p.gnorms[-1], rates[q - 1], p.rising
+                            loss = prev_loss = float(p.losses[-1])
+                            gnorm, last_lr, rising = float(p.gnorms[-1]), rates[q - 1], p.rising
                     else:
                         record = (steps_col, loss_col, gnorm_col, size_col, lr_col)
                         while start < m:  # one pass per epoch (part)

@@ -330,6 +330,10 @@ class FastDataObjective(DataObjective):
             return val, grad
         return super().value_and_grad(theta, rows)
 
+    def dense_least_squares(self) -> tuple[Array, Array] | None:
+        # the full-batch step is the statistics' or the blocked pass's, not Z's closure
+        return None
+
     def value(self, theta: Array, rows: Any = None) -> float:
         theta = np.asarray(theta, dtype=np.float64)
         if rows is None:

@@ -33,6 +33,11 @@ entries; ``DESCEND_NUMBA=0`` turns them off. They are compiled once and cached o
 docs/benchmarks.md) — against 10–20 ms saved per fit at 10⁶×10. Paid silently by the first fit
 of every process, that would make a one-fit process (the command line, a joblib worker) slower,
 not faster; a session that fits large data repeatedly calls :func:`prepare` once.
+
+The same switch turns on the loop's compiled full-batch pass for small linear least squares
+(:mod:`descend.problems.fused_steps`, loaded with the others: a few tenths of a second more),
+whose iterates are the NumPy pass's to rounding, not bit for bit; :func:`switched` turns both
+on or off for one block.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -48,8 +55,8 @@ from numpy.typing import NDArray
 Array = NDArray[np.float64]
 
 __all__ = [
-    "TILE", "MIN_ENTRIES", "MAX_COLUMNS", "ENV", "available", "enabled", "prepare", "block_sums",
-    "thin_sums",
+    "TILE", "MIN_ENTRIES", "MAX_COLUMNS", "ENV", "available", "enabled", "prepare", "switched",
+    "block_sums", "thin_sums",
 ]  # fmt: skip
 
 #: rows per tile: the transposed tile, (d + 1)·TILE floats, stays in cache
@@ -68,6 +75,10 @@ MAX_COLUMNS = 16
 ENV = "DESCEND_NUMBA"
 
 _KERNEL: list[Any] = []
+#: [True] once :func:`prepare` opted this process in
+_OPTED: list[bool] = []
+#: the innermost :func:`switched` block's choice, if any
+_FORCED: list[bool] = []
 
 
 def available() -> bool:
@@ -76,16 +87,20 @@ def available() -> bool:
 
 
 def enabled() -> bool:
-    """Whether the statistics pass uses the kernels: after :func:`prepare` in this process, or
-    with ``DESCEND_NUMBA=1`` in the environment (which loads them on the first large fit);
-    never with ``DESCEND_NUMBA=0``. Opt-in, because loading them costs a fresh process more
-    than they save in one fit (see the module docstring)."""
+    """Whether the statistics pass (and the loop's compiled full-batch pass,
+    :mod:`descend.problems.fused_steps`) use the kernels: after :func:`prepare` in this
+    process, or with ``DESCEND_NUMBA=1`` in the environment (which loads them on the first
+    large fit); never with ``DESCEND_NUMBA=0``; inside :func:`switched`, as it says. Opt-in,
+    because loading them costs a fresh process more than they save in one fit (see the module
+    docstring)."""
     flag = os.environ.get(ENV)
     if flag == "0":
         return False
+    if _FORCED:
+        return _FORCED[-1] and bool(_KERNEL) and _KERNEL[0] is not None
     if flag == "1":
         return available() and prepare()
-    return bool(_KERNEL) and _KERNEL[0] is not None
+    return bool(_OPTED) and bool(_KERNEL) and _KERNEL[0] is not None
 
 
 def prepare() -> bool:
@@ -95,18 +110,52 @@ def prepare() -> bool:
     Returns False, with one RuntimeWarning, when Numba is installed but does not import (a
     NumPy it does not support, say): the pass then uses BLAS alone.
     """
+    loaded = _load()
+    if loaded and not _OPTED:
+        _OPTED.append(True)
+    return loaded
+
+
+def _load() -> bool:
+    """Import Numba and load (or compile) the kernels, without opting in (:func:`prepare`
+    does both); False, with one RuntimeWarning, when Numba does not import."""
     if not _KERNEL:
         try:
             _KERNEL.append(_compile())
+            from descend.problems import fused_steps
+
+            fused_steps.warm()  # the loop's compiled pass, loaded here rather than in a fit
         except ImportError as err:
             _KERNEL.append(None)
             warnings.warn(
                 f"Numba is installed but does not import ({err}); the least-squares statistics "
                 "use BLAS alone. Upgrade numba, or uninstall it to silence this",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
     return _KERNEL[0] is not None
+
+
+@contextmanager
+def switched(on: bool) -> Iterator[bool]:
+    """Within the block the kernels are on (loaded as by :func:`prepare`, without opting the
+    process in) or off, whatever this process chose before (``DESCEND_NUMBA=0`` still turns
+    them off): what a benchmark uses to time both routes in one process, and what a session
+    uses to opt a block in. Yields whether they are on.
+
+    Examples
+    --------
+    >>> with switched(False):
+    ...     enabled()
+    False
+    """
+    if on:
+        _load()
+    _FORCED.append(on)
+    try:
+        yield enabled()
+    finally:
+        _FORCED.pop()
 
 
 def block_sums(X: NDArray[Any], y: NDArray[Any], y0: float, i: int, j: int) -> Array:

@@ -146,6 +146,14 @@ class Objective:
         """Return ``(f(θ), ∇f(θ))``, the gradient of shape (p,)."""
         raise NotImplementedError
 
+    def dense_least_squares(self) -> tuple[Array, Array] | None:
+        """(Z, y) when the full-batch ``value_and_grad`` is the least squares of a linear model
+        with an intercept on a dense design, L(θ) = (1/n)·‖y − Z·w − b‖² with θ = (w, b): Z
+        float64 of shape (n, p − 1), y float64 of shape (n,). The loop's compiled pass
+        (:mod:`descend.problems.fused_steps`) steps on these arrays; None (the default): the
+        objective is evaluated only through ``value_and_grad``."""
+        return None
+
     def prox(self, v: Array, eta: float) -> Array:
         """The proximal map of the non-smooth part at step η (identity when there is none)."""
         return np.asarray(v, dtype=np.float64)
@@ -287,6 +295,12 @@ class DataObjective(Objective):
         else:
             loss, dyhat = self.loss.value_and_grad(y, yhat)
         return loss, self.model.vjp(theta, Z, dyhat)
+
+    def dense_least_squares(self) -> tuple[Array, Array] | None:
+        # the model's bound closure (squared_error_on) is what value_and_grad calls here
+        if not self._fused:
+            return None
+        return self.model.dense_least_squares(self.Z, self.y)
 
     def value(self, theta: Array, rows: Array | None = None) -> float:
         Z, y = self._rows(rows)

@@ -203,6 +203,13 @@ class Model:
         operations on the same numbers, so the same bits)."""
         return lambda theta: self.squared_error(theta, Z, y)
 
+    def dense_least_squares(self, Z: Array, y: Array) -> tuple[Array, Array] | None:
+        """(Z, y) when :meth:`squared_error_on` (Z, y) is L(θ) = (1/n)·‖y − Z·w − b‖² with
+        θ = (w, b) on dense float64 arrays (one output, an intercept): what a data objective's
+        :meth:`~descend.problems.objective.Objective.dense_least_squares` reports. None (the
+        default) for every other model."""
+        return None
+
     def predict(self, theta: Array, X: Array) -> Array:
         """ŷ for raw inputs X of shape (n, d): ``forward(θ, design(X))``."""
         self._check_bound()
