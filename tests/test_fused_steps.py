@@ -335,3 +335,34 @@ def test_drawn_fits_stop_alike_with_the_kernels_on_and_off(rng):
         else:
             scale = np.abs(a.params).max()
             np.testing.assert_allclose(b.params, a.params, rtol=1e-7, atol=1e-7 * scale)
+
+
+def test_the_compiled_pass_keeps_the_long_tail_of_a_fixed_rate_run(rng, monkeypatch):
+    """The long tail of tests/test_loop_run.py's fixed-rate fit (the excess bound holds for
+    thousands of steps before the distance bound the certificate also needs): the compiled
+    pass tests the distance bound too, so it makes every chunk but the last whole instead of
+    handing each to the full body, and the run is certified at the NumPy route's step."""
+    from descend.descent import loop
+
+    seen: list[tuple[int, int]] = []
+    compiled = loop.compiled_pass
+
+    def counted(*args, **kwargs):
+        p = compiled(*args, **kwargs)
+        seen.append((args[3], -1 if p is None else p.q))
+        return p
+
+    monkeypatch.setattr(loop, "compiled_pass", counted)
+    X = rng.normal(size=(60, 3)) @ np.array([[1.0, 0.9, 0.0], [0.0, 0.2, 0.3], [0.0, 0.0, 1.0]])
+    y = X @ [1.5, -2.0, 0.5] + 1.0 + 2.0 * rng.normal(size=60)
+    with fused.switched(False):
+        off = ds.fit(X, y, learning_rate=0.05, max_steps=30_000)
+    with fused.switched(True):
+        on = ds.fit(X, y, learning_rate=0.05, max_steps=30_000)
+    assert off.stop_reason == on.stop_reason == "converged", on.message
+    assert abs(on.n_steps - off.n_steps) <= 2
+    h = on.history
+    excess = np.nonzero(h.grad_norm**2 <= 2.0 * on.certificate.mu * on.settings["tol"] * h.loss)
+    assert excess[0].size and excess[0][0] < on.n_steps - 2000  # the stretch this is about
+    assert seen and all(q == m for m, q in seen[:-1]), seen
+    assert seen[-1][1] < seen[-1][0]

@@ -147,7 +147,8 @@ def full_batch_pass(
     ``u``: gradient descent's update buffer (u = −η·g into it), None for the other rules
     (``apply(g, η)``). ``params``/``i``: the record's θ path and θ_k's row, or None.
     ``dist_c``, ``theta_floor``: (1 + 10⁻⁹)·μ·tol and ε·‖θ₀‖ (the distance bound's cheap test
-    ‖g‖ ≤ dist_c·max(‖θ‖, theta_floor), widened past its rounding; ignored without μ).
+    ‖g‖ ≤ dist_c·max(‖θ‖, theta_floor), widened past its rounding; ignored without μ; no test
+    where ``dist_c`` is inf).
     ``hit_c``: 2μ·tol where μ is known, else None (stationary: ‖g‖ ≤ ``hit_level``, which is
     gtol·‖g₀‖, or 0 when gtol ≤ 0). Where μ is known, a step that passes the cheap test
     ‖g‖² ≤ hit_c·max(floor, |L|) is given to ``certificate`` (L, ‖g‖, θ ↦ the certificate or
@@ -195,7 +196,10 @@ def full_batch_pass(
                     # distance one with a margin over its rounding), then the run's own decision
                     if (
                         gnorm * gnorm <= c * scale
-                        and gnorm <= dist_c * max(sqrt(float(theta.dot(theta))), theta_floor)
+                        and (
+                            dist_c == inf
+                            or gnorm <= dist_c * max(sqrt(float(theta.dot(theta))), theta_floor)
+                        )
                         and certificate(loss, gnorm, theta) is not None
                     ):
                         break  # the certificate holds: the full body stops there
@@ -313,6 +317,8 @@ def compiled_pass(
     sqrt_eps: float,
     stall_window: int,
     stall_tol: float,
+    dist_c: float = math.inf,
+    theta_floor: float = 0.0,
 ) -> Pass | None:
     """:func:`full_batch_pass` compiled (:mod:`descend.problems.fused_steps`): the same steps,
     tests and state after them, the arithmetic in another order, so the same iterates **to
@@ -348,8 +354,8 @@ def compiled_pass(
             float(grad_low), int(last_low), int(low_gap), float(blow), float(floor),
             hit_c is not None, 0.0 if hit_c is None else float(hit_c), float(hit_level),
             float(prev_loss), int(rising), int(still), float(rise_level), int(rise_patience),
-            float(sqrt_eps), int(stall_window), float(stall_tol), losses, gnorms, sizes, G,
-            floats, ints,
+            float(sqrt_eps), int(stall_window), float(stall_tol), float(dist_c),
+            float(theta_floor), losses, gnorms, sizes, G, floats, ints,
         )  # fmt: skip
     except Exception:  # the full body meets it again, at the step where it arises
         return None

@@ -935,7 +935,7 @@ class Descent:
                                     grad_low, last_low, low_gap, blow, floor, hit_c,
                                     gtol * grad0 if gtol > 0 else 0.0, prev_loss, rising, calm,
                                     rise_floor * loss0, rise_patience, sqrt_eps, stall_window,
-                                    stall_tol,
+                                    stall_tol, dist_c, _EPS * self.theta0_norm,
                                 )  # fmt: skip
                             else:
                                 p = full_batch_pass(

@@ -72,7 +72,7 @@ def warm() -> None:
     n2 = np.zeros((1, 1))
     steps()(n2, z, np.zeros(2), np.zeros(2), 0, 0.0, 0, 0.0, 0.0, 0.0, z, z, 0,
             np.zeros((0, 2)), 0, 0, 0.0, 0.0, 0, 0, 0.0, 0.0, False, 0.0, 0.0, 0.0, 0, 0,
-            0.0, 1, 0.0, 1, 0.0, z, z, z, np.zeros((0, 2)), np.zeros(2),
+            0.0, 1, 0.0, 1, 0.0, math.inf, 0.0, z, z, z, np.zeros((0, 2)), np.zeros(2),
             np.zeros(8, dtype=np.int64))  # fmt: skip
 
 
@@ -82,7 +82,8 @@ def _steps(
     params: Any, i: int, k: int, best_loss: float, grad_low: float, last_low: int,
     low_gap: int, blow: float, floor: float, mu_known: bool, c: float, hit_level: float,
     prev_loss: float, rising: int, calm: int, rise_level: float, rise_patience: int,
-    sqrt_eps: float, stall_window: int, stall_tol: float, losses: Any, gnorms: Any,
+    sqrt_eps: float, stall_window: int, stall_tol: float, dist_c: float, theta_floor: float,
+    losses: Any, gnorms: Any,
     sizes: Any, G: Any, floats: Any, ints: Any,
 ) -> None:  # fmt: skip
     """Up to ``m`` steps from θ_k, in place (the source that :func:`steps` compiles).
@@ -100,9 +101,10 @@ def _steps(
         Adam's step count.
     params, i
         The record's θ path, shape (≥ i + m + 1, p), and θ_k's row; empty when not recorded.
-    k … stall_tol
+    k … theta_floor
         As :func:`descend.descent.fastlane.full_batch_pass` (``mu_known``, ``c``: the
-        certificate's test ‖g‖² ≤ c·max(|L|, floor); else ‖g‖ ≤ ``hit_level``), except that
+        certificate's cheap tests ‖g‖² ≤ c·max(|L|, floor) and ‖g‖ ≤ ``dist_c``·max(‖θ‖,
+        ``theta_floor``) — inf: the first alone; else ‖g‖ ≤ ``hit_level``), except that
         ``calm`` is the stall rule's calm counter before θ_k and the pass stops before a step
         at which the full body's stall test (calm ≥ ``stall_window``, quiet) may hold, not
         before every run of ``stall_window`` still steps: the NumPy pass's bound would hand a
@@ -168,17 +170,25 @@ def _steps(
         gnorm = math.sqrt(gg)
         # the NumPy pass's tests, in its order: the step is the full body's where one holds
         if not (-math.inf < loss <= blow and gnorm < math.inf):
-            status = 1  # non-finite (the full body warns where it meets it) or blown up
-            if math.isfinite(loss) and math.isfinite(gnorm):
-                status = 0
+            # blown up: the full body's step; non-finite: the chunk is the full body's (it
+            # warns where it meets it)
+            status = 0 if math.isfinite(loss) and math.isfinite(gnorm) else 1
             break
         scale = abs(loss)
         if floor > scale:
             scale = floor
-        if mu_known:
-            if gnorm * gnorm <= c * scale:
+        if mu_known and gnorm * gnorm <= c * scale:
+            # the certificate's distance bound as the NumPy pass tests it (inf: no test); the
+            # full body's certificate decides at the step the pass stops before
+            if dist_c == math.inf:
                 break
-        elif gnorm <= hit_level:
+            tt = 0.0
+            for a in range(p):
+                tt += theta[a] * theta[a]
+            tn = math.sqrt(tt)
+            if gnorm <= dist_c * (tn if tn > theta_floor else theta_floor):
+                break
+        elif not mu_known and gnorm <= hit_level:
             break
         # the stall rule's test (the full body's): calm = still and no new low of the loss by
         # stall_tol·s, counted exactly except that a new low must clear its rounding (so the
